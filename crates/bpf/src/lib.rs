@@ -1,0 +1,1 @@
+//! eBPF engine built on patchjit.

@@ -1,0 +1,1 @@
+//! Compiles C templates with clang and writes stencil tables.

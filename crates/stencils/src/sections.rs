@@ -1,0 +1,73 @@
+//! A format-neutral view of one object file: its sections, the symbols they define, and their
+//! relocations. Both readers (the object reader and the `llvm-readobj` JSON reader) produce this,
+//! and grouping works only on it, so the two readers cannot disagree downstream of parsing.
+
+use crate::hole::RelocKind;
+use crate::target::Target;
+
+/// What a section contributes to a stencil group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SectionKind {
+    /// Executable: goes into the code stencil.
+    Code,
+    /// Allocated, not executable: goes into the data stencil (BSS as zeros).
+    Data,
+}
+
+/// A symbol defined in a section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    /// Name with the target's symbol prefix already stripped.
+    pub name: String,
+    /// Offset from the start of its section (Mach-O: the symbol's address).
+    pub value: u64,
+    /// Global (external) functions start their own group in multi-function objects.
+    pub global: bool,
+    /// True for functions (code symbols), which name groups.
+    pub function: bool,
+}
+
+/// What a relocation refers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// A named symbol (prefix stripped; COFF `__imp_` kept so grouping can unwrap it).
+    Symbol(String),
+    /// A section of this object, by [`Section::index`] (Mach-O non-extern, ELF section symbols
+    /// are given by name instead).
+    Section(usize),
+}
+
+/// One relocation, with its addend already made explicit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relocation {
+    /// Offset within the section it applies to.
+    pub offset: u64,
+    pub kind: RelocKind,
+    pub target: RelocTarget,
+    /// Explicit (ELF RELA) or read from the instruction bytes by the format's rules.
+    pub addend: i64,
+}
+
+/// One allocated section of the object, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// The format's own section index/number, so relocations can name sections.
+    pub index: usize,
+    pub name: String,
+    pub kind: SectionKind,
+    /// Mach-O: the section's address in the object's single address space; 0 elsewhere.
+    pub address: u64,
+    /// Contents (zeros for BSS).
+    pub bytes: Vec<u8>,
+    /// In the order the file lists them.
+    pub symbols: Vec<Symbol>,
+    /// In the order the file lists them (Mach-O: descending address, as in the file).
+    pub relocations: Vec<Relocation>,
+}
+
+/// A parsed object: everything grouping needs and nothing more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectSections {
+    pub target: Target,
+    pub sections: Vec<Section>,
+}
