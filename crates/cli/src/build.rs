@@ -1,0 +1,9 @@
+//! `patchjit build`.
+
+/// Not implemented yet.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> Result<(), String> {
+    Err("`patchjit build` is not implemented yet".to_string())
+}

@@ -1,0 +1,84 @@
+//! The static stencil tables the emitter copies from. `patchjit-build` generates them as Rust
+//! source (`static` items), so they live in read-only memory and cost nothing to load.
+
+/// How a hole is written. Mirrors `patchjit_stencils::PatchKind` so the runtime needs no
+/// build-time crate; see the reference for each function's semantics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PatchKind {
+    Abs32,
+    Abs64,
+    Rel32,
+    X86_64Rel32x,
+    Aarch64Lo12,
+    Aarch64Lo12x,
+    Aarch64Mov16a,
+    Aarch64Mov16b,
+    Aarch64Mov16c,
+    Aarch64Mov16d,
+    Aarch64Page21r,
+    Aarch64Page21rx,
+    Aarch64Branch26r,
+    Aarch64Pair33rx,
+    Aarch64Trampoline,
+}
+
+/// The run-time quantity a hole starts from; `Custom(i)` is the client's `i`-th declared value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HoleValue {
+    Code,
+    Continue,
+    Data,
+    Executor,
+    Oparg,
+    Operand0,
+    Operand0Hi,
+    Operand0Lo,
+    Operand1,
+    Operand1Hi,
+    Operand1Lo,
+    Target,
+    JumpTarget,
+    ErrorTarget,
+    Zero,
+    Custom(u16),
+}
+
+/// Patch `patch` at `offset` with `value + address(symbol) + addend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hole {
+    pub offset: u32,
+    pub patch: PatchKind,
+    pub value: HoleValue,
+    /// Index into [`StencilTable::symbols`]; for trampolines, the symbol branched to.
+    pub symbol: Option<u16>,
+    pub addend: i64,
+}
+
+/// Bytes to copy and the holes in them. Trailing zero bytes may be omitted from `body`:
+/// `len` is the full size (fresh pages are zero).
+#[derive(Clone, Copy, Debug)]
+pub struct Stencil {
+    pub len: u32,
+    pub body: &'static [u8],
+    pub holes: &'static [Hole],
+}
+
+/// One operation's code and data.
+#[derive(Clone, Copy, Debug)]
+pub struct StencilGroup {
+    pub name: &'static str,
+    pub code: Stencil,
+    pub data: Stencil,
+}
+
+/// A complete generated table for one target.
+#[derive(Clone, Copy, Debug)]
+pub struct StencilTable {
+    /// The target triple the table was built for; the emitter refuses a foreign table.
+    pub target: &'static str,
+    pub groups: &'static [StencilGroup],
+    /// External symbols named by holes, resolved to addresses when an emitter is created.
+    pub symbols: &'static [&'static str],
+    /// Names of the client-defined hole values, in `HoleValue::Custom` index order.
+    pub custom_values: &'static [&'static str],
+}
