@@ -1,0 +1,56 @@
+//! Extraction errors: each names the file and, where there is one, the section, offset and
+//! relocation type, so a template author can find the problem without another tool.
+
+use std::fmt;
+
+/// Why an object could not become stencils.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The bytes are not a readable object (empty, truncated, corrupt tables, bad JSON).
+    Malformed { file: String, message: String },
+    /// A format, architecture or section type patchjit does not handle.
+    Unsupported { file: String, message: String },
+    /// A relocation type that has no patch function.
+    UnsupportedRelocation {
+        file: String,
+        section: String,
+        offset: u64,
+        kind: String,
+    },
+    /// A well-formed object that cannot become a good stencil group.
+    Invalid {
+        file: String,
+        group: Option<String>,
+        message: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Malformed { file, message } => write!(f, "{file}: malformed object: {message}"),
+            Error::Unsupported { file, message } => write!(f, "{file}: unsupported: {message}"),
+            Error::UnsupportedRelocation {
+                file,
+                section,
+                offset,
+                kind,
+            } => write!(
+                f,
+                "{file}: section {section} offset {offset:#x}: unsupported relocation type {kind}"
+            ),
+            Error::Invalid {
+                file,
+                group: Some(group),
+                message,
+            } => write!(f, "{file}: stencil {group}: {message}"),
+            Error::Invalid {
+                file,
+                group: None,
+                message,
+            } => write!(f, "{file}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
