@@ -1,1 +1,2 @@
 //! Compiles C templates with clang and writes stencil tables.
+pub mod cpython;

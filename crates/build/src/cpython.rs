@@ -1,0 +1,15 @@
+//! CPython 3.14 output: a drop-in replacement for CPython's `Tools/jit/build.py` that writes the
+//! `jit_stencils-<triple>.h` headers (and the umbrella `jit_stencils.h`) CPython's JIT compiles
+//! against, from the same tree, with the same clang flags and the same layout.
+
+mod cases;
+mod digest;
+mod header;
+mod llvm;
+mod pytext;
+
+pub use cases::{find_micro_ops, MicroOp};
+pub use digest::{digest, DigestInputs};
+pub use header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
+pub use llvm::{find, objdump_comments, Tool, LLVM_VERSION};
+pub use pytext::{bytes_repr, shell_join, shell_quote, shell_split};
