@@ -1,0 +1,1083 @@
+//! The emitter: turns a list of instructions (one stencil group each, plus operands and branch
+//! destinations) into one executable unit, in two passes like CPython's `_PyJIT_Compile`:
+//! pass 1 sums sizes and records where each instruction's code starts; pass 2 copies and patches
+//! every group's data, then its code (so GOT-relaxing code patches can read finished slots).
+//!
+//! Layout: `[shim][instruction 0]…[instruction n-1][terminator][trampolines] | [data…]`, with the
+//! data on its own pages after the code. The shim (optional) is the unit's entry; the terminator
+//! (optional) catches the last instruction's fall-through, as CPython's `_FATAL_ERROR` does.
+
+use std::fmt;
+use std::io;
+
+use crate::memory::{DataProtection, ExecutableMemory, Placement, WritableMemory};
+use crate::patch::{PatchError, PatchTarget, AARCH64_TRAMPOLINE_SIZE};
+use crate::stencil::{Hole, HoleValue, PatchKind, Stencil, StencilGroup, StencilTable};
+use crate::visibility::{self, Registration};
+
+/// A forward-declarable branch destination, bound to an instruction index with [`Emitter::bind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(u32);
+
+/// Where `_JIT_JUMP_TARGET` / `_JIT_ERROR_TARGET` of an instruction point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// An instruction index.
+    Instruction(u32),
+    Label(Label),
+}
+
+/// One instruction: the group to copy and the values its holes get.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Instruction {
+    /// Index into [`StencilTable::groups`] (see [`Emitter::group`]).
+    pub group: u16,
+    pub oparg: u64,
+    pub operand0: u64,
+    pub operand1: u64,
+    pub target: u64,
+    pub jump_target: Option<Destination>,
+    pub error_target: Option<Destination>,
+}
+
+impl Instruction {
+    pub fn new(group: u16) -> Self {
+        Instruction {
+            group,
+            ..Default::default()
+        }
+    }
+}
+
+/// Which section of a group a failing hole is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Code,
+    Data,
+}
+
+/// Which of an instruction's branch destinations is meant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BranchKind {
+    Jump,
+    Error,
+}
+
+/// Where in the program an error happened: the group, and the instruction (none for the shim
+/// and terminator).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub group: &'static str,
+    pub instruction: Option<usize>,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.instruction {
+            Some(i) => write!(f, "instruction {i} ({})", self.group),
+            None => write!(f, "group {}", self.group),
+        }
+    }
+}
+
+/// Why a program could not be emitted.
+#[derive(Debug)]
+pub enum EmitError {
+    /// A hole's value did not fit its instruction (see the [`PatchError`]).
+    Patch {
+        site: Site,
+        section: Section,
+        error: PatchError,
+    },
+    /// A hole refers to a symbol the resolver given to [`Emitter::new`] did not provide.
+    UnresolvedSymbol { site: Site, symbol: &'static str },
+    /// An instruction's code uses `_JIT_JUMP_TARGET`/`_JIT_ERROR_TARGET` but none was set.
+    MissingDestination { site: Site, branch: BranchKind },
+    /// A destination names an instruction that does not exist or a label never bound.
+    BadDestination {
+        site: Site,
+        branch: BranchKind,
+        destination: Destination,
+    },
+    /// The last instruction continues past the end of the program and there is no terminator.
+    FallsOffEnd { site: Site },
+    /// A group index that is not in the table.
+    NoSuchGroup { group: u16 },
+    /// The table is inconsistent (a hole outside its stencil, an unknown symbol index...).
+    BadTable { group: &'static str, reason: String },
+    /// The table was built for another architecture than the one running.
+    ForeignTable { target: &'static str },
+    /// The program needs more than 4 GiB of code or data.
+    TooLarge,
+    /// Mapping or protecting memory failed.
+    Memory(io::Error),
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmitError::Patch {
+                site,
+                section,
+                error,
+            } => write!(f, "{site}, {section:?} stencil: {error}"),
+            EmitError::UnresolvedSymbol { site, symbol } => {
+                write!(f, "{site}: symbol `{symbol}` was not given to the emitter")
+            }
+            EmitError::MissingDestination { site, branch } => {
+                write!(f, "{site}: no {branch:?} destination set")
+            }
+            EmitError::BadDestination {
+                site,
+                branch,
+                destination,
+            } => {
+                write!(
+                    f,
+                    "{site}: {branch:?} destination {destination:?} does not exist or is unbound"
+                )
+            }
+            EmitError::FallsOffEnd { site } => {
+                write!(
+                    f,
+                    "{site} continues past the end of the program and no terminator is set"
+                )
+            }
+            EmitError::NoSuchGroup { group } => write!(f, "no stencil group {group} in the table"),
+            EmitError::BadTable { group, reason } => write!(f, "stencil group {group}: {reason}"),
+            EmitError::ForeignTable { target } => {
+                write!(
+                    f,
+                    "stencil table is for {target}, which this machine cannot run"
+                )
+            }
+            EmitError::TooLarge => f.write_str("program is larger than 4 GiB"),
+            EmitError::Memory(e) => write!(f, "executable memory: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EmitError::Patch { error, .. } => Some(error),
+            EmitError::Memory(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// How the finished unit is placed, protected and made visible to tools.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub placement: Placement,
+    pub data_protection: DataProtection,
+    /// Append one line per instruction to `/tmp/perf-<pid>.map` (for `perf report`).
+    pub perf_map: bool,
+    /// Register the unit with GDB's JIT interface (one symbol per instruction).
+    pub gdb: bool,
+}
+
+/// Sizes and offsets from pass 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Code offset of each instruction.
+    pub instruction_starts: Vec<u32>,
+    /// Offset of the trampoline area (the end of the last group's code, 8-aligned).
+    pub trampolines_offset: u32,
+    /// Symbols that get a trampoline, in slot order.
+    pub trampoline_symbols: Vec<u16>,
+    /// Code bytes including trampolines.
+    pub code_len: u32,
+    /// Data bytes (each group's data starts 8-aligned).
+    pub data_len: u32,
+}
+
+/// Builds one program from a stencil table.
+pub struct Emitter<'t> {
+    table: &'t StencilTable,
+    /// Resolved address of each `table.symbols` entry.
+    symbols: Vec<Option<u64>>,
+    /// Symbol indices each group may need a trampoline for.
+    group_trampolines: Vec<Vec<u16>>,
+    shim: Option<u16>,
+    terminator: Option<u16>,
+    instructions: Vec<Instruction>,
+    /// `table.custom_values.len()` values per instruction.
+    custom: Vec<u64>,
+    labels: Vec<Option<u32>>,
+    executor: u64,
+}
+
+fn hole_size(kind: PatchKind) -> u32 {
+    match kind {
+        PatchKind::Abs64 | PatchKind::Aarch64Pair33rx => 8,
+        _ => 4,
+    }
+}
+
+fn check_stencil(
+    group: &'static str,
+    which: &str,
+    stencil: &Stencil,
+    table: &StencilTable,
+) -> Result<(), EmitError> {
+    let bad = |reason: String| EmitError::BadTable { group, reason };
+    if stencil.body.len() > stencil.len as usize {
+        return Err(bad(format!(
+            "{which} body is longer than its declared length {}",
+            stencil.len
+        )));
+    }
+    for hole in stencil.holes {
+        if hole
+            .offset
+            .checked_add(hole_size(hole.patch))
+            .is_none_or(|end| end > stencil.len)
+        {
+            return Err(bad(format!(
+                "{which} hole at {:#x} ({:?}) is outside the stencil",
+                hole.offset, hole.patch
+            )));
+        }
+        if hole
+            .symbol
+            .is_some_and(|s| s as usize >= table.symbols.len())
+        {
+            return Err(bad(format!(
+                "{which} hole at {:#x} names symbol index {:?}",
+                hole.offset, hole.symbol
+            )));
+        }
+        if let HoleValue::Custom(i) = hole.value {
+            if i as usize >= table.custom_values.len() {
+                return Err(bad(format!(
+                    "{which} hole at {:#x} uses undeclared custom value {i}",
+                    hole.offset
+                )));
+            }
+        }
+        if hole.patch == PatchKind::Aarch64Trampoline && hole.symbol.is_none() {
+            return Err(bad(format!(
+                "{which} trampoline hole at {:#x} has no symbol",
+                hole.offset
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn host_runs(triple: &str) -> bool {
+    let arch = triple.split('-').next().unwrap_or("");
+    let arch = match arch {
+        "i686" | "i386" => "x86",
+        "arm64" => "aarch64",
+        other => other,
+    };
+    arch == std::env::consts::ARCH
+}
+
+impl<'t> Emitter<'t> {
+    /// Checks the table and resolves its symbols with `resolver` (name → address, e.g.
+    /// `&[("helper", helper as usize)]`). Symbols the resolver lacks are only an error if an
+    /// emitted hole needs them.
+    pub fn new(table: &'t StencilTable, resolver: &[(&str, usize)]) -> Result<Self, EmitError> {
+        let symbols = table
+            .symbols
+            .iter()
+            .map(|name| {
+                resolver
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|&(_, a)| a as u64)
+            })
+            .collect();
+        let mut group_trampolines = Vec::with_capacity(table.groups.len());
+        for group in table.groups {
+            check_stencil(group.name, "code", &group.code, table)?;
+            check_stencil(group.name, "data", &group.data, table)?;
+            let mut needed: Vec<u16> = group
+                .code
+                .holes
+                .iter()
+                .filter(|h| h.patch == PatchKind::Aarch64Trampoline)
+                .filter_map(|h| h.symbol)
+                .collect();
+            needed.sort_unstable();
+            needed.dedup();
+            group_trampolines.push(needed);
+        }
+        if table.groups.len() > u16::MAX as usize {
+            return Err(EmitError::BadTable {
+                group: "",
+                reason: "more than 65535 groups".into(),
+            });
+        }
+        Ok(Emitter {
+            table,
+            symbols,
+            group_trampolines,
+            shim: None,
+            terminator: None,
+            instructions: Vec::new(),
+            custom: Vec::new(),
+            labels: Vec::new(),
+            executor: 0,
+        })
+    }
+
+    /// Index of the group named `name`.
+    pub fn group(&self, name: &str) -> Option<u16> {
+        self.table
+            .groups
+            .iter()
+            .position(|g| g.name == name)
+            .map(|i| i as u16)
+    }
+
+    /// Index of the client-defined hole value `name` (for [`Emitter::set_custom`]).
+    pub fn custom_value(&self, name: &str) -> Option<u16> {
+        self.table
+            .custom_values
+            .iter()
+            .position(|&n| n == name)
+            .map(|i| i as u16)
+    }
+
+    fn check_group(&self, group: u16) -> Result<(), EmitError> {
+        if group as usize >= self.table.groups.len() {
+            return Err(EmitError::NoSuchGroup { group });
+        }
+        Ok(())
+    }
+
+    /// Emits `group` first, with no instruction: the unit's entry (e.g. a C-ABI to
+    /// `preserve_none` shim that calls the first instruction).
+    pub fn set_shim(&mut self, group: u16) -> Result<(), EmitError> {
+        self.check_group(group)?;
+        self.shim = Some(group);
+        Ok(())
+    }
+
+    /// Emits `group` after the last instruction, with no instruction, so falling off the end
+    /// lands somewhere defined.
+    pub fn set_terminator(&mut self, group: u16) -> Result<(), EmitError> {
+        self.check_group(group)?;
+        self.terminator = Some(group);
+        Ok(())
+    }
+
+    /// Appends an instruction and returns its index.
+    pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
+        self.check_group(instruction.group)?;
+        self.instructions.push(instruction);
+        let n = self.table.custom_values.len();
+        self.custom.resize(self.custom.len() + n, 0);
+        Ok(self.instructions.len() - 1)
+    }
+
+    /// Number of instructions pushed so far.
+    pub fn len(&self) -> usize {
+        self.instructions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.instructions.is_empty()
+    }
+
+    /// Sets client-defined hole value `value_id` of instruction `index`.
+    pub fn set_custom(&mut self, index: usize, value_id: u16, value: u64) -> Option<()> {
+        let n = self.table.custom_values.len();
+        if index >= self.instructions.len() || value_id as usize >= n {
+            return None;
+        }
+        self.custom[index * n + value_id as usize] = value;
+        Some(())
+    }
+
+    /// A new, unbound label.
+    pub fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() as u32 - 1)
+    }
+
+    /// Binds `label` to the next instruction to be pushed.
+    pub fn bind(&mut self, label: Label) {
+        if let Some(slot) = self.labels.get_mut(label.0 as usize) {
+            *slot = Some(self.instructions.len() as u32);
+        }
+    }
+
+    fn group_of(&self, index: u16) -> &'t StencilGroup {
+        &self.table.groups[index as usize]
+    }
+
+    /// Pass 1: sizes, instruction starts and the trampolines needed.
+    pub fn layout(&self) -> Result<Layout, EmitError> {
+        let mut code: u64 = 0;
+        let mut data: u64 = 0;
+        let mut needs = vec![false; self.table.symbols.len()];
+        let mut add = |g: u16, code: &mut u64| {
+            let group = self.group_of(g);
+            *code += group.code.len as u64;
+            data = data.next_multiple_of(8) + group.data.len as u64;
+            for &s in &self.group_trampolines[g as usize] {
+                needs[s as usize] = true;
+            }
+        };
+        if let Some(g) = self.shim {
+            add(g, &mut code);
+        }
+        let mut instruction_starts = Vec::with_capacity(self.instructions.len());
+        for instruction in &self.instructions {
+            instruction_starts.push(u32::try_from(code).map_err(|_| EmitError::TooLarge)?);
+            add(instruction.group, &mut code);
+        }
+        if let Some(g) = self.terminator {
+            add(g, &mut code);
+        }
+        let trampolines_offset = code.next_multiple_of(8);
+        let trampoline_symbols: Vec<u16> = (0..needs.len() as u16)
+            .filter(|&s| needs[s as usize])
+            .collect();
+        let code_len =
+            trampolines_offset + (trampoline_symbols.len() * AARCH64_TRAMPOLINE_SIZE) as u64;
+        Ok(Layout {
+            instruction_starts,
+            trampolines_offset: u32::try_from(trampolines_offset)
+                .map_err(|_| EmitError::TooLarge)?,
+            trampoline_symbols,
+            code_len: u32::try_from(code_len).map_err(|_| EmitError::TooLarge)?,
+            data_len: u32::try_from(data).map_err(|_| EmitError::TooLarge)?,
+        })
+    }
+
+    /// Pass 2 into `buf` as if `buf[0]` lived at address `base`: code at offset 0, data at
+    /// `data_offset` (≥ `layout.code_len`, 8-aligned). `buf` must be zero-filled, because
+    /// trailing zero bytes of stencils are not copied.
+    pub fn emit_into(
+        &self,
+        layout: &Layout,
+        buf: &mut [u8],
+        base: u64,
+        data_offset: usize,
+    ) -> Result<(), EmitError> {
+        let data_end = data_offset.checked_add(layout.data_len as usize);
+        if data_offset < layout.code_len as usize
+            || data_offset & 7 != 0
+            || data_end.is_none_or(|e| e > buf.len())
+        {
+            return Err(EmitError::BadTable {
+                group: "",
+                reason: format!(
+                    "buffer of {} bytes cannot hold the layout with data at {data_offset:#x}",
+                    buf.len()
+                ),
+            });
+        }
+        let mut run = Run {
+            emitter: self,
+            layout,
+            target: PatchTarget::new(buf, base),
+            data_offset,
+            code: 0,
+            data: 0,
+        };
+        if let Some(g) = self.shim {
+            run.piece(g, None)?;
+        }
+        for i in 0..self.instructions.len() {
+            run.piece(self.instructions[i].group, Some(i))?;
+        }
+        if let Some(g) = self.terminator {
+            run.piece(g, None)?;
+        }
+        for (slot, &symbol) in layout.trampoline_symbols.iter().enumerate() {
+            let address = self.symbols[symbol as usize].ok_or(EmitError::UnresolvedSymbol {
+                site: Site {
+                    group: "trampolines",
+                    instruction: None,
+                },
+                symbol: self.table.symbols[symbol as usize],
+            })?;
+            let offset = layout.trampolines_offset as usize + slot * AARCH64_TRAMPOLINE_SIZE;
+            run.target
+                .write_aarch64_trampoline(offset, address)
+                .map_err(|error| EmitError::Patch {
+                    site: Site {
+                        group: "trampolines",
+                        instruction: None,
+                    },
+                    section: Section::Code,
+                    error,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Lays out, allocates, copies, patches and seals the program.
+    pub fn finish(self, options: &Options) -> Result<ExecutableCode, EmitError> {
+        if !host_runs(self.table.target) {
+            return Err(EmitError::ForeignTable {
+                target: self.table.target,
+            });
+        }
+        let mut layout = self.layout()?;
+        let mut memory = WritableMemory::allocate(
+            layout.code_len as usize,
+            layout.data_len as usize,
+            &options.placement,
+        )
+        .map_err(EmitError::Memory)?;
+        let base = memory.code_address() as u64;
+        let data_offset = memory.data_address() - memory.code_address();
+        let emitter = self;
+        emitter.emit_into(&layout, memory.bytes_mut(), base, data_offset)?;
+        let memory = memory
+            .seal(layout.code_len as usize, options.data_protection)
+            .map_err(EmitError::Memory)?;
+        let shim_len = emitter.shim.map_or(0, |g| emitter.group_of(g).code.len);
+        let names: Vec<&'static str> = emitter
+            .instructions
+            .iter()
+            .map(|i| emitter.group_of(i.group).name)
+            .collect();
+        let starts = std::mem::take(&mut layout.instruction_starts);
+        let registration = if options.perf_map || options.gdb {
+            let mut symbols = Vec::with_capacity(names.len() + 1);
+            if emitter.shim.is_some() {
+                symbols.push((0, shim_len, "shim".to_string()));
+            }
+            for (i, (&start, name)) in starts.iter().zip(&names).enumerate() {
+                let end = starts.get(i + 1).copied().unwrap_or_else(|| {
+                    start + emitter.group_of(emitter.instructions[i].group).code.len
+                });
+                symbols.push((start, end - start, format!("patchjit:{i}:{name}")));
+            }
+            Some(visibility::register(
+                base as usize,
+                layout.code_len as usize,
+                &symbols,
+                options.perf_map,
+                options.gdb,
+            ))
+        } else {
+            None
+        };
+        Ok(ExecutableCode {
+            memory,
+            starts,
+            code_len: layout.code_len as usize,
+            _registration: registration,
+        })
+    }
+
+    /// Sets the value of `_JIT_EXECUTOR` holes (default 0), e.g. a pointer to client state.
+    pub fn set_executor(&mut self, executor: u64) {
+        self.executor = executor;
+    }
+}
+
+/// State of pass 2.
+struct Run<'e, 't, 'b> {
+    emitter: &'e Emitter<'t>,
+    layout: &'e Layout,
+    target: PatchTarget<'b>,
+    data_offset: usize,
+    /// Code offset of the current piece.
+    code: usize,
+    /// Data offset (relative to `data_offset`) of the current piece.
+    data: usize,
+}
+
+/// The addresses a piece's holes are computed from.
+struct Frame<'i> {
+    site_group: u16,
+    instruction: Option<(usize, &'i Instruction)>,
+    code: u64,
+    data: u64,
+}
+
+impl Run<'_, '_, '_> {
+    fn piece(&mut self, g: u16, index: Option<usize>) -> Result<(), EmitError> {
+        let emitter = self.emitter;
+        let group = emitter.group_of(g);
+        self.data = self.data.next_multiple_of(8);
+        let data_at = self.data_offset + self.data;
+        let frame = Frame {
+            site_group: g,
+            instruction: index.map(|i| (i, &emitter.instructions[i])),
+            code: self.target.base + self.code as u64,
+            data: self.target.base + data_at as u64,
+        };
+        self.target.bytes[data_at..data_at + group.data.body.len()]
+            .copy_from_slice(group.data.body);
+        for hole in group.data.holes {
+            self.patch(&frame, hole, data_at, Section::Data, group)?;
+        }
+        let code_at = self.code;
+        self.target.bytes[code_at..code_at + group.code.body.len()]
+            .copy_from_slice(group.code.body);
+        for hole in group.code.holes {
+            self.patch(&frame, hole, code_at, Section::Code, group)?;
+        }
+        self.code += group.code.len as usize;
+        self.data += group.data.len as usize;
+        Ok(())
+    }
+
+    fn site(&self, frame: &Frame) -> Site {
+        Site {
+            group: self.emitter.group_of(frame.site_group).name,
+            instruction: frame.instruction.map(|(i, _)| i),
+        }
+    }
+
+    fn destination(&self, frame: &Frame, branch: BranchKind) -> Result<u64, EmitError> {
+        let site = || self.site(frame);
+        let instruction = frame.instruction.map(|(_, ins)| ins);
+        let destination = match branch {
+            BranchKind::Jump => instruction.and_then(|i| i.jump_target),
+            BranchKind::Error => instruction.and_then(|i| i.error_target),
+        }
+        .ok_or_else(|| EmitError::MissingDestination {
+            site: site(),
+            branch,
+        })?;
+        let index = match destination {
+            Destination::Instruction(i) => Some(i),
+            Destination::Label(l) => self.emitter.labels.get(l.0 as usize).copied().flatten(),
+        };
+        let start = index.and_then(|i| self.layout.instruction_starts.get(i as usize));
+        let start = start.ok_or_else(|| EmitError::BadDestination {
+            site: site(),
+            branch,
+            destination,
+        })?;
+        Ok(self.target.base + *start as u64)
+    }
+
+    fn patch(
+        &mut self,
+        frame: &Frame,
+        hole: &Hole,
+        at: usize,
+        section: Section,
+        group: &StencilGroup,
+    ) -> Result<(), EmitError> {
+        let emitter = self.emitter;
+        let ins = frame.instruction.map(|(_, i)| i);
+        let field = |f: fn(&Instruction) -> u64| ins.map_or(0, f);
+        let base = match hole.value {
+            HoleValue::Code => frame.code,
+            HoleValue::Continue => {
+                let end = self.code + group.code.len as usize;
+                let is_last = frame
+                    .instruction
+                    .is_some_and(|(i, _)| i + 1 == emitter.instructions.len());
+                if is_last && emitter.terminator.is_none() {
+                    return Err(EmitError::FallsOffEnd {
+                        site: self.site(frame),
+                    });
+                }
+                self.target.base + end as u64
+            }
+            HoleValue::Data => frame.data,
+            HoleValue::Executor => emitter.executor,
+            HoleValue::Oparg => field(|i| i.oparg),
+            HoleValue::Operand0 => field(|i| i.operand0),
+            HoleValue::Operand0Hi => field(|i| i.operand0 >> 32),
+            HoleValue::Operand0Lo => field(|i| i.operand0 & 0xFFFF_FFFF),
+            HoleValue::Operand1 => field(|i| i.operand1),
+            HoleValue::Operand1Hi => field(|i| i.operand1 >> 32),
+            HoleValue::Operand1Lo => field(|i| i.operand1 & 0xFFFF_FFFF),
+            HoleValue::Target => field(|i| i.target),
+            HoleValue::JumpTarget => self.destination(frame, BranchKind::Jump)?,
+            HoleValue::ErrorTarget => self.destination(frame, BranchKind::Error)?,
+            HoleValue::Zero => 0,
+            HoleValue::Custom(c) => match frame.instruction {
+                Some((i, _)) => emitter.custom[i * emitter.table.custom_values.len() + c as usize],
+                None => 0,
+            },
+        };
+        let symbol = match hole.symbol {
+            Some(s) => emitter.symbols[s as usize].ok_or_else(|| EmitError::UnresolvedSymbol {
+                site: self.site(frame),
+                symbol: emitter.table.symbols[s as usize],
+            })?,
+            None => 0,
+        };
+        let value = base.wrapping_add(symbol).wrapping_add(hole.addend as u64);
+        let offset = at + hole.offset as usize;
+        let mut kind = hole.patch;
+        let mut value = value;
+        if kind == PatchKind::Aarch64Trampoline {
+            kind = PatchKind::Aarch64Branch26r;
+            let location = self.target.base + offset as u64;
+            let distance = value.wrapping_sub(location) as i64;
+            if !(-(1i64 << 27)..(1i64 << 27)).contains(&distance) {
+                let symbol = hole.symbol.unwrap_or(0);
+                let slot = self
+                    .layout
+                    .trampoline_symbols
+                    .binary_search(&symbol)
+                    .unwrap_or(0);
+                value = self.target.base
+                    + self.layout.trampolines_offset as u64
+                    + (slot * AARCH64_TRAMPOLINE_SIZE) as u64;
+            }
+        }
+        self.target
+            .apply(kind, offset, value)
+            .map_err(|error| EmitError::Patch {
+                site: self.site(frame),
+                section,
+                error,
+            })
+    }
+}
+
+/// A sealed, runnable program. Freed (and unregistered from perf/GDB) on drop.
+pub struct ExecutableCode {
+    memory: ExecutableMemory,
+    starts: Vec<u32>,
+    code_len: usize,
+    _registration: Option<Registration>,
+}
+
+impl ExecutableCode {
+    /// Address of the first code byte: the shim if one was set, else instruction 0.
+    pub fn entry_address(&self) -> usize {
+        self.memory.code_address()
+    }
+
+    /// The entry as a function pointer of type `F`.
+    ///
+    /// # Safety
+    /// `F` must be a function-pointer type whose signature and calling convention match what
+    /// the entry code expects (for a CPython-style shim: `extern "C" fn(...) -> ...`), and the
+    /// pointer must not be called after `self` is dropped.
+    pub unsafe fn entry<F: Copy>(&self) -> F {
+        assert_eq!(
+            std::mem::size_of::<F>(),
+            std::mem::size_of::<usize>(),
+            "F must be a function pointer"
+        );
+        let address = self.entry_address();
+        // SAFETY: size checked above; validity is the caller's promise.
+        unsafe { std::mem::transmute_copy(&address) }
+    }
+
+    /// Address where instruction `index`'s code starts.
+    pub fn instruction_start(&self, index: usize) -> Option<usize> {
+        self.starts
+            .get(index)
+            .map(|&s| self.memory.code_address() + s as usize)
+    }
+
+    /// Code bytes (including trampolines).
+    pub fn code_len(&self) -> usize {
+        self.code_len
+    }
+
+    /// The code as bytes, e.g. for a disassembler.
+    pub fn code(&self) -> &[u8] {
+        // SAFETY: the code pages are mapped readable for at least `code_len` bytes while `self`
+        // lives.
+        unsafe {
+            std::slice::from_raw_parts(self.memory.code_address() as *const u8, self.code_len)
+        }
+    }
+
+    /// Address of the data pages.
+    pub fn data_address(&self) -> usize {
+        self.memory.data_address()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stencil::Hole;
+
+    const fn hole(
+        offset: u32,
+        patch: PatchKind,
+        value: HoleValue,
+        symbol: Option<u16>,
+        addend: i64,
+    ) -> Hole {
+        Hole {
+            offset,
+            patch,
+            value,
+            symbol,
+            addend,
+        }
+    }
+
+    const EMPTY: Stencil = Stencil {
+        len: 0,
+        body: &[],
+        holes: &[],
+    };
+
+    /// Hand-assembled x86-64 groups: rax is the accumulator, the entry is called as
+    /// `extern "C" fn() -> u64`.
+    static GROUPS: &[StencilGroup] = &[
+        // movabs rax, OPERAND0; jmp CONTINUE
+        StencilGroup {
+            name: "load",
+            code: Stencil {
+                len: 15,
+                body: &[0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xE9],
+                holes: &[
+                    hole(2, PatchKind::Abs64, HoleValue::Operand0, None, 0),
+                    hole(11, PatchKind::Rel32, HoleValue::Continue, None, -4),
+                ],
+            },
+            data: EMPTY,
+        },
+        // movabs rcx, OPERAND0; add rax, rcx; jmp CONTINUE
+        StencilGroup {
+            name: "add",
+            code: Stencil {
+                len: 18,
+                body: &[0x48, 0xB9, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x01, 0xC8, 0xE9],
+                holes: &[
+                    hole(2, PatchKind::Abs64, HoleValue::Operand0, None, 0),
+                    hole(14, PatchKind::Rel32, HoleValue::Continue, None, -4),
+                ],
+            },
+            data: EMPTY,
+        },
+        // test rax, rax; jz JUMP_TARGET; jmp CONTINUE
+        StencilGroup {
+            name: "jump_if_zero",
+            code: Stencil {
+                len: 14,
+                body: &[0x48, 0x85, 0xC0, 0x0F, 0x84, 0, 0, 0, 0, 0xE9],
+                holes: &[
+                    hole(5, PatchKind::Rel32, HoleValue::JumpTarget, None, -4),
+                    hole(10, PatchKind::Rel32, HoleValue::Continue, None, -4),
+                ],
+            },
+            data: EMPTY,
+        },
+        // mov rdi, rax; call [rip + GOT(helper)]; jmp CONTINUE ; data: GOT slot
+        StencilGroup {
+            name: "call",
+            code: Stencil {
+                len: 14,
+                body: &[0x48, 0x89, 0xC7, 0xFF, 0x15, 0, 0, 0, 0, 0xE9],
+                holes: &[
+                    hole(5, PatchKind::X86_64Rel32x, HoleValue::Data, None, -4),
+                    hole(10, PatchKind::Rel32, HoleValue::Continue, None, -4),
+                ],
+            },
+            data: Stencil {
+                len: 8,
+                body: &[],
+                holes: &[hole(0, PatchKind::Abs64, HoleValue::Zero, Some(0), 0)],
+            },
+        },
+        // ret
+        StencilGroup {
+            name: "ret",
+            code: Stencil {
+                len: 1,
+                body: &[0xC3],
+                holes: &[],
+            },
+            data: EMPTY,
+        },
+    ];
+
+    static TABLE: StencilTable = StencilTable {
+        target: "x86_64-unknown-linux-gnu",
+        groups: GROUPS,
+        symbols: &["double_it"],
+        custom_values: &[],
+    };
+
+    extern "C" fn double_it(x: u64) -> u64 {
+        x * 2
+    }
+
+    fn ins(e: &Emitter, name: &str, operand0: u64) -> Instruction {
+        Instruction {
+            operand0,
+            ..Instruction::new(e.group(name).unwrap())
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn run(e: Emitter, options: &Options) -> u64 {
+        let code = e.finish(options).unwrap();
+        // SAFETY: the hand-assembled program is a function returning rax.
+        let f: extern "C" fn() -> u64 = unsafe { code.entry() };
+        f()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn runs_arithmetic_branches_and_a_helper_call() {
+        let resolver = [("double_it", double_it as *const () as usize)];
+        for (start, expected) in [(5, (5 + 1) * 2 + 100), (0, 100)] {
+            let mut e = Emitter::new(&TABLE, &resolver).unwrap();
+            let skip = e.label();
+            let load = ins(&e, "load", start);
+            e.push(load).unwrap();
+            let mut jz = ins(&e, "jump_if_zero", 0);
+            jz.jump_target = Some(Destination::Label(skip));
+            e.push(jz).unwrap();
+            let add = ins(&e, "add", 1);
+            e.push(add).unwrap();
+            let call = ins(&e, "call", 0);
+            e.push(call).unwrap();
+            e.bind(skip);
+            let add = ins(&e, "add", 100);
+            e.push(add).unwrap();
+            let ret = ins(&e, "ret", 0);
+            e.push(ret).unwrap();
+            assert_eq!(run(e, &Options::default()), expected);
+        }
+    }
+
+    #[test]
+    fn missing_destinations_symbols_and_fall_through_are_errors() {
+        let mut e = Emitter::new(&TABLE, &[]).unwrap();
+        let jz = ins(&e, "jump_if_zero", 0);
+        e.push(jz).unwrap();
+        let ret = ins(&e, "ret", 0);
+        e.push(ret).unwrap();
+        let layout = e.layout().unwrap();
+        let mut buf = vec![0u8; 4096];
+        let err = e.emit_into(&layout, &mut buf, 0x1000, 64).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EmitError::MissingDestination {
+                    branch: BranchKind::Jump,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+
+        let mut e = Emitter::new(&TABLE, &[]).unwrap();
+        let call = ins(&e, "call", 0);
+        e.push(call).unwrap();
+        let ret = ins(&e, "ret", 0);
+        e.push(ret).unwrap();
+        let err = e
+            .emit_into(&e.layout().unwrap(), &mut buf, 0x1000, 64)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EmitError::UnresolvedSymbol {
+                    symbol: "double_it",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+
+        let mut e = Emitter::new(&TABLE, &[]).unwrap();
+        let add = ins(&e, "add", 0);
+        e.push(add).unwrap();
+        let err = e
+            .emit_into(&e.layout().unwrap(), &mut buf, 0x1000, 64)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EmitError::FallsOffEnd {
+                    site: Site {
+                        instruction: Some(0),
+                        ..
+                    }
+                }
+            ),
+            "{err}"
+        );
+        e.set_terminator(e.group("ret").unwrap()).unwrap();
+        e.emit_into(&e.layout().unwrap(), &mut buf, 0x1000, 64)
+            .unwrap();
+
+        let mut e = Emitter::new(&TABLE, &[]).unwrap();
+        let label = e.label();
+        let mut jz = ins(&e, "jump_if_zero", 0);
+        jz.jump_target = Some(Destination::Label(label));
+        e.push(jz).unwrap();
+        e.set_terminator(e.group("ret").unwrap()).unwrap();
+        let err = e
+            .emit_into(&e.layout().unwrap(), &mut buf, 0x1000, 64)
+            .unwrap_err();
+        assert!(matches!(err, EmitError::BadDestination { .. }), "{err}");
+        assert!(matches!(
+            e.push(Instruction::new(99)),
+            Err(EmitError::NoSuchGroup { group: 99 })
+        ));
+    }
+
+    #[test]
+    fn far_helper_keeps_the_indirect_call() {
+        let mut e = Emitter::new(&TABLE, &[("double_it", 0x7000_0000_0000)]).unwrap();
+        let call = ins(&e, "call", 0);
+        e.push(call).unwrap();
+        e.set_terminator(e.group("ret").unwrap()).unwrap();
+        let layout = e.layout().unwrap();
+        let mut buf = vec![0u8; 64];
+        e.emit_into(&layout, &mut buf, 0x1000, 32).unwrap();
+        assert_eq!(
+            &buf[3..5],
+            &[0xFF, 0x15],
+            "helper far away: call stays indirect"
+        );
+        assert_eq!(
+            &buf[32..40],
+            &0x7000_0000_0000u64.to_le_bytes(),
+            "GOT slot holds the helper"
+        );
+        assert_eq!(
+            i32::from_le_bytes(buf[5..9].try_into().unwrap()),
+            32 - 9,
+            "call [rip+slot]"
+        );
+    }
+
+    #[test]
+    fn bad_tables_are_rejected() {
+        static BAD: &[StencilGroup] = &[StencilGroup {
+            name: "bad",
+            code: Stencil {
+                len: 4,
+                body: &[0; 4],
+                holes: &[hole(2, PatchKind::Rel32, HoleValue::Zero, None, 0)],
+            },
+            data: EMPTY,
+        }];
+        let table = StencilTable {
+            target: "x86_64-unknown-linux-gnu",
+            groups: BAD,
+            symbols: &[],
+            custom_values: &[],
+        };
+        assert!(matches!(
+            Emitter::new(&table, &[]),
+            Err(EmitError::BadTable { group: "bad", .. })
+        ));
+        let foreign = StencilTable {
+            target: "powerpc-unknown-linux-gnu",
+            ..TABLE
+        };
+        let mut e = Emitter::new(&foreign, &[]).unwrap();
+        e.push(Instruction::new(4)).unwrap();
+        assert!(matches!(
+            e.finish(&Options::default()),
+            Err(EmitError::ForeignTable { .. })
+        ));
+    }
+}

@@ -1,0 +1,263 @@
+//! Making JIT code visible to profilers and debuggers (both opt-in per unit):
+//! - the perf map: `perf` reads `/tmp/perf-<pid>.map`, one `START SIZE NAME` line (hex) per
+//!   symbol, to name samples in anonymous executable memory;
+//! - GDB's JIT interface: the debugger breaks on `__jit_debug_register_code` and reads a
+//!   linked list rooted at `__jit_debug_descriptor` of in-memory object files; each unit gets a
+//!   minimal ELF with a NOBITS `.text` at the code address and one symbol per instruction.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+/// `(code offset, size, name)` of one symbol.
+pub type CodeSymbol = (u32, u32, String);
+
+/// Keeps a unit registered with GDB until dropped.
+pub struct Registration {
+    gdb: Option<Box<gdb::Entry>>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(mut entry) = self.gdb.take() {
+            gdb::unregister(&mut entry);
+        }
+    }
+}
+
+static PERF_MAP: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+/// Path of this process's perf map.
+pub fn perf_map_path() -> String {
+    format!("/tmp/perf-{}.map", std::process::id())
+}
+
+fn append_perf_map(base: usize, symbols: &[CodeSymbol]) {
+    let mut text = String::new();
+    for (start, size, name) in symbols {
+        text.push_str(&format!("{:x} {:x} {name}\n", base + *start as usize, size));
+    }
+    let mut file = PERF_MAP.lock().unwrap_or_else(|e| e.into_inner());
+    if file.is_none() {
+        *file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(perf_map_path())
+            .ok();
+    }
+    // Profiling aids are best effort: a failed write must not fail compilation.
+    if let Some(f) = file.as_mut() {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+/// Records a freshly sealed unit at `base` (`code_len` bytes) with the chosen tools.
+pub(crate) fn register(
+    base: usize,
+    code_len: usize,
+    symbols: &[CodeSymbol],
+    perf: bool,
+    gdb: bool,
+) -> Registration {
+    if perf {
+        append_perf_map(base, symbols);
+    }
+    let gdb = gdb.then(|| gdb::register(gdb::symfile(base as u64, code_len as u64, symbols)));
+    Registration { gdb }
+}
+
+pub mod gdb {
+    //! GDB's JIT compilation interface (see GDB manual, "JIT Compilation Interface").
+
+    use super::CodeSymbol;
+    use std::sync::Mutex;
+
+    #[repr(C)]
+    pub struct JitCodeEntry {
+        next: *mut JitCodeEntry,
+        prev: *mut JitCodeEntry,
+        symfile_addr: *const u8,
+        symfile_size: u64,
+    }
+
+    #[repr(C)]
+    pub struct JitDescriptor {
+        pub version: u32,
+        pub action_flag: u32,
+        pub relevant_entry: *mut JitCodeEntry,
+        pub first_entry: *mut JitCodeEntry,
+    }
+
+    const JIT_NOACTION: u32 = 0;
+    const JIT_REGISTER_FN: u32 = 1;
+    const JIT_UNREGISTER_FN: u32 = 2;
+
+    /// Read by GDB; the name and layout are fixed by the interface.
+    #[no_mangle]
+    pub static mut __jit_debug_descriptor: JitDescriptor = JitDescriptor {
+        version: 1,
+        action_flag: JIT_NOACTION,
+        relevant_entry: std::ptr::null_mut(),
+        first_entry: std::ptr::null_mut(),
+    };
+
+    /// GDB sets a breakpoint here; it must not be inlined or merged away.
+    #[no_mangle]
+    #[inline(never)]
+    pub extern "C" fn __jit_debug_register_code() {
+        // SAFETY: reading the descriptor's address has no effect; the volatile read keeps the
+        // function body from being folded into another empty function.
+        unsafe { std::ptr::read_volatile(&raw const __jit_debug_descriptor.action_flag) };
+    }
+
+    static LOCK: Mutex<()> = Mutex::new(());
+
+    /// A registered entry and the symfile it points to.
+    pub struct Entry {
+        entry: JitCodeEntry,
+        symfile: Vec<u8>,
+    }
+
+    pub(crate) fn register(symfile: Vec<u8>) -> Box<Entry> {
+        let mut e = Box::new(Entry {
+            entry: JitCodeEntry {
+                next: std::ptr::null_mut(),
+                prev: std::ptr::null_mut(),
+                symfile_addr: std::ptr::null(),
+                symfile_size: symfile.len() as u64,
+            },
+            symfile,
+        });
+        e.entry.symfile_addr = e.symfile.as_ptr();
+        let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let node: *mut JitCodeEntry = &mut e.entry;
+        // SAFETY: the descriptor is only mutated under LOCK; `node` lives in a Box that is
+        // unlinked before it is freed.
+        unsafe {
+            let d = &raw mut __jit_debug_descriptor;
+            (*node).next = (*d).first_entry;
+            if !(*d).first_entry.is_null() {
+                (*(*d).first_entry).prev = node;
+            }
+            (*d).first_entry = node;
+            (*d).relevant_entry = node;
+            (*d).action_flag = JIT_REGISTER_FN;
+            __jit_debug_register_code();
+            (*d).action_flag = JIT_NOACTION;
+        }
+        e
+    }
+
+    pub(crate) fn unregister(e: &mut Entry) {
+        let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let node: *mut JitCodeEntry = &mut e.entry;
+        // SAFETY: as in `register`; `node` is in the list.
+        unsafe {
+            let d = &raw mut __jit_debug_descriptor;
+            if (*node).prev.is_null() {
+                (*d).first_entry = (*node).next;
+            } else {
+                (*(*node).prev).next = (*node).next;
+            }
+            if !(*node).next.is_null() {
+                (*(*node).next).prev = (*node).prev;
+            }
+            (*d).relevant_entry = node;
+            (*d).action_flag = JIT_UNREGISTER_FN;
+            __jit_debug_register_code();
+            (*d).action_flag = JIT_NOACTION;
+        }
+    }
+
+    /// Addresses of the symfiles currently registered, newest first (for tests and tools).
+    pub fn registered_symfiles() -> Vec<&'static [u8]> {
+        let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        // SAFETY: walked under LOCK; entries stay alive while linked. The returned slices are
+        // only valid until the corresponding unit is dropped, which callers must respect.
+        unsafe {
+            let d = &raw const __jit_debug_descriptor;
+            let mut node = (*d).first_entry;
+            while !node.is_null() {
+                out.push(std::slice::from_raw_parts(
+                    (*node).symfile_addr,
+                    (*node).symfile_size as usize,
+                ));
+                node = (*node).next;
+            }
+        }
+        out
+    }
+
+    const EM: u16 = if cfg!(target_arch = "aarch64") {
+        183
+    } else if cfg!(target_arch = "x86") {
+        3
+    } else {
+        62
+    };
+
+    /// A relocatable ELF64 object: sections null, `.text` (NOBITS at `base`), `.symtab`,
+    /// `.strtab`, `.shstrtab`; one global FUNC symbol per entry of `symbols`.
+    pub fn symfile(base: u64, code_len: u64, symbols: &[CodeSymbol]) -> Vec<u8> {
+        let shstrtab = b"\0.text\0.symtab\0.strtab\0.shstrtab\0";
+        let mut strtab = vec![0u8];
+        let mut symtab = vec![0u8; 24];
+        for (start, size, name) in symbols {
+            let name_offset = strtab.len() as u32;
+            strtab.extend_from_slice(name.as_bytes());
+            strtab.push(0);
+            symtab.extend_from_slice(&name_offset.to_le_bytes());
+            symtab.push(0x12); // STB_GLOBAL, STT_FUNC
+            symtab.push(0);
+            symtab.extend_from_slice(&1u16.to_le_bytes()); // .text
+            symtab.extend_from_slice(&(*start as u64).to_le_bytes());
+            symtab.extend_from_slice(&(*size as u64).to_le_bytes());
+        }
+        let symtab_at = 64u64;
+        let strtab_at = symtab_at + symtab.len() as u64;
+        let shstrtab_at = strtab_at + strtab.len() as u64;
+        let sh_at = (shstrtab_at + shstrtab.len() as u64).next_multiple_of(8);
+        let mut f = Vec::with_capacity(sh_at as usize + 5 * 64);
+        f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        f.extend_from_slice(&1u16.to_le_bytes()); // ET_REL
+        f.extend_from_slice(&EM.to_le_bytes());
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&0u64.to_le_bytes()); // entry
+        f.extend_from_slice(&0u64.to_le_bytes()); // phoff
+        f.extend_from_slice(&sh_at.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes()); // flags
+        for v in [64u16, 0, 0, 64, 5, 4] {
+            f.extend_from_slice(&v.to_le_bytes()); // ehsize, phentsize, phnum, shentsize, shnum, shstrndx
+        }
+        f.extend_from_slice(&symtab);
+        f.extend_from_slice(&strtab);
+        f.extend_from_slice(shstrtab);
+        f.resize(sh_at as usize, 0);
+        let mut section = |name: u32,
+                           kind: u32,
+                           flags: u64,
+                           addr: u64,
+                           offset: u64,
+                           size: u64,
+                           link: u32,
+                           info: u32,
+                           align: u64,
+                           entsize: u64| {
+            f.extend_from_slice(&name.to_le_bytes());
+            f.extend_from_slice(&kind.to_le_bytes());
+            for v in [flags, addr, offset, size] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+            f.extend_from_slice(&link.to_le_bytes());
+            f.extend_from_slice(&info.to_le_bytes());
+            f.extend_from_slice(&align.to_le_bytes());
+            f.extend_from_slice(&entsize.to_le_bytes());
+        };
+        section(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        section(1, 8, 0x6, base, 0, code_len, 0, 0, 16, 0); // .text: NOBITS, ALLOC|EXECINSTR
+        section(7, 2, 0, 0, symtab_at, symtab.len() as u64, 3, 1, 8, 24); // .symtab
+        section(15, 3, 0, 0, strtab_at, strtab.len() as u64, 0, 0, 1, 0); // .strtab
+        section(23, 3, 0, 0, shstrtab_at, shstrtab.len() as u64, 0, 0, 1, 0); // .shstrtab
+        f
+    }
+}
