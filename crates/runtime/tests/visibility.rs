@@ -1,0 +1,193 @@
+//! Perf map and GDB JIT registration, checked with the real tools' inputs: the perf map file,
+//! the registered in-memory ELF (parsed with `object`), and GDB itself naming a JIT frame.
+
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+
+use object::{Object, ObjectSection, ObjectSymbol};
+use patchjit::visibility::{gdb, perf_map_path};
+use patchjit::{
+    Emitter, Hole, HoleValue, Instruction, Options, PatchKind, Stencil, StencilGroup, StencilTable,
+};
+
+const EMPTY: Stencil = Stencil {
+    len: 0,
+    body: &[],
+    holes: &[],
+};
+
+/// `mov eax, OPARG; jmp CONTINUE`, `int3; ret`, `ret`.
+static GROUPS: &[StencilGroup] = &[
+    StencilGroup {
+        name: "set",
+        code: Stencil {
+            len: 10,
+            body: &[0xB8, 0, 0, 0, 0, 0xE9],
+            holes: &[
+                Hole {
+                    offset: 1,
+                    patch: PatchKind::Abs32,
+                    value: HoleValue::Oparg,
+                    symbol: None,
+                    addend: 0,
+                },
+                Hole {
+                    offset: 6,
+                    patch: PatchKind::Rel32,
+                    value: HoleValue::Continue,
+                    symbol: None,
+                    addend: -4,
+                },
+            ],
+        },
+        data: EMPTY,
+    },
+    StencilGroup {
+        name: "trap",
+        code: Stencil {
+            len: 2,
+            body: &[0xCC, 0xC3],
+            holes: &[],
+        },
+        data: EMPTY,
+    },
+    StencilGroup {
+        name: "ret",
+        code: Stencil {
+            len: 1,
+            body: &[0xC3],
+            holes: &[],
+        },
+        data: EMPTY,
+    },
+];
+
+static TABLE: StencilTable = StencilTable {
+    target: "x86_64-unknown-linux-gnu",
+    groups: GROUPS,
+    symbols: &[],
+    custom_values: &[],
+};
+
+fn program(with_trap: bool) -> Emitter<'static> {
+    let mut e = Emitter::new(&TABLE, &[]).unwrap();
+    e.push(Instruction {
+        oparg: 7,
+        ..Instruction::new(0)
+    })
+    .unwrap();
+    if with_trap {
+        e.push(Instruction::new(1)).unwrap();
+    }
+    e.push(Instruction::new(2)).unwrap();
+    e
+}
+
+#[test]
+fn perf_map_has_one_line_per_instruction() {
+    let code = program(false)
+        .finish(&Options {
+            perf_map: true,
+            ..Options::default()
+        })
+        .unwrap();
+    let map = std::fs::read_to_string(perf_map_path()).unwrap();
+    for (i, name) in ["set", "ret"].iter().enumerate() {
+        let start = code.instruction_start(i).unwrap();
+        let line = format!(
+            "{start:x} {:x} patchjit:{i}:{name}",
+            if i == 0 { 10 } else { 1 }
+        );
+        assert!(map.lines().any(|l| l == line), "{line:?} not in\n{map}");
+    }
+}
+
+#[test]
+fn gdb_symfile_names_every_instruction() {
+    let code = program(false)
+        .finish(&Options {
+            gdb: true,
+            ..Options::default()
+        })
+        .unwrap();
+    let start0 = code.instruction_start(0).unwrap() as u64;
+    let files = gdb::registered_symfiles();
+    let file = files
+        .iter()
+        .map(|f| object::File::parse(*f).unwrap())
+        .find(|f| {
+            f.section_by_name(".text")
+                .is_some_and(|s| s.address() == start0)
+        })
+        .expect("unit registered");
+    let names: Vec<(String, u64, u64)> = file
+        .symbols()
+        .map(|s| (s.name().unwrap().to_string(), s.address(), s.size()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("patchjit:0:set".to_string(), 0, 10),
+            ("patchjit:1:ret".to_string(), 10, 1)
+        ]
+    );
+    drop(code);
+    assert!(gdb::registered_symfiles().iter().all(|f| {
+        object::File::parse(*f)
+            .unwrap()
+            .section_by_name(".text")
+            .map(|s| s.address())
+            != Some(start0)
+    }));
+}
+
+/// Runs in a child under GDB: executes JIT code that hits `int3`.
+#[test]
+fn gdb_child_hits_trap() {
+    if std::env::var_os("PATCHJIT_GDB_CHILD").is_none() {
+        return;
+    }
+    let code = program(true)
+        .finish(&Options {
+            gdb: true,
+            ..Options::default()
+        })
+        .unwrap();
+    // SAFETY: the program is a complete function returning eax.
+    let f: extern "C" fn() -> u32 = unsafe { code.entry() };
+    assert_eq!(f(), 7);
+}
+
+#[test]
+fn gdb_names_the_jit_frame() {
+    let Ok(out) = std::process::Command::new("gdb").arg("--version").output() else {
+        eprintln!("gdb not installed; skipping");
+        return;
+    };
+    assert!(out.status.success());
+    let out = std::process::Command::new("gdb")
+        .args([
+            "-batch",
+            "-nx",
+            "-ex",
+            "run",
+            "-ex",
+            "info symbol $pc",
+            "--args",
+        ])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "gdb_child_hits_trap",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PATCHJIT_GDB_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("patchjit:1:trap + 1 in section .text"),
+        "gdb did not name the JIT frame:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
