@@ -416,11 +416,21 @@ impl<'t> Emitter<'t> {
     pub fn layout(&self) -> Result<Layout, EmitError> {
         let mut code: u64 = 0;
         let mut data: u64 = 0;
-        let mut needs = vec![false; self.table.symbols.len()];
+        let any_trampolines = self.group_trampolines.iter().any(|t| !t.is_empty());
+        let mut needs = vec![
+            false;
+            if any_trampolines {
+                self.table.symbols.len()
+            } else {
+                0
+            }
+        ];
         let mut add = |g: u16, code: &mut u64| {
             let group = self.group_of(g);
             *code += group.code.len as u64;
-            data = data.next_multiple_of(8) + group.data.len as u64;
+            if group.data.len != 0 {
+                data = data.next_multiple_of(8) + group.data.len as u64;
+            }
             for &s in &self.group_trampolines[g as usize] {
                 needs[s as usize] = true;
             }
@@ -596,33 +606,41 @@ struct Frame<'i> {
     instruction: Option<(usize, &'i Instruction)>,
     code: u64,
     data: u64,
+    /// Address after this piece's code; `None` when nothing follows it.
+    continue_to: Option<u64>,
 }
 
 impl Run<'_, '_, '_> {
     fn piece(&mut self, g: u16, index: Option<usize>) -> Result<(), EmitError> {
         let emitter = self.emitter;
         let group = emitter.group_of(g);
-        self.data = self.data.next_multiple_of(8);
-        let data_at = self.data_offset + self.data;
-        let frame = Frame {
-            site_group: g,
-            instruction: index.map(|i| (i, &emitter.instructions[i])),
-            code: self.target.base + self.code as u64,
-            data: self.target.base + data_at as u64,
-        };
-        self.target.bytes[data_at..data_at + group.data.body.len()]
-            .copy_from_slice(group.data.body);
-        for hole in group.data.holes {
-            self.patch(&frame, hole, data_at, Section::Data, group)?;
-        }
+        let instruction = index.map(|i| (i, &emitter.instructions[i]));
+        let falls_off = index.is_some_and(|i| i + 1 == emitter.instructions.len())
+            && emitter.terminator.is_none();
         let code_at = self.code;
-        self.target.bytes[code_at..code_at + group.code.body.len()]
-            .copy_from_slice(group.code.body);
+        let mut frame = Frame {
+            site_group: g,
+            instruction,
+            code: self.target.base + code_at as u64,
+            data: 0,
+            continue_to: (!falls_off)
+                .then_some(self.target.base + (code_at + group.code.len as usize) as u64),
+        };
+        if group.data.len != 0 {
+            self.data = self.data.next_multiple_of(8);
+            let data_at = self.data_offset + self.data;
+            frame.data = self.target.base + data_at as u64;
+            copy_small(&mut self.target.bytes[data_at..], group.data.body);
+            for hole in group.data.holes {
+                self.patch(&frame, hole, data_at, Section::Data)?;
+            }
+            self.data += group.data.len as usize;
+        }
+        copy_small(&mut self.target.bytes[code_at..], group.code.body);
         for hole in group.code.holes {
-            self.patch(&frame, hole, code_at, Section::Code, group)?;
+            self.patch(&frame, hole, code_at, Section::Code)?;
         }
         self.code += group.code.len as usize;
-        self.data += group.data.len as usize;
         Ok(())
     }
 
@@ -657,31 +675,22 @@ impl Run<'_, '_, '_> {
         Ok(self.target.base + *start as u64)
     }
 
+    #[inline(always)]
     fn patch(
         &mut self,
         frame: &Frame,
         hole: &Hole,
         at: usize,
         section: Section,
-        group: &StencilGroup,
     ) -> Result<(), EmitError> {
         let emitter = self.emitter;
         let ins = frame.instruction.map(|(_, i)| i);
         let field = |f: fn(&Instruction) -> u64| ins.map_or(0, f);
         let base = match hole.value {
             HoleValue::Code => frame.code,
-            HoleValue::Continue => {
-                let end = self.code + group.code.len as usize;
-                let is_last = frame
-                    .instruction
-                    .is_some_and(|(i, _)| i + 1 == emitter.instructions.len());
-                if is_last && emitter.terminator.is_none() {
-                    return Err(EmitError::FallsOffEnd {
-                        site: self.site(frame),
-                    });
-                }
-                self.target.base + end as u64
-            }
+            HoleValue::Continue => frame.continue_to.ok_or_else(|| EmitError::FallsOffEnd {
+                site: self.site(frame),
+            })?,
             HoleValue::Data => frame.data,
             HoleValue::Executor => emitter.executor,
             HoleValue::Oparg => field(|i| i.oparg),
@@ -734,6 +743,38 @@ impl Run<'_, '_, '_> {
                 section,
                 error,
             })
+    }
+}
+
+/// Copies `src` to the start of `dst` (`dst` is at least as long, checked by the layout).
+/// Stencils are mostly a few dozen bytes, where a call to `memcpy` costs more than the copy:
+/// sizes up to 32 use two overlapping loads and stores.
+#[inline]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    let dst = &mut dst[..n];
+    fn word<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+        b[at..at + N].try_into().expect("N bytes")
+    }
+    match n {
+        0 => {}
+        1..=3 => dst.copy_from_slice(src),
+        4..=7 => {
+            let (a, b) = (word::<4>(src, 0), word::<4>(src, n - 4));
+            dst[..4].copy_from_slice(&a);
+            dst[n - 4..].copy_from_slice(&b);
+        }
+        8..=15 => {
+            let (a, b) = (word::<8>(src, 0), word::<8>(src, n - 8));
+            dst[..8].copy_from_slice(&a);
+            dst[n - 8..].copy_from_slice(&b);
+        }
+        16..=32 => {
+            let (a, b) = (word::<16>(src, 0), word::<16>(src, n - 16));
+            dst[..16].copy_from_slice(&a);
+            dst[n - 16..].copy_from_slice(&b);
+        }
+        _ => dst.copy_from_slice(src),
     }
 }
 

@@ -86,6 +86,7 @@ impl<'a> PatchTarget<'a> {
         PatchTarget { bytes, base }
     }
 
+    #[inline(always)]
     /// Applies `kind` at `offset` with `value` (the hole's base + symbol + addend).
     /// [`PatchKind::Aarch64Trampoline`] is resolved by the emitter (it needs the trampoline area)
     /// and must arrive here as [`PatchKind::Aarch64Branch26r`].
@@ -194,6 +195,7 @@ impl Patch<'_, '_> {
         self.t.base.wrapping_add(self.offset as u64)
     }
 
+    #[inline(always)]
     fn range(&self, offset: usize, len: usize) -> Result<std::ops::Range<usize>, PatchError> {
         match offset.checked_add(len) {
             Some(end) if end <= self.t.bytes.len() => Ok(offset..end),
@@ -266,12 +268,14 @@ impl Patch<'_, '_> {
         Ok(())
     }
 
+    #[inline(always)]
     fn abs64(&mut self) -> Result<(), PatchError> {
         let r = self.range(self.offset, 8)?;
         self.t.bytes[r].copy_from_slice(&self.value.to_le_bytes());
         Ok(())
     }
 
+    #[inline(always)]
     fn rel32(&mut self, value: u64) -> Result<(), PatchError> {
         let r = self.range(self.offset, 4)?;
         let distance = value.wrapping_sub(self.location()) as i64;
