@@ -1,0 +1,2 @@
+#include "jit.h"
+STENCIL { state->sum += acc; NEXT(); }

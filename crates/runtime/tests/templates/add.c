@@ -1,0 +1,2 @@
+#include "jit.h"
+STENCIL { acc += OPERAND0; NEXT(); }

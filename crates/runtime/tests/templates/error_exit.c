@@ -1,0 +1,5 @@
+#include "jit.h"
+STENCIL {
+    state->error = acc;
+    return -1;
+}

@@ -1,0 +1,7 @@
+#include "jit.h"
+STENCIL {
+    if (acc < 0) {
+        GOTO(_JIT_ERROR_TARGET);
+    }
+    NEXT();
+}

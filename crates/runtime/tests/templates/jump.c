@@ -1,0 +1,2 @@
+#include "jit.h"
+STENCIL { GOTO(_JIT_JUMP_TARGET); }

@@ -1,0 +1,2 @@
+#include "jit.h"
+STENCIL { acc = state->sum; NEXT(); }
