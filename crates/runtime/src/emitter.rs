@@ -1121,4 +1121,159 @@ mod tests {
             Err(EmitError::ForeignTable { .. })
         ));
     }
+
+    /// AArch64 `B` to an external symbol: plain (`Branch26r`) and with a trampoline.
+    static A64: &[StencilGroup] = &[
+        StencilGroup {
+            name: "branch",
+            code: Stencil {
+                len: 8,
+                body: &[0, 0, 0, 0x14, 0x1F, 0x20, 0x03, 0xD5],
+                holes: &[hole(
+                    0,
+                    PatchKind::Aarch64Branch26r,
+                    HoleValue::Zero,
+                    Some(0),
+                    0,
+                )],
+            },
+            data: EMPTY,
+        },
+        StencilGroup {
+            name: "call",
+            code: Stencil {
+                len: 8,
+                body: &[0, 0, 0, 0x94, 0x1F, 0x20, 0x03, 0xD5],
+                holes: &[hole(
+                    0,
+                    PatchKind::Aarch64Trampoline,
+                    HoleValue::Zero,
+                    Some(0),
+                    0,
+                )],
+            },
+            data: EMPTY,
+        },
+        // Two 64-bit words: the client value BIAS, and EXECUTOR + 3.
+        StencilGroup {
+            name: "custom",
+            code: Stencil {
+                len: 16,
+                body: &[],
+                holes: &[
+                    hole(0, PatchKind::Abs64, HoleValue::Custom(1), None, 0),
+                    hole(8, PatchKind::Abs64, HoleValue::Executor, None, 3),
+                ],
+            },
+            data: EMPTY,
+        },
+    ];
+
+    static A64_TABLE: StencilTable = StencilTable {
+        target: "aarch64-unknown-linux-gnu",
+        groups: A64,
+        symbols: &["far"],
+        custom_values: &["SCALE", "BIAS"],
+    };
+
+    fn emit_a64(group: &str, far: u64) -> Result<Vec<u8>, EmitError> {
+        let mut e = Emitter::new(&A64_TABLE, &[("far", far as usize)])?;
+        let g = e.group(group).unwrap();
+        e.push(Instruction::new(g))?;
+        let layout = e.layout()?;
+        let mut buf = vec![0u8; 64];
+        e.emit_into(&layout, &mut buf, 0x10_0000, 32)?;
+        Ok(buf)
+    }
+
+    #[test]
+    fn out_of_range_and_misaligned_branches_are_errors_with_their_site() {
+        let ok = emit_a64("branch", 0x10_0000 + (1 << 27) - 4).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(ok[..4].try_into().unwrap()),
+            0x1400_0000 | 0x01FF_FFFF
+        );
+        let err = emit_a64("branch", 0x10_0000 + (1 << 27)).unwrap_err();
+        let EmitError::Patch {
+            site,
+            section,
+            error,
+        } = err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            site,
+            Site {
+                group: "branch",
+                instruction: Some(0)
+            }
+        );
+        assert_eq!(section, Section::Code);
+        assert_eq!(
+            (error.offset, error.kind, error.value),
+            (0, PatchKind::Aarch64Branch26r, 0x10_0000 + (1 << 27))
+        );
+        assert!(matches!(
+            error.problem,
+            crate::PatchProblem::OutOfRange { bits: 28, .. }
+        ));
+        let err = emit_a64("branch", 0x10_0002).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EmitError::Patch {
+                    error: PatchError {
+                        problem: crate::PatchProblem::Misaligned { align: 4, .. },
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn far_calls_go_through_a_trampoline() {
+        let far = 0x10_0000u64 + (1 << 40);
+        let buf = emit_a64("call", far).unwrap();
+        // Code is 8 bytes; the trampoline area starts right after.
+        assert_eq!(
+            u32::from_le_bytes(buf[..4].try_into().unwrap()),
+            0x9400_0002,
+            "BL to the trampoline"
+        );
+        assert_eq!(
+            u32::from_le_bytes(buf[8..12].try_into().unwrap()),
+            0x5800_0048
+        );
+        assert_eq!(
+            u32::from_le_bytes(buf[12..16].try_into().unwrap()),
+            0xD61F_0100
+        );
+        assert_eq!(u64::from_le_bytes(buf[16..24].try_into().unwrap()), far);
+        let near = emit_a64("call", 0x10_0000 + 0x400).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(near[..4].try_into().unwrap()),
+            0x9400_0100,
+            "direct BL"
+        );
+    }
+
+    #[test]
+    fn custom_values_and_executor() {
+        let mut e = Emitter::new(&A64_TABLE, &[]).unwrap();
+        let g = e.group("custom").unwrap();
+        let i = e.push(Instruction::new(g)).unwrap();
+        let bias = e.custom_value("BIAS").unwrap();
+        e.set_custom(i, bias, 0xABCD).unwrap();
+        assert!(e.set_custom(i, 7, 0).is_none());
+        e.set_executor(0x1000);
+        let layout = e.layout().unwrap();
+        let mut buf = vec![0u8; 64];
+        e.emit_into(&layout, &mut buf, 0x10_0000, 32).unwrap();
+        assert_eq!(u64::from_le_bytes(buf[..8].try_into().unwrap()), 0xABCD);
+        assert_eq!(u64::from_le_bytes(buf[8..16].try_into().unwrap()), 0x1003);
+    }
 }
