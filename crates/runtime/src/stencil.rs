@@ -49,7 +49,8 @@ pub struct Hole {
     pub offset: u32,
     pub patch: PatchKind,
     pub value: HoleValue,
-    /// Index into [`StencilTable::symbols`]; for trampolines, the symbol branched to.
+    /// Index into [`StencilTable::symbols`]; for trampolines, the symbol branched to (a table
+    /// generator maps the extraction's trampoline ordinal to this index and writes `addend: 0`).
     pub symbol: Option<u16>,
     pub addend: i64,
 }
