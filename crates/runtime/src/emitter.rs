@@ -32,15 +32,22 @@ pub enum Destination {
 pub struct Instruction {
     /// Index into [`StencilTable::groups`] (see [`Emitter::group`]).
     pub group: u16,
+    /// Value of `_JIT_OPARG` holes.
     pub oparg: u64,
+    /// Value of `_JIT_OPERAND0` holes (`_HI`/`_LO` take its halves).
     pub operand0: u64,
+    /// Value of `_JIT_OPERAND1` holes (`_HI`/`_LO` take its halves).
     pub operand1: u64,
+    /// Value of `_JIT_TARGET` holes.
     pub target: u64,
+    /// Where `_JIT_JUMP_TARGET` branches; required if the group's code uses it.
     pub jump_target: Option<Destination>,
+    /// Where `_JIT_ERROR_TARGET` branches; required if the group's code uses it.
     pub error_target: Option<Destination>,
 }
 
 impl Instruction {
+    /// An instruction of `group` with every value zero and no destinations.
     pub fn new(group: u16) -> Self {
         Instruction {
             group,
@@ -170,7 +177,9 @@ impl std::error::Error for EmitError {
 /// How the finished unit is placed, protected and made visible to tools.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// Where the memory comes from (fresh mapping, near an address, or an arena).
     pub placement: Placement,
+    /// Whether data pages end up read-only (default) or read+write.
     pub data_protection: DataProtection,
     /// Append one line per instruction to `/tmp/perf-<pid>.map` (for `perf report`).
     pub perf_map: bool,
@@ -381,6 +390,7 @@ impl<'t> Emitter<'t> {
         self.instructions.len()
     }
 
+    /// True before the first [`Emitter::push`].
     pub fn is_empty(&self) -> bool {
         self.instructions.is_empty()
     }

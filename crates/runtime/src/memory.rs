@@ -125,10 +125,12 @@ impl WritableMemory {
 }
 
 impl ExecutableMemory {
+    /// Address of the first code byte (read+execute).
     pub fn code_address(&self) -> usize {
         self.block.ptr as usize
     }
 
+    /// Address of the first data byte (page-aligned, after the code pages).
     pub fn data_address(&self) -> usize {
         self.block.ptr as usize + self.code_size
     }

@@ -77,11 +77,14 @@ const AARCH64_NOP: u32 = 0xD503_201F;
 
 /// A buffer and the address of its first byte: the place patches are written "as if" mapped.
 pub struct PatchTarget<'a> {
+    /// The bytes patched in place.
     pub bytes: &'a mut [u8],
+    /// The address `bytes[0]` will have when the code runs; PC-relative patches use it.
     pub base: u64,
 }
 
 impl<'a> PatchTarget<'a> {
+    /// Patches `bytes` as if they lived at `base`.
     pub fn new(bytes: &'a mut [u8], base: u64) -> Self {
         PatchTarget { bytes, base }
     }
