@@ -1272,6 +1272,12 @@ mod tests {
     }
 
     #[test]
+    fn executable_code_can_move_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ExecutableCode>();
+    }
+
+    #[test]
     fn custom_values_and_executor() {
         let mut e = Emitter::new(&A64_TABLE, &[]).unwrap();
         let g = e.group("custom").unwrap();

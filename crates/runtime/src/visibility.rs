@@ -117,6 +117,11 @@ pub mod gdb {
         symfile: Vec<u8>,
     }
 
+    // SAFETY: the entry's pointers are only read or written while holding LOCK.
+    unsafe impl Send for Entry {}
+    // SAFETY: as above; shared references expose nothing.
+    unsafe impl Sync for Entry {}
+
     pub(crate) fn register(symfile: Vec<u8>) -> Box<Entry> {
         let mut e = Box::new(Entry {
             entry: JitCodeEntry {
