@@ -51,6 +51,7 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
         let mut e = Emitter::new(&TABLE, &resolver).map_err(|e| e.to_string())?;
         e.set_shim(SHIM).map_err(|e| e.to_string())?;
         e.set_terminator(RET).map_err(|e| e.to_string())?;
+        e.reserve(program.len());
         for &i in &program {
             e.push(i).map_err(|e| e.to_string())?;
         }

@@ -381,8 +381,18 @@ impl<'t> Emitter<'t> {
         self.check_group(instruction.group)?;
         self.instructions.push(instruction);
         let n = self.table.custom_values.len();
-        self.custom.resize(self.custom.len() + n, 0);
+        if n != 0 {
+            self.custom.resize(self.custom.len() + n, 0);
+        }
         Ok(self.instructions.len() - 1)
+    }
+
+    /// Makes room for `additional` more instructions, so pushing a program of known size
+    /// does not reallocate.
+    pub fn reserve(&mut self, additional: usize) {
+        self.instructions.reserve(additional);
+        self.custom
+            .reserve(additional * self.table.custom_values.len());
     }
 
     /// Number of instructions pushed so far.
