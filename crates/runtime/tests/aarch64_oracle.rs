@@ -1,0 +1,387 @@
+//! AArch64 bit-for-bit oracle: the same template object is (a) extracted and emitted by
+//! patchjit "as if" at a chosen address and (b) linked by `ld.lld-19` at that address with every
+//! `_JIT_*` symbol defined to the value the emitter used. The code must come out identical, hole
+//! by hole, except where CPython's relaxations and lld's legitimately differ; there the two
+//! instruction sequences are evaluated and must load the same value into the same register:
+//!
+//! - folded ADRP+LDR GOT pairs (`Pair33rx`): patchjit relaxes by the slot's contents to
+//!   `MOVZ; NOP`, `MOVZ; MOVK`, `LDR literal; NOP`, or keeps ADRP+LDR; lld (`--no-relax`) keeps
+//!   ADRP+LDR of its own GOT, whose slot order may differ;
+//! - unpaired GOT ADRP / LDR (`Page21rx` / `Lo12x`): both point at a GOT slot, but the slots are
+//!   in different places, so the loaded value is compared;
+//! - branches to external symbols (`Aarch64Trampoline`): lld uses its own range-extension thunk,
+//!   patchjit its trampoline; when the helper is in range both are a direct `BL` and must match.
+//!
+//! Mach-O and COFF AArch64 relocations map to the same patch functions (see
+//! `patchjit_stencils::RelocKind::patch_kind`), so these oracles cover them too; there is no
+//! Mach-O or COFF linker here to oracle their object files directly.
+
+#![cfg(all(feature = "stencil-tests", target_os = "linux"))]
+
+mod support;
+
+use patchjit::{Destination, Emitter, Instruction, PatchKind, StencilGroup, StencilTable};
+use patchjit_stencils::Target;
+use support::Linked;
+
+const TARGET: Target = Target::Aarch64UnknownLinuxGnu;
+const CODE: u64 = 0x4000_0000;
+const DATA_OFFSET: u64 = 0x10000;
+const NOP: u32 = 0xD503_201F;
+
+/// The values every `_JIT_*` symbol gets, shared by both sides.
+#[derive(Clone, Copy)]
+struct Values {
+    operand0: u64,
+    oparg: u16,
+    helper: u64,
+}
+
+fn word(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+fn sign_extend(v: u64, bits: u32) -> i64 {
+    ((v << (64 - bits)) as i64) >> (64 - bits)
+}
+
+/// Evaluates a two-instruction sequence that materializes a value in one register.
+/// Returns `(register, value)`.
+fn evaluate(first: u32, second: u32, pc: u64, read64: &dyn Fn(u64) -> u64) -> (u32, u64) {
+    let reg = first & 0x1F;
+    if first & 0x9F00_0000 == 0x9000_0000 {
+        // ADRP
+        let imm = ((first >> 29) & 3) as u64 | ((((first >> 5) & 0x7FFFF) as u64) << 2);
+        let page = (pc & !0xFFF).wrapping_add((sign_extend(imm, 21) << 12) as u64);
+        let imm12 = ((second >> 10) & 0xFFF) as u64;
+        assert_eq!(
+            (second >> 5) & 0x1F,
+            reg,
+            "second instruction uses the ADRP register"
+        );
+        assert_eq!(
+            second & 0x1F,
+            reg,
+            "second instruction writes the ADRP register"
+        );
+        if second & 0xFFC0_0000 == 0xF940_0000 {
+            return (reg, read64(page + imm12 * 8));
+        }
+        if second & 0xFFC0_0000 == 0x9100_0000 {
+            return (reg, page + imm12);
+        }
+        panic!("unexpected {second:#010x} after ADRP");
+    }
+    if first & 0xFF80_0000 == 0xD280_0000 {
+        // MOVZ (LSL 0)
+        let mut v = ((first >> 5) & 0xFFFF) as u64;
+        if second != NOP {
+            assert_eq!(
+                second & 0xFFE0_001F,
+                0xF2A0_0000 | reg,
+                "MOVK LSL 16 of the same register"
+            );
+            v |= (((second >> 5) & 0xFFFF) as u64) << 16;
+        }
+        return (reg, v);
+    }
+    if first & 0xFF00_0000 == 0x5800_0000 {
+        // LDR (literal)
+        assert_eq!(second, NOP);
+        let offset = sign_extend(((first >> 5) & 0x7FFFF) as u64, 19) << 2;
+        return (reg, read64(pc.wrapping_add(offset as u64)));
+    }
+    panic!("cannot evaluate {first:#010x}");
+}
+
+/// The value a lone GOT ADRP or LDR contributes: the slot address it points into.
+fn adrp_page(i: u32, pc: u64) -> u64 {
+    let imm = ((i >> 29) & 3) as u64 | ((((i >> 5) & 0x7FFFF) as u64) << 2);
+    (pc & !0xFFF).wrapping_add((sign_extend(imm, 21) << 12) as u64)
+}
+
+/// Links `object` with lld: code at CODE, data sections at DATA, the GOT where patchjit's GOT
+/// starts, every `_JIT_*` symbol defined.
+fn link(name: &str, object: &[u8], group: &StencilGroup, got_offset: usize, v: Values) -> Linked {
+    let data = CODE + DATA_OFFSET;
+    let symbols = [
+        ("_JIT_CONTINUE", CODE + group.code.len as u64),
+        ("_JIT_JUMP_TARGET", CODE),
+        ("_JIT_ERROR_TARGET", CODE),
+        ("_JIT_OPERAND0", v.operand0),
+        ("_JIT_OPARG", v.oparg as u64),
+        ("helper", v.helper),
+    ];
+    support::link(name, object, CODE, data, data + got_offset as u64, &symbols)
+}
+
+/// Emits `group` alone (plus a terminator so its continuation is defined) at CODE.
+fn emit(table: &'static StencilTable, name: &str, v: Values) -> Vec<u8> {
+    let mut e = Emitter::new(table, &[("helper", v.helper as usize)]).unwrap();
+    let g = e.group(name).unwrap();
+    let instruction = Instruction {
+        operand0: v.operand0,
+        oparg: v.oparg as u64,
+        jump_target: Some(Destination::Instruction(0)),
+        error_target: Some(Destination::Instruction(0)),
+        ..Instruction::new(g)
+    };
+    e.push(instruction).unwrap();
+    e.set_terminator(e.group("ret").unwrap()).unwrap();
+    let layout = e.layout().unwrap();
+    let mut image = vec![0u8; DATA_OFFSET as usize + layout.data_len as usize];
+    e.emit_into(&layout, &mut image, CODE, DATA_OFFSET as usize)
+        .unwrap();
+    image
+}
+
+/// What a comparison found, so tests can assert that each relaxation outcome was exercised.
+#[derive(Default, Debug)]
+struct Seen {
+    exact_holes: Vec<PatchKind>,
+    pair_forms: Vec<&'static str>,
+    /// Unpaired GOT loads (`Page21rx` + `Lo12x`) compared by slot contents.
+    got_loads: usize,
+    trampolines: Vec<&'static str>,
+}
+
+fn compare(name: &str, flags: &[&str], v: Values, seen: &mut Seen) {
+    let object = support::compile(TARGET, name, flags);
+    let ret = support::compile(TARGET, "ret", &[]);
+    let extraction = support::extract(TARGET, &[(name, object.clone()), ("ret", ret)]);
+    let got_offset = extraction
+        .groups
+        .iter()
+        .find(|g| g.name == name)
+        .unwrap()
+        .got_offset;
+    let table = support::leak_table(&extraction, TARGET);
+    let group = table.groups.iter().find(|g| g.name == name).unwrap();
+    let ours = emit(table, name, v);
+    let lld = link(name, &object, group, got_offset, v);
+    let our_read = |a: u64| {
+        let at = (a - CODE) as usize;
+        u64::from_le_bytes(ours[at..at + 8].try_into().unwrap())
+    };
+    let len = group.code.len as usize;
+    let mut compared = vec![false; len];
+    let mut mark = |at: usize, n: usize| compared[at..at + n].iter_mut().for_each(|c| *c = true);
+    for hole in group.code.holes {
+        let at = hole.offset as usize;
+        let pc = CODE + at as u64;
+        let context = format!("{name} {:?} at {at:#x}", hole.patch);
+        match hole.patch {
+            PatchKind::Aarch64Pair33rx => {
+                let mine = evaluate(word(&ours, at), word(&ours, at + 4), pc, &our_read);
+                let theirs = evaluate(word(&lld.text, at), word(&lld.text, at + 4), pc, &|a| {
+                    lld.read64(a)
+                });
+                assert_eq!(mine, theirs, "{context}: loaded (register, value) differ");
+                let i = word(&ours, at);
+                seen.pair_forms.push(match (i >> 24, word(&ours, at + 4)) {
+                    (0xD2, NOP) => "movz",
+                    (0xD2, _) => "movz+movk",
+                    (0x58, _) => "ldr literal",
+                    _ => "adrp+ldr",
+                });
+                mark(at, 8);
+            }
+            PatchKind::Aarch64Page21rx => {
+                // A lone GOT ADRP: both must address the page of a slot holding the same value;
+                // checked together with its LDR below.
+                mark(at, 4);
+            }
+            PatchKind::Aarch64Lo12x => {
+                let adrp_at = group
+                    .code
+                    .holes
+                    .iter()
+                    .find(|h| h.patch == PatchKind::Aarch64Page21rx && h.offset < hole.offset)
+                    .expect("an LDR of a GOT slot follows its ADRP")
+                    .offset as usize;
+                let slot = |bytes: &[u8]| {
+                    adrp_page(word(bytes, adrp_at), CODE + adrp_at as u64)
+                        + (((word(bytes, at) >> 10) & 0xFFF) as u64) * 8
+                };
+                assert_eq!(
+                    our_read(slot(&ours)),
+                    lld.read64(slot(&lld.text)),
+                    "{context}: GOT slot contents differ"
+                );
+                seen.got_loads += 1;
+                mark(at, 4);
+            }
+            PatchKind::Aarch64Trampoline => {
+                let mine = word(&ours, at);
+                let target = |i: u32| {
+                    pc.wrapping_add((sign_extend((i & 0x03FF_FFFF) as u64, 26) << 2) as u64)
+                };
+                if v.helper.abs_diff(pc) < 1 << 27 {
+                    assert_eq!(mine, word(&lld.text, at), "{context}: direct BL");
+                    seen.trampolines.push("direct");
+                } else {
+                    let slot = (target(mine) - CODE) as usize;
+                    assert_eq!(word(&ours, slot), 0x5800_0048, "{context}: LDR x8, #8");
+                    assert_eq!(word(&ours, slot + 4), 0xD61F_0100, "{context}: BR x8");
+                    assert_eq!(
+                        our_read(CODE + slot as u64 + 8),
+                        v.helper,
+                        "{context}: trampoline target"
+                    );
+                    seen.trampolines.push("trampoline");
+                }
+                mark(at, 4);
+            }
+            kind => {
+                let n = if kind == PatchKind::Abs64 { 8 } else { 4 };
+                assert_eq!(
+                    &ours[at..at + n],
+                    &lld.text[at..at + n],
+                    "{context}: patched bytes differ"
+                );
+                seen.exact_holes.push(kind);
+                mark(at, n);
+            }
+        }
+    }
+    for at in (0..len).step_by(4) {
+        if compared[at] {
+            continue;
+        }
+        let mine = word(&ours, at);
+        if at + 4 > lld.text.len() {
+            assert_eq!(
+                mine, NOP,
+                "{name}: code past the linked text at {at:#x} must be NOP padding"
+            );
+        } else if at + 4 == len && mine == NOP && word(&lld.text, at) & 0xFC00_0000 == 0x1400_0000 {
+            // CPython's post-processing replaced the trailing `B _JIT_CONTINUE` by NOP padding.
+        } else {
+            assert_eq!(
+                mine,
+                word(&lld.text, at),
+                "{name}: unpatched word at {at:#x} differs"
+            );
+        }
+    }
+    // Data: the copied sections (before the GOT) must match lld's output.
+    let data = (CODE + DATA_OFFSET) as usize - CODE as usize;
+    let data_len = got_offset.min(group.data.len as usize);
+    for at in 0..data_len {
+        let address = CODE + DATA_OFFSET + at as u64;
+        let theirs = (lld.read64(address & !7) >> ((address & 7) * 8)) as u8;
+        assert_eq!(ours[data + at], theirs, "{name}: data byte {at:#x} differs");
+    }
+}
+
+fn values(operand0: u64, helper: u64) -> Values {
+    Values {
+        operand0,
+        oparg: 0x1234,
+        helper,
+    }
+}
+
+#[test]
+fn got_pairs_relax_like_cpython_and_load_what_lld_loads() {
+    let mut seen = Seen::default();
+    // Operand sizes select MOVZ; MOVZ+MOVK; and (slot within 512 KiB) LDR literal.
+    for operand0 in [0x42, 0xDEAD_BEEF, 0x1234_5678_9ABC] {
+        compare(
+            "load",
+            &["-fno-plt"],
+            values(operand0, CODE + 0x800),
+            &mut seen,
+        );
+    }
+    assert_eq!(seen.pair_forms, ["movz", "movz+movk", "ldr literal"]);
+}
+
+#[test]
+fn got_pair_keeps_adrp_ldr_when_the_slot_is_far() {
+    // A 2 MiB data section pushes the GOT beyond LDR-literal reach.
+    let mut seen = Seen::default();
+    compare(
+        "far_data",
+        &["-fno-plt"],
+        values(0x1234_5678_9ABC, CODE + 0x800),
+        &mut seen,
+    );
+    assert!(seen.pair_forms.contains(&"adrp+ldr"), "{seen:?}");
+}
+
+#[test]
+fn unpaired_got_loads_and_local_data_pages() {
+    let mut seen = Seen::default();
+    compare(
+        "call_helper",
+        &["-fno-plt"],
+        values(1, CODE + 0x10_0000),
+        &mut seen,
+    );
+    compare("lookup", &[], values(1, CODE), &mut seen);
+    assert!(
+        seen.exact_holes.contains(&PatchKind::Aarch64Page21r),
+        "{seen:?}"
+    );
+    assert!(
+        seen.exact_holes.contains(&PatchKind::Aarch64Lo12),
+        "{seen:?}"
+    );
+    assert_eq!(seen.got_loads, 1, "{seen:?}");
+}
+
+#[test]
+fn movw_sequences_large_code_model() {
+    let mut seen = Seen::default();
+    compare(
+        "load",
+        &["-fno-pic", "-mcmodel=large"],
+        values(0x1122_3344_5566_7788, CODE),
+        &mut seen,
+    );
+    compare(
+        "lookup",
+        &["-fno-pic", "-mcmodel=large"],
+        values(0, CODE),
+        &mut seen,
+    );
+    for k in [
+        PatchKind::Aarch64Mov16a,
+        PatchKind::Aarch64Mov16b,
+        PatchKind::Aarch64Mov16c,
+        PatchKind::Aarch64Mov16d,
+    ] {
+        assert!(
+            seen.exact_holes.contains(&k),
+            "{k:?} not exercised: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn branches_to_external_symbols_direct_or_via_trampoline() {
+    let mut seen = Seen::default();
+    // Without -fno-plt the helper call is `BL helper` (R_AARCH64_CALL26).
+    compare("call_helper", &[], values(0, CODE + 0x100_0000), &mut seen);
+    compare("call_helper", &[], values(0, CODE + (1 << 32)), &mut seen);
+    assert_eq!(seen.trampolines, ["direct", "trampoline"]);
+}
+
+#[test]
+fn conditional_and_error_branches() {
+    let mut seen = Seen::default();
+    for name in [
+        "dec_jump_nonzero",
+        "error_if_negative",
+        "jump",
+        "add",
+        "mul_oparg",
+    ] {
+        compare(name, &[], values(7, CODE), &mut seen);
+    }
+    assert!(
+        seen.exact_holes.contains(&PatchKind::Aarch64Branch26r),
+        "{seen:?}"
+    );
+}

@@ -1,0 +1,146 @@
+//! x86-64 oracle: a template object is extracted and emitted by patchjit "as if" at a chosen
+//! address, and linked by `ld.lld-19 --no-relax` at the same address with the same `_JIT_*`
+//! values. `Rel32` and `Abs64` holes (and every unpatched byte) must be identical. GOT operands
+//! (`X86_64Rel32x`) are compared by what they reach: patchjit relaxes `call [rip+slot]` to
+//! `nop; call rel32` when the callee is within ±2 GiB (CPython's choice; lld would write
+//! `addr32 call`, and here keeps the slot), so both are decoded to the called address.
+
+#![cfg(all(feature = "stencil-tests", target_os = "linux"))]
+
+mod support;
+
+use patchjit::{Destination, Emitter, Instruction, PatchKind};
+use patchjit_stencils::Target;
+
+const TARGET: Target = Target::X86_64UnknownLinuxGnu;
+const CODE: u64 = 0x1000_0000;
+const DATA_OFFSET: u64 = 0x1000;
+
+fn rel32(bytes: &[u8], at: usize) -> i64 {
+    i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as i64
+}
+
+/// What a `[rip+disp32]` operand at `at` finally refers to: `(is call, address)`.
+fn reach(bytes: &[u8], at: usize, read64: &dyn Fn(u64) -> u64) -> (bool, u64) {
+    let next = (CODE + at as u64 + 4).wrapping_add(rel32(bytes, at) as u64);
+    match [bytes[at - 2], bytes[at - 1]] {
+        [0x90, 0xE8] => (true, next),
+        [0x90, 0xE9] => (false, next),
+        [0xFF, 0x15] => (true, read64(next)),
+        [0xFF, 0x25] => (false, read64(next)),
+        other => panic!("unexpected GOT operand form {other:02x?}"),
+    }
+}
+
+/// Returns the opcode bytes patchjit chose for each GOT operand.
+fn compare(name: &str, flags: &[&str], helper: u64, operand0: u64) -> Vec<[u8; 2]> {
+    let object = support::compile(TARGET, name, flags);
+    let ret = support::compile(TARGET, "ret", &[]);
+    let extraction = support::extract(TARGET, &[(name, object.clone()), ("ret", ret)]);
+    let got_offset = extraction
+        .groups
+        .iter()
+        .find(|g| g.name == name)
+        .unwrap()
+        .got_offset;
+    let table = support::leak_table(&extraction, TARGET);
+    let mut e = Emitter::new(table, &[("helper", helper as usize)]).unwrap();
+    let g = e.group(name).unwrap();
+    e.push(Instruction {
+        operand0,
+        jump_target: Some(Destination::Instruction(0)),
+        error_target: Some(Destination::Instruction(0)),
+        ..Instruction::new(g)
+    })
+    .unwrap();
+    e.set_terminator(e.group("ret").unwrap()).unwrap();
+    let layout = e.layout().unwrap();
+    let mut ours = vec![0u8; DATA_OFFSET as usize + layout.data_len as usize];
+    e.emit_into(&layout, &mut ours, CODE, DATA_OFFSET as usize)
+        .unwrap();
+
+    let group = table.groups[g as usize];
+    let data = CODE + DATA_OFFSET;
+    let symbols = [
+        ("_JIT_CONTINUE", CODE + group.code.len as u64),
+        ("_JIT_JUMP_TARGET", CODE),
+        ("_JIT_ERROR_TARGET", CODE),
+        ("_JIT_OPERAND0", operand0),
+        ("helper", helper),
+    ];
+    let lld = support::link(
+        name,
+        &object,
+        CODE,
+        data,
+        data + got_offset as u64,
+        &symbols,
+    );
+    let our_read = |a: u64| {
+        let at = (a - CODE) as usize;
+        u64::from_le_bytes(ours[at..at + 8].try_into().unwrap())
+    };
+    let mut forms = Vec::new();
+    let len = group.code.len as usize;
+    let mut skip = vec![false; len];
+    for hole in group.code.holes {
+        let at = hole.offset as usize;
+        if hole.patch == PatchKind::X86_64Rel32x {
+            let mine = reach(&ours, at, &our_read);
+            let theirs = reach(&lld.text, at, &|a| lld.read64(a));
+            assert_eq!(
+                mine, theirs,
+                "{name}: GOT operand at {at:#x} reaches different places"
+            );
+            forms.push([ours[at - 2], ours[at - 1]]);
+            skip[at - 2..at + 4].iter_mut().for_each(|s| *s = true);
+        }
+    }
+    for at in 0..len {
+        if !skip[at] {
+            assert_eq!(
+                ours[at], lld.text[at],
+                "{name}: byte {at:#x} differs (holes: {:?})",
+                group.code.holes
+            );
+        }
+    }
+    for at in 0..got_offset.min(group.data.len as usize) {
+        let address = data + at as u64;
+        let theirs = (lld.read64(address & !7) >> ((address & 7) * 8)) as u8;
+        assert_eq!(
+            ours[DATA_OFFSET as usize + at],
+            theirs,
+            "{name}: data byte {at:#x} differs"
+        );
+    }
+    forms
+}
+
+#[test]
+fn rel32_and_abs64_match_lld() {
+    for name in [
+        "load",
+        "add",
+        "dec_jump_nonzero",
+        "error_if_negative",
+        "jump",
+        "lookup",
+        "shim",
+    ] {
+        let forms = compare(name, &["-fno-plt"], CODE + 0x4000, 0x1122_3344_5566_7788);
+        assert!(forms.is_empty(), "{name} has no GOT operand");
+    }
+}
+
+#[test]
+fn got_call_relaxed_near_and_kept_far() {
+    assert_eq!(
+        compare("call_helper", &["-fno-plt"], CODE + 0x7000_0000, 0),
+        [[0x90, 0xE8]]
+    );
+    assert_eq!(
+        compare("call_helper", &["-fno-plt"], CODE + 0x9000_0000, 0),
+        [[0xFF, 0x15]]
+    );
+}
