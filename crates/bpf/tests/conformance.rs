@@ -1,0 +1,148 @@
+//! Runs the shared bpf_conformance data: every positive test must pass on every tier,
+//! no negative test may pass, and every program round-trips through the disassembler.
+
+use std::path::PathBuf;
+
+use patchjit_bpf::asm::assemble;
+use patchjit_bpf::conformance::{parse_test, run_dir, test_files, Outcome, Tier};
+use patchjit_bpf::disasm::disassemble;
+
+fn suite(sub: &str) -> PathBuf {
+    let root = std::env::var_os("PATCHJIT_BPF_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bpf-conformance")
+        });
+    root.join(sub)
+}
+
+#[test]
+fn positive_suite_passes_on_every_tier() {
+    for tier in Tier::ALL {
+        let results = run_dir(&suite("tests"), tier).expect("suite directory readable");
+        assert_eq!(results.len(), 313, "expected the 313 positive tests");
+        let failures: Vec<String> = results
+            .iter()
+            .filter_map(|r| match &r.outcome {
+                Outcome::Fail(why) => Some(format!("{}: {why}", r.name)),
+                Outcome::Pass => None,
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}: {failures:#?}", tier.name());
+    }
+}
+
+#[test]
+fn negative_suite_never_passes() {
+    for tier in Tier::ALL {
+        let results = run_dir(&suite("negative"), tier).expect("suite directory readable");
+        assert_eq!(results.len(), 60, "expected the 60 negative tests");
+        let passed: Vec<&str> = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Pass)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert!(
+            passed.is_empty(),
+            "{}: negative tests passed: {passed:?}",
+            tier.name()
+        );
+    }
+}
+
+#[test]
+fn every_suite_program_round_trips_through_the_disassembler() {
+    let mut checked = 0;
+    for path in test_files(&suite("tests")).unwrap() {
+        let tc = parse_test(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Some(src) = &tc.asm else { continue };
+        let bytes = assemble(src).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = disassemble(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let again = assemble(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
+        assert_eq!(again, bytes, "{}:\n{text}", path.display());
+        checked += 1;
+    }
+    assert_eq!(checked, 313);
+}
+
+#[test]
+fn cli_reports_closing_lines_and_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_patchjit-bpf");
+    let out = std::process::Command::new(bin)
+        .args([
+            "conformance",
+            suite("tests").to_str().unwrap(),
+            "--tier",
+            "interp",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("interp: 313 passed, 0 failed"));
+
+    let out = std::process::Command::new(bin)
+        .args([
+            "conformance",
+            suite("negative").to_str().unwrap(),
+            "--expect-fail",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("interp: 0 passed, 60 failed"));
+
+    // Without --expect-fail the negative suite is a failing run.
+    let out = std::process::Command::new(bin)
+        .args(["conformance", suite("negative").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn cli_run_prints_r0_and_fails_cleanly() {
+    let bin = env!("CARGO_BIN_EXE_patchjit-bpf");
+    let out = std::process::Command::new(bin)
+        .args(["run", suite("tests/subnet.data").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("r0 = 0x1")
+    );
+
+    let out = std::process::Command::new(bin)
+        .args([
+            "run",
+            suite("tests/ldxb.data").to_str().unwrap(),
+            "--mem-hex",
+            "aa bb cc dd ee",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("r0 = 0xcc")
+    );
+
+    // An out-of-bounds load: non-zero exit, message on stderr naming pc and address.
+    let out = std::process::Command::new(bin)
+        .args([
+            "run",
+            suite("tests/ldxb.data").to_str().unwrap(),
+            "--mem-hex",
+            "aa",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("instruction 0") && err.contains("out-of-bounds load"),
+        "{err}"
+    );
+}
