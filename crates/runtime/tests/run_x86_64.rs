@@ -26,6 +26,7 @@ const TEMPLATES: &[&str] = &[
     "lookup",
     "ret",
     "error_exit",
+    "scale",
 ];
 
 fn table() -> &'static StencilTable {
@@ -265,4 +266,18 @@ fn arena_units_run_and_are_reused() {
             "freed chunk is reused"
         );
     }
+}
+
+#[test]
+fn client_defined_hole_values() {
+    let mut p = Program::new();
+    let scale =
+        p.e.custom_value("SCALE")
+            .expect("SCALE declared to the extractor");
+    p.push("load", 3);
+    let first = p.push("scale", 0);
+    let second = p.push("scale", 0);
+    p.e.set_custom(first, scale, 7).unwrap();
+    p.e.set_custom(second, scale, 11).unwrap();
+    assert_eq!(p.finish(&Options::default()).run().0, 3 * 7 * 11);
 }

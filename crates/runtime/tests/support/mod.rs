@@ -63,14 +63,18 @@ pub fn compile_default(target: Target, name: &str) -> Vec<u8> {
     compile(target, name, &["-fno-plt"])
 }
 
-/// Extracts the named objects (`name.o`, one group per object) for `target`.
+/// Extracts the named objects (`name.o`, one group per object) for `target`; `_JIT_SCALE` is a
+/// client-defined hole value.
 pub fn extract(target: Target, objects: &[(&str, Vec<u8>)]) -> Extraction {
     let named: Vec<(String, &[u8])> = objects
         .iter()
         .map(|(n, b)| (format!("{n}.o"), b.as_slice()))
         .collect();
     let refs: Vec<(&str, &[u8])> = named.iter().map(|(n, b)| (n.as_str(), *b)).collect();
-    stencils::extract_objects(&refs, Some(target), &stencils::Options::default())
+    let options = stencils::Options {
+        custom_values: vec!["SCALE".to_string()],
+    };
+    stencils::extract_objects(&refs, Some(target), &options)
         .unwrap_or_else(|e| panic!("extraction failed: {e}"))
 }
 
