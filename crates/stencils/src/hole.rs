@@ -319,26 +319,40 @@ impl RelocKind {
     pub fn patch_kind(self) -> PatchKind {
         use RelocKind::*;
         match self {
-            R_X86_64_64 | X86_64_RELOC_UNSIGNED | R_AARCH64_ABS64 | ARM64_RELOC_UNSIGNED
-            | IMAGE_REL_AMD64_ADDR64 | IMAGE_REL_ARM64_ADDR64 => PatchKind::Abs64,
+            R_X86_64_64
+            | X86_64_RELOC_UNSIGNED
+            | R_AARCH64_ABS64
+            | ARM64_RELOC_UNSIGNED
+            | IMAGE_REL_AMD64_ADDR64
+            | IMAGE_REL_ARM64_ADDR64 => PatchKind::Abs64,
             IMAGE_REL_I386_DIR32 => PatchKind::Abs32,
             R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_GOTPCREL | X86_64_RELOC_BRANCH
             | X86_64_RELOC_SIGNED => PatchKind::Rel32,
-            R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX | X86_64_RELOC_GOT | X86_64_RELOC_GOT_LOAD
-            | IMAGE_REL_AMD64_REL32 | IMAGE_REL_I386_REL32 => PatchKind::X86_64Rel32x,
-            R_AARCH64_ADD_ABS_LO12_NC | R_AARCH64_LDST8_ABS_LO12_NC | R_AARCH64_LDST16_ABS_LO12_NC
-            | R_AARCH64_LDST32_ABS_LO12_NC | R_AARCH64_LDST64_ABS_LO12_NC
-            | R_AARCH64_LDST128_ABS_LO12_NC | ARM64_RELOC_PAGEOFF12
+            R_X86_64_GOTPCRELX
+            | R_X86_64_REX_GOTPCRELX
+            | X86_64_RELOC_GOT
+            | X86_64_RELOC_GOT_LOAD
+            | IMAGE_REL_AMD64_REL32
+            | IMAGE_REL_I386_REL32 => PatchKind::X86_64Rel32x,
+            R_AARCH64_ADD_ABS_LO12_NC
+            | R_AARCH64_LDST8_ABS_LO12_NC
+            | R_AARCH64_LDST16_ABS_LO12_NC
+            | R_AARCH64_LDST32_ABS_LO12_NC
+            | R_AARCH64_LDST64_ABS_LO12_NC
+            | R_AARCH64_LDST128_ABS_LO12_NC
+            | ARM64_RELOC_PAGEOFF12
             | IMAGE_REL_ARM64_PAGEOFFSET_12A => PatchKind::Aarch64Lo12,
-            R_AARCH64_LD64_GOT_LO12_NC | ARM64_RELOC_GOT_LOAD_PAGEOFF12
+            R_AARCH64_LD64_GOT_LO12_NC
+            | ARM64_RELOC_GOT_LOAD_PAGEOFF12
             | IMAGE_REL_ARM64_PAGEOFFSET_12L => PatchKind::Aarch64Lo12x,
             R_AARCH64_ADR_PREL_PG_HI21 | ARM64_RELOC_PAGE21 => PatchKind::Aarch64Page21r,
-            R_AARCH64_ADR_GOT_PAGE | ARM64_RELOC_GOT_LOAD_PAGE21 | IMAGE_REL_ARM64_PAGEBASE_REL21 => {
-                PatchKind::Aarch64Page21rx
-            }
-            R_AARCH64_CALL26 | R_AARCH64_JUMP26 | ARM64_RELOC_BRANCH26 | IMAGE_REL_ARM64_BRANCH26 => {
-                PatchKind::Aarch64Branch26r
-            }
+            R_AARCH64_ADR_GOT_PAGE
+            | ARM64_RELOC_GOT_LOAD_PAGE21
+            | IMAGE_REL_ARM64_PAGEBASE_REL21 => PatchKind::Aarch64Page21rx,
+            R_AARCH64_CALL26
+            | R_AARCH64_JUMP26
+            | ARM64_RELOC_BRANCH26
+            | IMAGE_REL_ARM64_BRANCH26 => PatchKind::Aarch64Branch26r,
             R_AARCH64_MOVW_UABS_G0_NC => PatchKind::Aarch64Mov16a,
             R_AARCH64_MOVW_UABS_G1_NC => PatchKind::Aarch64Mov16b,
             R_AARCH64_MOVW_UABS_G2_NC => PatchKind::Aarch64Mov16c,

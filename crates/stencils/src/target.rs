@@ -47,7 +47,9 @@ impl Target {
     pub fn from_triple(triple: &str) -> Option<Target> {
         let parts: Vec<&str> = triple.split('-').collect();
         match parts.as_slice() {
-            ["aarch64", "apple", os] if os.starts_with("darwin") => Some(Target::Aarch64AppleDarwin),
+            ["aarch64", "apple", os] if os.starts_with("darwin") => {
+                Some(Target::Aarch64AppleDarwin)
+            }
             ["x86_64", "apple", os] if os.starts_with("darwin") => Some(Target::X86_64AppleDarwin),
             ["aarch64", "pc", "windows", "msvc"] => Some(Target::Aarch64PcWindowsMsvc),
             ["x86_64", "pc", "windows", "msvc"] => Some(Target::X86_64PcWindowsMsvc),
@@ -73,12 +75,12 @@ impl Target {
 
     pub fn arch(self) -> Arch {
         match self {
-            Target::X86_64UnknownLinuxGnu | Target::X86_64AppleDarwin | Target::X86_64PcWindowsMsvc => {
-                Arch::X86_64
-            }
-            Target::Aarch64UnknownLinuxGnu | Target::Aarch64AppleDarwin | Target::Aarch64PcWindowsMsvc => {
-                Arch::Aarch64
-            }
+            Target::X86_64UnknownLinuxGnu
+            | Target::X86_64AppleDarwin
+            | Target::X86_64PcWindowsMsvc => Arch::X86_64,
+            Target::Aarch64UnknownLinuxGnu
+            | Target::Aarch64AppleDarwin
+            | Target::Aarch64PcWindowsMsvc => Arch::Aarch64,
             Target::I686PcWindowsMsvc => Arch::I686,
         }
     }
@@ -87,16 +89,18 @@ impl Target {
         match self {
             Target::X86_64UnknownLinuxGnu | Target::Aarch64UnknownLinuxGnu => Format::Elf,
             Target::X86_64AppleDarwin | Target::Aarch64AppleDarwin => Format::MachO,
-            Target::X86_64PcWindowsMsvc | Target::Aarch64PcWindowsMsvc | Target::I686PcWindowsMsvc => {
-                Format::Coff
-            }
+            Target::X86_64PcWindowsMsvc
+            | Target::Aarch64PcWindowsMsvc
+            | Target::I686PcWindowsMsvc => Format::Coff,
         }
     }
 
     /// Prefix the C compiler puts before every symbol name; stripped before names are matched.
     pub fn symbol_prefix(self) -> &'static str {
         match self {
-            Target::X86_64AppleDarwin | Target::Aarch64AppleDarwin | Target::I686PcWindowsMsvc => "_",
+            Target::X86_64AppleDarwin | Target::Aarch64AppleDarwin | Target::I686PcWindowsMsvc => {
+                "_"
+            }
             _ => "",
         }
     }
@@ -125,7 +129,9 @@ impl Target {
             Target::Aarch64UnknownLinuxGnu => &["-fpic", "-mno-outline-atomics"],
             Target::I686PcWindowsMsvc => &["-DPy_NO_ENABLE_SHARED", "-Wno-ignored-attributes"],
             Target::X86_64PcWindowsMsvc => &["-fms-runtime-lib=dll"],
-            Target::X86_64UnknownLinuxGnu => &["-fno-pic", "-mcmodel=medium", "-mlarge-data-threshold=0"],
+            Target::X86_64UnknownLinuxGnu => {
+                &["-fno-pic", "-mcmodel=medium", "-mlarge-data-threshold=0"]
+            }
         }
     }
 

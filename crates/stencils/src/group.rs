@@ -1,0 +1,647 @@
+//! Turns parsed objects into stencil groups exactly as CPython 3.14's `Tools/jit` does
+//! (reference §2.1–2.4 and §2.6): section concatenation per format, one hole per relocation,
+//! internal symbol resolution, GOT slots, AArch64 trampolines, trailing-jump removal, padding,
+//! and ADRP+LDR pair folding.
+//!
+//! One object usually holds one template function (`_JIT_ENTRY`, CPython's way) and gives one
+//! group named after the file stem. An object compiled with `-ffunction-sections` that defines
+//! several global functions, each in its own code section, gives one group per global function,
+//! named after it, holding its own section first, the code sections of the static helpers it
+//! calls (transitively) and the data sections it references (transitively); a call to another
+//! global function of the same object stays an external hole (`Zero` + symbol), since that
+//! function is its own stencil. Several global functions sharing one code section (Mach-O,
+//! which has no function sections, or ELF/COFF without `-ffunction-sections`) cannot be split
+//! safely and are an [`Error::Invalid`].
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::error::Error;
+use crate::hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
+use crate::object_file::read_object;
+use crate::sections::{ObjectSections, RelocTarget, Section, SectionKind};
+use crate::target::{Format, Target};
+
+/// Client choices that change how symbols become holes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Client-defined hole values: a symbol `_JIT_<NAME>` with `NAME` listed here becomes a hole
+    /// with value [`HoleValue::Custom`]`(NAME)` instead of an external symbol.
+    pub custom_values: Vec<String>,
+}
+
+/// Extracts the groups of already-parsed objects, all named `file` (errors, and the group name
+/// of one-function objects: its stem). Trampoline ordinals are shared across all objects, in
+/// order. To give each object its own name, use [`extract_files`].
+pub fn extract(
+    file: &str,
+    objects: &[ObjectSections],
+    options: &Options,
+) -> Result<Extraction, Error> {
+    let named: Vec<(&str, &ObjectSections)> = objects.iter().map(|o| (file, o)).collect();
+    extract_files(&named, options)
+}
+
+/// Extracts the groups of several parsed objects, each with its file name, in order, sharing
+/// one trampoline table (CPython's `known_symbols`).
+pub fn extract_files(
+    objects: &[(&str, &ObjectSections)],
+    options: &Options,
+) -> Result<Extraction, Error> {
+    let mut extraction = Extraction::default();
+    let mut known = HashMap::new();
+    for &(file, object) in objects {
+        for plan in plan(file, object)? {
+            let group = Builder::new(file, object.target, options, &plan.name).build(
+                &plan,
+                &mut known,
+                &mut extraction,
+            )?;
+            extraction.groups.push(group);
+        }
+    }
+    Ok(extraction)
+}
+
+/// Reads object files (`(file name, bytes)`) and extracts their groups in one go. With
+/// `target: None` each object's target is detected from its header.
+pub fn extract_objects(
+    objects: &[(&str, &[u8])],
+    target: Option<Target>,
+    options: &Options,
+) -> Result<Extraction, Error> {
+    let parsed = objects
+        .iter()
+        .map(|&(file, bytes)| read_object(file, bytes, target))
+        .collect::<Result<Vec<_>, _>>()?;
+    let named: Vec<(&str, &ObjectSections)> = objects.iter().map(|o| o.0).zip(&parsed).collect();
+    extract_files(&named, options)
+}
+
+/// The sections of one group and the function that must start its code.
+struct Plan<'a> {
+    name: String,
+    sections: Vec<&'a Section>,
+    entry: String,
+}
+
+/// `dir/foo.o` → `foo`.
+fn stem(file: &str) -> &str {
+    let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    match base.rfind('.') {
+        Some(dot) if dot > 0 => &base[..dot],
+        _ => base,
+    }
+}
+
+fn invalid(file: &str, group: Option<&str>, message: String) -> Error {
+    Error::Invalid {
+        file: file.to_string(),
+        group: group.map(str::to_string),
+        message,
+    }
+}
+
+/// Decides the groups of one object (see the module docs).
+fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Error> {
+    let functions: Vec<(usize, &str)> = object
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == SectionKind::Code)
+        .flat_map(|(i, s)| {
+            s.symbols
+                .iter()
+                .filter(|y| y.global && y.function)
+                .map(move |y| (i, y.name.as_str()))
+        })
+        .collect();
+    let defines_entry = object
+        .sections
+        .iter()
+        .any(|s| s.symbols.iter().any(|y| y.name == "_JIT_ENTRY"));
+    if functions.len() <= 1 || defines_entry && functions.len() == 1 {
+        let entry = if defines_entry {
+            "_JIT_ENTRY".to_string()
+        } else {
+            match functions.first() {
+                Some((_, name)) => name.to_string(),
+                None => {
+                    return Err(invalid(
+                        file,
+                        None,
+                        "defines no global function (no _JIT_ENTRY)".into(),
+                    ))
+                }
+            }
+        };
+        return Ok(vec![Plan {
+            name: stem(file).to_string(),
+            sections: object.sections.iter().collect(),
+            entry,
+        }]);
+    }
+    for (n, &(section, name)) in functions.iter().enumerate() {
+        if let Some(&(_, other)) = functions[..n].iter().find(|(s, _)| *s == section) {
+            return Err(invalid(
+                file,
+                None,
+                format!(
+                    "global functions {other} and {name} share section {}: compile with \
+                     -ffunction-sections (Mach-O: one function per object) to get one stencil each",
+                    object.sections[section].name
+                ),
+            ));
+        }
+    }
+    let defined_in = definitions(object);
+    let global_sections: BTreeSet<usize> = functions.iter().map(|&(s, _)| s).collect();
+    Ok(functions
+        .iter()
+        .map(|&(own, name)| {
+            // Transitive closure over relocations, not crossing into other global functions.
+            let mut included = BTreeSet::from([own]);
+            let mut work = vec![own];
+            while let Some(i) = work.pop() {
+                for reloc in &object.sections[i].relocations {
+                    let target = match &reloc.target {
+                        RelocTarget::Section(index) => {
+                            object.sections.iter().position(|s| s.index == *index)
+                        }
+                        RelocTarget::Symbol(symbol) => {
+                            let symbol = symbol.strip_prefix("__imp_").unwrap_or(symbol);
+                            defined_in.get(symbol).copied()
+                        }
+                    };
+                    if let Some(t) = target {
+                        if !global_sections.contains(&t) && included.insert(t) {
+                            work.push(t);
+                        }
+                    }
+                }
+            }
+            let mut sections = vec![&object.sections[own]];
+            sections.extend(
+                included
+                    .iter()
+                    .filter(|&&i| i != own)
+                    .map(|&i| &object.sections[i]),
+            );
+            Plan {
+                name: name.to_string(),
+                sections,
+                entry: name.to_string(),
+            }
+        })
+        .collect())
+}
+
+/// Which section (position) defines each symbol name (first definition wins).
+fn definitions(object: &ObjectSections) -> HashMap<&str, usize> {
+    let mut map = HashMap::new();
+    for (i, section) in object.sections.iter().enumerate() {
+        map.entry(section.name.as_str()).or_insert(i);
+        for symbol in &section.symbols {
+            map.entry(symbol.name.as_str()).or_insert(i);
+        }
+    }
+    map
+}
+
+/// Where a name resolves within a group: which stencil, and the offset in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Base {
+    Code,
+    Data,
+}
+
+impl Base {
+    fn value(self) -> HoleValue {
+        match self {
+            Base::Code => HoleValue::Code,
+            Base::Data => HoleValue::Data,
+        }
+    }
+}
+
+impl From<SectionKind> for Base {
+    fn from(kind: SectionKind) -> Base {
+        match kind {
+            SectionKind::Code => Base::Code,
+            SectionKind::Data => Base::Data,
+        }
+    }
+}
+
+/// Builds one group (CPython's `StencilGroup` plus its `process_relocations`).
+struct Builder<'a> {
+    file: &'a str,
+    target: Target,
+    options: &'a Options,
+    name: &'a str,
+    code: Stencil,
+    data: Stencil,
+    /// Names (and Mach-O section names) defined in the group.
+    table: HashMap<String, (Base, u64)>,
+    /// The name a section-relative relocation (by section index) is resolved by, as CPython
+    /// resolves it (ELF/COFF: the section name; Mach-O: the name with one `_` removed).
+    section_names: HashMap<usize, String>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(file: &'a str, target: Target, options: &'a Options, name: &'a str) -> Builder<'a> {
+        Builder {
+            file,
+            target,
+            options,
+            name,
+            code: Stencil::default(),
+            data: Stencil::default(),
+            table: HashMap::new(),
+            section_names: HashMap::new(),
+        }
+    }
+
+    fn invalid(&self, message: String) -> Error {
+        invalid(self.file, Some(self.name), message)
+    }
+
+    fn body(&mut self, base: Base) -> &mut Stencil {
+        match base {
+            Base::Code => &mut self.code,
+            Base::Data => &mut self.data,
+        }
+    }
+
+    fn build(
+        mut self,
+        plan: &Plan<'_>,
+        known: &mut HashMap<String, u32>,
+        extraction: &mut Extraction,
+    ) -> Result<StencilGroup, Error> {
+        for section in &plan.sections {
+            let name = match self.target.format() {
+                Format::MachO => macho_section_name(&section.name),
+                Format::Elf | Format::Coff => &section.name,
+            };
+            self.section_names.insert(section.index, name.to_string());
+        }
+        for section in &plan.sections {
+            match self.target.format() {
+                Format::Elf => self.add_elf(section)?,
+                Format::Coff => self.add_coff(section)?,
+                Format::MachO => self.add_macho(section)?,
+            }
+        }
+        match self.table.get(&plan.entry) {
+            Some(&(Base::Code, 0)) => {}
+            other => {
+                return Err(self.invalid(format!(
+                    "{} must start the code (offset 0), but resolves to {other:?}",
+                    plan.entry
+                )))
+            }
+        }
+        let trampolines = self.trampolines(known, extraction);
+        self.remove_continue_jump();
+        self.pad_code()?;
+        let data_section_len = self.data.body.len();
+        let padding = (8 - data_section_len % 8) % 8;
+        self.data.body.resize(data_section_len + padding, 0);
+        let got_offset = self.data.body.len();
+        let mut got: Vec<String> = Vec::new();
+        self.resolve(Base::Code, got_offset, &mut got)?;
+        self.resolve(Base::Data, got_offset, &mut got)?;
+        for (slot, symbol) in got.iter().enumerate() {
+            let (value, symbol, addend) = match self.table.get(symbol) {
+                Some(&(base, offset)) => (base.value(), None, offset as i64),
+                None => {
+                    let (value, symbol) = self.symbol_to_value(symbol);
+                    (value, symbol, 0)
+                }
+            };
+            self.data.holes.push(Hole {
+                offset: (got_offset + 8 * slot) as u64,
+                kind: RelocKind::R_X86_64_64,
+                value,
+                symbol,
+                addend,
+                patch: PatchKind::Abs64,
+            });
+            self.data.body.extend_from_slice(&[0; 8]);
+        }
+        self.code.holes.sort_by_key(|h| h.offset);
+        self.data.holes.sort_by_key(|h| h.offset);
+        fold_pairs(&mut self.code);
+        fold_pairs(&mut self.data);
+        Ok(StencilGroup {
+            name: plan.name.clone(),
+            code: self.code,
+            data: self.data,
+            data_section_len,
+            got_offset,
+            trampolines,
+        })
+    }
+
+    /// ELF: sections in order, no padding; later symbol definitions overwrite earlier ones.
+    fn add_elf(&mut self, section: &Section) -> Result<(), Error> {
+        let base = Base::from(section.kind);
+        let start = self.body(base).body.len() as u64;
+        self.table
+            .entry(section.name.clone())
+            .or_insert((base, start));
+        for symbol in &section.symbols {
+            self.table
+                .insert(symbol.name.clone(), (base, start + symbol.value));
+        }
+        self.body(base).body.extend_from_slice(&section.bytes);
+        self.add_holes(section, base, start)
+    }
+
+    /// COFF: sections in order, no padding; the first definition of a name wins.
+    fn add_coff(&mut self, section: &Section) -> Result<(), Error> {
+        let base = Base::from(section.kind);
+        let start = self.body(base).body.len() as u64;
+        self.body(base).body.extend_from_slice(&section.bytes);
+        for symbol in &section.symbols {
+            self.table
+                .entry(symbol.name.clone())
+                .or_insert((base, start + symbol.value));
+        }
+        self.table
+            .entry(section.name.clone())
+            .or_insert((base, start));
+        self.add_holes(section, base, start)
+    }
+
+    /// Mach-O: one address space, code first; gaps are zero-filled. A section's own name
+    /// (one `_` removed) resolves to `(CODE, address)` for code but `(DATA, code length)` for
+    /// data, as in CPython 3.14.
+    fn add_macho(&mut self, section: &Section) -> Result<(), Error> {
+        let code_len = self.code.body.len() as u64;
+        let filled = code_len + self.data.body.len() as u64;
+        if section.address < filled {
+            return Err(self.invalid(format!(
+                "Mach-O section {} at {:#x} overlaps earlier sections (ending at {filled:#x}); \
+                 code sections must come first",
+                section.name, section.address
+            )));
+        }
+        let base = Base::from(section.kind);
+        let (start, named) = match base {
+            Base::Code => (0, (Base::Code, section.address)),
+            Base::Data => (code_len, (Base::Data, code_len)),
+        };
+        self.table
+            .insert(macho_section_name(&section.name).to_string(), named);
+        let gap = (section.address - filled) as usize;
+        let body = &mut self.body(base).body;
+        body.resize(body.len() + gap, 0);
+        body.extend_from_slice(&section.bytes);
+        for symbol in &section.symbols {
+            let offset = symbol.value.checked_sub(start).ok_or_else(|| {
+                self.invalid(format!(
+                    "symbol {} lies before its stencil's start",
+                    symbol.name
+                ))
+            })?;
+            self.table.insert(symbol.name.clone(), (base, offset));
+        }
+        let offset = section.address - start;
+        self.add_holes(section, base, offset)
+    }
+
+    /// One hole per relocation, value and symbol from its target (not yet resolved).
+    fn add_holes(&mut self, section: &Section, base: Base, start: u64) -> Result<(), Error> {
+        for reloc in &section.relocations {
+            let name = match &reloc.target {
+                RelocTarget::Symbol(name) => name.as_str(),
+                RelocTarget::Section(index) => match self.section_names.get(index) {
+                    Some(name) => name.as_str(),
+                    None => {
+                        return Err(self.invalid(format!(
+                            "section {} offset {:#x}: relocation refers to section #{index}, which \
+                             is not part of this stencil",
+                            section.name, reloc.offset
+                        )))
+                    }
+                },
+            };
+            let coff_import = match self.target.format() {
+                Format::Coff => name.strip_prefix("__imp_"),
+                _ => None,
+            };
+            let (value, symbol) = match coff_import {
+                Some(imported) => (HoleValue::Got, Some(imported.to_string())),
+                None if reloc.kind.is_got() && matches!(reloc.target, RelocTarget::Symbol(_)) => {
+                    (HoleValue::Got, Some(name.to_string()))
+                }
+                None => self.symbol_to_value(name),
+            };
+            let addend = reloc.addend;
+            self.body(base).holes.push(Hole {
+                offset: start + reloc.offset,
+                kind: reloc.kind,
+                value,
+                symbol,
+                addend,
+                patch: reloc.kind.patch_kind(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `_JIT_<NAME>` → that value; anything else → (`Zero`, name).
+    fn symbol_to_value(&self, name: &str) -> (HoleValue, Option<String>) {
+        if let Some(rest) = name.strip_prefix("_JIT_") {
+            if let Some(value) = HoleValue::from_builtin_name(rest) {
+                return (value, None);
+            }
+            if self.options.custom_values.iter().any(|c| c == rest) {
+                return (HoleValue::Custom(rest.to_string()), None);
+            }
+        }
+        (HoleValue::Zero, Some(name.to_string()))
+    }
+
+    /// §2.4 step 1: AArch64 branches to external symbols may need a trampoline.
+    fn trampolines(
+        &mut self,
+        known: &mut HashMap<String, u32>,
+        extraction: &mut Extraction,
+    ) -> Vec<u32> {
+        let mut ordinals = BTreeSet::new();
+        for hole in &mut self.code.holes {
+            let qualifies = matches!(
+                hole.kind,
+                RelocKind::R_AARCH64_CALL26
+                    | RelocKind::R_AARCH64_JUMP26
+                    | RelocKind::ARM64_RELOC_BRANCH26
+            ) && hole.value == HoleValue::Zero;
+            let Some(symbol) = hole
+                .symbol
+                .as_ref()
+                .filter(|s| qualifies && !self.table.contains_key(*s))
+            else {
+                continue;
+            };
+            let ordinal = *known.entry(symbol.clone()).or_insert_with(|| {
+                extraction.trampoline_symbols.push(symbol.clone());
+                (extraction.trampoline_symbols.len() - 1) as u32
+            });
+            ordinals.insert(ordinal);
+            hole.patch = PatchKind::Aarch64Trampoline;
+            hole.addend = i64::from(ordinal);
+            hole.symbol = None;
+        }
+        ordinals.into_iter().collect()
+    }
+
+    /// §2.4 step 2: drop a trailing jump to the continuation (the next stencil follows).
+    fn remove_continue_jump(&mut self) {
+        let Some(last) = self
+            .code
+            .holes
+            .iter()
+            .enumerate()
+            .rev()
+            .max_by_key(|(_, h)| h.offset)
+            .map(|(i, _)| i)
+        else {
+            return;
+        };
+        // `max_by_key` returns the last maximum; with `rev()` that is the first in list order.
+        let hole = &self.code.holes[last];
+        let expected: (u64, &[u8]) =
+            match (hole.kind, &hole.value, hole.symbol.as_deref(), hole.addend) {
+                (RelocKind::IMAGE_REL_AMD64_REL32, HoleValue::Got, Some("_JIT_CONTINUE"), -4) => {
+                    (3, &[0x48, 0xff, 0x25, 0, 0, 0, 0])
+                }
+                (
+                    RelocKind::IMAGE_REL_I386_REL32
+                    | RelocKind::R_X86_64_PLT32
+                    | RelocKind::X86_64_RELOC_BRANCH,
+                    HoleValue::Continue,
+                    None,
+                    -4,
+                ) => (1, &[0xe9, 0, 0, 0, 0]),
+                (RelocKind::R_AARCH64_JUMP26, HoleValue::Continue, None, 0) => {
+                    (0, &[0, 0, 0, 0x14])
+                }
+                _ => return,
+            };
+        let Some(start) = hole.offset.checked_sub(expected.0) else {
+            return;
+        };
+        let start = start as usize;
+        if self.code.body.get(start..) == Some(expected.1) {
+            self.code.body.truncate(start);
+            self.code.holes.remove(last);
+        }
+    }
+
+    /// §2.4 step 3: NOPs up to the code alignment.
+    fn pad_code(&mut self) -> Result<(), Error> {
+        let align = self.target.code_alignment();
+        let nop = self.target.nop();
+        let gap = (align - self.code.body.len() % align) % align;
+        if !gap.is_multiple_of(nop.len()) {
+            return Err(self.invalid(format!(
+                "code length {:#x} cannot be padded to {align} bytes with {}-byte NOPs",
+                self.code.body.len(),
+                nop.len()
+            )));
+        }
+        for _ in 0..gap / nop.len() {
+            self.code.body.extend_from_slice(nop);
+        }
+        Ok(())
+    }
+
+    /// §2.4 step 5: GOT references become data-relative slots; names defined in the group become
+    /// code/data offsets.
+    fn resolve(
+        &mut self,
+        which: Base,
+        got_offset: usize,
+        got: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        let table = &self.table;
+        let stencil = match which {
+            Base::Code => &mut self.code,
+            Base::Data => &mut self.data,
+        };
+        for hole in &mut stencil.holes {
+            if hole.value == HoleValue::Got {
+                let symbol = hole.symbol.take().unwrap_or_default();
+                let slot = match got.iter().position(|s| *s == symbol) {
+                    Some(slot) => slot,
+                    None => {
+                        got.push(symbol);
+                        got.len() - 1
+                    }
+                };
+                hole.value = HoleValue::Data;
+                hole.addend = hole.addend.wrapping_add((got_offset + 8 * slot) as i64);
+            } else if let Some(&(base, offset)) = hole.symbol.as_ref().and_then(|s| table.get(s)) {
+                hole.value = base.value();
+                hole.addend = hole.addend.wrapping_add(offset as i64);
+                hole.symbol = None;
+            } else if hole.kind == RelocKind::IMAGE_REL_AMD64_REL32 && hole.value == HoleValue::Zero
+            {
+                let symbol = hole.symbol.clone().unwrap_or_default();
+                return Err(invalid(
+                    self.file,
+                    Some(self.name),
+                    format!(
+                        "code offset {:#x}: {symbol} is not imported; declare it \
+                         __declspec(dllimport) (CPython: PyAPI_FUNC/PyAPI_DATA)",
+                        hole.offset
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// CPython's name for a Mach-O section in its symbol table: `__text` → `_text`.
+fn macho_section_name(name: &str) -> &str {
+    name.strip_prefix('_').unwrap_or(name)
+}
+
+/// §2.6: an ADRP (`Page21rx`) directly followed by its LDR (`Lo12x`) of the same GOT slot, with
+/// Rd(ADRP) = Rt(LDR) = Rn(LDR), becomes one `Aarch64Pair33rx` hole at the ADRP; the LDR's hole
+/// is dropped (the patch function rewrites both instructions).
+fn fold_pairs(stencil: &mut Stencil) {
+    let word = |offset: u64| -> Option<u32> {
+        let start = usize::try_from(offset).ok()?;
+        let bytes = stencil.body.get(start..start.checked_add(4)?)?;
+        Some(u32::from_le_bytes(bytes.try_into().ok()?))
+    };
+    let mut folded = Vec::with_capacity(stencil.holes.len());
+    let mut holes = stencil.holes.drain(..).peekable();
+    while let Some(mut hole) = holes.next() {
+        if let Some(next) = holes.peek() {
+            let pair = hole.patch == PatchKind::Aarch64Page21rx
+                && next.patch == PatchKind::Aarch64Lo12x
+                && next.offset == hole.offset + 4
+                && next.value == hole.value
+                && next.symbol == hole.symbol
+                && next.addend == hole.addend;
+            let registers = match (word(hole.offset), word(next.offset)) {
+                (Some(adrp), Some(ldr)) => {
+                    adrp & 0x1f == ldr & 0x1f && adrp & 0x1f == (ldr >> 5) & 0x1f
+                }
+                _ => false,
+            };
+            if pair && registers {
+                hole.patch = PatchKind::Aarch64Pair33rx;
+                holes.next();
+            }
+        }
+        folded.push(hole);
+    }
+    drop(holes);
+    stencil.holes = folded;
+}

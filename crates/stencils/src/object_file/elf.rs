@@ -1,0 +1,110 @@
+//! ELF rules: allocated `SHT_PROGBITS`/`SHT_NOBITS` sections count (executable → code), every
+//! other allocated section type is refused (as CPython refuses it), and RELA addends are explicit.
+
+use object::elf;
+use object::read::elf::{ElfSection64, SectionHeader};
+use object::{Endianness, RelocationFlags};
+
+use super::RelocSite;
+use crate::error::Error;
+use crate::hole::RelocKind;
+use crate::sections::SectionKind;
+use crate::target::Arch;
+
+pub(super) fn classify(
+    file: &str,
+    section: &ElfSection64<'_, '_, Endianness>,
+) -> Result<Option<SectionKind>, Error> {
+    let endian = section.elf_file().endian();
+    let header = section.elf_section_header();
+    let flags = header.sh_flags(endian);
+    if flags & u64::from(elf::SHF_ALLOC) == 0 {
+        return Ok(None);
+    }
+    match header.sh_type(endian) {
+        elf::SHT_PROGBITS | elf::SHT_NOBITS => {}
+        // Notes carry no stencil bytes.
+        elf::SHT_NOTE => return Ok(None),
+        other => {
+            let name = object::read::ObjectSection::name(section).unwrap_or("?");
+            return Err(Error::Unsupported {
+                file: file.to_string(),
+                message: format!("allocated section {name} has section type {other:#x}"),
+            });
+        }
+    }
+    Ok(Some(if flags & u64::from(elf::SHF_EXECINSTR) != 0 {
+        SectionKind::Code
+    } else {
+        SectionKind::Data
+    }))
+}
+
+pub(super) fn relocation(
+    site: &RelocSite<'_>,
+    reloc: &object::Relocation,
+) -> Result<(RelocKind, i64), Error> {
+    let RelocationFlags::Elf { r_type } = reloc.flags() else {
+        return Err(site.unsupported(format!("{:?}", reloc.flags())));
+    };
+    if reloc.has_implicit_addend() {
+        return Err(site.unsupported(format!(
+            "{} in a REL (not RELA) section",
+            name(site.target.arch(), r_type)
+        )));
+    }
+    let kind = kind(site.target.arch(), r_type)
+        .ok_or_else(|| site.unsupported(name(site.target.arch(), r_type)))?;
+    Ok((kind, reloc.addend()))
+}
+
+fn kind(arch: Arch, r_type: u32) -> Option<RelocKind> {
+    use RelocKind::*;
+    Some(match (arch, r_type) {
+        (Arch::X86_64, elf::R_X86_64_64) => R_X86_64_64,
+        (Arch::X86_64, elf::R_X86_64_PC32) => R_X86_64_PC32,
+        (Arch::X86_64, elf::R_X86_64_PLT32) => R_X86_64_PLT32,
+        (Arch::X86_64, elf::R_X86_64_GOTPCREL) => R_X86_64_GOTPCREL,
+        (Arch::X86_64, elf::R_X86_64_GOTPCRELX) => R_X86_64_GOTPCRELX,
+        (Arch::X86_64, elf::R_X86_64_REX_GOTPCRELX) => R_X86_64_REX_GOTPCRELX,
+        (Arch::Aarch64, elf::R_AARCH64_ABS64) => R_AARCH64_ABS64,
+        (Arch::Aarch64, elf::R_AARCH64_ADD_ABS_LO12_NC) => R_AARCH64_ADD_ABS_LO12_NC,
+        (Arch::Aarch64, elf::R_AARCH64_ADR_GOT_PAGE) => R_AARCH64_ADR_GOT_PAGE,
+        (Arch::Aarch64, elf::R_AARCH64_ADR_PREL_PG_HI21) => R_AARCH64_ADR_PREL_PG_HI21,
+        (Arch::Aarch64, elf::R_AARCH64_CALL26) => R_AARCH64_CALL26,
+        (Arch::Aarch64, elf::R_AARCH64_JUMP26) => R_AARCH64_JUMP26,
+        (Arch::Aarch64, elf::R_AARCH64_LD64_GOT_LO12_NC) => R_AARCH64_LD64_GOT_LO12_NC,
+        (Arch::Aarch64, elf::R_AARCH64_LDST8_ABS_LO12_NC) => R_AARCH64_LDST8_ABS_LO12_NC,
+        (Arch::Aarch64, elf::R_AARCH64_LDST16_ABS_LO12_NC) => R_AARCH64_LDST16_ABS_LO12_NC,
+        (Arch::Aarch64, elf::R_AARCH64_LDST32_ABS_LO12_NC) => R_AARCH64_LDST32_ABS_LO12_NC,
+        (Arch::Aarch64, elf::R_AARCH64_LDST64_ABS_LO12_NC) => R_AARCH64_LDST64_ABS_LO12_NC,
+        (Arch::Aarch64, elf::R_AARCH64_LDST128_ABS_LO12_NC) => R_AARCH64_LDST128_ABS_LO12_NC,
+        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G0_NC) => R_AARCH64_MOVW_UABS_G0_NC,
+        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G1_NC) => R_AARCH64_MOVW_UABS_G1_NC,
+        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G2_NC) => R_AARCH64_MOVW_UABS_G2_NC,
+        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G3) => R_AARCH64_MOVW_UABS_G3,
+        _ => return None,
+    })
+}
+
+/// A name for an unsupported type where a common one is known, else the number.
+fn name(arch: Arch, r_type: u32) -> String {
+    let known = match (arch, r_type) {
+        (Arch::X86_64, elf::R_X86_64_32) => "R_X86_64_32",
+        (Arch::X86_64, elf::R_X86_64_32S) => "R_X86_64_32S",
+        (Arch::X86_64, elf::R_X86_64_GOTPC32) => "R_X86_64_GOTPC32",
+        (Arch::X86_64, elf::R_X86_64_GOTOFF64) => "R_X86_64_GOTOFF64",
+        (Arch::X86_64, elf::R_X86_64_GOTPC64) => "R_X86_64_GOTPC64",
+        (Arch::X86_64, elf::R_X86_64_GOT64) => "R_X86_64_GOT64",
+        (Arch::X86_64, elf::R_X86_64_TPOFF32) => "R_X86_64_TPOFF32",
+        (Arch::X86_64, elf::R_X86_64_GOTTPOFF) => "R_X86_64_GOTTPOFF",
+        (Arch::Aarch64, elf::R_AARCH64_CONDBR19) => "R_AARCH64_CONDBR19",
+        (Arch::Aarch64, elf::R_AARCH64_TSTBR14) => "R_AARCH64_TSTBR14",
+        (Arch::Aarch64, elf::R_AARCH64_ADR_PREL_LO21) => "R_AARCH64_ADR_PREL_LO21",
+        (Arch::Aarch64, elf::R_AARCH64_PREL32) => "R_AARCH64_PREL32",
+        (Arch::Aarch64, elf::R_AARCH64_PREL64) => "R_AARCH64_PREL64",
+        (Arch::Aarch64, elf::R_AARCH64_ABS32) => "R_AARCH64_ABS32",
+        _ => return format!("ELF relocation type {r_type}"),
+    };
+    format!("{known} (ELF relocation type {r_type})")
+}
