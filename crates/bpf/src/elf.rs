@@ -86,8 +86,8 @@ struct Placed {
     slots: usize,
 }
 
-/// Loads the function `entry` (or, if `None`, the first global function) and every
-/// code section it may call into one program.
+/// Loads the function `entry` (by default the only global function, or the global
+/// `entry`/`main` when there are several) with every code section into one program.
 pub fn load(data: &[u8], entry: Option<&str>) -> Result<Vec<RawInsn>, ElfError> {
     let file = object::File::parse(data).map_err(|e| ElfError::Parse(e.to_string()))?;
     if file.architecture() != object::Architecture::Bpf || !file.is_little_endian() || !file.is_64()
@@ -181,22 +181,39 @@ pub fn load(data: &[u8], entry: Option<&str>) -> Result<Vec<RawInsn>, ElfError> 
         })
         .collect();
     funcs.sort_by_key(|f| f.1);
-    let start =
-        match entry {
-            Some(n) => funcs
-                .iter()
-                .find(|f| f.0 == n)
-                .map(|f| f.1)
-                .ok_or_else(|| {
-                    ElfError::NoEntry(format!(
-                        "no function `{n}` in the object (functions: {})",
-                        names(&funcs)
-                    ))
-                })?,
-            None => funcs.iter().find(|f| f.2).map(|f| f.1).ok_or_else(|| {
-                ElfError::NoEntry("the object has no global function".to_string())
+    let start = match entry {
+        Some(n) => funcs
+            .iter()
+            .find(|f| f.0 == n)
+            .map(|f| f.1)
+            .ok_or_else(|| {
+                ElfError::NoEntry(format!(
+                    "no function `{n}` in the object (functions: {})",
+                    names(&funcs)
+                ))
             })?,
-        };
+        None => {
+            let globals: Vec<&(String, usize, bool)> = funcs.iter().filter(|f| f.2).collect();
+            match globals.as_slice() {
+                [only] => only.1,
+                [] => {
+                    return Err(ElfError::NoEntry(
+                        "the object has no global function".to_string(),
+                    ))
+                }
+                many => many
+                    .iter()
+                    .find(|f| f.0 == "entry" || f.0 == "main")
+                    .map(|f| f.1)
+                    .ok_or_else(|| {
+                        ElfError::NoEntry(format!(
+                            "several global functions, choose the entry: {}",
+                            names(&funcs)
+                        ))
+                    })?,
+            }
+        }
+    };
     if start != 0 {
         let mut prog = Vec::with_capacity(image.len() + 1);
         Instruction::Ja {

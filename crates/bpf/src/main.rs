@@ -60,7 +60,7 @@ enum Command {
         /// Input memory from a file.
         #[arg(long)]
         mem: Option<PathBuf>,
-        /// ELF entry function (default: the first global function).
+        /// ELF entry function (default: the only global function, else `entry` or `main`).
         #[arg(long)]
         entry: Option<String>,
         /// Stop after this many executed instructions.
