@@ -572,3 +572,92 @@ impl Interpreter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asm::assemble;
+
+    fn run(src: &str, mem: &mut [u8]) -> Result<u64, ExecError> {
+        let mut vm = Interpreter::new(assemble(src).unwrap(), Helpers::conformance()).unwrap();
+        vm.set_budget(Some(1000));
+        vm.run(mem)
+    }
+
+    #[test]
+    fn division_by_zero_follows_rfc() {
+        assert_eq!(
+            run("mov %r0, 7\nmov %r1, 0\ndiv %r0, %r1\nexit", &mut []),
+            Ok(0)
+        );
+        assert_eq!(
+            run("mov %r0, 7\nmov %r1, 0\nmod %r0, %r1\nexit", &mut []),
+            Ok(7)
+        );
+        assert_eq!(
+            run(
+                "lddw %r0, 0x100000007\nmov %r1, 0\nmod32 %r0, %r1\nexit",
+                &mut []
+            ),
+            Ok(7)
+        );
+        assert_eq!(
+            run("mov %r0, -7\nmov %r1, 0\nsmod %r0, %r1\nexit", &mut []),
+            Ok(-7i64 as u64)
+        );
+    }
+
+    #[test]
+    fn out_of_bounds_store_names_pc_and_address() {
+        let mut mem = [0u8; 4];
+        let base = mem.as_ptr() as u64;
+        let e = run("mov %r0, 0\nstw [%r1+2], 1\nexit", &mut mem).unwrap_err();
+        assert_eq!(
+            e,
+            ExecError::OutOfBounds {
+                pc: 1,
+                addr: base + 2,
+                size: 4,
+                write: true
+            }
+        );
+        assert!(e.to_string().contains("instruction 1"));
+        assert!(run("mov %r0, 0\nstw [%r1], 1\nexit", &mut mem).is_ok());
+        assert_eq!(mem, [1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn budget_stops_infinite_loops() {
+        assert_eq!(
+            run("mov %r0, 0\nja -1", &mut []),
+            Err(ExecError::BudgetExhausted { pc: 1 })
+        );
+    }
+
+    #[test]
+    fn helpers_unknown_and_unwind() {
+        assert_eq!(
+            run("call 77\nexit", &mut []),
+            Err(ExecError::UnknownHelper { pc: 0, id: 77 })
+        );
+        assert_eq!(run("mov %r1, 0\ncall 5\nmov %r0, 2\nexit", &mut []), Ok(0));
+        assert_eq!(run("mov %r1, 49\ncall 3\nexit", &mut []), Ok(7));
+        let mut h = Helpers::new();
+        h.register(9, "double", Box::new(|a| a[0] * 2));
+        assert_eq!(h.name(9), Some("double"));
+        let vm = Interpreter::new(
+            assemble("mov %r1, 21\nmov %r2, 9\ncall %r2\nexit").unwrap(),
+            h,
+        )
+        .unwrap();
+        assert_eq!(vm.run(&mut []), Ok(42));
+    }
+
+    #[test]
+    fn local_calls_get_fresh_frames_and_restore_r6_to_r9() {
+        let src =
+            "stdw [%r10-8], 5\nmov %r6, 1\ncall local f\nldxdw %r0, [%r10-8]\nadd %r0, %r6\nexit\n\
+                   f:\nstdw [%r10-8], 100\nmov %r6, 50\nexit";
+        assert_eq!(run(src, &mut []), Ok(6));
+    }
+}

@@ -1,0 +1,356 @@
+//! Property tests: the assembler, verifier, disassembler, interpreter and ELF loader never
+//! panic on arbitrary input, random valid programs round-trip through the disassembler,
+//! and memory accesses succeed exactly when in bounds. Case counts are kept small for CI.
+
+use proptest::prelude::*;
+
+use patchjit_bpf::asm::assemble;
+use patchjit_bpf::disasm::disassemble;
+use patchjit_bpf::elf;
+use patchjit_bpf::interp::{ExecError, Helpers, Interpreter};
+use patchjit_bpf::isa::{
+    AluOp, AtomicOp, ByteOrder, Cond, Instruction, Operand, RawInsn, Size, Width,
+};
+use patchjit_bpf::verifier::verify;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+const FRAGMENTS: &[&str] = &[
+    "mov",
+    "mov32",
+    "add",
+    "lddw",
+    "ldxb",
+    "stxdw",
+    "lock",
+    "fetch",
+    "cmpxchg",
+    "call",
+    "local",
+    "ja",
+    "ja32",
+    "jne",
+    "exit",
+    "%r0",
+    "%r1",
+    "%r10",
+    "%r11",
+    "[%r10-8]",
+    "[%r1+0x10000]",
+    "[",
+    "]",
+    ",",
+    "0x",
+    "-",
+    "+",
+    "1",
+    "0xffffffff",
+    "99999999999999999999",
+    "lbl:",
+    "lbl",
+    ":",
+    "#",
+    "\n",
+    " ",
+    "movsx832",
+    "be16",
+    "neg",
+    "-- raw",
+];
+
+fn source() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(FRAGMENTS), 0..40).prop_map(|v| v.join(" "))
+}
+
+fn reg() -> impl Strategy<Value = u8> {
+    0u8..10
+}
+
+fn operand() -> impl Strategy<Value = Operand> {
+    prop_oneof![
+        reg().prop_map(Operand::Reg),
+        any::<i32>().prop_map(Operand::Imm)
+    ]
+}
+
+fn width() -> impl Strategy<Value = Width> {
+    prop_oneof![Just(Width::W32), Just(Width::W64)]
+}
+
+fn size() -> impl Strategy<Value = Size> {
+    prop_oneof![Just(Size::B), Just(Size::H), Just(Size::W), Just(Size::DW)]
+}
+
+/// A straight-line instruction (no control flow) with stack accesses in bounds.
+fn straight() -> impl Strategy<Value = Instruction> {
+    let stack_off = (1i16..=64).prop_map(|k| -8 * k);
+    prop_oneof![
+        (
+            width(),
+            prop::sample::select(AluOp::ALL.to_vec()),
+            reg(),
+            operand()
+        )
+            .prop_map(|(width, op, dst, src)| Instruction::Alu {
+                width,
+                op,
+                dst,
+                src
+            }),
+        (width(), reg()).prop_map(|(width, dst)| Instruction::Neg { width, dst }),
+        (reg(), reg(), prop::sample::select(vec![8u8, 16, 32])).prop_map(|(dst, src, bits)| {
+            Instruction::MovSx {
+                width: Width::W64,
+                dst,
+                src,
+                bits,
+            }
+        }),
+        (
+            prop::sample::select(vec![ByteOrder::Le, ByteOrder::Be, ByteOrder::Swap]),
+            reg(),
+            prop::sample::select(vec![16u8, 32, 64])
+        )
+            .prop_map(|(order, dst, bits)| Instruction::End { order, dst, bits }),
+        (reg(), any::<u64>()).prop_map(|(dst, imm)| Instruction::LoadImm64 { dst, imm }),
+        (size(), reg(), stack_off.clone(), any::<bool>()).prop_map(|(size, dst, off, signed)| {
+            Instruction::Load {
+                size,
+                signed: signed && size != Size::DW,
+                dst,
+                src: 10,
+                off,
+            }
+        }),
+        (size(), stack_off.clone(), operand()).prop_map(|(size, off, value)| Instruction::Store {
+            size,
+            dst: 10,
+            off,
+            value
+        }),
+        (
+            prop::sample::select(AtomicOp::ALL.to_vec()),
+            any::<bool>(),
+            reg(),
+            stack_off,
+            any::<bool>()
+        )
+            .prop_map(|(op, wide, src, off, fetch)| Instruction::Atomic {
+                size: if wide { Size::DW } else { Size::W },
+                op,
+                fetch: fetch || op.always_fetches(),
+                dst: 10,
+                src,
+                off,
+            }),
+    ]
+}
+
+/// A program of straight-line code with forward conditional jumps and a final exit.
+fn program() -> impl Strategy<Value = Vec<RawInsn>> {
+    prop::collection::vec(
+        (
+            straight(),
+            any::<bool>(),
+            width(),
+            prop::sample::select(Cond::ALL.to_vec()),
+            reg(),
+            operand(),
+        ),
+        1..40,
+    )
+    .prop_map(|items| {
+        let mut out = Vec::new();
+        let n = items.len();
+        for (k, (ins, jump, width, cond, dst, src)) in items.into_iter().enumerate() {
+            ins.encode_into(&mut out);
+            if jump && k + 1 < n {
+                // Skip forward over the next instruction's slots (may be a lddw).
+                Instruction::Jump {
+                    width,
+                    cond,
+                    dst,
+                    src,
+                    off: 0,
+                }
+                .encode_into(&mut out);
+            }
+        }
+        Instruction::Exit.encode_into(&mut out);
+        // Resolve every placeholder jump to the final exit.
+        let last = out.len() - 1;
+        for (pc, slot) in out.iter_mut().enumerate() {
+            if matches!(slot.opcode & 7, 5 | 6) && slot.opcode != 0x95 {
+                slot.off = (last - pc - 1) as i16;
+            }
+        }
+        out
+    })
+}
+
+fn vm(prog: Vec<RawInsn>) -> Option<Interpreter> {
+    let mut vm = Interpreter::new(prog, Helpers::conformance()).ok()?;
+    vm.set_budget(Some(10_000));
+    Some(vm)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn assembler_never_panics(src in source()) {
+        let _ = assemble(&src);
+    }
+
+    #[test]
+    fn random_words_never_panic(
+        words in prop::collection::vec(any::<u64>(), 0..32),
+        fields in prop::collection::vec((any::<u8>(), 0u8..12, 0u8..12, -3i16..3, -70i32..70), 0..32),
+        mem in prop::collection::vec(any::<u8>(), 0..32),
+    ) {
+        let _ = vm(words.into_iter().map(RawInsn::from_word).collect());
+        // Small field values so that a good share of programs pass the verifier and run.
+        let mut prog: Vec<RawInsn> = fields
+            .into_iter()
+            .map(|(op, dst, src, off, imm)| RawInsn::new(op, dst, src, off, imm))
+            .collect();
+        prog.push(RawInsn::new(0x95, 0, 0, 0, 0));
+        let _ = disassemble(&prog);
+        if let Some(vm) = vm(prog) {
+            let mut mem = mem;
+            let _ = vm.run(&mut mem);
+        }
+    }
+
+    #[test]
+    fn random_valid_programs_verify_run_and_round_trip(prog in program()) {
+        verify(&prog).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let text = disassemble(&prog).unwrap();
+        prop_assert_eq!(assemble(&text).unwrap(), prog.clone(), "{}", text);
+        let vm = vm(prog).unwrap();
+        // Straight-line, forward-only code with in-bounds stack accesses cannot fault.
+        prop_assert!(vm.run(&mut [0u8; 16]).is_ok());
+    }
+
+    #[test]
+    fn loads_succeed_exactly_in_bounds(len in 0usize..64, off in -80i16..80, size in size()) {
+        let prog = vec![
+            Instruction::Load { size, signed: false, dst: 0, src: 1, off }.encode().0,
+            Instruction::Exit.encode().0,
+        ];
+        let vm = vm(prog).unwrap();
+        let mut mem: Vec<u8> = (0..len as u8).collect();
+        let in_bounds = off >= 0 && off as usize + size.bytes() <= len;
+        match vm.run(&mut mem) {
+            // Outside the input the address may still fall in the (zeroed) stack, which
+            // the program may also access; anything else must fault.
+            Ok(v) if !in_bounds => prop_assert_eq!(v, 0),
+            Ok(v) => {
+                let mut w = [0u8; 8];
+                w[..size.bytes()].copy_from_slice(&mem[off as usize..off as usize + size.bytes()]);
+                prop_assert_eq!(v, u64::from_le_bytes(w));
+            }
+            Err(ExecError::OutOfBounds { pc: 0, .. }) => prop_assert!(!in_bounds),
+            Err(e) => prop_assert!(false, "unexpected error {}", e),
+        }
+    }
+
+    #[test]
+    fn elf_loader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512), flips in prop::collection::vec((0usize..4096, any::<u8>()), 0..16)) {
+        let _ = elf::load(&bytes, None);
+        // Mutations of a valid object header.
+        let mut obj = valid_object();
+        for (at, v) in flips {
+            let n = obj.len();
+            obj[at % n] = v;
+        }
+        let _ = elf::load(&obj, None);
+    }
+}
+
+/// A minimal eBPF ELF object (`r0 = 1; exit` in `.text`, global `entry`), built by hand.
+fn valid_object() -> Vec<u8> {
+    let code: Vec<u8> = [0x00000001_000000b7u64, 0x95]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let shstr = b"\0.text\0.symtab\0.strtab\0.shstrtab\0";
+    let strtab = b"\0entry\0";
+    let mut sym = vec![0u8; 24];
+    let mut entry = vec![0u8; 24];
+    entry[0..4].copy_from_slice(&1u32.to_le_bytes());
+    entry[4] = 0x12; // STB_GLOBAL, STT_FUNC
+    entry[6..8].copy_from_slice(&1u16.to_le_bytes());
+    entry[16..24].copy_from_slice(&16u64.to_le_bytes());
+    sym.extend(entry);
+    let mut out = vec![0u8; 64];
+    let place = |data: &[u8], out: &mut Vec<u8>| {
+        while !out.len().is_multiple_of(8) {
+            out.push(0);
+        }
+        let at = out.len();
+        out.extend_from_slice(data);
+        at
+    };
+    let text_at = place(&code, &mut out);
+    let sym_at = place(&sym, &mut out);
+    let str_at = place(strtab, &mut out);
+    let shstr_at = place(shstr, &mut out);
+    while !out.len().is_multiple_of(8) {
+        out.push(0);
+    }
+    let shoff = out.len();
+    let sh = |name: u32,
+              ty: u32,
+              flags: u64,
+              off: usize,
+              size: usize,
+              link: u32,
+              info: u32,
+              align: u64,
+              entsize: u64| {
+        let mut h = Vec::with_capacity(64);
+        h.extend(name.to_le_bytes());
+        h.extend(ty.to_le_bytes());
+        h.extend(flags.to_le_bytes());
+        h.extend(0u64.to_le_bytes());
+        h.extend((off as u64).to_le_bytes());
+        h.extend((size as u64).to_le_bytes());
+        h.extend(link.to_le_bytes());
+        h.extend(info.to_le_bytes());
+        h.extend(align.to_le_bytes());
+        h.extend(entsize.to_le_bytes());
+        h
+    };
+    out.extend(vec![0u8; 64]);
+    out.extend(sh(1, 1, 0x6, text_at, code.len(), 0, 0, 8, 0));
+    out.extend(sh(7, 2, 0, sym_at, sym.len(), 3, 1, 8, 24));
+    out.extend(sh(15, 3, 0, str_at, strtab.len(), 0, 0, 1, 0));
+    out.extend(sh(23, 3, 0, shstr_at, shstr.len(), 0, 0, 1, 0));
+    out[0..4].copy_from_slice(b"\x7fELF");
+    out[4] = 2; // 64-bit
+    out[5] = 1; // little-endian
+    out[6] = 1;
+    out[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+    out[18..20].copy_from_slice(&247u16.to_le_bytes()); // EM_BPF
+    out[20..24].copy_from_slice(&1u32.to_le_bytes());
+    out[40..48].copy_from_slice(&(shoff as u64).to_le_bytes());
+    out[52..54].copy_from_slice(&64u16.to_le_bytes());
+    out[58..60].copy_from_slice(&64u16.to_le_bytes());
+    out[60..62].copy_from_slice(&5u16.to_le_bytes());
+    out[62..64].copy_from_slice(&4u16.to_le_bytes());
+    out
+}
+
+#[test]
+fn hand_built_object_loads_and_runs() {
+    let prog = elf::load(&valid_object(), None).unwrap();
+    let vm = Interpreter::new(prog, Helpers::new()).unwrap();
+    assert_eq!(vm.run(&mut []).unwrap(), 1);
+}
