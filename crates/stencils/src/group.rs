@@ -21,6 +21,10 @@ use crate::object_file::read_object;
 use crate::sections::{ObjectSections, RelocTarget, Section, SectionKind};
 use crate::target::{Format, Target};
 
+/// Largest zero-filled gap accepted between Mach-O sections (alignment gaps are a few bytes; a
+/// corrupt address must not exhaust memory).
+const MAX_MACHO_GAP: u64 = 1 << 20;
+
 /// Client choices that change how symbols become holes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
@@ -351,8 +355,10 @@ impl<'a> Builder<'a> {
             .entry(section.name.clone())
             .or_insert((base, start));
         for symbol in &section.symbols {
-            self.table
-                .insert(symbol.name.clone(), (base, start + symbol.value));
+            self.table.insert(
+                symbol.name.clone(),
+                (base, start.wrapping_add(symbol.value)),
+            );
         }
         self.body(base).body.extend_from_slice(&section.bytes);
         self.add_holes(section, base, start)
@@ -366,7 +372,7 @@ impl<'a> Builder<'a> {
         for symbol in &section.symbols {
             self.table
                 .entry(symbol.name.clone())
-                .or_insert((base, start + symbol.value));
+                .or_insert((base, start.wrapping_add(symbol.value)));
         }
         self.table
             .entry(section.name.clone())
@@ -394,7 +400,14 @@ impl<'a> Builder<'a> {
         };
         self.table
             .insert(macho_section_name(&section.name).to_string(), named);
-        let gap = (section.address - filled) as usize;
+        let gap = section.address - filled;
+        if gap > MAX_MACHO_GAP {
+            return Err(self.invalid(format!(
+                "Mach-O section {} at {:#x} leaves a gap of {gap:#x} bytes after the previous one",
+                section.name, section.address
+            )));
+        }
+        let gap = gap as usize;
         let body = &mut self.body(base).body;
         body.resize(body.len() + gap, 0);
         body.extend_from_slice(&section.bytes);
