@@ -404,11 +404,19 @@ pub struct Hole {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stencil {
     pub body: Vec<u8>,
-    /// Sorted by offset.
+    /// Sorted by offset (stable: equal offsets keep relocation order). An AArch64 ADRP + LDR
+    /// pair loading one GOT slot (a `Page21rx` hole followed 4 bytes later by a `Lo12x` hole
+    /// with the same value, symbol and addend, and matching registers) is ONE hole with patch
+    /// [`PatchKind::Aarch64Pair33rx`] at the ADRP's offset; the LDR's hole is dropped because
+    /// the pair patch rewrites both instructions (CPython folds the same pair when it writes).
     pub holes: Vec<Hole>,
 }
 
-/// The code and data stencils of one operation (one template function).
+/// The code and data stencils of one operation (one template function), after CPython 3.14's
+/// post-processing: trailing jump to the continuation removed, code NOP-padded to the target's
+/// alignment, data zero-padded to 8 and followed by one 8-byte GOT slot per GOT symbol (each
+/// with its own `R_X86_64_64`/[`PatchKind::Abs64`] hole), and ADRP + LDR pairs folded (see
+/// [`Stencil::holes`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StencilGroup {
     /// The template function's name (prefix stripped), or the object's stem for one-function

@@ -1,5 +1,19 @@
 //! Reads compiled template object files (ELF, Mach-O, COFF; x86-64, AArch64, i686) into
 //! copy-and-patch stencil groups: code and data bytes plus the holes to patch at run time.
+//!
+//! Two steps, each usable alone: [`read_object`] parses an object file into the format-neutral
+//! [`ObjectSections`] (a JSON reader for `llvm-readobj` output produces the same model), and
+//! [`extract`]/[`extract_files`] turn parsed objects into [`StencilGroup`]s exactly as CPython
+//! 3.14's `Tools/jit` does. [`extract_objects`] does both for a list of `(file name, bytes)`:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), patchjit_stencils::Error> {
+//! use patchjit_stencils::{extract_objects, Options, Target};
+//! let bytes = std::fs::read("add.o").unwrap();
+//! let extraction = extract_objects(&[("add.o", &bytes)], Some(Target::X86_64UnknownLinuxGnu), &Options::default())?;
+//! assert_eq!(extraction.groups[0].name, "add");
+//! # Ok(()) }
+//! ```
 
 mod error;
 mod group;

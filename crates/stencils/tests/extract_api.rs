@@ -333,3 +333,27 @@ fn extraction_takes_milliseconds() {
         "{per_object:?} per object"
     );
 }
+
+#[test]
+fn i686_imports_become_got_slots() {
+    // CPython passes -DPy_NO_ENABLE_SHARED on i686; without it every external is dllimport'ed
+    // (`__imp__name`): the prefix after `__imp_` is stripped and the reference becomes a slot.
+    let target = Target::I686PcWindowsMsvc;
+    let bytes = common::compile(target, "calls", &["-UPy_NO_ENABLE_SHARED"]);
+    let extraction = extract_objects(&[("calls.o", &bytes)], Some(target), &no_options()).unwrap();
+    assert_eq!(
+        common::render(&extraction),
+        "\
+group calls code=77 data=40 sections=5 got=8 trampolines=[]
+  code 0x10 IMAGE_REL_I386_DIR32 DATA +0x8 patch_32
+  code 0x17 IMAGE_REL_I386_DIR32 DATA patch_32
+  code 0x20 IMAGE_REL_I386_DIR32 DATA +0x10 patch_32
+  code 0x2e IMAGE_REL_I386_DIR32 DATA +0x18 patch_32
+  code 0x49 IMAGE_REL_I386_DIR32 DATA +0x20 patch_32
+  data 0x8 R_X86_64_64 ZERO &external_counter patch_64
+  data 0x10 R_X86_64_64 ZERO &external_function patch_64
+  data 0x18 R_X86_64_64 ZERO &nearby_function patch_64
+  data 0x20 R_X86_64_64 CONTINUE patch_64
+"
+    );
+}
