@@ -152,26 +152,6 @@ impl fmt::Display for ExecError {
 
 impl std::error::Error for ExecError {}
 
-/// Error of [`Interpreter::new`] or [`Interpreter::run`].
-#[derive(Debug)]
-pub enum Error {
-    /// The program was rejected before running.
-    Verify(VerifyError),
-    /// The program faulted.
-    Exec(ExecError),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Verify(e) => write!(f, "verifier: {e}"),
-            Error::Exec(e) => write!(f, "runtime: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
 #[derive(Clone, Copy, Default)]
 struct Frame {
     ret_pc: usize,

@@ -320,9 +320,7 @@ impl Size {
     }
 }
 
-/// Opcode mode bits (bits 5..8) of load/store classes.
-pub const MODE_IMM: u8 = 0x00;
-/// Regular memory access.
+/// Opcode mode bits (bits 5..8) of load/store classes: regular memory access.
 pub const MODE_MEM: u8 = 0x60;
 /// Sign-extending load.
 pub const MODE_MEMSX: u8 = 0x80;
@@ -469,43 +467,6 @@ impl Cond {
 
     fn from_code(c: u8) -> Option<Cond> {
         Cond::ALL.into_iter().find(|k| k.code() == c)
-    }
-
-    /// Evaluates the condition on 64-bit values (32-bit callers pass truncated values
-    /// sign- or zero-extended as the condition requires).
-    #[inline(always)]
-    pub fn holds64(self, a: u64, b: u64) -> bool {
-        match self {
-            Cond::Eq => a == b,
-            Cond::Gt => a > b,
-            Cond::Ge => a >= b,
-            Cond::Set => a & b != 0,
-            Cond::Ne => a != b,
-            Cond::Sgt => (a as i64) > (b as i64),
-            Cond::Sge => (a as i64) >= (b as i64),
-            Cond::Lt => a < b,
-            Cond::Le => a <= b,
-            Cond::Slt => (a as i64) < (b as i64),
-            Cond::Sle => (a as i64) <= (b as i64),
-        }
-    }
-
-    /// Evaluates the condition on the low 32 bits.
-    #[inline(always)]
-    pub fn holds32(self, a: u32, b: u32) -> bool {
-        match self {
-            Cond::Eq => a == b,
-            Cond::Gt => a > b,
-            Cond::Ge => a >= b,
-            Cond::Set => a & b != 0,
-            Cond::Ne => a != b,
-            Cond::Sgt => (a as i32) > (b as i32),
-            Cond::Sge => (a as i32) >= (b as i32),
-            Cond::Lt => a < b,
-            Cond::Le => a <= b,
-            Cond::Slt => (a as i32) < (b as i32),
-            Cond::Sle => (a as i32) <= (b as i32),
-        }
     }
 }
 
