@@ -5,7 +5,7 @@
 //! the symbol's section is `st_value / 8 + imm + 1`, which covers both function
 //! symbols, where clang writes `imm = -1`, and section symbols). Maps and global data
 //! (`R_BPF_64_64` on `lddw`, `maps`/`.maps` sections) are reported as unsupported.
-//! When the entry function is not at slot 0 a `ja32` to it is prepended.
+//! When the entry function is not at slot 0, `call local entry; exit` is prepended.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -215,12 +215,14 @@ pub fn load(data: &[u8], entry: Option<&str>) -> Result<Vec<RawInsn>, ElfError> 
         }
     };
     if start != 0 {
-        let mut prog = Vec::with_capacity(image.len() + 1);
-        Instruction::Ja {
-            long: true,
-            off: start as i32,
+        // `call local entry; exit` makes the entry a function of its own for the verifier
+        // (functions start at local-call targets); it costs one of the call frames.
+        let mut prog = Vec::with_capacity(image.len() + 2);
+        Instruction::CallLocal {
+            off: start as i32 + 1,
         }
         .encode_into(&mut prog);
+        Instruction::Exit.encode_into(&mut prog);
         prog.extend(image);
         return Ok(prog);
     }

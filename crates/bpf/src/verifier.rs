@@ -1,7 +1,8 @@
 //! Static checks run before a program may execute: every slot decodes (valid opcode,
 //! registers, no stray bits in unused fields), r10 is never written, jumps and local
 //! calls land on instruction starts inside the program, control cannot fall off the
-//! end, and local calls are not recursive and nest at most [`MAX_CALL_DEPTH`] frames.
+//! end of the program or of a function, jumps stay inside their function, and local
+//! calls are not recursive and nest at most [`MAX_CALL_DEPTH`] frames.
 
 use std::fmt;
 
@@ -26,8 +27,10 @@ pub enum VerifyErrorKind {
     TargetOutOfRange(i64),
     /// A jump or call target in the second slot of a `lddw`.
     TargetInsideLddw(usize),
-    /// The last instruction can continue past the end of the program.
+    /// The last instruction of the program or of a function can continue past its end.
     FallsOffEnd,
+    /// A jump into another function (functions start at slot 0 and at local-call targets).
+    JumpOutOfFunction(usize),
     /// A chain of local calls reaches a function already on the chain.
     RecursiveCall,
     /// Nested local calls need more than [`MAX_CALL_DEPTH`] frames.
@@ -61,8 +64,12 @@ impl fmt::Display for VerifyError {
             VerifyErrorKind::TargetInsideLddw(t) => {
                 write!(f, "jump or call target {t} is the second slot of a lddw")
             }
-            VerifyErrorKind::FallsOffEnd => {
-                write!(f, "control can fall off the end of the program")
+            VerifyErrorKind::FallsOffEnd => write!(
+                f,
+                "control can fall off the end of the program or into the next function"
+            ),
+            VerifyErrorKind::JumpOutOfFunction(t) => {
+                write!(f, "jump to slot {t} leaves the current function")
             }
             VerifyErrorKind::RecursiveCall => write!(f, "recursive local call"),
             VerifyErrorKind::CallTooDeep => {
@@ -116,17 +123,14 @@ pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
     };
     let mut entries = vec![0usize];
     let mut calls = Vec::new();
+    let mut jumps = Vec::new();
     for &(pc, ins) in &insns {
         if ins.written_register() == Some(FRAME_POINTER) {
             return Err(err(pc, VerifyErrorKind::WritesFramePointer));
         }
         match ins {
-            Instruction::Ja { off, .. } => {
-                check_target(pc, off as i64)?;
-            }
-            Instruction::Jump { off, .. } => {
-                check_target(pc, off as i64)?;
-            }
+            Instruction::Ja { off, .. } => jumps.push((pc, check_target(pc, off as i64)?)),
+            Instruction::Jump { off, .. } => jumps.push((pc, check_target(pc, off as i64)?)),
             Instruction::CallLocal { off } => {
                 let t = check_target(pc, off as i64)?;
                 entries.push(t);
@@ -135,20 +139,31 @@ pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
             _ => {}
         }
     }
-    let &(last_pc, last) = insns.last().expect("non-empty program");
-    if !matches!(last, Instruction::Exit | Instruction::Ja { .. }) {
-        return Err(err(last_pc, VerifyErrorKind::FallsOffEnd));
+    entries.sort_unstable();
+    entries.dedup();
+    let func_of = |pc: usize| entries.partition_point(|&e| e <= pc) - 1;
+    // Each function (slot 0 and every local-call target up to the next one) must end
+    // in `exit` or `ja`, and jumps stay inside their function.
+    for (k, &(pc, ins)) in insns.iter().enumerate() {
+        let next = insns.get(k + 1).map(|&(p, _)| p);
+        let ends_function = next.is_none_or(|p| entries.binary_search(&p).is_ok());
+        if ends_function && !matches!(ins, Instruction::Exit | Instruction::Ja { .. }) {
+            return Err(err(pc, VerifyErrorKind::FallsOffEnd));
+        }
     }
-    check_call_graph(entries, &calls)
+    for &(pc, target) in &jumps {
+        if func_of(pc) != func_of(target) {
+            return Err(err(pc, VerifyErrorKind::JumpOutOfFunction(target)));
+        }
+    }
+    check_call_graph(&entries, &calls)
 }
 
 /// Functions start at slot 0 and at every local-call target and extend to the next start.
-fn check_call_graph(mut entries: Vec<usize>, calls: &[(usize, usize)]) -> Result<(), VerifyError> {
+fn check_call_graph(entries: &[usize], calls: &[(usize, usize)]) -> Result<(), VerifyError> {
     if calls.is_empty() {
         return Ok(());
     }
-    entries.sort_unstable();
-    entries.dedup();
     let func_of = |pc: usize| entries.partition_point(|&e| e <= pc) - 1;
     let n = entries.len();
     // edges[f] = (call site, callee function)
@@ -227,6 +242,13 @@ mod tests {
         assert_eq!(
             check("mov %r0, 1\n").unwrap_err().kind,
             VerifyErrorKind::FallsOffEnd
+        );
+        let e = check("call local f\nmov %r0, 1\nf:\nexit\n").unwrap_err();
+        assert_eq!((e.index, e.kind), (1, VerifyErrorKind::FallsOffEnd));
+        let e = check("ja g\ncall local f\nexit\nf:\ng:\nexit\n").unwrap_err();
+        assert_eq!(
+            (e.index, e.kind),
+            (0, VerifyErrorKind::JumpOutOfFunction(3))
         );
         assert_eq!(
             check("ja +5\nexit\n").unwrap_err().kind,
