@@ -1,12 +1,13 @@
 //! Static checks run before a program may execute: every slot decodes (valid opcode,
-//! registers, no stray bits in unused fields), r10 is never written, jumps and local
+//! registers, no stray bits in unused fields), r10 is never written and accesses through
+//! it stay inside the 512-byte frame, jumps and local
 //! calls land on instruction starts inside the program, control cannot fall off the
 //! end of the program or of a function, jumps stay inside their function, and local
 //! calls are not recursive and nest at most [`MAX_CALL_DEPTH`] frames.
 
 use std::fmt;
 
-use crate::interp::MAX_CALL_DEPTH;
+use crate::interp::{MAX_CALL_DEPTH, STACK_SIZE};
 use crate::isa::{DecodeError, Instruction, RawInsn, FRAME_POINTER};
 
 /// Largest accepted program, in slots (the kernel's historical limit).
@@ -29,6 +30,13 @@ pub enum VerifyErrorKind {
     TargetInsideLddw(usize),
     /// The last instruction of the program or of a function can continue past its end.
     FallsOffEnd,
+    /// A load or store through r10 outside the current 512-byte frame.
+    StackOutOfFrame {
+        /// displacement from r10
+        off: i16,
+        /// access width in bytes
+        size: usize,
+    },
     /// A jump into another function (functions start at slot 0 and at local-call targets).
     JumpOutOfFunction(usize),
     /// A chain of local calls reaches a function already on the chain.
@@ -67,6 +75,10 @@ impl fmt::Display for VerifyError {
             VerifyErrorKind::FallsOffEnd => write!(
                 f,
                 "control can fall off the end of the program or into the next function"
+            ),
+            VerifyErrorKind::StackOutOfFrame { off, size } => write!(
+                f,
+                "{size}-byte stack access at r10{off:+} is outside the {STACK_SIZE}-byte frame"
             ),
             VerifyErrorKind::JumpOutOfFunction(t) => {
                 write!(f, "jump to slot {t} leaves the current function")
@@ -128,6 +140,12 @@ pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
         if ins.written_register() == Some(FRAME_POINTER) {
             return Err(err(pc, VerifyErrorKind::WritesFramePointer));
         }
+        if let Some((off, size)) = frame_access(&ins) {
+            let start = off as i64;
+            if start < -(STACK_SIZE as i64) || start + size as i64 > 0 {
+                return Err(err(pc, VerifyErrorKind::StackOutOfFrame { off, size }));
+            }
+        }
         match ins {
             Instruction::Ja { off, .. } => jumps.push((pc, check_target(pc, off as i64)?)),
             Instruction::Jump { off, .. } => jumps.push((pc, check_target(pc, off as i64)?)),
@@ -157,6 +175,31 @@ pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
         }
     }
     check_call_graph(&entries, &calls)
+}
+
+/// Displacement and width of a memory access based on r10, if the instruction makes one.
+fn frame_access(ins: &Instruction) -> Option<(i16, usize)> {
+    match *ins {
+        Instruction::Load {
+            size,
+            src: FRAME_POINTER,
+            off,
+            ..
+        }
+        | Instruction::Store {
+            size,
+            dst: FRAME_POINTER,
+            off,
+            ..
+        }
+        | Instruction::Atomic {
+            size,
+            dst: FRAME_POINTER,
+            off,
+            ..
+        } => Some((off, size.bytes())),
+        _ => None,
+    }
 }
 
 /// Functions start at slot 0 and at every local-call target and extend to the next start.
@@ -243,6 +286,13 @@ mod tests {
             check("mov %r0, 1\n").unwrap_err().kind,
             VerifyErrorKind::FallsOffEnd
         );
+        let e = check("mov %r0, 0\nstxdw [%r10-4], %r0\nexit\n").unwrap_err();
+        assert_eq!(
+            (e.index, e.kind),
+            (1, VerifyErrorKind::StackOutOfFrame { off: -4, size: 8 })
+        );
+        assert!(check("ldxb %r0, [%r10-513]\nexit\n").is_err());
+        assert!(check("ldxb %r0, [%r10-512]\nexit\n").is_ok());
         let e = check("call local f\nmov %r0, 1\nf:\nexit\n").unwrap_err();
         assert_eq!((e.index, e.kind), (1, VerifyErrorKind::FallsOffEnd));
         let e = check("ja g\ncall local f\nexit\nf:\ng:\nexit\n").unwrap_err();
