@@ -12,6 +12,16 @@
 //! function is its own stencil. Several global functions sharing one code section (Mach-O,
 //! which has no function sections, or ELF/COFF without `-ffunction-sections`) cannot be split
 //! safely and are an [`Error::Invalid`].
+//!
+//! In every group, AArch64 ADRP + LDR pairs loading one GOT slot are folded into a single
+//! [`PatchKind::Aarch64Pair33rx`] hole at the ADRP (the LDR's hole is dropped; see
+//! [`Stencil::holes`]). CPython 3.14.7's own `jit.c` has no relaxing AArch64 patch functions, so a
+//! writer targeting it prints a folded hole as its two halves (`21r` + `12`); nothing is lost.
+//!
+//! Beyond CPython 3.14 (which would reject these objects): BSS sections become zero bytes,
+//! `R_X86_64_PC32`/`R_X86_64_GOTPCREL`/`ARM64_RELOC_ADDEND`/COFF `ADDR64` relocations are
+//! read, and COFF sections that are never loaded (`IMAGE_SCN_MEM_DISCARDABLE`, e.g.
+//! `.debug$S`, which CPython 3.14 copies into the data) are skipped.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -54,7 +64,26 @@ pub fn extract_files(
     let mut extraction = Extraction::default();
     let mut known = HashMap::new();
     for &(file, object) in objects {
+        if let Some(&(first, other)) = objects.first().filter(|(_, o)| o.target != object.target) {
+            return Err(invalid(
+                file,
+                None,
+                format!(
+                    "object is for {}, but {first} is for {}: one extraction serves one target",
+                    object.target, other.target
+                ),
+            ));
+        }
         for plan in plan(file, object)? {
+            if extraction.groups.iter().any(|g| g.name == plan.name) {
+                return Err(invalid(
+                    file,
+                    Some(&plan.name),
+                    "a stencil group of this name was already extracted (group names must be \
+                     unique: file stems, or function names in multi-function objects)"
+                        .to_string(),
+                ));
+            }
             let group = Builder::new(file, object.target, options, &plan.name).build(
                 &plan,
                 &mut known,

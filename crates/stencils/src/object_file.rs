@@ -44,7 +44,11 @@ pub fn read_object(
         File::Elf64(elf) => reader.read(elf, elf::classify, elf::relocation),
         File::MachO64(macho) => reader.read(macho, macho::classify, macho::relocation),
         File::Coff(coff) => reader.read(coff, coff::classify, coff::relocation),
-        _ => unreachable_format(file),
+        // `detect` accepts only the three formats above.
+        other => Err(Error::Unsupported {
+            file: file.to_string(),
+            message: format!("{:?} objects", other.format()),
+        }),
     }
 }
 
@@ -67,13 +71,6 @@ fn detect(file: &str, parsed: &File<'_>) -> Result<Target, Error> {
         }
     };
     Ok(target)
-}
-
-fn unreachable_format(file: &str) -> Result<ObjectSections, Error> {
-    Err(Error::Unsupported {
-        file: file.to_string(),
-        message: "object format".to_string(),
-    })
 }
 
 pub(crate) fn malformed(file: &str, error: impl std::fmt::Display) -> Error {

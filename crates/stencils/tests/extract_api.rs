@@ -357,3 +357,26 @@ group calls code=77 data=40 sections=5 got=8 trampolines=[]
 "
     );
 }
+
+#[test]
+fn group_names_must_be_unique_and_targets_single() {
+    let target = Target::X86_64UnknownLinuxGnu;
+    let calls = common::compile(target, "calls", &[]);
+    let error = extract_objects(
+        &[("a/calls.o", &calls), ("b/calls.o", &calls)],
+        None,
+        &no_options(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, Error::Invalid { group: Some(g), .. } if g == "calls"),
+        "{error}"
+    );
+    let other = common::compile(Target::Aarch64UnknownLinuxGnu, "calls", &[]);
+    let error =
+        extract_objects(&[("x.o", &calls), ("y.o", &other)], None, &no_options()).unwrap_err();
+    assert!(
+        matches!(&error, Error::Invalid { file, .. } if file == "y.o"),
+        "{error}"
+    );
+}
