@@ -247,10 +247,18 @@ impl Interpreter {
             stack_base: stack.as_ptr() as u64,
             stack: &mut stack,
         };
-        self.execute(&mut mem)
+        match self.budget {
+            Some(b) => self.execute::<true>(&mut mem, b),
+            None => self.execute::<false>(&mut mem, 0),
+        }
     }
 
-    fn execute(&self, mem: &mut Memory<'_>) -> Result<u64, ExecError> {
+    /// The dispatch loop; `METERED` selects the budget-counting variant at compile time.
+    fn execute<const METERED: bool>(
+        &self,
+        mem: &mut Memory<'_>,
+        mut budget: u64,
+    ) -> Result<u64, ExecError> {
         let prog = &self.prog[..];
         // 16 entries so that a masked register nibble indexes without a bounds check.
         let mut r = [0u64; 16];
@@ -259,17 +267,18 @@ impl Interpreter {
         r[10] = mem.stack_base + mem.stack.len() as u64;
         let mut frames = [Frame::default(); MAX_CALL_DEPTH];
         let mut depth = 0usize;
-        let mut budget = self.budget.unwrap_or(u64::MAX);
         let mut pc = 0usize;
 
         loop {
             let Some(&i) = prog.get(pc) else {
                 return Err(ExecError::PcOutOfRange { pc });
             };
-            if budget == 0 {
-                return Err(ExecError::BudgetExhausted { pc });
+            if METERED {
+                if budget == 0 {
+                    return Err(ExecError::BudgetExhausted { pc });
+                }
+                budget -= 1;
             }
-            budget -= 1;
             let cur = pc;
             pc += 1;
             let d = (i.dst & 0xf) as usize;
