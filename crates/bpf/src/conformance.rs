@@ -270,8 +270,11 @@ pub fn run_file(path: &Path, tier: Tier) -> FileResult {
     FileResult { name, outcome }
 }
 
-/// Runs every `.data` file of `dir` on `tier`.
+/// Runs every `.data` file of `dir` on `tier` (or just `dir` when it is a file).
 pub fn run_dir(dir: &Path, tier: Tier) -> std::io::Result<Vec<FileResult>> {
+    if dir.is_file() {
+        return Ok(vec![run_file(dir, tier)]);
+    }
     Ok(test_files(dir)?.iter().map(|p| run_file(p, tier)).collect())
 }
 

@@ -40,7 +40,7 @@ enum Command {
     /// Run every `.data` test of DIR; prints `PASS name` / `FAIL name: reason` and a
     /// closing `TIER: N passed, M failed` line per tier.
     Conformance {
-        /// Directory of bpf_conformance `.data` files.
+        /// Directory of bpf_conformance `.data` files (or a single file).
         dir: PathBuf,
         /// Tier(s) to run (default: all).
         #[arg(long, value_enum)]
