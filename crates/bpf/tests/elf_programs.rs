@@ -30,10 +30,11 @@ fn run_cmd(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn compile_bpf(src: &Path, out: &Path) -> Vec<u8> {
+fn compile_bpf(src: &Path, out: &Path, extra: &[&str]) -> Vec<u8> {
     run_cmd(
         Command::new(clang())
             .args(["-target", "bpf", "-O2", "-c"])
+            .args(extra)
             .arg(src)
             .arg("-o")
             .arg(out),
@@ -83,14 +84,28 @@ fn check_program(name: &str) {
         .join("tests/programs")
         .join(name);
     let dir = scratch(name);
-    let obj = compile_bpf(&src, &dir.join("prog.o"));
-    let prog = load(&obj, None).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut vm = Interpreter::new(prog, Helpers::new()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    vm.set_budget(Some(50_000_000));
-    let mut mem = input();
-    let r0 = vm.run(&mut mem).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let got = format!("{r0:x} {}", hex(&mem));
-    assert_eq!(got, native(&src, &dir), "{name}: eBPF vs native");
+    let expected = native(&src, &dir);
+    // Every ISA version clang can target (v4: sign-extending moves and loads, sdiv/smod,
+    // gotol, bswap), and one build with BTF and debug sections.
+    for flags in [
+        &["-mcpu=v1"][..],
+        &["-mcpu=v2"],
+        &["-mcpu=v3"],
+        &["-mcpu=v4"],
+        &["-mcpu=v4", "-g"],
+    ] {
+        let obj = compile_bpf(&src, &dir.join("prog.o"), flags);
+        let prog = load(&obj, None).unwrap_or_else(|e| panic!("{name} {flags:?}: {e}"));
+        let mut vm = Interpreter::new(prog, Helpers::new())
+            .unwrap_or_else(|e| panic!("{name} {flags:?}: {e}"));
+        vm.set_budget(Some(50_000_000));
+        let mut mem = input();
+        let r0 = vm
+            .run(&mut mem)
+            .unwrap_or_else(|e| panic!("{name} {flags:?}: {e}"));
+        let got = format!("{r0:x} {}", hex(&mem));
+        assert_eq!(got, expected, "{name} {flags:?}: eBPF vs native");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -108,7 +123,7 @@ fn compile_snippet(name: &str, c: &str) -> Vec<u8> {
     let dir = scratch(name);
     let src = dir.join("p.c");
     std::fs::write(&src, c).unwrap();
-    let obj = compile_bpf(&src, &dir.join("p.o"));
+    let obj = compile_bpf(&src, &dir.join("p.o"), &[]);
     std::fs::remove_dir_all(&dir).ok();
     obj
 }
