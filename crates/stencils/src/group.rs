@@ -411,7 +411,10 @@ impl<'a> Builder<'a> {
 
     /// Mach-O: one address space, code first; gaps are zero-filled. A section's own name
     /// (one `_` removed) resolves to `(CODE, address)` for code but `(DATA, code length)` for
-    /// data, as in CPython 3.14.
+    /// data, as in CPython 3.14.7. Replicated for identical output, although it misplaces
+    /// non-extern `X86_64_RELOC_SIGNED` references into data (x86-64 string literals: the
+    /// stored displacement already encodes the target address, so adding the code length
+    /// overshoots); clang emits those only on x86-64 Darwin.
     fn add_macho(&mut self, section: &Section) -> Result<(), Error> {
         let code_len = self.code.body.len() as u64;
         let filled = code_len + self.data.body.len() as u64;

@@ -17,23 +17,29 @@ pub enum SectionKind {
 /// A symbol defined in a section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Symbol {
-    /// Name with the target's symbol prefix already stripped.
+    /// Name with the target's symbol prefix already stripped (`_foo` → `foo` on Mach-O and
+    /// i686 COFF); ELF section symbols are named after their section (as `llvm-readobj` names
+    /// them), so relocations against them resolve by that name.
     pub name: String,
-    /// Offset from the start of its section (Mach-O: the symbol's address).
+    /// Offset from the start of its section (ELF `st_value`, COFF `Value`); Mach-O: the
+    /// symbol's address (`n_value`).
     pub value: u64,
-    /// Global (external) functions start their own group in multi-function objects.
+    /// External binding (ELF global/weak, Mach-O `N_EXT`, COFF external/weak external). Global
+    /// functions start their own group in multi-function objects.
     pub global: bool,
-    /// True for functions (code symbols), which name groups.
+    /// A code symbol (ELF `STT_FUNC`, COFF function type, Mach-O any symbol in an
+    /// instruction section); global ones name groups.
     pub function: bool,
 }
 
 /// What a relocation refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RelocTarget {
-    /// A named symbol (prefix stripped; COFF `__imp_` kept so grouping can unwrap it).
+    /// A named symbol (prefix stripped; COFF `__imp_` kept so grouping can unwrap it: i686
+    /// `__imp__foo` is given as `__imp_foo`). ELF relocations against section symbols name the
+    /// section (`.rodata.str1.1`).
     Symbol(String),
-    /// A section of this object, by [`Section::index`] (Mach-O non-extern, ELF section symbols
-    /// are given by name instead).
+    /// A section of this object, by [`Section::index`]: Mach-O non-extern relocations only.
     Section(usize),
 }
 
@@ -51,7 +57,9 @@ pub struct Relocation {
 /// One allocated section of the object, in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Section {
-    /// The format's own section index/number, so relocations can name sections.
+    /// The format's own section number, so relocations can name sections: ELF section header
+    /// index, COFF 1-based section number, Mach-O 1-based section ordinal (`n_sect`, i.e.
+    /// `llvm-readobj`'s 0-based `Index` + 1).
     pub index: usize,
     pub name: String,
     pub kind: SectionKind,
