@@ -9,9 +9,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::asm::assemble;
-use crate::interp::{Helpers, Interpreter};
+use crate::asm::{assemble, AsmError};
+use crate::interp::{ExecError, Helpers, Interpreter};
 use crate::isa::RawInsn;
+use crate::verifier::VerifyError;
 
 /// A parsed test file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -171,25 +172,118 @@ impl Tier {
     }
 }
 
+/// Why a test program could not produce a result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// The `asm` section does not assemble.
+    Assemble(AsmError),
+    /// The file has no instructions.
+    NoInstructions,
+    /// The verifier rejected the program.
+    Verify(VerifyError),
+    /// The program faulted.
+    Exec(ExecError),
+}
+
+impl RunError {
+    /// The message without the stage prefix, for comparison with `-- error`.
+    pub fn message(&self) -> String {
+        match self {
+            RunError::Assemble(e) => e.to_string(),
+            RunError::NoInstructions => "test has no instructions".to_string(),
+            RunError::Verify(e) => e.to_string(),
+            RunError::Exec(e) => e.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Assemble(e) => write!(f, "assembler: {e}"),
+            RunError::NoInstructions => write!(f, "{}", self.message()),
+            RunError::Verify(e) => write!(f, "verifier: {e}"),
+            RunError::Exec(e) => write!(f, "runtime: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Why a test failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The file could not be read.
+    Io(String),
+    /// The file is malformed.
+    Parse(ParseError),
+    /// No result although one was expected.
+    Run(RunError),
+    /// An error other than the expected one.
+    WrongError {
+        /// what happened
+        got: RunError,
+        /// the `-- error` text
+        want: String,
+    },
+    /// The program returned although an error was expected.
+    MissingError {
+        /// r0
+        got: u64,
+        /// the `-- error` text
+        want: String,
+    },
+    /// r0 differs from `-- result`.
+    WrongResult {
+        /// r0
+        got: u64,
+        /// the `-- result` value
+        want: u64,
+    },
+    /// The file states neither a result nor an error.
+    NoExpectation,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Io(e) => write!(f, "{e}"),
+            Failure::Parse(e) => write!(f, "test file {e}"),
+            Failure::Run(e) => write!(f, "{e}"),
+            Failure::WrongError { got, want } => write!(f, "{got} (expected error `{want}`)"),
+            Failure::MissingError { got, want } => {
+                write!(f, "expected error `{want}`, program returned {got:#x}")
+            }
+            Failure::WrongResult { got, want } => write!(f, "r0 = {got:#x}, expected {want:#x}"),
+            Failure::NoExpectation => {
+                write!(
+                    f,
+                    "test gives neither an expected result nor an expected error"
+                )
+            }
+        }
+    }
+}
+
 /// Outcome of one test on one tier.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The expectation was met.
     Pass,
     /// Why the test failed.
-    Fail(String),
+    Fail(Failure),
 }
 
 impl TestCase {
     /// The program: the raw words if present, otherwise the assembled `asm` section.
-    pub fn program(&self) -> Result<Vec<RawInsn>, String> {
+    pub fn program(&self) -> Result<Vec<RawInsn>, AsmError> {
         if let Some(raw) = &self.raw {
             if !raw.is_empty() || self.asm.is_none() {
                 return Ok(raw.clone());
             }
         }
         match &self.asm {
-            Some(src) => assemble(src).map_err(|e| format!("assembler: {e}")),
+            Some(src) => assemble(src),
             None => Ok(Vec::new()),
         }
     }
@@ -201,36 +295,37 @@ impl TestCase {
         }
     }
 
-    fn run_interp(&self) -> Result<u64, String> {
-        let prog = self.program()?;
+    fn run_interp(&self) -> Result<u64, RunError> {
+        let prog = self.program().map_err(RunError::Assemble)?;
         if prog.is_empty() {
-            return Err("test has no instructions".to_string());
+            return Err(RunError::NoInstructions);
         }
-        let vm =
-            Interpreter::new(prog, Helpers::conformance()).map_err(|e| format!("verifier: {e}"))?;
+        let vm = Interpreter::new(prog, Helpers::conformance()).map_err(RunError::Verify)?;
         let mut mem = self.mem.clone();
-        vm.run(&mut mem).map_err(|e| format!("runtime: {e}"))
+        vm.run(&mut mem).map_err(RunError::Exec)
     }
 
-    fn judge(&self, got: Result<u64, String>) -> Outcome {
-        match (got, &self.result, &self.error) {
+    fn judge(&self, got: Result<u64, RunError>) -> Outcome {
+        let fail = |f| Outcome::Fail(f);
+        match (got, self.result, &self.error) {
             (Err(e), _, Some(want)) => {
-                let msg = e.split_once(": ").map(|(_, m)| m).unwrap_or(&e);
-                if msg == want || e == *want {
+                if e.message() == *want || e.to_string() == *want {
                     Outcome::Pass
                 } else {
-                    Outcome::Fail(format!("{e} (expected error `{want}`)"))
+                    fail(Failure::WrongError {
+                        got: e,
+                        want: want.clone(),
+                    })
                 }
             }
-            (Err(e), _, None) => Outcome::Fail(e),
-            (Ok(v), _, Some(want)) => {
-                Outcome::Fail(format!("expected error `{want}`, program returned {v:#x}"))
-            }
-            (Ok(_), None, None) => {
-                Outcome::Fail("test gives neither an expected result nor an expected error".into())
-            }
-            (Ok(v), Some(want), None) if v == *want => Outcome::Pass,
-            (Ok(v), Some(want), None) => Outcome::Fail(format!("r0 = {v:#x}, expected {want:#x}")),
+            (Err(e), _, None) => fail(Failure::Run(e)),
+            (Ok(got), _, Some(want)) => fail(Failure::MissingError {
+                got,
+                want: want.clone(),
+            }),
+            (Ok(_), None, None) => fail(Failure::NoExpectation),
+            (Ok(got), Some(want), None) if got == want => Outcome::Pass,
+            (Ok(got), Some(want), None) => fail(Failure::WrongResult { got, want }),
         }
     }
 }
@@ -261,9 +356,9 @@ pub fn run_file(path: &Path, tier: Tier) -> FileResult {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let outcome = match std::fs::read_to_string(path) {
-        Err(e) => Outcome::Fail(format!("cannot read {}: {e}", path.display())),
+        Err(e) => Outcome::Fail(Failure::Io(format!("cannot read {}: {e}", path.display()))),
         Ok(text) => match parse_test(&text) {
-            Err(e) => Outcome::Fail(format!("test file {e}")),
+            Err(e) => Outcome::Fail(Failure::Parse(e)),
             Ok(tc) => tc.run(tier),
         },
     };
@@ -299,17 +394,30 @@ mod tests {
     #[test]
     fn wrong_result_and_missing_expectation_fail() {
         let tc = parse_test("-- asm\nmov %r0, 2\nexit\n-- result\n0x1\n").unwrap();
-        assert!(matches!(tc.run(Tier::Interp), Outcome::Fail(_)));
+        assert_eq!(
+            tc.run(Tier::Interp),
+            Outcome::Fail(Failure::WrongResult { got: 2, want: 1 })
+        );
         let tc = parse_test("-- asm\nmov %r0, 2\nexit\n-- error\n").unwrap();
-        assert!(matches!(tc.run(Tier::Interp), Outcome::Fail(_)));
+        assert_eq!(tc.run(Tier::Interp), Outcome::Fail(Failure::NoExpectation));
+        // An expected error passes only when the message matches exactly.
+        let tc = parse_test("-- asm\nmov %r0, 1\n-- error\ninstruction 0: control can fall off the end of the program or into the next function\n").unwrap();
+        assert_eq!(tc.run(Tier::Interp), Outcome::Pass);
+        let tc = parse_test("-- asm\nmov %r0, 1\n-- error\nInvalid\n").unwrap();
+        assert!(matches!(
+            tc.run(Tier::Interp),
+            Outcome::Fail(Failure::WrongError { .. })
+        ));
     }
 
     #[test]
     fn assembler_errors_keep_file_line_numbers() {
         let tc = parse_test("# x\n-- asm\nmov %r0, 1\nbogus\n-- result\n0x1\n").unwrap();
         match tc.run(Tier::Interp) {
-            Outcome::Fail(m) => assert!(m.contains("line 4, column 1"), "{m}"),
-            Outcome::Pass => panic!("bogus mnemonic passed"),
+            Outcome::Fail(Failure::Run(RunError::Assemble(e))) => {
+                assert_eq!((e.line, e.column), (4, 1), "{e}")
+            }
+            other => panic!("bogus mnemonic gave {other:?}"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `patchjit-bpf`: run the conformance suite, run programs, assemble and disassemble.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -102,7 +103,7 @@ fn load_program(
     match ext {
         "data" => {
             let tc = parse_test(&text()?).map_err(|e| ctx(e.to_string()))?;
-            let prog = tc.program().map_err(ctx)?;
+            let prog = tc.program().map_err(|e| ctx(format!("assembler: {e}")))?;
             Ok((prog, Some(tc.mem)))
         }
         "s" | "asm" => assemble(&text()?)
@@ -124,6 +125,14 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
                 .map_err(|_| format!("invalid hex byte `{}`", &digits[i..i + 2]))
         })
         .collect()
+}
+
+/// Writes to stdout, turning a closed pipe or other I/O failure into an error, not a panic.
+fn emit(args: std::fmt::Arguments<'_>) -> Result<(), String> {
+    std::io::stdout()
+        .lock()
+        .write_fmt(args)
+        .map_err(|e| format!("writing to stdout: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -156,15 +165,18 @@ fn real_main() -> Result<ExitCode, String> {
                     match &r.outcome {
                         Outcome::Pass => {
                             passed += 1;
-                            println!("PASS {}", r.name);
+                            emit(format_args!("PASS {}\n", r.name))?;
                         }
                         Outcome::Fail(why) => {
                             failed += 1;
-                            println!("FAIL {}: {why}", r.name);
+                            emit(format_args!("FAIL {}: {why}\n", r.name))?;
                         }
                     }
                 }
-                println!("{}: {passed} passed, {failed} failed", t.name());
+                emit(format_args!(
+                    "{}: {passed} passed, {failed} failed\n",
+                    t.name()
+                ))?;
                 ok &= if expect_fail {
                     passed == 0
                 } else {
@@ -196,7 +208,7 @@ fn real_main() -> Result<ExitCode, String> {
                 .map_err(|e| format!("verifier: {e}"))?;
             vm.set_budget(budget);
             let r0 = vm.run(&mut input).map_err(|e| format!("runtime: {e}"))?;
-            println!("r0 = {r0:#x}");
+            emit(format_args!("r0 = {r0:#x}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Asm { source, output } => {
@@ -209,7 +221,10 @@ fn real_main() -> Result<ExitCode, String> {
         }
         Command::Disasm { program, entry } => {
             let (prog, _) = load_program(&program, entry.as_deref())?;
-            print!("{}", disassemble(&prog).map_err(|e| e.to_string())?);
+            emit(format_args!(
+                "{}",
+                disassemble(&prog).map_err(|e| e.to_string())?
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }
