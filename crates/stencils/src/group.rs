@@ -11,7 +11,8 @@
 //! global function of the same object stays an external hole (`Zero` + symbol), since that
 //! function is its own stencil. Several global functions sharing one code section (Mach-O,
 //! which has no function sections, or ELF/COFF without `-ffunction-sections`) cannot be split
-//! safely and are an [`Error::Invalid`].
+//! safely: with a `_JIT_ENTRY` among them the object is one group as in CPython, otherwise it
+//! is an [`Error::Invalid`].
 //!
 //! In every group, AArch64 ADRP + LDR pairs loading one GOT slot are folded into a single
 //! [`PatchKind::Aarch64Pair33rx`] hole at the ADRP (the LDR's hole is dropped; see
@@ -152,42 +153,40 @@ fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Err
         .sections
         .iter()
         .any(|s| s.symbols.iter().any(|y| y.name == "_JIT_ENTRY"));
-    if functions.len() <= 1 || defines_entry && functions.len() == 1 {
-        let entry = if defines_entry {
-            "_JIT_ENTRY".to_string()
-        } else {
-            match functions.first() {
-                Some((_, name)) => name.to_string(),
-                None => {
-                    return Err(invalid(
-                        file,
-                        None,
-                        "defines no global function (no _JIT_ENTRY)".into(),
-                    ))
-                }
+    let global_sections: BTreeSet<usize> = functions.iter().map(|&(s, _)| s).collect();
+    let splittable = functions.len() > 1 && global_sections.len() == functions.len();
+    if !splittable {
+        // CPython's way: the whole object is one group, entered at `_JIT_ENTRY` (or at its only
+        // global function).
+        let entry = match functions.as_slice() {
+            _ if defines_entry => "_JIT_ENTRY",
+            [(_, name)] => name,
+            [] => {
+                return Err(invalid(
+                    file,
+                    None,
+                    "defines no global function (no _JIT_ENTRY)".into(),
+                ))
+            }
+            [(_, first), (_, second), ..] => {
+                return Err(invalid(
+                    file,
+                    None,
+                    format!(
+                        "global functions {first} and {second} share a code section and none is \
+                         _JIT_ENTRY: compile with -ffunction-sections (Mach-O: one function per \
+                         object) to get one stencil each"
+                    ),
+                ))
             }
         };
         return Ok(vec![Plan {
             name: stem(file).to_string(),
             sections: object.sections.iter().collect(),
-            entry,
+            entry: entry.to_string(),
         }]);
     }
-    for (n, &(section, name)) in functions.iter().enumerate() {
-        if let Some(&(_, other)) = functions[..n].iter().find(|(s, _)| *s == section) {
-            return Err(invalid(
-                file,
-                None,
-                format!(
-                    "global functions {other} and {name} share section {}: compile with \
-                     -ffunction-sections (Mach-O: one function per object) to get one stencil each",
-                    object.sections[section].name
-                ),
-            ));
-        }
-    }
     let defined_in = definitions(object);
-    let global_sections: BTreeSet<usize> = functions.iter().map(|&(s, _)| s).collect();
     Ok(functions
         .iter()
         .map(|&(own, name)| {

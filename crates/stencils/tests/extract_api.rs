@@ -148,7 +148,7 @@ fn mach_o_functions_sharing_text_are_refused() {
         let Error::Invalid { message, .. } = &error else {
             panic!("{target}: {error}");
         };
-        assert!(message.contains("share section __text"), "{message}");
+        assert!(message.contains("share a code section"), "{message}");
     }
 }
 
@@ -379,4 +379,35 @@ fn group_names_must_be_unique_and_targets_single() {
         matches!(&error, Error::Invalid { file, .. } if file == "y.o"),
         "{error}"
     );
+}
+
+#[test]
+fn entry_objects_with_more_global_functions_stay_one_group() {
+    // `_JIT_ENTRY` and another global function in one section: one group, as in CPython; the
+    // call between them resolves inside the group.
+    let bl_4 = 0x94000000; // bl extra (relocated)
+    let ret = 0xd65f03c0;
+    let mut object = synthetic(
+        &[bl_4, ret],
+        0,
+        vec![reloc(0, RelocKind::R_AARCH64_CALL26, "extra")],
+        Target::Aarch64UnknownLinuxGnu,
+    );
+    object.sections[0].symbols.push(Symbol {
+        name: "extra".to_string(),
+        value: 4,
+        global: true,
+        function: true,
+    });
+    let extraction = extract("dir/op.o", &[object], &no_options()).unwrap();
+    let [group] = extraction.groups.as_slice() else {
+        panic!("one group expected");
+    };
+    assert_eq!(group.name, "op");
+    let hole = &group.code.holes[0];
+    assert_eq!(
+        (hole.value.clone(), hole.addend, hole.patch),
+        (HoleValue::Code, 4, PatchKind::Aarch64Branch26r)
+    );
+    assert!(extraction.trampoline_symbols.is_empty());
 }

@@ -255,7 +255,7 @@ group calls code=49 data=24 sections=5 got=8 trampolines=[]
         target,
         "multi",
         "\
-error: objects/multi.o: global functions first and second share section __text: compile with -ffunction-sections (Mach-O: one function per object) to get one stencil each
+error: objects/multi.o: global functions first and second share a code section and none is _JIT_ENTRY: compile with -ffunction-sections (Mach-O: one function per object) to get one stencil each
 ",
     );
 }
@@ -312,7 +312,7 @@ trampoline symbols [\"nearby_function\", \"external_function\"]
         target,
         "multi",
         "\
-error: objects/multi.o: global functions first and second share section __text: compile with -ffunction-sections (Mach-O: one function per object) to get one stencil each
+error: objects/multi.o: global functions first and second share a code section and none is _JIT_ENTRY: compile with -ffunction-sections (Mach-O: one function per object) to get one stencil each
 ",
     );
 }
