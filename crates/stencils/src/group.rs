@@ -458,6 +458,25 @@ impl<'a> Builder<'a> {
     /// One hole per relocation, value and symbol from its target (not yet resolved).
     fn add_holes(&mut self, section: &Section, base: Base, start: u64) -> Result<(), Error> {
         for reloc in &section.relocations {
+            // Readers check this too; models built elsewhere must not yield holes past the body.
+            let width = if reloc.kind.patch_kind() == PatchKind::Abs64 {
+                8
+            } else {
+                4
+            };
+            if reloc
+                .offset
+                .checked_add(width)
+                .is_none_or(|end| end > section.bytes.len() as u64)
+            {
+                return Err(self.invalid(format!(
+                    "section {} offset {:#x}: {} relocation runs past the section end ({:#x} bytes)",
+                    section.name,
+                    reloc.offset,
+                    reloc.kind,
+                    section.bytes.len()
+                )));
+            }
             let name = match &reloc.target {
                 RelocTarget::Symbol(name) => name.as_str(),
                 RelocTarget::Section(index) => match self.section_names.get(index) {

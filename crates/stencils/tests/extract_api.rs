@@ -411,3 +411,29 @@ fn entry_objects_with_more_global_functions_stay_one_group() {
     );
     assert!(extraction.trampoline_symbols.is_empty());
 }
+
+#[test]
+fn relocations_past_the_section_are_refused() {
+    let target = Target::X86_64UnknownLinuxGnu;
+    for offset in [6, u64::MAX - 2] {
+        let object = synthetic(
+            &[0xc3c3c3c3, 0xc3c3c3c3],
+            0,
+            vec![reloc(offset, RelocKind::R_X86_64_64, "x")],
+            target,
+        );
+        let error = extract("past.o", &[object], &no_options()).unwrap_err();
+        assert!(matches!(error, Error::Invalid { .. }), "{error}");
+    }
+}
+
+#[test]
+fn unwind_tables_are_refused_with_a_hint() {
+    let target = Target::X86_64UnknownLinuxGnu;
+    let bytes = common::compile(target, "calls", &["-fasynchronous-unwind-tables"]);
+    let error = read_object("calls.o", &bytes, Some(target)).unwrap_err();
+    assert!(
+        matches!(&error, Error::Unsupported { message, .. } if message.contains(".eh_frame") && message.contains("-fno-asynchronous-unwind-tables")),
+        "{error}"
+    );
+}

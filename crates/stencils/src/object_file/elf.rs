@@ -29,7 +29,13 @@ pub(super) fn classify(
             let name = object::read::ObjectSection::name(section).unwrap_or("?");
             return Err(Error::Unsupported {
                 file: file.to_string(),
-                message: format!("allocated section {name} has section type {other:#x}"),
+                message: match other {
+                    elf::SHT_X86_64_UNWIND => format!(
+                        "allocated section {name} holds unwind tables; compile with \
+                         -fno-asynchronous-unwind-tables"
+                    ),
+                    _ => format!("allocated section {name} has section type {other:#x}"),
+                },
             });
         }
     }
