@@ -18,8 +18,32 @@ pub const STACK_SIZE: usize = 512;
 /// Maximum number of simultaneously active frames (the entry function counts as one).
 pub const MAX_CALL_DEPTH: usize = 8;
 
-/// A helper function: receives r1–r5, returns the new r0.
-pub type HelperFn = Box<dyn Fn(&[u64; 5]) -> u64 + Send + Sync>;
+/// A helper function: receives r1–r5 and the program's memory (pointer arguments are
+/// checked through [`Memory`]), returns the new r0 or a fault that stops the program.
+pub type HelperFn =
+    Box<dyn Fn(&[u64; 5], &mut Memory<'_>) -> Result<u64, HelperFault> + Send + Sync>;
+
+/// A helper's refusal to continue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HelperFault {
+    /// A pointer argument does not designate `len` bytes of program memory.
+    OutOfBounds {
+        /// the address passed
+        addr: u64,
+        /// bytes needed
+        len: u64,
+    },
+}
+
+impl fmt::Display for HelperFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HelperFault::OutOfBounds { addr, len } => {
+                write!(f, "{len} bytes at {addr:#x} are outside program memory")
+            }
+        }
+    }
+}
 
 /// Helper functions callable with `call N` / `callx reg`, by id.
 #[derive(Default)]
@@ -50,23 +74,52 @@ impl Helpers {
         self.table.get(&id).map(|(n, _)| n.as_str())
     }
 
-    /// The helpers the conformance suite's uBPF plugin registers that do not touch memory:
-    /// 0 `gather_bytes`, 3 `sqrti`, 5 `unwind` (returns its argument; set as the unwind helper).
+    /// The helpers of the conformance suite's uBPF plugin: 0 `gather_bytes(a..e)` (the low
+    /// bytes packed big-endian), 1 `memfrob(p, n)` (XOR 42 in place, returns p), 3
+    /// `sqrti(x)` (32-bit integer square root), 4 `strcmp_ext(a, b)`, 5 `unwind(x)` (returns
+    /// x; set as the unwind helper).
     pub fn conformance() -> Self {
         let mut h = Helpers::new();
         h.register(
             0,
             "gather_bytes",
-            Box::new(|a| {
-                ((a[0] & 0xff) << 32)
+            Box::new(|a, _| {
+                Ok(((a[0] & 0xff) << 32)
                     | ((a[1] & 0xff) << 24)
                     | ((a[2] & 0xff) << 16)
                     | ((a[3] & 0xff) << 8)
-                    | (a[4] & 0xff)
+                    | (a[4] & 0xff))
             }),
         );
-        h.register(3, "sqrti", Box::new(|a| a[0].isqrt()));
-        h.register(5, "unwind", Box::new(|a| a[0]));
+        h.register(
+            1,
+            "memfrob",
+            Box::new(|a, mem| {
+                mem.bytes(a[0], a[1])?.iter_mut().for_each(|b| *b ^= 42);
+                Ok(a[0])
+            }),
+        );
+        h.register(
+            3,
+            "sqrti",
+            Box::new(|a, _| Ok((a[0] as u32).isqrt() as u64)),
+        );
+        h.register(
+            4,
+            "strcmp_ext",
+            Box::new(|a, mem| {
+                let x = mem.c_str(a[0])?.to_vec();
+                let y = mem.c_str(a[1])?;
+                let (x, y) = (x.iter().chain([&0u8]), y.iter().chain([&0u8]));
+                let diff = x
+                    .zip(y)
+                    .map(|(p, q)| *p as i32 - *q as i32)
+                    .find(|d| *d != 0)
+                    .unwrap_or(0);
+                Ok(diff as i64 as u64)
+            }),
+        );
+        h.register(5, "unwind", Box::new(|a, _| Ok(a[0])));
         h.set_unwind(5);
         h
     }
@@ -102,6 +155,15 @@ pub enum ExecError {
     BudgetExhausted {
         /// instruction index about to run
         pc: usize,
+    },
+    /// A helper stopped the program.
+    HelperFault {
+        /// instruction index of the call
+        pc: usize,
+        /// helper id
+        id: u32,
+        /// what went wrong
+        fault: HelperFault,
     },
     /// Control reached a slot outside the program.
     PcOutOfRange {
@@ -140,6 +202,9 @@ impl fmt::Display for ExecError {
             ExecError::BudgetExhausted { pc } => {
                 write!(f, "instruction {pc}: instruction budget exhausted")
             }
+            ExecError::HelperFault { pc, id, fault } => {
+                write!(f, "instruction {pc}: helper {id}: {fault}")
+            }
             ExecError::PcOutOfRange { pc } => {
                 write!(f, "control reached slot {pc}, outside the program")
             }
@@ -165,8 +230,8 @@ pub struct Interpreter {
     budget: Option<u64>,
 }
 
-/// Memory regions visible to a running program.
-struct Memory<'a> {
+/// Memory regions visible to a running program: the input and the stack.
+pub struct Memory<'a> {
     input: &'a mut [u8],
     input_base: u64,
     stack: &'a mut [u8],
@@ -174,6 +239,36 @@ struct Memory<'a> {
 }
 
 impl Memory<'_> {
+    /// The `len` bytes at `addr`, if they lie inside one region (for helpers).
+    pub fn bytes(&mut self, addr: u64, len: u64) -> Result<&mut [u8], HelperFault> {
+        usize::try_from(len)
+            .ok()
+            .and_then(|n| self.locate(addr, n))
+            .ok_or(HelperFault::OutOfBounds { addr, len })
+    }
+
+    /// The NUL-terminated string at `addr` (without the NUL), which must end inside
+    /// the region it starts in.
+    pub fn c_str(&mut self, addr: u64) -> Result<&[u8], HelperFault> {
+        let fault = HelperFault::OutOfBounds { addr, len: 1 };
+        let tail = self.tail(addr).ok_or(fault.clone())?;
+        let n = tail.iter().position(|&b| b == 0).ok_or(fault)?;
+        Ok(&tail[..n])
+    }
+
+    /// Everything from `addr` to the end of its region.
+    fn tail(&mut self, addr: u64) -> Option<&mut [u8]> {
+        let so = addr.wrapping_sub(self.stack_base);
+        if so < self.stack.len() as u64 {
+            return Some(&mut self.stack[so as usize..]);
+        }
+        let io = addr.wrapping_sub(self.input_base);
+        if io < self.input.len() as u64 {
+            return Some(&mut self.input[io as usize..]);
+        }
+        None
+    }
+
     /// Finds the region slice and offset holding `[addr, addr + size)`.
     #[inline(always)]
     fn locate(&mut self, addr: u64, size: usize) -> Option<&mut [u8]> {
@@ -541,7 +636,13 @@ impl Interpreter {
                     let Some((k, (_, f))) = helper else {
                         return Err(ExecError::UnknownHelper { pc: cur, id });
                     };
-                    r[0] = f(&[r[1], r[2], r[3], r[4], r[5]]);
+                    r[0] = f(&[r[1], r[2], r[3], r[4], r[5]], mem).map_err(|fault| {
+                        ExecError::HelperFault {
+                            pc: cur,
+                            id: k,
+                            fault,
+                        }
+                    })?;
                     if self.helpers.unwind == Some(k) && r[0] == 0 {
                         return Ok(0);
                     }
@@ -631,8 +732,21 @@ mod tests {
         );
         assert_eq!(run("mov %r1, 0\ncall 5\nmov %r0, 2\nexit", &mut []), Ok(0));
         assert_eq!(run("mov %r1, 49\ncall 3\nexit", &mut []), Ok(7));
+        let mut mem = *b"ab\0";
+        assert!(run("mov %r2, 2\ncall 1\nexit", &mut mem).is_ok());
+        assert_eq!(&mem, b"KH\0");
+        let e = run("mov %r2, 4\ncall 1\nexit", &mut mem).unwrap_err();
+        assert!(
+            matches!(e, ExecError::HelperFault { pc: 1, id: 1, .. }),
+            "{e}"
+        );
+        let mut mem = *b"abc\0abd\0";
+        let src = "mov %r6, %r1\nadd %r6, 4\nmov %r2, %r6\ncall 4\nexit";
+        assert_eq!(run(src, &mut mem), Ok(-1i64 as u64));
+        let mut unterminated = *b"abc";
+        assert!(run("mov %r2, %r1\ncall 4\nexit", &mut unterminated).is_err());
         let mut h = Helpers::new();
-        h.register(9, "double", Box::new(|a| a[0] * 2));
+        h.register(9, "double", Box::new(|a, _| Ok(a[0] * 2)));
         assert_eq!(h.name(9), Some("double"));
         let vm = Interpreter::new(
             assemble("mov %r1, 21\nmov %r2, 9\ncall %r2\nexit").unwrap(),
