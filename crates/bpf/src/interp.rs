@@ -636,7 +636,15 @@ impl Interpreter {
                     let Some((k, (_, f))) = helper else {
                         return Err(ExecError::UnknownHelper { pc: cur, id });
                     };
-                    r[0] = f(&[r[1], r[2], r[3], r[4], r[5]], mem).map_err(|fault| {
+                    // A fresh view, so that `mem` does not escape into the opaque call and
+                    // its region bounds can stay in registers across the loop.
+                    let mut view = Memory {
+                        input: &mut *mem.input,
+                        input_base: mem.input_base,
+                        stack: &mut *mem.stack,
+                        stack_base: mem.stack_base,
+                    };
+                    r[0] = f(&[r[1], r[2], r[3], r[4], r[5]], &mut view).map_err(|fault| {
                         ExecError::HelperFault {
                             pc: cur,
                             id: k,
