@@ -16,7 +16,7 @@
 //! `patchjit_stencils::RelocKind::patch_kind`), so these oracles cover them too; there is no
 //! Mach-O or COFF linker here to oracle their object files directly.
 
-#![cfg(all(feature = "stencil-tests", target_os = "linux"))]
+#![cfg(target_os = "linux")]
 
 mod support;
 

@@ -5,7 +5,7 @@
 //! `nop; call rel32` when the callee is within ±2 GiB (CPython's choice; lld would write
 //! `addr32 call`, and here keeps the slot), so both are decoded to the called address.
 
-#![cfg(all(feature = "stencil-tests", target_os = "linux"))]
+#![cfg(target_os = "linux")]
 
 mod support;
 
