@@ -9,10 +9,12 @@
 //! named after it, holding its own section first, the code sections of the static helpers it
 //! calls (transitively) and the data sections it references (transitively); a call to another
 //! global function of the same object stays an external hole (`Zero` + symbol), since that
-//! function is its own stencil. Several global functions sharing one code section (Mach-O,
-//! which has no function sections, or ELF/COFF without `-ffunction-sections`) cannot be split
-//! safely: with a `_JIT_ENTRY` among them the object is one group as in CPython, otherwise it
-//! is an [`Error::Invalid`].
+//! function is its own stencil. Mach-O has no function sections, but its objects are made of
+//! atoms (`MH_SUBSECTIONS_VIA_SYMBOLS`: every reference between symbols is relocated), so its
+//! code sections are split at their symbols and each group's atoms get fresh contiguous
+//! addresses. Several global functions sharing an ELF/COFF code section (no
+//! `-ffunction-sections`) cannot be split safely: with a `_JIT_ENTRY` among them the object is
+//! one group as in CPython, otherwise it is an [`Error::Invalid`].
 //!
 //! In every group, AArch64 ADRP + LDR pairs loading one GOT slot are folded into a single
 //! [`PatchKind::Aarch64Pair33rx`] hole at the ADRP (the LDR's hole is dropped; see
@@ -24,12 +26,13 @@
 //! read, and COFF sections that are never loaded (`IMAGE_SCN_MEM_DISCARDABLE`, e.g.
 //! `.debug$S`, which CPython 3.14 copies into the data) are skipped.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::error::Error;
 use crate::hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
 use crate::object_file::read_object;
-use crate::sections::{ObjectSections, RelocTarget, Section, SectionKind};
+use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind};
 use crate::target::{Format, Target};
 
 /// Largest zero-filled gap accepted between Mach-O sections (alignment gaps are a few bytes; a
@@ -111,10 +114,11 @@ pub fn extract_objects(
     extract_files(&named, options)
 }
 
-/// The sections of one group and the function that must start its code.
+/// The sections of one group and the function that must start its code. Sections are borrowed
+/// from the object, or owned when Mach-O code was split into per-function atoms.
 struct Plan<'a> {
     name: String,
-    sections: Vec<&'a Section>,
+    sections: Vec<Cow<'a, Section>>,
     entry: String,
 }
 
@@ -135,9 +139,9 @@ fn invalid(file: &str, group: Option<&str>, message: String) -> Error {
     }
 }
 
-/// Decides the groups of one object (see the module docs).
-fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Error> {
-    let functions: Vec<(usize, &str)> = object
+/// The global functions of an object's code sections: (section position, name).
+fn global_functions(object: &ObjectSections) -> Vec<(usize, &str)> {
+    object
         .sections
         .iter()
         .enumerate()
@@ -148,13 +152,36 @@ fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Err
                 .filter(|y| y.global && y.function)
                 .map(move |y| (i, y.name.as_str()))
         })
-        .collect();
+        .collect()
+}
+
+/// Decides the groups of one object (see the module docs).
+fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Error> {
+    let functions = global_functions(object);
     let defines_entry = object
         .sections
         .iter()
         .any(|s| s.symbols.iter().any(|y| y.name == "_JIT_ENTRY"));
     let global_sections: BTreeSet<usize> = functions.iter().map(|&(s, _)| s).collect();
     let splittable = functions.len() > 1 && global_sections.len() == functions.len();
+    if functions.len() > 1
+        && !splittable
+        && !defines_entry
+        && object.target.format() == Format::MachO
+    {
+        // Mach-O has no function sections, but its objects are laid out in atoms (one per
+        // symbol, `MH_SUBSECTIONS_VIA_SYMBOLS`) with every cross-atom reference relocated.
+        let atoms = macho_atoms(file, object)?;
+        let functions = global_functions(&atoms);
+        return Ok(split(&atoms, &functions)
+            .into_iter()
+            .map(|(name, positions)| Plan {
+                sections: macho_relayout(&atoms, &positions, object.target),
+                entry: name.clone(),
+                name,
+            })
+            .collect());
+    }
     if !splittable {
         // CPython's way: the whole object is one group, entered at `_JIT_ENTRY` (or at its only
         // global function).
@@ -174,23 +201,39 @@ fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Err
                     None,
                     format!(
                         "global functions {first} and {second} share a code section and none is \
-                         _JIT_ENTRY: compile with -ffunction-sections (Mach-O: one function per \
-                         object) to get one stencil each"
+                         _JIT_ENTRY: compile with -ffunction-sections to get one stencil each"
                     ),
                 ))
             }
         };
         return Ok(vec![Plan {
             name: stem(file).to_string(),
-            sections: object.sections.iter().collect(),
+            sections: object.sections.iter().map(Cow::Borrowed).collect(),
             entry: entry.to_string(),
         }]);
     }
+    Ok(split(object, &functions)
+        .into_iter()
+        .map(|(name, positions)| Plan {
+            sections: positions
+                .iter()
+                .map(|&i| Cow::Borrowed(&object.sections[i]))
+                .collect(),
+            entry: name.clone(),
+            name,
+        })
+        .collect())
+}
+
+/// One group per global function (each in its own section): the name and the positions of its
+/// sections, its own first, then (in object order) everything it references transitively
+/// except other global functions' sections.
+fn split(object: &ObjectSections, functions: &[(usize, &str)]) -> Vec<(String, Vec<usize>)> {
     let defined_in = definitions(object);
-    Ok(functions
+    let global_sections: BTreeSet<usize> = functions.iter().map(|&(s, _)| s).collect();
+    functions
         .iter()
         .map(|&(own, name)| {
-            // Transitive closure over relocations, not crossing into other global functions.
             let mut included = BTreeSet::from([own]);
             let mut work = vec![own];
             while let Some(i) = work.pop() {
@@ -211,20 +254,136 @@ fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Err
                     }
                 }
             }
-            let mut sections = vec![&object.sections[own]];
-            sections.extend(
-                included
-                    .iter()
-                    .filter(|&&i| i != own)
-                    .map(|&i| &object.sections[i]),
-            );
-            Plan {
-                name: name.to_string(),
-                sections,
-                entry: name.to_string(),
-            }
+            let mut positions = vec![own];
+            positions.extend(included.iter().filter(|&&i| i != own));
+            (name.to_string(), positions)
         })
-        .collect())
+        .collect()
+}
+
+/// Splits every Mach-O code section at its symbols into atoms (each keeps the section's index
+/// and name, its address, its symbols and its relocations, rebased to the atom). A relocation
+/// addressing a split section by index (not by symbol) could not be followed: refused.
+fn macho_atoms(file: &str, object: &ObjectSections) -> Result<ObjectSections, Error> {
+    let mut sections = Vec::new();
+    for section in &object.sections {
+        if section.kind != SectionKind::Code {
+            sections.push(section.clone());
+            continue;
+        }
+        let end = section.address + section.bytes.len() as u64;
+        let mut bounds: Vec<u64> = section
+            .symbols
+            .iter()
+            .map(|y| y.value)
+            .filter(|&v| v > section.address && v < end)
+            .collect();
+        bounds.extend([section.address, end]);
+        bounds.sort_unstable();
+        bounds.dedup();
+        if bounds.len() > 2 {
+            let split_by_index = object.sections.iter().flat_map(|s| &s.relocations).find(
+                |r| matches!(r.target, RelocTarget::Section(index) if index == section.index),
+            );
+            if let Some(reloc) = split_by_index {
+                return Err(invalid(
+                    file,
+                    None,
+                    format!(
+                        "a {} relocation refers to section {} by address, so its functions \
+                         cannot be split into stencils",
+                        reloc.kind, section.name
+                    ),
+                ));
+            }
+        }
+        for pair in bounds.windows(2) {
+            let (from, to) = (pair[0] - section.address, pair[1] - section.address);
+            let mut relocations = Vec::new();
+            for reloc in section
+                .relocations
+                .iter()
+                .filter(|r| (from..to).contains(&r.offset))
+            {
+                let width = if reloc.kind.patch_kind() == PatchKind::Abs64 {
+                    8
+                } else {
+                    4
+                };
+                if reloc.offset + width > to {
+                    return Err(invalid(
+                        file,
+                        None,
+                        format!(
+                            "section {} offset {:#x}: relocation crosses a symbol boundary",
+                            section.name, reloc.offset
+                        ),
+                    ));
+                }
+                relocations.push(Relocation {
+                    offset: reloc.offset - from,
+                    ..reloc.clone()
+                });
+            }
+            sections.push(Section {
+                index: section.index,
+                name: section.name.clone(),
+                kind: SectionKind::Code,
+                address: pair[0],
+                bytes: section.bytes[from as usize..to as usize].to_vec(),
+                symbols: section
+                    .symbols
+                    .iter()
+                    .filter(|y| (pair[0]..pair[1]).contains(&y.value))
+                    .cloned()
+                    .collect(),
+                relocations,
+            });
+        }
+    }
+    Ok(ObjectSections {
+        target: object.target,
+        sections,
+    })
+}
+
+/// Gives a Mach-O group's atoms fresh addresses: its code contiguous from 0 (own atom first,
+/// instruction-aligned), then its data sections moved down as one block to follow the code,
+/// symbols moved with their sections. Relative layout inside each section is unchanged.
+fn macho_relayout<'a>(
+    object: &ObjectSections,
+    positions: &[usize],
+    target: Target,
+) -> Vec<Cow<'a, Section>> {
+    let align: u64 = if target.arch() == crate::target::Arch::Aarch64 {
+        4
+    } else {
+        1
+    };
+    let moved = |section: &Section, address: u64| {
+        let mut section = section.clone();
+        for symbol in &mut section.symbols {
+            symbol.value = symbol.value - section.address + address;
+        }
+        section.address = address;
+        Cow::Owned(section)
+    };
+    let (code, data): (Vec<&Section>, Vec<&Section>) = positions
+        .iter()
+        .map(|&i| &object.sections[i])
+        .partition(|s| s.kind == SectionKind::Code);
+    let mut out = Vec::with_capacity(positions.len());
+    let mut cursor: u64 = 0;
+    for section in code {
+        cursor = cursor.next_multiple_of(align);
+        out.push(moved(section, cursor));
+        cursor += section.bytes.len() as u64;
+    }
+    let data_start = data.iter().map(|s| s.address).min().unwrap_or(cursor);
+    for section in data {
+        out.push(moved(section, section.address - data_start + cursor));
+    }
+    out
 }
 
 /// Which section (position) defines each symbol name (first definition wins).

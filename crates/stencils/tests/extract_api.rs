@@ -140,16 +140,51 @@ fn an_unsupported_relocation_names_file_section_offset_and_type() {
 }
 
 #[test]
-fn mach_o_functions_sharing_text_are_refused() {
+fn mach_o_functions_are_split_at_their_symbols() {
     for target in [Target::X86_64AppleDarwin, Target::Aarch64AppleDarwin] {
-        let bytes = common::compile(target, "multi", &["-ffunction-sections", "-fdata-sections"]);
-        let error =
-            extract_objects(&[("multi.o", &bytes)], Some(target), &no_options()).unwrap_err();
-        let Error::Invalid { message, .. } = &error else {
-            panic!("{target}: {error}");
-        };
-        assert!(message.contains("share a code section"), "{message}");
+        let bytes = common::compile(target, "multi", &[]);
+        let extraction =
+            extract_objects(&[("multi.o", &bytes)], Some(target), &no_options()).unwrap();
+        let names: Vec<&str> = extraction.groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["first", "second", "third"], "{target}");
     }
+}
+
+#[test]
+fn functions_without_entry_sharing_a_section_are_refused() {
+    // ELF without -ffunction-sections: `first`, `second` and `third` share `.text`.
+    let target = Target::X86_64UnknownLinuxGnu;
+    let bytes = common::compile(target, "multi", &[]);
+    let error = extract_objects(&[("multi.o", &bytes)], Some(target), &no_options()).unwrap_err();
+    let Error::Invalid { message, .. } = &error else {
+        panic!("{error}");
+    };
+    assert!(message.contains("share a code section"), "{message}");
+}
+
+#[test]
+fn mach_o_code_addressed_by_section_cannot_be_split() {
+    let target = Target::X86_64AppleDarwin;
+    let mut object = synthetic(&[0xc3c3c3c3, 0xc3c3c3c3], 0, vec![], target);
+    let text = &mut object.sections[0];
+    text.symbols[0].name = "one".to_string();
+    text.symbols.push(Symbol {
+        name: "two".to_string(),
+        value: 4,
+        global: true,
+        function: true,
+    });
+    text.relocations.push(Relocation {
+        offset: 0,
+        kind: RelocKind::X86_64_RELOC_SIGNED,
+        target: RelocTarget::Section(1),
+        addend: 0,
+    });
+    let error = extract("split.o", &[object], &no_options()).unwrap_err();
+    assert!(
+        matches!(&error, Error::Invalid { message, .. } if message.contains("by address")),
+        "{error}"
+    );
 }
 
 #[test]

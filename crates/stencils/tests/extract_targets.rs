@@ -255,7 +255,25 @@ group calls code=49 data=24 sections=5 got=8 trampolines=[]
         target,
         "multi",
         "\
-error: objects/multi.o: global functions first and second share a code section and none is _JIT_ENTRY: compile with -ffunction-sections (Mach-O: one function per object) to get one stencil each
+group first code=80 data=48 sections=46 got=48 trampolines=[]
+  code 0x9 X86_64_RELOC_BRANCH CODE +0x2c patch_32r
+  code 0x17 X86_64_RELOC_SIGNED DATA +0x24 patch_32r
+  code 0x29 X86_64_RELOC_BRANCH CONTINUE -0x4 patch_32r
+  code 0x3e X86_64_RELOC_SIGNED DATA -0x4 patch_32r
+  data 0x20 X86_64_RELOC_UNSIGNED ZERO &second patch_64
+group second code=48 data=16 sections=8 got=8 trampolines=[]
+  code 0x7 X86_64_RELOC_SIGNED DATA -0x4 patch_32r
+  code 0x11 X86_64_RELOC_GOT DATA +0x4 patch_x86_64_32rx
+  code 0x18 X86_64_RELOC_SIGNED DATA -0x4 patch_32r
+  code 0x22 X86_64_RELOC_BRANCH JUMP_TARGET -0x4 patch_32r
+  data 0x8 R_X86_64_64 ZERO &ext patch_64
+group third code=117 data=48 sections=46 got=48 trampolines=[]
+  code 0x15 X86_64_RELOC_BRANCH CODE +0x51 patch_32r
+  code 0x24 X86_64_RELOC_SIGNED DATA +0x24 patch_32r
+  code 0x3b X86_64_RELOC_BRANCH CONTINUE -0x4 patch_32r
+  code 0x42 X86_64_RELOC_SIGNED DATA +0x1c patch_32r
+  code 0x63 X86_64_RELOC_SIGNED DATA -0x4 patch_32r
+  data 0x20 X86_64_RELOC_UNSIGNED ZERO &second patch_64
 ",
     );
 }
@@ -312,7 +330,32 @@ trampoline symbols [\"nearby_function\", \"external_function\"]
         target,
         "multi",
         "\
-error: objects/multi.o: global functions first and second share a code section and none is _JIT_ENTRY: compile with -ffunction-sections (Mach-O: one function per object) to get one stencil each
+group first code=80 data=48 sections=46 got=48 trampolines=[]
+  code 0xc ARM64_RELOC_BRANCH26 CODE +0x34 patch_aarch64_26r
+  code 0x18 ARM64_RELOC_PAGE21 DATA +0x28 patch_aarch64_21r
+  code 0x1c ARM64_RELOC_PAGEOFF12 DATA +0x28 patch_aarch64_12
+  code 0x30 ARM64_RELOC_BRANCH26 CONTINUE patch_aarch64_26r
+  code 0x3c ARM64_RELOC_PAGE21 DATA patch_aarch64_21r
+  code 0x40 ARM64_RELOC_PAGEOFF12 DATA patch_aarch64_12
+  data 0x20 ARM64_RELOC_UNSIGNED ZERO &second patch_64
+group second code=56 data=8 sections=8 got=8 trampolines=[0]
+  code 0x8 ARM64_RELOC_PAGE21 DATA patch_aarch64_21r
+  code 0xc ARM64_RELOC_PAGEOFF12 DATA patch_aarch64_12
+  code 0x14 ARM64_RELOC_PAGEOFF12 DATA patch_aarch64_12
+  code 0x1c ARM64_RELOC_BRANCH26 ZERO patch_aarch64_trampoline
+  code 0x20 ARM64_RELOC_PAGEOFF12 DATA patch_aarch64_12
+  code 0x30 ARM64_RELOC_BRANCH26 JUMP_TARGET patch_aarch64_26r
+group third code=184 data=48 sections=46 got=48 trampolines=[]
+  code 0x34 ARM64_RELOC_BRANCH26 CODE +0x98 patch_aarch64_26r
+  code 0x40 ARM64_RELOC_PAGE21 DATA +0x28 patch_aarch64_21r
+  code 0x44 ARM64_RELOC_PAGEOFF12 DATA +0x28 patch_aarch64_12
+  code 0x5c ARM64_RELOC_BRANCH26 CONTINUE patch_aarch64_26r
+  code 0x60 ARM64_RELOC_PAGE21 DATA +0x20 patch_aarch64_21r
+  code 0x64 ARM64_RELOC_PAGEOFF12 DATA +0x20 patch_aarch64_12
+  code 0xa0 ARM64_RELOC_PAGE21 DATA patch_aarch64_21r
+  code 0xa4 ARM64_RELOC_PAGEOFF12 DATA patch_aarch64_12
+  data 0x20 ARM64_RELOC_UNSIGNED ZERO &second patch_64
+trampoline symbols [\"ext\"]
 ",
     );
 }
