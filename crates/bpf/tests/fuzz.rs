@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::disasm::disassemble;
 use patchjit_bpf::elf;
-use patchjit_bpf::interp::{ExecError, Helpers, Interpreter};
+use patchjit_bpf::interp::{ExecError, Helpers, Interpreter, MAX_CALL_DEPTH};
 use patchjit_bpf::isa::{
     AluOp, AtomicOp, ByteOrder, Cond, Instruction, Operand, RawInsn, Size, Width,
 };
@@ -258,6 +258,57 @@ proptest! {
             }
             Err(ExecError::OutOfBounds { pc: 0, .. }) => prop_assert!(!in_bounds),
             Err(e) => prop_assert!(false, "unexpected error {}", e),
+        }
+    }
+
+    #[test]
+    fn verifier_accepts_exactly_acyclic_shallow_call_graphs(
+        calls in prop::collection::vec(prop::collection::vec(0usize..14, 0..3), 1..14),
+    ) {
+        let n = calls.len();
+        let mut src = String::new();
+        for (f, callees) in calls.iter().enumerate() {
+            src += &format!("f{f}:\n");
+            for &g in callees {
+                src += &format!("call local f{}\n", g % n);
+            }
+            src += "mov %r0, 1\nexit\n";
+        }
+        // The verifier's functions start at slot 0 and at call targets: a label that is
+        // never called belongs to the function before it (even when unreachable).
+        let mut is_entry = vec![false; n];
+        is_entry[0] = true;
+        for callees in &calls {
+            for &g in callees {
+                is_entry[g % n] = true;
+            }
+        }
+        let mut edges = vec![Vec::new(); n];
+        let mut owner = 0;
+        for (f, callees) in calls.iter().enumerate() {
+            if is_entry[f] {
+                owner = f;
+            }
+            edges[owner].extend(callees.iter().map(|g| g % n));
+        }
+        // Frames needed from `f`; None for a cycle.
+        fn depth(f: usize, edges: &[Vec<usize>], chain: &mut Vec<usize>) -> Option<usize> {
+            if chain.contains(&f) {
+                return None;
+            }
+            chain.push(f);
+            let mut d = 1;
+            for &g in &edges[f] {
+                d = d.max(1 + depth(g, edges, chain)?);
+            }
+            chain.pop();
+            Some(d)
+        }
+        let expected_ok = depth(0, &edges, &mut Vec::new()).is_some_and(|d| d <= MAX_CALL_DEPTH);
+        let prog = assemble(&src).unwrap();
+        prop_assert_eq!(verify(&prog).is_ok(), expected_ok, "{}", src);
+        if let Some(vm) = vm(prog) {
+            prop_assert_eq!(vm.run(&mut []), Ok(1));
         }
     }
 
