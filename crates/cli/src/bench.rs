@@ -408,4 +408,97 @@ mod tests {
             check(e, expected).unwrap();
         }
     }
+
+    /// The embedded table is what clang 19 and `patchjit-stencils` make of the templates today:
+    /// compile each one and compare bodies (up to trailing zeros), lengths and holes.
+    #[test]
+    fn embedded_table_matches_the_templates() {
+        use patchjit_stencils as stencils;
+        let clang = std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".into());
+        let templates =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime/tests/templates");
+        let out =
+            std::env::temp_dir().join(format!("patchjit-bench-templates-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let target = stencils::Target::X86_64UnknownLinuxGnu;
+        for group in &GROUPS {
+            let object = out.join(format!("{}.o", group.name));
+            let status = std::process::Command::new(&clang)
+                .arg(format!("--target={}", target.triple()))
+                .args([
+                    "-O3",
+                    "-c",
+                    "-std=c11",
+                    "-ffreestanding",
+                    "-fno-asynchronous-unwind-tables",
+                    "-fno-builtin",
+                ])
+                .args(["-fno-stack-protector", "-fno-jump-tables", "-fno-plt"])
+                .args(target.clang_args())
+                .arg("-o")
+                .arg(&object)
+                .arg(templates.join(format!("{}.c", group.name)))
+                .status()
+                .expect("clang-19 (or $PATCHJIT_CLANG) must be installed");
+            assert!(status.success());
+            let bytes = std::fs::read(&object).unwrap();
+            let file = format!("{}.o", group.name);
+            let extraction = stencils::extract_objects(
+                &[(&file, &bytes)],
+                Some(target),
+                &stencils::Options::default(),
+            )
+            .unwrap();
+            let extracted = &extraction.groups[0];
+            for (ours, theirs) in [
+                (&group.code, &extracted.code),
+                (&group.data, &extracted.data),
+            ] {
+                assert_eq!(
+                    ours.len as usize,
+                    theirs.body.len(),
+                    "{}: length",
+                    group.name
+                );
+                let trim = |b: &[u8]| b.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                assert_eq!(
+                    &ours.body[..trim(ours.body)],
+                    &theirs.body[..trim(&theirs.body)],
+                    "{}: body up to trailing zeros",
+                    group.name
+                );
+                let holes: Vec<String> = ours
+                    .holes
+                    .iter()
+                    .map(|h| {
+                        let symbol = h.symbol.map(|s| TABLE.symbols[s as usize]);
+                        format!(
+                            "{} {:?} {:?} {symbol:?} {}",
+                            h.offset, h.patch, h.value, h.addend
+                        )
+                    })
+                    .collect();
+                let expected: Vec<String> = theirs
+                    .holes
+                    .iter()
+                    .map(|h| {
+                        let value = match h.value.name() {
+                            "JUMP_TARGET" => "JumpTarget".to_string(),
+                            "ERROR_TARGET" => "ErrorTarget".to_string(),
+                            "OPERAND0" => "Operand0".to_string(),
+                            name => name[..1].to_string() + &name[1..].to_lowercase(),
+                        };
+                        format!(
+                            "{} {:?} {value} {:?} {}",
+                            h.offset,
+                            h.patch,
+                            h.symbol.as_deref(),
+                            h.addend
+                        )
+                    })
+                    .collect();
+                assert_eq!(holes, expected, "{}: holes", group.name);
+            }
+        }
+    }
 }
