@@ -1,2 +1,547 @@
 //! Compiles C templates with clang and writes stencil tables.
+//!
+//! In a `build.rs`:
+//!
+//! ```no_run
+//! let report = patchjit_build::Builder::new()
+//!     .templates(["templates/add.c", "templates/ret.c"])
+//!     .custom_values(["SCALE"])
+//!     .allow_symbols(["my_helper"])
+//!     .committed_tables("stencils") // used when clang 19+ is missing
+//!     .build()
+//!     .unwrap_or_else(|e| panic!("{e}"));
+//! ```
+//!
+//! and in the crate: `mod stencils { include!(concat!(env!("OUT_DIR"), "/stencils.rs")); }`,
+//! which defines `STENCILS: patchjit::StencilTable` and one `u16` index constant per template.
 pub mod cpython;
+
+mod check;
+mod clang;
+mod compile;
+mod rust;
+mod sha256;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use check::{Rule, Violation};
+pub use clang::{Clang, ClangProblem, MIN_MAJOR};
+pub use compile::Progress;
+pub use patchjit_stencils::{Extraction, PatchKind, Target};
+
+/// The template header (`patchjit.h`), embedded so downstream crates need no source tree.
+pub const HEADER: &str = include_str!("../include/patchjit.h");
+
+/// The flags every template is compiled with, besides the target's and the include paths.
+pub const COMMON_FLAGS: [&str; 13] = [
+    "-O3",
+    "-c",
+    "-ffreestanding",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-jump-tables",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-builtin",
+    "-fno-plt",
+    "-fno-stack-protector",
+    "-std=c11",
+    "-Wall",
+    "-Werror=implicit-function-declaration",
+];
+
+/// Default [`Builder::max_code_size`]: far above any sensible single operation.
+pub const DEFAULT_MAX_CODE_SIZE: usize = 16 * 1024;
+
+/// A directory holding `patchjit.h` (under `$OUT_DIR` in a build script, else the temporary
+/// directory); pass it as `-I`. The file is rewritten only when its contents differ.
+pub fn include_dir() -> Result<PathBuf, Error> {
+    let base = std::env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("patchjit-include-{}", env!("CARGO_PKG_VERSION")));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    write_if_changed(&dir.join("patchjit.h"), HEADER.as_bytes())?;
+    Ok(dir)
+}
+
+/// Why a build failed.
+#[derive(Debug)]
+pub enum Error {
+    /// No usable clang, and no committed table to fall back on.
+    Clang(ClangProblem),
+    /// No usable clang, and the committed table for the target is missing.
+    NoCommittedTable {
+        problem: ClangProblem,
+        path: PathBuf,
+    },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// clang rejected a template.
+    Compile { template: PathBuf, stderr: String },
+    /// The object of a template could not become stencils (the error names the template).
+    Extraction(patchjit_stencils::Error),
+    /// Templates broke hygiene rules.
+    Hygiene(Vec<Violation>),
+    /// The builder's configuration or the templates' names are unusable.
+    Invalid(String),
+}
+
+impl Error {
+    fn io(path: &Path, error: std::io::Error) -> Error {
+        Error::Io {
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Clang(problem) => write!(f, "{problem}"),
+            Error::NoCommittedTable { problem, path } => write!(
+                f,
+                "{problem}; and there is no committed table to fall back on ({} is missing: \
+                 generate it with `patchjit build` where clang is available)",
+                path.display()
+            ),
+            Error::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            Error::Compile { template, stderr } => {
+                write!(f, "clang failed on {}:\n{stderr}", template.display())
+            }
+            Error::Extraction(error) => write!(f, "{error}"),
+            Error::Hygiene(violations) => {
+                for (i, v) in violations.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                Ok(())
+            }
+            Error::Invalid(message) => write!(f, "{message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Where the written table came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableSource {
+    /// Compiled and extracted now.
+    Generated,
+    /// Copied from the committed tables because clang is unavailable.
+    Committed,
+}
+
+/// What a build did.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub target: Target,
+    pub source: TableSource,
+    pub output: PathBuf,
+    /// Templates compiled / taken from the cache (both 0 for committed tables).
+    pub compiled: usize,
+    pub cached: usize,
+    pub stencils: usize,
+    pub code_bytes: usize,
+    pub data_bytes: usize,
+    /// Number of holes of each patch kind, in kind order (kinds with none left out).
+    pub holes: Vec<(PatchKind, usize)>,
+    pub elapsed: Duration,
+}
+
+/// The generated outputs, before they are written.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    /// The Rust module body.
+    pub rust: String,
+    pub extraction: Extraction,
+    pub report: Report,
+    /// Files the outputs depend on (templates and headers), for `rerun-if-changed`.
+    pub dependencies: Vec<PathBuf>,
+}
+
+/// Configures and runs a template build; see the crate docs.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    templates: Vec<PathBuf>,
+    target: Option<Target>,
+    includes: Vec<PathBuf>,
+    defines: Vec<(String, Option<String>)>,
+    flags: Vec<String>,
+    custom_values: Vec<String>,
+    allowed_symbols: Option<Vec<String>>,
+    shims: Vec<String>,
+    max_code_size: Option<usize>,
+    out_path: Option<PathBuf>,
+    committed_tables: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+    cargo_metadata: Option<bool>,
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Adds template files (one operation each; the group is named after the file's stem).
+    pub fn templates<P: AsRef<Path>>(mut self, templates: impl IntoIterator<Item = P>) -> Self {
+        self.templates
+            .extend(templates.into_iter().map(|p| p.as_ref().to_path_buf()));
+        self
+    }
+
+    /// The target to build for; by default Cargo's `TARGET` (the crate's target in a build
+    /// script).
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    /// Adds an include directory (`-I`).
+    pub fn include(mut self, dir: impl AsRef<Path>) -> Self {
+        self.includes.push(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Defines a preprocessor macro (`-Dkey=value`).
+    pub fn define(mut self, key: &str, value: Option<&str>) -> Self {
+        self.defines
+            .push((key.to_string(), value.map(str::to_string)));
+        self
+    }
+
+    /// Adds a raw clang flag (after the defaults, so it can override them).
+    pub fn flag(mut self, flag: &str) -> Self {
+        self.flags.push(flag.to_string());
+        self
+    }
+
+    /// Declares client-defined hole values: `PATCHJIT_VALUE(NAME)` in a template becomes
+    /// `HoleValue::Custom(i)`, `i` being NAME's position in this list.
+    pub fn custom_values<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.custom_values
+            .extend(names.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
+    /// Restricts the external symbols templates may reference (runtime helpers) to these.
+    /// Without a call, any symbol is allowed.
+    pub fn allow_symbols<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.allowed_symbols
+            .get_or_insert_with(Vec::new)
+            .extend(names.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
+    /// Names templates (by stem) that enter the JIT code with a real call to `_JIT_CONTINUE`.
+    pub fn shims<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.shims
+            .extend(names.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
+    /// Largest code size of one stencil (default [`DEFAULT_MAX_CODE_SIZE`]).
+    pub fn max_code_size(mut self, bytes: usize) -> Self {
+        self.max_code_size = Some(bytes);
+        self
+    }
+
+    /// Where to write the Rust table; default `$OUT_DIR/stencils.rs`.
+    pub fn out_path(mut self, path: impl AsRef<Path>) -> Self {
+        self.out_path = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// A directory of pre-generated tables (`<triple>.rs`) used when clang is unavailable.
+    pub fn committed_tables(mut self, dir: impl AsRef<Path>) -> Self {
+        self.committed_tables = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Where compiled objects are cached; default `$OUT_DIR/patchjit-cache`, or
+    /// `<temp>/patchjit-cache` outside a build script.
+    pub fn cache_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cache_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Whether to print `cargo:` lines; default: when running as a build script (`OUT_DIR` set).
+    pub fn cargo_metadata(mut self, on: bool) -> Self {
+        self.cargo_metadata = Some(on);
+        self
+    }
+
+    fn resolved_target(&self) -> Result<Target, Error> {
+        if let Some(target) = self.target {
+            return Ok(target);
+        }
+        let triple = std::env::var("TARGET").map_err(|_| {
+            Error::Invalid("no target: call Builder::target (TARGET is not set)".to_string())
+        })?;
+        Target::from_triple(&triple)
+            .ok_or_else(|| Error::Invalid(format!("patchjit does not support target {triple}")))
+    }
+
+    fn out_dir() -> Option<PathBuf> {
+        std::env::var_os("OUT_DIR").map(PathBuf::from)
+    }
+
+    fn resolved_cache_dir(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(|| {
+            Self::out_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("patchjit-cache")
+        })
+    }
+
+    fn cargo(&self) -> bool {
+        self.cargo_metadata
+            .unwrap_or_else(|| Self::out_dir().is_some())
+    }
+
+    /// The full clang command line (without output and source) for `target`.
+    fn flags(&self, target: Target) -> Result<Vec<String>, Error> {
+        let mut flags = vec![format!("--target={}", target.triple())];
+        flags.extend(target.clang_args().iter().map(|s| s.to_string()));
+        flags.extend(COMMON_FLAGS.iter().map(|s| s.to_string()));
+        flags.push(format!("-I{}", include_dir()?.display()));
+        for dir in &self.includes {
+            flags.push(format!("-I{}", dir.display()));
+        }
+        for (key, value) in &self.defines {
+            flags.push(match value {
+                Some(value) => format!("-D{key}={value}"),
+                None => format!("-D{key}"),
+            });
+        }
+        flags.extend(self.flags.iter().cloned());
+        Ok(flags)
+    }
+
+    /// Compiles, extracts and checks the templates with `clang`, returning the outputs unwritten.
+    pub fn generate_with(
+        &self,
+        clang: &Clang,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<Generated, Error> {
+        let start = Instant::now();
+        let target = self.resolved_target()?;
+        if self.templates.is_empty() {
+            return Err(Error::Invalid("no templates given".to_string()));
+        }
+        let mut templates = self.templates.clone();
+        templates.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
+        let flags = self.flags(target)?;
+        let compiled = compile::compile_all(
+            clang,
+            &flags,
+            &templates,
+            &self.resolved_cache_dir(),
+            progress,
+        )?;
+        let names: Vec<String> = templates.iter().map(|t| t.display().to_string()).collect();
+        let objects: Vec<(&str, &[u8])> = names
+            .iter()
+            .zip(&compiled)
+            .map(|(n, c)| (n.as_str(), c.object.as_slice()))
+            .collect();
+        let scanned: Vec<Violation> = templates
+            .iter()
+            .zip(&compiled)
+            .flat_map(|(template, c)| check::scan_object(&stem(template), &c.object))
+            .collect();
+        if !scanned.is_empty() {
+            return Err(Error::Hygiene(scanned));
+        }
+        let options = patchjit_stencils::Options {
+            custom_values: self.custom_values.clone(),
+        };
+        let extraction = patchjit_stencils::extract_objects(&objects, Some(target), &options)
+            .map_err(Error::Extraction)?;
+        let policy = check::Policy {
+            allowed_symbols: self.allowed_symbols.clone(),
+            shims: self.shims.clone(),
+            max_code_size: self.max_code_size.unwrap_or(DEFAULT_MAX_CODE_SIZE),
+        };
+        let violations = check::check(&extraction, target, &policy);
+        if !violations.is_empty() {
+            return Err(Error::Hygiene(violations));
+        }
+        let file_names: Vec<String> = templates
+            .iter()
+            .map(|t| {
+                t.file_name().map_or_else(
+                    || t.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        let rust = rust::render(
+            &extraction,
+            target,
+            &self.custom_values,
+            &rust::Provenance {
+                templates: &file_names,
+            },
+        )?;
+        let cached = compiled.iter().filter(|c| c.cached).count();
+        let mut dependencies: Vec<PathBuf> = compiled
+            .iter()
+            .flat_map(|c| c.dependencies.iter().cloned())
+            .chain(templates.iter().cloned())
+            .collect();
+        dependencies.sort();
+        dependencies.dedup();
+        let report = summarize(&extraction, target, compiled.len() - cached, cached, start);
+        Ok(Generated {
+            rust,
+            extraction,
+            report,
+            dependencies,
+        })
+    }
+
+    /// Builds and writes the table: generated with clang if one is usable, else copied from
+    /// the committed tables (with a `cargo:warning`).
+    pub fn build(&self) -> Result<Report, Error> {
+        self.build_with_progress(&|_| {})
+    }
+
+    /// [`Builder::build`], reporting each compiled template.
+    pub fn build_with_progress(
+        &self,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<Report, Error> {
+        let start = Instant::now();
+        let target = self.resolved_target()?;
+        let output = match (&self.out_path, Self::out_dir()) {
+            (Some(path), _) => path.clone(),
+            (None, Some(dir)) => dir.join("stencils.rs"),
+            (None, None) => {
+                return Err(Error::Invalid(
+                    "no output: call Builder::out_path (OUT_DIR is not set)".to_string(),
+                ))
+            }
+        };
+        let cargo = self.cargo();
+        if cargo {
+            println!("cargo:rerun-if-env-changed=PATCHJIT_CLANG");
+            println!("cargo:rerun-if-env-changed=PATH");
+        }
+        let cache_dir = self.resolved_cache_dir();
+        std::fs::create_dir_all(&cache_dir).map_err(|e| Error::io(&cache_dir, e))?;
+        match clang::find(Some(&cache_dir)) {
+            Ok(clang) => {
+                let generated = self.generate_with(&clang, progress)?;
+                write_if_changed(&output, generated.rust.as_bytes())?;
+                if cargo {
+                    for dep in &generated.dependencies {
+                        println!("cargo:rerun-if-changed={}", dep.display());
+                    }
+                }
+                Ok(Report {
+                    output,
+                    ..generated.report
+                })
+            }
+            Err(problem) => {
+                let Some(dir) = &self.committed_tables else {
+                    return Err(Error::Clang(problem));
+                };
+                let committed = dir.join(format!("{}.rs", target.triple()));
+                let Ok(text) = std::fs::read(&committed) else {
+                    return Err(Error::NoCommittedTable {
+                        problem,
+                        path: committed,
+                    });
+                };
+                write_if_changed(&output, &text)?;
+                if cargo {
+                    println!(
+                        "cargo:warning=patchjit: {problem}; using the committed stencil table {}",
+                        committed.display()
+                    );
+                    println!("cargo:rerun-if-changed={}", committed.display());
+                    for template in &self.templates {
+                        println!("cargo:rerun-if-changed={}", template.display());
+                    }
+                }
+                Ok(Report {
+                    target,
+                    source: TableSource::Committed,
+                    output,
+                    compiled: 0,
+                    cached: 0,
+                    stencils: 0,
+                    code_bytes: 0,
+                    data_bytes: 0,
+                    holes: Vec::new(),
+                    elapsed: start.elapsed(),
+                })
+            }
+        }
+    }
+}
+
+/// A template's group name: its file stem.
+fn stem(template: &Path) -> String {
+    template.file_stem().map_or_else(
+        || template.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+fn summarize(
+    extraction: &Extraction,
+    target: Target,
+    compiled: usize,
+    cached: usize,
+    start: Instant,
+) -> Report {
+    let mut holes: Vec<(PatchKind, usize)> = Vec::new();
+    for group in &extraction.groups {
+        for hole in group.code.holes.iter().chain(&group.data.holes) {
+            match holes.iter_mut().find(|(k, _)| *k == hole.patch) {
+                Some((_, n)) => *n += 1,
+                None => holes.push((hole.patch, 1)),
+            }
+        }
+    }
+    holes.sort();
+    Report {
+        target,
+        source: TableSource::Generated,
+        output: PathBuf::new(),
+        compiled,
+        cached,
+        stencils: extraction.groups.len(),
+        code_bytes: extraction.groups.iter().map(|g| g.code.body.len()).sum(),
+        data_bytes: extraction.groups.iter().map(|g| g.data.body.len()).sum(),
+        holes,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Writes `bytes` unless the file already holds exactly them (keeps mtimes, so Cargo and
+/// build systems see no change).
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Finds a usable clang (see [`Clang`]); `version_cache` avoids re-running `--version`.
+pub fn find_clang(version_cache: Option<&Path>) -> Result<Clang, ClangProblem> {
+    clang::find(version_cache)
+}

@@ -1,0 +1,90 @@
+/* patchjit.h: the vocabulary of patchjit templates (copy-and-patch stencils).
+ *
+ * A template is one C file that defines one operation as a function named `_JIT_ENTRY`.
+ * patchjit-build compiles it with clang >= 19 and turns every reference to a `_JIT_*`
+ * symbol into a hole the runtime emitter patches when it copies the code:
+ *
+ *   _JIT_OPARG, _JIT_OPERAND0, _JIT_OPERAND1   per-instruction values (PATCHJIT_OPARG...)
+ *   _JIT_<NAME>                                 client-defined values (PATCHJIT_VALUE(NAME))
+ *   _JIT_CONTINUE                               the next instruction (PATCHJIT_CONTINUE())
+ *   _JIT_JUMP_TARGET, _JIT_ERROR_TARGET         branch destinations (PATCHJIT_JUMP(), PATCHJIT_ERROR())
+ *
+ * Before including this header, define the signature every stencil shares:
+ *
+ *   #define PATCHJIT_PARAMS State *state, int64_t *sp   // parameter list
+ *   #define PATCHJIT_ARGS state, sp                     // the same names, as arguments
+ *   #define PATCHJIT_RETURN int64_t                     // optional, default int64_t
+ *
+ * Instructions pass control to each other with guaranteed tail calls in the `preserve_none`
+ * convention, so the parameters live in registers for the whole program and no stack grows.
+ * See docs/templates.md for a worked example.
+ */
+#ifndef PATCHJIT_H
+#define PATCHJIT_H
+
+#include <stdint.h>
+
+#if !defined(__clang__) || __clang_major__ < 19
+#error "patchjit templates need clang 19 or newer (preserve_none and musttail)"
+#endif
+
+#ifndef PATCHJIT_PARAMS
+#error "define PATCHJIT_PARAMS (the stencil parameter list) before including patchjit.h"
+#endif
+#ifndef PATCHJIT_ARGS
+#error "define PATCHJIT_ARGS (the parameter names, comma-separated) before including patchjit.h"
+#endif
+#ifndef PATCHJIT_RETURN
+#define PATCHJIT_RETURN int64_t
+#endif
+
+/* The calling convention between stencils: every register is caller-saved, so values passed in
+ * PATCHJIT_PARAMS stay in registers across the whole chain of instructions. */
+#define PATCHJIT_CC __attribute__((preserve_none))
+
+/* The type of a stencil (and of every branch destination). */
+typedef PATCHJIT_CC PATCHJIT_RETURN (*patchjit_stencil)(PATCHJIT_PARAMS);
+
+/* Opens the stencil's body: `PATCHJIT_STENCIL { ... PATCHJIT_CONTINUE(); }`. */
+#define PATCHJIT_STENCIL PATCHJIT_CC PATCHJIT_RETURN _JIT_ENTRY(PATCHJIT_PARAMS)
+
+extern char _JIT_CONTINUE[];
+extern char _JIT_JUMP_TARGET[];
+extern char _JIT_ERROR_TARGET[];
+extern char _JIT_OPARG[];
+extern char _JIT_OPERAND0[];
+extern char _JIT_OPERAND1[];
+
+/* Per-instruction values. The symbol's address *is* the value: the emitter patches it into the
+ * instruction that materialises it (an immediate, a movz/movk sequence, a literal). */
+#define PATCHJIT_OPARG ((uint32_t)(uintptr_t)_JIT_OPARG)
+#define PATCHJIT_OPERAND0 ((uint64_t)(uintptr_t)_JIT_OPERAND0)
+#define PATCHJIT_OPERAND1 ((uint64_t)(uintptr_t)_JIT_OPERAND1)
+
+/* A client-defined value `_JIT_<NAME>`; list NAME in the builder's `custom_values` (otherwise
+ * it is an external symbol). Usable anywhere an expression is. */
+#define PATCHJIT_VALUE(NAME) \
+    ({ extern char _JIT_##NAME[]; (uint64_t)(uintptr_t)_JIT_##NAME; })
+
+/* Tail-calls another piece of JIT code with the current arguments. A plain call here would grow
+ * the machine stack at every instruction: the build rejects it. */
+#define PATCHJIT_GOTO(destination) \
+    __attribute__((musttail)) return ((patchjit_stencil)(destination))(PATCHJIT_ARGS)
+
+/* Continues with the next instruction. */
+#define PATCHJIT_CONTINUE() PATCHJIT_GOTO(_JIT_CONTINUE)
+/* Branches to the instruction's jump target (`Instruction::jump_target`). */
+#define PATCHJIT_JUMP() PATCHJIT_GOTO(_JIT_JUMP_TARGET)
+/* Branches to the instruction's error target (`Instruction::error_target`). */
+#define PATCHJIT_ERROR() PATCHJIT_GOTO(_JIT_ERROR_TARGET)
+
+/* Declares a runtime helper (a C-ABI function the embedding program provides, e.g. a Rust
+ * `extern "C" fn`). Call it like any function; its name must be on the builder's
+ * `allow_symbols` list and resolved when the emitter is created. */
+#define PATCHJIT_HELPER(ret, name, ...) extern ret name(__VA_ARGS__)
+
+/* For a shim template only: enters the JIT code from an ordinary C-ABI function with a real
+ * call (list the shim in the builder's `shims`, the one place such a call is allowed). */
+#define PATCHJIT_ENTER(...) (((patchjit_stencil)_JIT_CONTINUE)(__VA_ARGS__))
+
+#endif /* PATCHJIT_H */

@@ -1,0 +1,2 @@
+#include "common.h"
+PATCHJIT_STENCIL { acc += (int64_t)PATCHJIT_OPERAND0; PATCHJIT_CONTINUE(); }

@@ -1,0 +1,2 @@
+#include "common.h"
+PATCHJIT_STENCIL { acc *= (int64_t)PATCHJIT_VALUE(SCALE); PATCHJIT_CONTINUE(); }

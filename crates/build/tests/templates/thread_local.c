@@ -1,0 +1,3 @@
+#include "common.h"
+_Thread_local int64_t counter;
+PATCHJIT_STENCIL { counter += acc; PATCHJIT_CONTINUE(); }
