@@ -1,0 +1,2 @@
+#include "calc.h"
+PATCHJIT_STENCIL { sp[-2] = sp[-2] == sp[-1]; sp--; PATCHJIT_CONTINUE(); }

@@ -1,0 +1,2 @@
+#include "calc.h"
+PATCHJIT_STENCIL { PATCHJIT_JUMP(); }

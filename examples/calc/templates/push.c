@@ -1,0 +1,2 @@
+#include "calc.h"
+PATCHJIT_STENCIL { *sp++ = (int64_t)PATCHJIT_OPERAND0; PATCHJIT_CONTINUE(); }

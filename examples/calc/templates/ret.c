@@ -1,0 +1,3 @@
+#include "calc.h"
+/* Returns the top value. */
+PATCHJIT_STENCIL { return sp[-1]; }
