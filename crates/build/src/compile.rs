@@ -95,7 +95,7 @@ fn compile_one(
             });
         }
     }
-    let unique = format!("{key}.{}.tmp", std::process::id());
+    let unique = format!("{key}.{}.tmp", unique_suffix());
     let tmp_object = cache_dir.join(format!("{unique}.o"));
     let tmp_depfile = cache_dir.join(format!("{unique}.d"));
     let output = Command::new(&clang.path)
@@ -137,6 +137,16 @@ fn compile_one(
         dependencies,
         cached: false,
     })
+}
+
+/// A name part no other process or thread is using now (for files written aside).
+pub fn unique_suffix() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The dependencies recorded for a cache entry, if every one still has its recorded hash.

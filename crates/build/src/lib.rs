@@ -82,8 +82,12 @@ pub enum Error {
     },
     /// clang rejected a template.
     Compile { template: PathBuf, stderr: String },
-    /// The object of a template could not become stencils (the error names the template).
-    Extraction(patchjit_stencils::Error),
+    /// The object of a template could not become stencils (the error also names the file,
+    /// section, offset and relocation type where it has them).
+    Extraction {
+        stencil: String,
+        error: patchjit_stencils::Error,
+    },
     /// Templates broke hygiene rules.
     Hygiene(Vec<Violation>),
     /// The builder's configuration or the templates' names are unusable.
@@ -113,7 +117,18 @@ impl fmt::Display for Error {
             Error::Compile { template, stderr } => {
                 write!(f, "clang failed on {}:\n{stderr}", template.display())
             }
-            Error::Extraction(error) => write!(f, "{error}"),
+            Error::Extraction { stencil, error } => {
+                write!(f, "stencil {stencil}: {error}")?;
+                if let patchjit_stencils::Error::UnsupportedRelocation { .. } = error {
+                    write!(
+                        f,
+                        "; the template uses an addressing form stencils cannot patch: keep the \
+                         target's default code-model flags, and reach data through the \
+                         parameters, a hole value or a runtime helper"
+                    )?;
+                }
+                Ok(())
+            }
             Error::Hygiene(violations) => {
                 for (i, v) in violations.iter().enumerate() {
                     if i > 0 {
@@ -364,7 +379,10 @@ impl Builder {
             custom_values: self.custom_values.clone(),
         };
         let extraction = patchjit_stencils::extract_objects(&objects, Some(target), &options)
-            .map_err(Error::Extraction)?;
+            .map_err(|error| Error::Extraction {
+                stencil: stencil_of_error(&error, &templates),
+                error,
+            })?;
         let policy = check::Policy {
             allowed_symbols: self.allowed_symbols.clone(),
             shims: self.shims.clone(),
@@ -490,6 +508,24 @@ impl Builder {
     }
 }
 
+/// The stencil an extraction error is about: its group, else the stem of its file.
+fn stencil_of_error(error: &patchjit_stencils::Error, templates: &[PathBuf]) -> String {
+    use patchjit_stencils::Error as E;
+    let file = match error {
+        E::Invalid {
+            group: Some(group), ..
+        } => return group.clone(),
+        E::Malformed { file, .. }
+        | E::Unsupported { file, .. }
+        | E::UnsupportedRelocation { file, .. }
+        | E::Invalid { file, .. } => file,
+    };
+    templates
+        .iter()
+        .find(|t| t.display().to_string() == *file)
+        .map_or_else(|| file.clone(), |t| stem(t))
+}
+
 /// A template's group name: its file stem.
 fn stem(template: &Path) -> String {
     template.file_stem().map_or_else(
@@ -531,6 +567,8 @@ fn summarize(
 
 /// Writes `bytes` unless the file already holds exactly them (keeps mtimes, so Cargo and
 /// build systems see no change).
+/// The file is replaced atomically (written aside, then renamed), so a concurrent reader sees
+/// the old or the new contents, never a part.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
@@ -538,7 +576,14 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".{}.tmp", compile::unique_suffix()));
+    let aside = PathBuf::from(aside);
+    std::fs::write(&aside, bytes).map_err(|e| Error::io(&aside, e))?;
+    std::fs::rename(&aside, path).map_err(|e| {
+        let _ = std::fs::remove_file(&aside);
+        Error::io(path, e)
+    })
 }
 
 /// Finds a usable clang (see [`Clang`]); `version_cache` avoids re-running `--version`.

@@ -147,9 +147,11 @@ fn unsupported_relocation_names_the_template() {
         .flag("-mcmodel=small")
         .build()
         .unwrap_err();
-    assert!(matches!(error, Error::Extraction(_)), "{error:?}");
+    assert!(matches!(error, Error::Extraction { .. }), "{error:?}");
     let message = error.to_string();
+    assert!(message.starts_with("stencil unsupported: "), "{message}");
     assert!(message.contains("unsupported.c"), "{message}");
+    assert!(message.contains("code-model"), "{message}");
     assert!(message.contains("R_X86_64_32S"), "{message}");
 }
 
