@@ -201,3 +201,36 @@ fn diff_summary(old: &str, new: &str) -> String {
     }
     summary
 }
+
+#[cfg(test)]
+mod tests {
+    use super::diff_summary;
+
+    #[test]
+    fn summary_names_line_and_stencil() {
+        let old = "// header\n        ::patchjit::StencilGroup {\n            name: \"add\",\n                    0x48, 0xb8,\n";
+        let new = "// header\n        ::patchjit::StencilGroup {\n            name: \"add\",\n                    0x48, 0xb9,\n";
+        let summary = diff_summary(old, new);
+        assert!(
+            summary
+                .starts_with("from line 4: 1 committed line(s) replaced by 1 regenerated line(s)"),
+            "{summary}"
+        );
+        assert!(summary.contains("committed:   0x48, 0xb8,"), "{summary}");
+        assert!(summary.contains("regenerated: 0x48, 0xb9,"), "{summary}");
+        assert!(
+            summary.ends_with("first difference in stencil add"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn summary_of_added_lines() {
+        let summary = diff_summary("a\nb\n", "a\nx\ny\nb\n");
+        assert!(
+            summary
+                .starts_with("from line 2: 0 committed line(s) replaced by 2 regenerated line(s)"),
+            "{summary}"
+        );
+    }
+}
