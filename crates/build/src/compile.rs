@@ -20,6 +20,9 @@ pub struct Compiled {
     pub dependencies: Vec<PathBuf>,
     /// True if the object came from the cache.
     pub cached: bool,
+    /// clang's diagnostics (warnings) for a successful compilation, kept with the cached
+    /// object so a warm build shows them too.
+    pub warnings: String,
 }
 
 /// Something worth telling a user while compiling.
@@ -86,12 +89,14 @@ fn compile_one(
     let key = hex(&key.finish());
     let object_path = cache_dir.join(format!("{key}.o"));
     let deps_path = cache_dir.join(format!("{key}.deps"));
+    let warnings_path = cache_dir.join(format!("{key}.warnings"));
     if let Some(dependencies) = cached_dependencies(&deps_path, header_hashes) {
         if let Ok(object) = std::fs::read(&object_path) {
             return Ok(Compiled {
                 object,
                 dependencies,
                 cached: true,
+                warnings: std::fs::read_to_string(&warnings_path).unwrap_or_default(),
             });
         }
     }
@@ -130,12 +135,20 @@ fn compile_one(
         record.push_str(&format!("{hash}\t{}\n", dep.display()));
     }
     let object = std::fs::read(&tmp_object).map_err(|e| Error::io(&tmp_object, e))?;
+    let warnings = String::from_utf8_lossy(&output.stderr).into_owned();
+    if warnings.is_empty() {
+        let _ = std::fs::remove_file(&warnings_path);
+    } else {
+        std::fs::write(&warnings_path, &warnings).map_err(|e| Error::io(&warnings_path, e))?;
+    }
     std::fs::rename(&tmp_object, &object_path).map_err(|e| Error::io(&object_path, e))?;
+    // Written last: its presence marks the entry complete.
     std::fs::write(&deps_path, record).map_err(|e| Error::io(&deps_path, e))?;
     Ok(Compiled {
         object,
         dependencies,
         cached: false,
+        warnings,
     })
 }
 

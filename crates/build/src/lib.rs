@@ -35,7 +35,7 @@ pub use patchjit_stencils::{Extraction, PatchKind, Target};
 pub const HEADER: &str = include_str!("../include/patchjit.h");
 
 /// The flags every template is compiled with, besides the target's and the include paths.
-pub const COMMON_FLAGS: [&str; 13] = [
+pub const COMMON_FLAGS: [&str; 11] = [
     "-O3",
     "-c",
     "-ffreestanding",
@@ -47,8 +47,6 @@ pub const COMMON_FLAGS: [&str; 13] = [
     "-fno-plt",
     "-fno-stack-protector",
     "-std=c11",
-    "-Wall",
-    "-Werror=implicit-function-declaration",
 ];
 
 /// Default [`Builder::max_code_size`]: far above any sensible single operation.
@@ -180,6 +178,8 @@ pub struct Generated {
     pub report: Report,
     /// Files the outputs depend on (templates and headers), for `rerun-if-changed`.
     pub dependencies: Vec<PathBuf>,
+    /// clang's warnings, per template that had any.
+    pub warnings: Vec<(PathBuf, String)>,
 }
 
 /// Configures and runs a template build; see the crate docs.
@@ -417,12 +417,19 @@ impl Builder {
             .collect();
         dependencies.sort();
         dependencies.dedup();
+        let warnings = templates
+            .iter()
+            .zip(&compiled)
+            .filter(|(_, c)| !c.warnings.is_empty())
+            .map(|(t, c)| (t.clone(), c.warnings.clone()))
+            .collect();
         let report = summarize(&extraction, target, compiled.len() - cached, cached, start);
         Ok(Generated {
             rust,
             extraction,
             report,
             dependencies,
+            warnings,
         })
     }
 
@@ -462,6 +469,11 @@ impl Builder {
                 if cargo {
                     for dep in &generated.dependencies {
                         println!("cargo:rerun-if-changed={}", dep.display());
+                    }
+                    for (_, text) in &generated.warnings {
+                        for line in text.lines() {
+                            println!("cargo:warning={line}");
+                        }
                     }
                 }
                 Ok(Report {

@@ -125,6 +125,9 @@ pub fn run(args: Args) -> Result<(), String> {
     let generated = builder
         .generate_with(&clang, &progress)
         .map_err(|e| e.to_string())?;
+    for (_, text) in &generated.warnings {
+        eprint!("{text}");
+    }
     match (&args.output, args.check) {
         (Some(path), true) => {
             let old = std::fs::read_to_string(path)
