@@ -37,6 +37,22 @@ fn missing_clang_uses_committed_tables_or_explains() {
         "{message}"
     );
 
+    // An old clang is refused plainly.
+    let old = dir.join("clang-18");
+    std::fs::write(
+        &old,
+        "#!/bin/sh\necho 'Ubuntu clang version 18.1.3 (1ubuntu1)'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&old, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::env::set_var("PATCHJIT_CLANG", &old);
+    let message = builder().build().unwrap_err().to_string();
+    assert!(
+        message.contains("is too old (Ubuntu clang version 18.1.3 (1ubuntu1)); patchjit templates need clang 19 or newer"),
+        "{message}"
+    );
+    std::env::set_var("PATCHJIT_CLANG", "/nonexistent/clang");
+
     let table = "// a committed table\n";
     std::fs::write(committed.join("aarch64-unknown-linux-gnu.rs"), table).unwrap();
     let report = builder().committed_tables(&committed).build().unwrap();
