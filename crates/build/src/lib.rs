@@ -304,6 +304,11 @@ impl Builder {
             .ok_or_else(|| Error::Invalid(format!("patchjit does not support target {triple}")))
     }
 
+    fn committed_table(&self, target: Target) -> Option<PathBuf> {
+        let dir = self.committed_tables.as_ref()?;
+        Some(dir.join(format!("{}.rs", target.triple())))
+    }
+
     fn out_dir() -> Option<PathBuf> {
         std::env::var_os("OUT_DIR").map(PathBuf::from)
     }
@@ -475,6 +480,16 @@ impl Builder {
                             println!("cargo:warning={line}");
                         }
                     }
+                    if let Some(committed) = self.committed_table(target) {
+                        println!("cargo:rerun-if-changed={}", committed.display());
+                        if std::fs::read(&committed).is_ok_and(|c| c != generated.rust.as_bytes()) {
+                            println!(
+                                "cargo:warning=patchjit: the committed table {} is stale (builds \
+                                 without clang would use it); regenerate it with `patchjit build`",
+                                committed.display()
+                            );
+                        }
+                    }
                 }
                 Ok(Report {
                     output,
@@ -482,10 +497,9 @@ impl Builder {
                 })
             }
             Err(problem) => {
-                let Some(dir) = &self.committed_tables else {
+                let Some(committed) = self.committed_table(target) else {
                     return Err(Error::Clang(problem));
                 };
-                let committed = dir.join(format!("{}.rs", target.triple()));
                 let Ok(text) = std::fs::read(&committed) else {
                     return Err(Error::NoCommittedTable {
                         problem,
