@@ -152,13 +152,14 @@ pub enum TableSource {
     Committed,
 }
 
-/// What a build did.
+/// What a build did. For a [`TableSource::Committed`] table nothing was compiled or
+/// extracted, so every count is zero.
 #[derive(Clone, Debug)]
 pub struct Report {
     pub target: Target,
     pub source: TableSource,
     pub output: PathBuf,
-    /// Templates compiled / taken from the cache (both 0 for committed tables).
+    /// Templates compiled / taken from the cache.
     pub compiled: usize,
     pub cached: usize,
     pub stencils: usize,
