@@ -11,7 +11,7 @@ mod template;
 
 pub use cases::{find_micro_ops, MicroOp};
 pub use digest::{digest, DigestInputs};
-pub use header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
+pub use header::{patch_call, render_umbrella, HeaderError, PatchDialect, TargetHeader};
 pub use llvm::{find, objdump_comments, Tool, LLVM_VERSION};
 pub use pytext::{bytes_repr, shell_join, shell_quote, shell_split};
 pub use template::{split_template, SplitTemplate};

@@ -1,9 +1,234 @@
-//! `patchjit dump`.
+//! `patchjit dump`: what an object file becomes — its stencil groups, every hole, the patch call
+//! each hole turns into, and a disassembly of the code with the holes marked.
 
-/// Not implemented yet.
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use patchjit_build::cpython::patch_call;
+use patchjit_stencils::{
+    extract_objects, to_json, Arch, Extraction, Hole, Options, StencilGroup, Target,
+};
+
+/// Show the stencils an object file becomes.
+///
+/// Reads FILE (ELF, Mach-O or COFF from clang; x86-64, AArch64 or i686), extracts its stencil
+/// groups the way CPython 3.14's Tools/jit does, and prints per group the holes in CPython's
+/// `Hole(...)` form, the patch call each becomes, and the code disassembled with holes marked.
+/// Any problem with the file is one line on stderr and exit status 1.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The object file to read.
+    file: PathBuf,
+    /// `text` for people, `json` for tools (the stable schema of `stencils.json`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Target triple, when the file's header should not decide it (e.g. `x86_64-pc-linux-gnu`).
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+    /// Client-defined hole values: `_JIT_<NAME>` becomes value NAME instead of a symbol.
+    #[arg(long = "custom-value", value_name = "NAME")]
+    custom_values: Vec<String>,
+}
 
-pub fn run(_args: Args) -> Result<(), String> {
-    Err("`patchjit dump` is not implemented yet".to_string())
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let name = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).map_err(|e| format!("{name}: {e}"))?;
+    let target = match &args.target {
+        Some(triple) => Some(
+            Target::from_triple(triple)
+                .ok_or_else(|| format!("unknown target {triple:?}; known: {}", known_targets()))?,
+        ),
+        None => None,
+    };
+    let options = Options {
+        custom_values: args.custom_values,
+    };
+    let extraction =
+        extract_objects(&[(&name, &bytes)], target, &options).map_err(|e| e.to_string())?;
+    let target = match target {
+        Some(target) => target,
+        None => {
+            patchjit_stencils::read_object(&name, &bytes, None)
+                .map_err(|e| e.to_string())?
+                .target
+        }
+    };
+    let out = match args.format {
+        Format::Json => to_json(&extraction, target),
+        Format::Text => render_text(&extraction, target),
+    };
+    print!("{out}");
+    Ok(())
+}
+
+fn known_targets() -> String {
+    Target::ALL.map(Target::triple).join(", ")
+}
+
+/// The human-readable dump of every group.
+pub fn render_text(extraction: &Extraction, target: Target) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "target {target}");
+    if !extraction.trampoline_symbols.is_empty() {
+        let _ = writeln!(
+            out,
+            "trampoline symbols: {}",
+            extraction.trampoline_symbols.join(", ")
+        );
+    }
+    for group in &extraction.groups {
+        let _ = writeln!(
+            out,
+            "\n== {} (code {} bytes, data {} bytes, trampolines {:?})",
+            group.name,
+            group.code.body.len(),
+            group.data.body.len(),
+            group.trampolines
+        );
+        for (part, stencil) in [("code", &group.code), ("data", &group.data)] {
+            if stencil.holes.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{part} holes:");
+            for hole in &stencil.holes {
+                let _ = writeln!(out, "  {}", hole_repr(hole));
+                let _ = writeln!(out, "    {}", call_text(group, hole, part));
+            }
+        }
+        if !group.code.body.is_empty() {
+            let _ = writeln!(out, "code:");
+            out.push_str(&disassemble(
+                target.arch(),
+                &group.code.body,
+                &group.code.holes,
+            ));
+        }
+        if !group.data.body.is_empty() {
+            let _ = writeln!(out, "data:");
+            for (row, chunk) in group.data.body.chunks(16).enumerate() {
+                let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+                let _ = writeln!(out, "  {:4x}: {}", row * 16, hex.join(" "));
+            }
+        }
+    }
+    out
+}
+
+/// CPython's `Hole(...)` repr, so dumps can be compared with `Tools/jit` output by eye.
+fn hole_repr(hole: &Hole) -> String {
+    let symbol = hole
+        .symbol
+        .as_ref()
+        .map_or("None".to_string(), |s| format!("'{s}'"));
+    format!(
+        "Hole(offset={}, kind='{}', value={}, symbol={}, addend={}, func='{}')",
+        hole.offset,
+        hole.kind,
+        hole.value,
+        symbol,
+        hole.addend,
+        hole.patch.func_name()
+    )
+}
+
+/// The patch call CPython's writer would print; client-defined values have no C expression
+/// there, so they are shown by name.
+fn call_text(group: &StencilGroup, hole: &Hole, part: &str) -> String {
+    patch_call(group, hole, part).unwrap_or_else(|_| {
+        format!(
+            "{}({part} + {:#x}, <{}> + {:#x});",
+            hole.patch.func_name(),
+            hole.offset,
+            hole.value,
+            hole.addend
+        )
+    })
+}
+
+/// One line per instruction (offset, bytes, text), with a `^ hole` line under every
+/// instruction that contains a hole.
+fn disassemble(arch: Arch, code: &[u8], holes: &[Hole]) -> String {
+    let mut out = String::new();
+    for (offset, len, text) in decode(arch, code) {
+        let bytes: Vec<String> = code[offset..offset + len]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let _ = writeln!(out, "  {offset:4x}: {:<30} {text}", bytes.join(" "));
+        for hole in holes
+            .iter()
+            .filter(|h| (offset as u64..(offset + len) as u64).contains(&h.offset))
+        {
+            let _ = writeln!(
+                out,
+                "        ^ hole at {:#x}: {} {}",
+                hole.offset,
+                hole.patch.func_name(),
+                hole.value
+            );
+        }
+    }
+    out
+}
+
+/// Decodes `code` into (offset, length, text); undecodable bytes become `.byte` lines.
+fn decode(arch: Arch, code: &[u8]) -> Vec<(usize, usize, String)> {
+    match arch {
+        Arch::X86_64 | Arch::I686 => decode_x86(if arch == Arch::X86_64 { 64 } else { 32 }, code),
+        Arch::Aarch64 => decode_aarch64(code),
+    }
+}
+
+fn decode_x86(bitness: u32, code: &[u8]) -> Vec<(usize, usize, String)> {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+    let mut decoder = Decoder::with_ip(bitness, code, 0, DecoderOptions::NONE);
+    let mut formatter = IntelFormatter::new();
+    let mut lines = Vec::new();
+    while decoder.can_decode() {
+        let offset = decoder.position();
+        let instruction = decoder.decode();
+        let text = if instruction.is_invalid() {
+            format!(".byte {:#04x}", code[offset])
+        } else {
+            let mut text = String::new();
+            formatter.format(&instruction, &mut text);
+            text
+        };
+        lines.push((offset, instruction.len().max(1), text));
+        if instruction.is_invalid() {
+            // Resynchronise one byte further on.
+            let _ = decoder.set_position(offset + 1);
+        }
+    }
+    lines
+}
+
+fn decode_aarch64(code: &[u8]) -> Vec<(usize, usize, String)> {
+    use yaxpeax_arch::{Decoder, U8Reader};
+    use yaxpeax_arm::armv8::a64::InstDecoder;
+    let decoder = InstDecoder::default();
+    code.chunks(4)
+        .enumerate()
+        .map(|(i, word)| {
+            let text = if word.len() < 4 {
+                format!(".byte {word:02x?}")
+            } else {
+                let mut reader = U8Reader::new(word);
+                match decoder.decode(&mut reader) {
+                    Ok(instruction) => instruction.to_string(),
+                    Err(_) => format!(
+                        ".word {:#010x}",
+                        u32::from_le_bytes([word[0], word[1], word[2], word[3]])
+                    ),
+                }
+            };
+            (i * 4, word.len(), text)
+        })
+        .collect()
 }

@@ -18,6 +18,7 @@
 mod error;
 mod group;
 mod hole;
+mod json;
 mod object_file;
 mod sections;
 mod target;
@@ -25,6 +26,7 @@ mod target;
 pub use error::Error;
 pub use group::{extract, extract_files, extract_objects, Options};
 pub use hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
+pub use json::{from_json, to_json};
 pub use object_file::read_object;
 pub use sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
 pub use target::{Arch, Format, Target};

@@ -162,16 +162,10 @@ impl TargetHeader<'_> {
         hole: &Hole,
     ) -> Result<(), HeaderError> {
         let value = value_expr(group, hole)?;
-        let p = part.name();
         let mut call = |func: &str, offset: u64| {
-            let state = if hole.patch == PatchKind::Aarch64Trampoline {
-                ", state"
-            } else {
-                ""
-            };
             line(
                 out,
-                format_args!("    {func}({p} + {}, {value}{state});", hex(offset as i128)),
+                format_args!("    {}", call_text(func, part.name(), offset, &value, hole)),
             );
         };
         match (self.dialect, hole.patch) {
@@ -189,6 +183,23 @@ impl TargetHeader<'_> {
         }
         Ok(())
     }
+}
+
+/// One hole's patch call as CPython 3.14's writer prints it, without indentation
+/// (`patch_64(code + 0x2, instruction->oparg);`), for tools that show holes one by one;
+/// `part` is `"code"` or `"data"`.
+pub fn patch_call(group: &StencilGroup, hole: &Hole, part: &str) -> Result<String, HeaderError> {
+    let value = value_expr(group, hole)?;
+    Ok(call_text(hole.patch.func_name(), part, hole.offset, &value, hole))
+}
+
+fn call_text(func: &str, part: &str, offset: u64, value: &str, hole: &Hole) -> String {
+    let state = if hole.patch == PatchKind::Aarch64Trampoline {
+        ", state"
+    } else {
+        ""
+    };
+    format!("{func}({part} + {}, {value}{state});", hex(offset as i128))
 }
 
 #[derive(Clone, Copy)]

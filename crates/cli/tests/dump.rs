@@ -1,0 +1,177 @@
+//! `patchjit dump` end to end: real clang-19 objects for every target in both formats, and bad
+//! input that must give one line on stderr and exit status 1, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use patchjit_stencils::{extract_objects, from_json, to_json, Options, Target};
+
+fn patchjit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .args(args)
+        .output()
+        .expect("run patchjit")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dump-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{}-{name}", std::process::id()))
+}
+
+/// Compiles one of the extraction tests' templates for `target` with the flags they use.
+fn compile(target: Target, template: &str, extra: &[&str]) -> PathBuf {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stencils/tests/templates");
+    let out = scratch(&format!("{}-{template}.o", target.triple()));
+    let clang = std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".to_string());
+    let status = Command::new(&clang)
+        .arg(format!("--target={}", target.triple()))
+        .args([
+            "-O3",
+            "-c",
+            "-std=c11",
+            "-ffreestanding",
+            "-fno-asynchronous-unwind-tables",
+        ])
+        .args([
+            "-fno-builtin",
+            "-fno-plt",
+            "-fno-stack-protector",
+            "-fno-jump-tables",
+        ])
+        .args(target.clang_args())
+        .args(extra)
+        .arg("-I")
+        .arg(&templates)
+        .arg("-o")
+        .arg(&out)
+        .arg(templates.join(format!("{template}.c")))
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
+    assert!(status.success(), "{clang} failed on {template}.c");
+    out
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "patchjit failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn json_dump_is_the_extraction_in_the_stable_schema_for_every_target() {
+    for target in Target::ALL {
+        let object = compile(target, "calls", &[]);
+        let path = object.to_str().unwrap();
+        let json = stdout(&patchjit(&["dump", path, "--format", "json"]));
+        let bytes = std::fs::read(&object).unwrap();
+        let expected =
+            extract_objects(&[(path, &bytes)], Some(target), &Options::default()).unwrap();
+        assert_eq!(json, to_json(&expected, target), "{target}");
+        let (read_target, read) = from_json("dump.json", &json).unwrap();
+        assert_eq!(read_target, target);
+        assert_eq!(
+            to_json(&read, target),
+            json,
+            "{target}: JSON does not round-trip"
+        );
+        // Every hole is in the JSON with its patch function.
+        for group in &expected.groups {
+            for hole in group.code.holes.iter().chain(&group.data.holes) {
+                assert!(json.contains(&format!(
+                    "\"offset\": {}, \"kind\": \"{}\"",
+                    hole.offset, hole.kind
+                )));
+            }
+        }
+    }
+}
+
+#[test]
+fn text_dump_shows_holes_patch_calls_and_marked_disassembly() {
+    let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
+    let text = stdout(&patchjit(&["dump", object.to_str().unwrap()]));
+    assert!(text.contains("target x86_64-unknown-linux-gnu"), "{text}");
+    assert!(
+        text.contains("kind='R_X86_64_GOTPCRELX', value=DATA, symbol=None, addend=4, func='patch_x86_64_32rx')"),
+        "{text}"
+    );
+    assert!(text.contains("patch_x86_64_32rx(code + 0x"), "{text}");
+    assert!(text.contains("call qword ptr"), "{text}");
+    assert!(text.contains("^ hole at 0x"), "{text}");
+
+    let object = compile(Target::Aarch64UnknownLinuxGnu, "calls", &[]);
+    let text = stdout(&patchjit(&["dump", object.to_str().unwrap()]));
+    assert!(text.contains("adrp x"), "{text}");
+    assert!(
+        text.contains("patch_aarch64_trampoline(code + 0x"),
+        "{text}"
+    );
+    assert!(text.contains(", state);"), "{text}");
+}
+
+fn assert_one_line_error(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_status_1() {
+    let empty = scratch("empty.o");
+    std::fs::write(&empty, b"").unwrap();
+    assert_one_line_error(&patchjit(&["dump", empty.to_str().unwrap()]), "empty.o");
+
+    let good = std::fs::read(compile(Target::X86_64UnknownLinuxGnu, "calls", &[])).unwrap();
+    let truncated = scratch("truncated.o");
+    std::fs::write(&truncated, &good[..good.len() / 3]).unwrap();
+    assert_one_line_error(
+        &patchjit(&["dump", truncated.to_str().unwrap()]),
+        "truncated.o",
+    );
+
+    let random = scratch("random.o");
+    let noise: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&random, noise).unwrap();
+    assert_one_line_error(&patchjit(&["dump", random.to_str().unwrap()]), "random.o");
+
+    let missing = scratch("missing.o");
+    assert_one_line_error(&patchjit(&["dump", missing.to_str().unwrap()]), "missing.o");
+
+    // A valid object whose relocation has no patch function (small code model: R_X86_64_32S).
+    let bad_reloc = compile(
+        Target::X86_64UnknownLinuxGnu,
+        "bad_reloc",
+        &["-mcmodel=small"],
+    );
+    assert_one_line_error(
+        &patchjit(&["dump", bad_reloc.to_str().unwrap()]),
+        "unsupported relocation type R_X86_64_32S",
+    );
+
+    // A valid object in a format patchjit does not read (a 32-bit ELF).
+    let elf32 = compile(
+        Target::I686PcWindowsMsvc,
+        "calls",
+        &["--target=i686-unknown-linux-gnu"],
+    );
+    assert_one_line_error(&patchjit(&["dump", elf32.to_str().unwrap()]), "");
+
+    let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
+    assert_one_line_error(
+        &patchjit(&[
+            "dump",
+            object.to_str().unwrap(),
+            "--target",
+            "sparc-sun-solaris",
+        ]),
+        "unknown target",
+    );
+}
