@@ -183,6 +183,13 @@ pub struct Generated {
     pub warnings: Vec<(PathBuf, String)>,
 }
 
+impl Generated {
+    /// The extraction in patchjit's stable JSON schema (`patchjit_stencils::to_json`).
+    pub fn json(&self) -> String {
+        patchjit_stencils::to_json(&self.extraction, self.report.target)
+    }
+}
+
 /// Configures and runs a template build; see the crate docs.
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
@@ -196,6 +203,7 @@ pub struct Builder {
     shims: Vec<String>,
     max_code_size: Option<usize>,
     out_path: Option<PathBuf>,
+    json_path: Option<PathBuf>,
     committed_tables: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     cargo_metadata: Option<bool>,
@@ -272,6 +280,13 @@ impl Builder {
     /// Where to write the Rust table; default `$OUT_DIR/stencils.rs`.
     pub fn out_path(mut self, path: impl AsRef<Path>) -> Self {
         self.out_path = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Also write the extraction as JSON (the stable schema of `patchjit dump --format json`)
+    /// here, for other tools. Not written when the committed tables are used.
+    pub fn json_path(mut self, path: impl AsRef<Path>) -> Self {
+        self.json_path = Some(path.as_ref().to_path_buf());
         self
     }
 
@@ -472,6 +487,9 @@ impl Builder {
             Ok(clang) => {
                 let generated = self.generate_with(&clang, progress)?;
                 write_if_changed(&output, generated.rust.as_bytes())?;
+                if let Some(json) = &self.json_path {
+                    write_if_changed(json, generated.json().as_bytes())?;
+                }
                 if cargo {
                     for dep in &generated.dependencies {
                         println!("cargo:rerun-if-changed={}", dep.display());

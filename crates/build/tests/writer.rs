@@ -57,3 +57,33 @@ fn generated_module_is_deterministic_and_complete() {
         assert!(a.report.code_bytes > 0);
     }
 }
+
+#[test]
+fn json_output_round_trips() {
+    let dir = scratch("json");
+    let json_path = dir.join("stencils.json");
+    builder(&["add", "helper", "scale"], &dir)
+        .json_path(&json_path)
+        .build()
+        .unwrap();
+    let json = std::fs::read_to_string(&json_path).unwrap();
+    let clang = find_clang(None).unwrap();
+    let generated = builder(&["add", "helper", "scale"], &scratch("json-b"))
+        .generate_with(&clang, &|_| {})
+        .unwrap();
+    assert_eq!(json, generated.json());
+    let (target, extraction) = patchjit_stencils::from_json("stencils.json", &json).unwrap();
+    assert_eq!(target, Target::X86_64UnknownLinuxGnu);
+    // The schema keeps what tools need: names, code, data, holes, trampolines.
+    assert_eq!(
+        extraction.trampoline_symbols,
+        generated.extraction.trampoline_symbols
+    );
+    assert_eq!(extraction.groups.len(), 3);
+    for (read, made) in extraction.groups.iter().zip(&generated.extraction.groups) {
+        assert_eq!(
+            (&read.name, &read.code, &read.data, &read.trampolines),
+            (&made.name, &made.code, &made.data, &made.trampolines)
+        );
+    }
+}

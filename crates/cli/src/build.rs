@@ -22,8 +22,11 @@ pub struct Args {
     /// Write the Rust table here (default: stdout).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: Option<PathBuf>,
-    /// Do not write: regenerate and fail (exit 1, with a summary of the difference) if OUT is
-    /// stale. Requires -o.
+    /// Also write the stencils as JSON (the schema of `patchjit dump --format json`).
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+    /// Do not write: regenerate and fail (exit 1, with a summary of the difference) if OUT (and
+    /// OUT.json, if given) is stale. Requires -o.
     #[arg(long, requires = "output")]
     check: bool,
     /// Add an include directory (patchjit.h's directory is always included).
@@ -139,6 +142,17 @@ pub fn run(args: Args) -> Result<(), String> {
                     diff_summary(&old, &generated.rust)
                 ));
             }
+            if let Some(json) = &args.json {
+                let old = std::fs::read_to_string(json)
+                    .map_err(|e| format!("{}: {e} (nothing to check)", json.display()))?;
+                if old != generated.json() {
+                    return Err(format!(
+                        "{} is stale: {}\nregenerate it: run the same command without --check",
+                        json.display(),
+                        diff_summary(&old, &generated.json())
+                    ));
+                }
+            }
             if !args.quiet {
                 eprintln!("{} is up to date", path.display());
             }
@@ -148,6 +162,10 @@ pub fn run(args: Args) -> Result<(), String> {
         (None, _) => std::io::stdout()
             .write_all(generated.rust.as_bytes())
             .map_err(|e| format!("stdout: {e}"))?,
+    }
+    if let (Some(json), false) = (&args.json, args.check) {
+        patchjit_build::write_if_changed(json, generated.json().as_bytes())
+            .map_err(|e| e.to_string())?;
     }
     if !args.quiet {
         let r = &generated.report;
