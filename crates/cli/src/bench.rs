@@ -1,4 +1,8 @@
-//! `patchjit bench`: measurements of the runtime.
+//! `patchjit bench`: measurements of extraction and of the runtime.
+//!
+//! `bench extract` extracts real object files (e.g. CPython's micro-op objects) in process and
+//! reports objects/s and MB/s, side by side with copying the same bytes and, when it is
+//! installed, with running `llvm-readobj-19` on them (what CPython's `Tools/jit` does per object).
 //!
 //! `bench emit` builds a program of N instructions from a small embedded x86-64 stencil table
 //! (no clang needed at run time) and reports, as one JSON line, how long the emitter's two
@@ -23,6 +27,24 @@ pub struct Args {
 enum Command {
     /// Emitter throughput against memcpy of the same stencils; prints one JSON line.
     Emit(EmitArgs),
+    /// Extraction throughput on real object files; prints one JSON line.
+    Extract(ExtractArgs),
+}
+
+#[derive(clap::Args)]
+struct ExtractArgs {
+    /// Object files to extract (cycled through until --objects have been extracted).
+    #[arg(required = true)]
+    files: Vec<std::path::PathBuf>,
+    /// Objects extracted per timed run.
+    #[arg(long, default_value_t = 300)]
+    objects: usize,
+    /// Timed repetitions; the median is reported.
+    #[arg(long, default_value_t = 11)]
+    iterations: usize,
+    /// Also time `llvm-readobj-19 --elf-output-style=JSON ...` on every object once.
+    #[arg(long)]
+    readobj: bool,
 }
 
 #[derive(clap::Args)]
@@ -38,7 +60,70 @@ struct EmitArgs {
 pub fn run(args: Args) -> Result<(), String> {
     match args.command {
         Command::Emit(args) => emit(&args),
+        Command::Extract(args) => extract(&args),
     }
+}
+
+fn extract(args: &ExtractArgs) -> Result<(), String> {
+    if args.objects == 0 || args.iterations == 0 {
+        return Err("--objects and --iterations must be at least 1".into());
+    }
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        inputs.push((path.display().to_string(), bytes));
+    }
+    let objects: Vec<&(String, Vec<u8>)> = inputs.iter().cycle().take(args.objects).collect();
+    let total_bytes: usize = objects.iter().map(|(_, b)| b.len()).sum();
+    let options = patchjit_stencils::Options::default();
+    let extract_ns = median(args.iterations, || {
+        for (name, bytes) in &objects {
+            let extraction = patchjit_stencils::extract_objects(&[(name, bytes)], None, &options)
+                .map_err(|e| e.to_string())?;
+            black_box(extraction);
+        }
+        Ok(())
+    })?;
+    let copy_ns = median(args.iterations, || {
+        for (_, bytes) in &objects {
+            black_box(bytes.to_vec());
+        }
+        Ok(())
+    })?;
+    let readobj_ns = if args.readobj {
+        let start = Instant::now();
+        for (name, _) in &objects {
+            let status = std::process::Command::new("llvm-readobj-19")
+                .args([
+                    "--elf-output-style=JSON",
+                    "--expand-relocs",
+                    "--section-data",
+                ])
+                .args(["--section-relocations", "--section-symbols", "--sections"])
+                .arg(name)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .map_err(|e| format!("llvm-readobj-19: {e}"))?;
+            if !status.success() {
+                return Err(format!("llvm-readobj-19 failed on {name}"));
+            }
+        }
+        format!(
+            "{:.0}",
+            start.elapsed().as_nanos() as f64 / objects.len() as f64
+        )
+    } else {
+        "null".to_string()
+    };
+    let per_object = extract_ns / objects.len() as f64;
+    println!(
+        "{{\"objects\":{},\"bytes\":{total_bytes},\"ns_per_object\":{per_object:.0},\"objects_per_s\":{:.0},\"mb_per_s\":{:.1},\"copy_ns_per_object\":{:.0},\"readobj_ns_per_object\":{readobj_ns}}}",
+        objects.len(),
+        1e9 / per_object,
+        total_bytes as f64 / extract_ns * 1e3,
+        copy_ns / objects.len() as f64,
+    );
+    Ok(())
 }
 
 fn emit(args: &EmitArgs) -> Result<(), String> {
