@@ -190,7 +190,13 @@ impl TargetHeader<'_> {
 /// `part` is `"code"` or `"data"`.
 pub fn patch_call(group: &StencilGroup, hole: &Hole, part: &str) -> Result<String, HeaderError> {
     let value = value_expr(group, hole)?;
-    Ok(call_text(hole.patch.func_name(), part, hole.offset, &value, hole))
+    Ok(call_text(
+        hole.patch.func_name(),
+        part,
+        hole.offset,
+        &value,
+        hole,
+    ))
 }
 
 fn call_text(func: &str, part: &str, offset: u64, value: &str, hole: &Hole) -> String {
