@@ -308,3 +308,55 @@ impl Compiled {
         }
     }
 }
+
+/// Example programs shared by the demo binary and the tests.
+pub mod programs {
+    use super::Op::{self, *};
+
+    /// `n!` by a counting loop (locals: 0 = n, 1 = acc); wraps on overflow like the `mul` it uses.
+    pub fn factorial(n: i64) -> Vec<Op> {
+        vec![
+            Push(n),
+            Store(0),
+            Push(1),
+            Store(1),
+            Load(0), // 4: loop head
+            JumpIfZero(15),
+            Load(1),
+            Load(0),
+            Mul,
+            Store(1),
+            Load(0),
+            Push(1),
+            Sub,
+            Store(0),
+            Jump(4),
+            Load(1), // 15: exit
+            Return,
+        ]
+    }
+
+    /// Sum of isqrt(i) for i in 1..=n (locals: 0 = i, 1 = sum): a loop calling the Rust helper.
+    pub fn isqrt_sum(n: i64) -> Vec<Op> {
+        vec![
+            Push(n),
+            Store(0),
+            Push(0),
+            Store(1),
+            Load(0), // 4: loop head
+            JumpIfZero(16),
+            Load(1),
+            Load(0),
+            Isqrt,
+            Add,
+            Store(1),
+            Load(0),
+            Push(1),
+            Sub,
+            Store(0),
+            Jump(4),
+            Load(1), // 16: exit
+            Return,
+        ]
+    }
+}

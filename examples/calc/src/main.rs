@@ -3,56 +3,8 @@
 
 use std::time::Instant;
 
+use patchjit_example_calc::programs::{factorial, isqrt_sum};
 use patchjit_example_calc::{Op, Program};
-
-/// Sum of isqrt(i) for i in 1..=n, a loop that calls the Rust helper on every iteration.
-fn isqrt_sum(n: i64) -> Vec<Op> {
-    use Op::*;
-    vec![
-        Push(n),
-        Store(0), // i = n
-        Push(0),
-        Store(1), // sum = 0
-        Load(0),  // 4: loop head
-        JumpIfZero(16),
-        Load(1),
-        Load(0),
-        Isqrt,
-        Add,
-        Store(1), // sum += isqrt(i)
-        Load(0),
-        Push(1),
-        Sub,
-        Store(0), // i -= 1
-        Jump(4),
-        Load(1), // 16: exit
-        Return,
-    ]
-}
-
-/// `n!` by a counting loop.
-fn factorial(n: i64) -> Vec<Op> {
-    use Op::*;
-    vec![
-        Push(n),
-        Store(0),
-        Push(1),
-        Store(1),
-        Load(0), // 4: loop head
-        JumpIfZero(15),
-        Load(1),
-        Load(0),
-        Mul,
-        Store(1),
-        Load(0),
-        Push(1),
-        Sub,
-        Store(0),
-        Jump(4),
-        Load(1), // 15: exit
-        Return,
-    ]
-}
 
 fn main() {
     let programs = [

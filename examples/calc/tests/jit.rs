@@ -2,6 +2,7 @@
 //! (loops, errors, the Rust helper) and many random well-formed ones.
 #![cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 
+use patchjit_example_calc::programs::factorial;
 use patchjit_example_calc::{CalcError, Op, Program};
 
 fn both(ops: Vec<Op>, locals: usize) -> Result<i64, CalcError> {
@@ -10,32 +11,6 @@ fn both(ops: Vec<Op>, locals: usize) -> Result<i64, CalcError> {
     let jitted = program.compile().unwrap().run();
     assert_eq!(jitted, interpreted, "{:?}", program.ops());
     jitted
-}
-
-/// `n!` with a loop: acc = 1; while n != 0 { acc *= n; n -= 1 }.
-fn factorial(n: i64) -> Vec<Op> {
-    use Op::*;
-    vec![
-        Push(n),
-        Store(0),
-        Push(1),
-        Store(1),
-        // 4: loop head
-        Load(0),
-        JumpIfZero(15),
-        Load(1),
-        Load(0),
-        Mul,
-        Store(1),
-        Load(0),
-        Push(1),
-        Sub,
-        Store(0),
-        Jump(4),
-        // 15: exit
-        Load(1),
-        Return,
-    ]
 }
 
 #[test]
