@@ -1,9 +1,131 @@
-//! `patchjit cpython`.
+//! `patchjit cpython`: writes CPython 3.14's `jit_stencils-<triple>.h` and `jit_stencils.h`, as
+//! a drop-in replacement for `python3 Tools/jit/build.py` (same arguments, same output).
 
-/// Not implemented yet.
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use patchjit_build::cpython::{self, Event, Job};
+
+/// Build the stencils of CPython 3.14's JIT (replaces Tools/jit/build.py).
+///
+/// Compiles Tools/jit/shim.c and Tools/jit/template.c once per micro-op of
+/// Python/executor_cases.c.h with clang 19, and writes <output-dir>/jit_stencils-<triple>.h for
+/// each triple plus the umbrella <output-dir>/jit_stencils.h. Nothing is rebuilt when the first
+/// line's digest (over the same inputs CPython hashes) still matches.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Target triples, exactly as CPython's configure passes them (e.g. x86_64-pc-linux-gnu).
+    #[arg(required = true)]
+    triples: Vec<String>,
+    /// Where to write the headers.
+    #[arg(short = 'o', long)]
+    output_dir: PathBuf,
+    /// Directory holding the configured pyconfig.h (the CPython build directory).
+    #[arg(short = 'p', long)]
+    pyconfig_dir: PathBuf,
+    /// The CPython source tree [default: srcdir of <pyconfig-dir>/Makefile, else pyconfig-dir].
+    #[arg(long)]
+    cpython_root: Option<PathBuf>,
+    /// Extra compiler flags, split like a POSIX shell and passed last.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    cflags: String,
+    /// Compile for a debug build of Python (-D_DEBUG).
+    #[arg(short = 'd', long)]
+    debug: bool,
+    /// Rebuild even if the headers are up to date.
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// Echo every tool command line.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Compiles to run at once [default: one per core].
+    #[arg(short = 'j', long, default_value_t = 0, hide_default_value = true)]
+    jobs: usize,
+    /// Run exactly CPython's clang command lines (no precompiled template prefix; slower, same
+    /// output).
+    #[arg(long)]
+    exact_commands: bool,
+}
 
-pub fn run(_args: Args) -> Result<(), String> {
-    Err("`patchjit cpython` is not implemented yet".to_string())
+pub fn run(args: Args) -> Result<(), String> {
+    let argv: Vec<String> = std::env::args().collect();
+    let program = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map_or("patchjit".to_string(), |n| n.to_string_lossy().into_owned());
+    let mut recorded = vec![program];
+    recorded.extend(argv.iter().skip(1).cloned());
+    let job = Job {
+        triples: args.triples,
+        output_dir: args.output_dir,
+        pyconfig_dir: args.pyconfig_dir,
+        cpython_root: args.cpython_root,
+        cflags: args.cflags,
+        debug: args.debug,
+        force: args.force,
+        verbose: args.verbose,
+        command: cpython::shell_join(&recorded),
+        jobs: args.jobs,
+        precompiled_header: !args.exact_commands,
+    };
+    let progress = Progress::new();
+    cpython::run(&job, &|event| progress.show(event)).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Progress on stderr: a self-overwriting counter on a terminal, summary lines otherwise.
+struct Progress {
+    terminal: bool,
+    /// When the current target started compiling.
+    started: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            started: Mutex::new(None),
+        }
+    }
+
+    fn show(&self, event: Event<'_>) {
+        let mut err = std::io::stderr().lock();
+        let clear = if self.terminal { "\r\x1b[K" } else { "" };
+        let _ = match event {
+            Event::Compiling { triple, stencils } => {
+                if let Ok(mut started) = self.started.lock() {
+                    *started = Some(Instant::now());
+                }
+                writeln!(err, "patchjit: {triple}: compiling {stencils} stencils")
+            }
+            Event::Compiled {
+                name, done, total, ..
+            } if self.terminal => {
+                write!(err, "\r\x1b[K[{done}/{total}] {name}")
+            }
+            Event::Compiled { .. } => Ok(()),
+            Event::Command(line) => writeln!(
+                err,
+                "{}$ {line}",
+                if self.terminal { "\r\x1b[K" } else { "" }
+            ),
+            Event::UpToDate { path, .. } => {
+                writeln!(err, "patchjit: {} is up to date", path.display())
+            }
+            Event::Wrote { path } => {
+                let started = self.started.lock().ok().and_then(|mut s| s.take());
+                match started {
+                    Some(start) => writeln!(
+                        err,
+                        "{clear}patchjit: wrote {} ({:.2} s)",
+                        path.display(),
+                        start.elapsed().as_secs_f64()
+                    ),
+                    None => writeln!(err, "{clear}patchjit: wrote {}", path.display()),
+                }
+            }
+        };
+    }
 }

@@ -1,0 +1,619 @@
+//! The `patchjit cpython` job: CPython 3.14's `Tools/jit/build.py`, in-process and parallel.
+//! For each target: digest check, one clang run per micro-op (plus the shim) on all cores,
+//! extraction straight from the objects, header written atomically; then the umbrella header.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use patchjit_stencils::{Extraction, Target};
+
+use super::cases::find_micro_ops;
+use super::digest::{digest, DigestInputs};
+use super::header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
+use super::llvm::{self, Tool};
+use super::pytext::{shell_join, shell_split};
+use super::template::split_template;
+
+/// What to build, as `Tools/jit/build.py`'s command line says it.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Target triples, used verbatim for `--target=`, the file name and the digest.
+    pub triples: Vec<String>,
+    pub output_dir: PathBuf,
+    /// Directory holding the configured `pyconfig.h`.
+    pub pyconfig_dir: PathBuf,
+    /// The CPython source root; None: the `srcdir` of `<pyconfig_dir>/Makefile`, else the
+    /// pyconfig directory itself (an in-tree build).
+    pub cpython_root: Option<PathBuf>,
+    /// Extra clang flags, split like a POSIX shell and appended last.
+    pub cflags: String,
+    /// Build for a debug interpreter (`-D_DEBUG`).
+    pub debug: bool,
+    /// Rebuild even when the digest says nothing changed.
+    pub force: bool,
+    /// Report every tool command line.
+    pub verbose: bool,
+    /// The command line recorded in the headers' comment line (without `$ `).
+    pub command: String,
+    /// Compiles to run at once; 0 means one per available core.
+    pub jobs: usize,
+    /// Parse the template's shared prefix once into a clang precompiled header (same objects,
+    /// several times faster); false runs exactly CPython's clang command lines.
+    pub precompiled_header: bool,
+}
+
+/// Progress of a job, for the caller to show.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A target's stencils are about to be compiled.
+    Compiling {
+        triple: &'a str,
+        stencils: usize,
+    },
+    /// One stencil compiled (in completion order).
+    Compiled {
+        triple: &'a str,
+        name: &'a str,
+        done: usize,
+        total: usize,
+    },
+    /// A tool command line (only with `verbose`).
+    Command(&'a str),
+    /// The header's digest matches: nothing to do.
+    UpToDate {
+        triple: &'a str,
+        path: &'a Path,
+    },
+    Wrote {
+        path: &'a Path,
+    },
+}
+
+/// Why a job failed; each names the file, micro-op or tool involved.
+#[derive(Debug)]
+pub enum JobError {
+    Io {
+        path: PathBuf,
+        error: io::Error,
+    },
+    UnknownTriple(String),
+    ToolNotFound(Tool),
+    BadCflags(String),
+    Compile {
+        stencil: String,
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    Objdump {
+        stencil: String,
+        message: String,
+    },
+    Extract {
+        triple: String,
+        message: String,
+    },
+    Header {
+        triple: String,
+        error: HeaderError,
+    },
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            JobError::UnknownTriple(t) => write!(
+                f,
+                "unsupported target triple {t:?} (expected one of {})",
+                Target::ALL.map(|t| t.triple()).join(", ")
+            ),
+            JobError::ToolNotFound(tool) => write!(
+                f,
+                "cannot find {tool:?} from LLVM {}: install it (e.g. clang-19) or set PATCHJIT_CLANG",
+                llvm::LLVM_VERSION
+            ),
+            JobError::BadCflags(m) => write!(f, "--cflags: {m}"),
+            JobError::Compile { stencil, command, status, stderr } => {
+                write!(f, "clang failed for micro-op {stencil} ({status})\n$ {command}\n{stderr}")
+            }
+            JobError::Objdump { stencil, message } => write!(f, "disassembling {stencil}: {message}"),
+            JobError::Extract { triple, message } => write!(f, "{triple}: {message}"),
+            JobError::Header { triple, error } => write!(f, "{triple}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for JobError {}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> JobError + '_ {
+    move |error| JobError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Python's text-mode read: UTF-8 with universal newlines.
+fn read_text(path: &Path) -> Result<String, JobError> {
+    let bytes = fs::read(path).map_err(io_error(path))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| io_error(path)(io::Error::new(io::ErrorKind::InvalidData, "not UTF-8")))?;
+    Ok(if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    })
+}
+
+fn canonical(path: &Path) -> Result<PathBuf, JobError> {
+    path.canonicalize().map_err(io_error(path))
+}
+
+/// The CPython source root for a build directory: its Makefile's `srcdir`, else the directory.
+pub fn source_root_of_build_dir(build_dir: &Path) -> Result<PathBuf, JobError> {
+    let makefile = build_dir.join("Makefile");
+    let srcdir = fs::read_to_string(&makefile).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("srcdir=").map(|v| v.trim().to_string()))
+    });
+    let root = match srcdir {
+        Some(dir) if !dir.is_empty() => build_dir.join(dir),
+        _ => build_dir.to_path_buf(),
+    };
+    canonical(&root)
+}
+
+/// A fresh temporary directory `<tmp>/tmpXXXXXXXX`, named like Python's `tempfile` does so the
+/// disassembly comments (whose spacing depends on the path length) come out the same.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, JobError> {
+        const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+        let base = std::env::temp_dir();
+        let mut seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ (u64::from(std::process::id()) << 32);
+        for _ in 0..100 {
+            let mut name = String::from("tmp");
+            for _ in 0..8 {
+                // xorshift64*: plenty for unique names; create_dir rejects collisions.
+                seed ^= seed >> 12;
+                seed ^= seed << 25;
+                seed ^= seed >> 27;
+                let r = seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33;
+                name.push(CHARS[(r % CHARS.len() as u64) as usize] as char);
+            }
+            let path = base.join(name);
+            match fs::create_dir(&path) {
+                Ok(()) => return Ok(TempDir(canonical(&path)?)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_error(&path)(e)),
+            }
+        }
+        Err(io_error(&base)(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "no free temporary name",
+        )))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Everything shared by the targets of one job.
+struct Context {
+    cpython: PathBuf,
+    pyconfig_dir: PathBuf,
+    output_dir: PathBuf,
+    cflags: Vec<String>,
+    dialect: PatchDialect,
+    jobs: usize,
+}
+
+/// The LLVM tools, looked up only once something has to be compiled (an up-to-date check must
+/// stay fast).
+struct Tools {
+    clang: String,
+    objdump: Option<String>,
+}
+
+/// Runs the job: every target, then the umbrella header. Returns the headers written (targets
+/// found up to date are not listed).
+pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf>, JobError> {
+    let targets = job
+        .triples
+        .iter()
+        .map(|t| {
+            Target::from_triple(t)
+                .map(|target| (t.clone(), target))
+                .ok_or_else(|| JobError::UnknownTriple(t.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    fs::create_dir_all(&job.output_dir).map_err(io_error(&job.output_dir))?;
+    let pyconfig_dir = canonical(&job.pyconfig_dir)?;
+    let cpython = match &job.cpython_root {
+        Some(root) => canonical(root)?,
+        None => source_root_of_build_dir(&pyconfig_dir)?,
+    };
+    let context = Context {
+        dialect: PatchDialect::of_jit_c(&read_text(&cpython.join("Python/jit.c"))?),
+        cflags: shell_split(&job.cflags).map_err(JobError::BadCflags)?,
+        output_dir: canonical(&job.output_dir)?,
+        jobs: if job.jobs > 0 {
+            job.jobs
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        },
+        cpython,
+        pyconfig_dir,
+    };
+    let mut tools: Option<Tools> = None;
+    let mut written = Vec::new();
+    for (triple, target) in &targets {
+        let path = context.output_dir.join(format!("jit_stencils-{triple}.h"));
+        let digest = digest(&DigestInputs {
+            triple,
+            debug: job.debug,
+            cflags: &job.cflags,
+            cpython: &context.cpython,
+            pyconfig_dir: &context.pyconfig_dir,
+        })
+        .map_err(|error| JobError::Io {
+            path: context.cpython.clone(),
+            error,
+        })?;
+        if !job.force
+            && fs::read(&path).is_ok_and(|old| old.starts_with(format!("// {digest}\n").as_bytes()))
+        {
+            report(Event::UpToDate {
+                triple,
+                path: &path,
+            });
+            continue;
+        }
+        let tools = match &mut tools {
+            Some(tools) => tools,
+            None => tools.insert(Tools {
+                clang: llvm::find(Tool::Clang).ok_or(JobError::ToolNotFound(Tool::Clang))?,
+                objdump: llvm::find(Tool::Objdump),
+            }),
+        };
+        let build = TargetBuild {
+            job,
+            cx: &context,
+            tools,
+            triple,
+            target: *target,
+            report,
+        };
+        build.run(&digest, &path)?;
+        written.push(path);
+    }
+    let umbrella = context.output_dir.join("jit_stencils.h");
+    let text = render_umbrella(&job.command, &targets);
+    if fs::read_to_string(&umbrella).ok().as_deref() != Some(text.as_str()) {
+        fs::write(&umbrella, text).map_err(io_error(&umbrella))?;
+        report(Event::Wrote { path: &umbrella });
+    }
+    Ok(written)
+}
+
+/// One target's build: compile every stencil, extract, write the header.
+struct TargetBuild<'a> {
+    job: &'a Job,
+    cx: &'a Context,
+    tools: &'a Tools,
+    triple: &'a str,
+    target: Target,
+    report: &'a (dyn Fn(Event<'_>) + Sync),
+}
+
+/// One C file to compile into one stencil group.
+struct Unit {
+    name: String,
+    /// The C file compiled: the shim, or `<tmp>/<name>.c` (the name matters: it is in the
+    /// object and, through `__FILE__`, possibly in its data).
+    source: PathBuf,
+    /// When `source` holds only the template's rest (for the precompiled header): the full
+    /// instantiated template, written over it if the fast compile fails.
+    full_text: Option<String>,
+}
+
+struct Compiled {
+    object: Vec<u8>,
+    comments: Vec<String>,
+}
+
+impl TargetBuild<'_> {
+    fn run(&self, digest: &str, path: &Path) -> Result<(), JobError> {
+        let cx = self.cx;
+        let ops = find_micro_ops(&read_text(&cx.cpython.join("Python/executor_cases.c.h"))?);
+        let template = read_text(&cx.cpython.join("Tools/jit/template.c"))?;
+        let tmp = TempDir::new()?;
+        let split = if self.job.precompiled_header {
+            split_template(&template)
+        } else {
+            None
+        };
+        let pch = match &split {
+            Some(split) => self.precompile(&tmp.0, split.prefix)?,
+            None => None,
+        };
+        let mut units = vec![Unit {
+            name: "shim".to_string(),
+            source: cx.cpython.join("Tools/jit/shim.c"),
+            full_text: None,
+        }];
+        for op in &ops {
+            let source = tmp.0.join(format!("{}.c", op.name));
+            let full = op.instantiate(&template);
+            let (text, full_text) = match (&split, &pch) {
+                (Some(split), Some(_)) => (split.instantiate_rest(&op.case_text), Some(full)),
+                _ => (full, None),
+            };
+            fs::write(&source, text).map_err(io_error(&source))?;
+            units.push(Unit {
+                name: op.name.clone(),
+                source,
+                full_text,
+            });
+        }
+        (self.report)(Event::Compiling {
+            triple: self.triple,
+            stencils: units.len(),
+        });
+        let compiled = self.compile_all(&tmp.0, pch.as_deref(), &units)?;
+
+        let objects: Vec<(String, &[u8])> = units
+            .iter()
+            .zip(&compiled)
+            .map(|(u, c)| (format!("{}.o", u.name), c.object.as_slice()))
+            .collect();
+        let extraction = extract(&objects, self.target).map_err(|message| JobError::Extract {
+            triple: self.triple.to_string(),
+            message,
+        })?;
+        let comments: Vec<Vec<String>> = compiled.into_iter().map(|c| c.comments).collect();
+        let text = TargetHeader {
+            digest,
+            command: &self.job.command,
+            extraction: &extraction,
+            code_comments: &comments,
+            dialect: cx.dialect,
+        }
+        .render()
+        .map_err(|error| JobError::Header {
+            triple: self.triple.to_string(),
+            error,
+        })?;
+        let new = cx.output_dir.join("jit_stencils.h.new");
+        let result = fs::write(&new, text)
+            .map_err(io_error(&new))
+            .and_then(|()| fs::rename(&new, path).map_err(io_error(path)));
+        let _ = fs::remove_file(&new);
+        result?;
+        (self.report)(Event::Wrote { path });
+        Ok(())
+    }
+
+    /// clang's arguments for one stencil: exactly CPython 3.14's list and order, with
+    /// `-include-pch` when compiling the template's rest against the precompiled prefix.
+    fn clang_args(
+        &self,
+        tmp: &Path,
+        name: Option<&str>,
+        output: &Path,
+        source: &Path,
+        pch: Option<&Path>,
+    ) -> Vec<String> {
+        let cx = self.cx;
+        let include = |sub: &str| format!("-I{}", cx.cpython.join(sub).display());
+        let mut args = vec![
+            format!("--target={}", self.triple),
+            "-DPy_BUILD_CORE_MODULE".to_string(),
+            if self.job.debug {
+                "-D_DEBUG"
+            } else {
+                "-DNDEBUG"
+            }
+            .to_string(),
+        ];
+        // The precompiled prefix must not depend on the micro-op.
+        if let Some(name) = name {
+            args.push(format!("-D_JIT_OPCODE={name}"));
+        }
+        args.extend([
+            "-D_PyJIT_ACTIVE".to_string(),
+            "-D_Py_JIT".to_string(),
+            format!("-I{}", cx.pyconfig_dir.display()),
+            include("Include"),
+            include("Include/internal"),
+            include("Include/internal/mimalloc"),
+            include("Python"),
+            include("Tools/jit"),
+            "-O3".to_string(),
+        ]);
+        args.push(if name.is_some() { "-c" } else { "-xc-header" }.to_string());
+        args.extend([
+            format!("-ffile-prefix-map={}=.", cx.cpython.display()),
+            format!("-ffile-prefix-map={}=.", tmp.display()),
+            "-fno-asynchronous-unwind-tables".to_string(),
+            "-fno-builtin".to_string(),
+            "-fno-plt".to_string(),
+            "-fno-stack-protector".to_string(),
+            "-std=c11".to_string(),
+        ]);
+        if let Some(pch) = pch {
+            args.push("-include-pch".to_string());
+            args.push(pch.display().to_string());
+        }
+        args.extend([
+            "-o".to_string(),
+            output.display().to_string(),
+            source.display().to_string(),
+        ]);
+        args.extend(self.target.clang_args().iter().map(|a| a.to_string()));
+        args.extend(cx.cflags.iter().cloned());
+        args
+    }
+
+    /// Runs clang; a failure is reported with the stencil's name and clang's own message.
+    fn clang(&self, stencil: &str, args: &[String]) -> Result<(), JobError> {
+        let command_line = || {
+            let mut all = vec![self.tools.clang.clone()];
+            all.extend(args.iter().cloned());
+            shell_join(&all)
+        };
+        if self.job.verbose {
+            (self.report)(Event::Command(&command_line()));
+        }
+        let output = Command::new(&self.tools.clang)
+            .args(args)
+            .output()
+            .map_err(|e| JobError::Compile {
+                stencil: stencil.to_string(),
+                command: command_line(),
+                status: "could not start".to_string(),
+                stderr: e.to_string(),
+            })?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(JobError::Compile {
+                stencil: stencil.to_string(),
+                command: command_line(),
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// Parses the template's shared prefix once. None (plain compiles) if clang cannot, e.g.
+    /// because of unusual `--cflags`.
+    fn precompile(&self, tmp: &Path, prefix: &str) -> Result<Option<PathBuf>, JobError> {
+        let header = tmp.join("template-prefix.h");
+        fs::write(&header, prefix).map_err(io_error(&header))?;
+        let pch = tmp.join("template-prefix.pch");
+        let args = self.clang_args(tmp, None, &pch, &header, None);
+        Ok(self.clang("template prefix", &args).ok().map(|()| pch))
+    }
+
+    /// Compiles (and disassembles) every unit on `cx.jobs` threads; results in unit order. The
+    /// first failure stops the others from starting new work and is returned.
+    fn compile_all(
+        &self,
+        tmp: &Path,
+        pch: Option<&Path>,
+        units: &[Unit],
+    ) -> Result<Vec<Compiled>, JobError> {
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let results: Mutex<Vec<Option<Result<Compiled, JobError>>>> =
+            Mutex::new((0..units.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..self.cx.jobs.min(units.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= units.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = self.compile_one(tmp, pch, &units[i]);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    } else {
+                        (self.report)(Event::Compiled {
+                            triple: self.triple,
+                            name: &units[i].name,
+                            done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                            total: units.len(),
+                        });
+                    }
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+                });
+            }
+        });
+        let mut compiled = Vec::with_capacity(units.len());
+        for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            match result {
+                Some(Ok(c)) => compiled.push(c),
+                Some(Err(e)) => return Err(e),
+                // Not started because another unit failed; that failure is returned below.
+                None => {}
+            }
+        }
+        Ok(compiled)
+    }
+
+    fn compile_one(
+        &self,
+        tmp: &Path,
+        pch: Option<&Path>,
+        unit: &Unit,
+    ) -> Result<Compiled, JobError> {
+        let object = tmp.join(format!("{}.o", unit.name));
+        match (pch, &unit.full_text) {
+            // On failure, compile the full source: CPython's exact command decides, and its
+            // diagnostics point at the real file.
+            (Some(pch), Some(full_text)) => {
+                let fast = self.clang_args(tmp, Some(&unit.name), &object, &unit.source, Some(pch));
+                if self.clang(&unit.name, &fast).is_err() {
+                    fs::write(&unit.source, full_text).map_err(io_error(&unit.source))?;
+                    self.clang(
+                        &unit.name,
+                        &self.clang_args(tmp, Some(&unit.name), &object, &unit.source, None),
+                    )?;
+                }
+            }
+            _ => self.clang(
+                &unit.name,
+                &self.clang_args(tmp, Some(&unit.name), &object, &unit.source, None),
+            )?,
+        }
+        let comments = match &self.tools.objdump {
+            Some(objdump) => {
+                if self.job.verbose {
+                    let object = object.display().to_string();
+                    (self.report)(Event::Command(&shell_join(&[
+                        objdump.as_str(),
+                        "--disassemble",
+                        "--reloc",
+                        &object,
+                    ])));
+                }
+                llvm::objdump_comments(objdump, &object).map_err(|message| JobError::Objdump {
+                    stencil: unit.name.clone(),
+                    message,
+                })?
+            }
+            None => Vec::new(),
+        };
+        let bytes = fs::read(&object).map_err(io_error(&object))?;
+        Ok(Compiled {
+            object: bytes,
+            comments,
+        })
+    }
+}
+
+/// Extracts the groups, one per object in order, as CPython's 3.14 rules say.
+fn extract(objects: &[(String, &[u8])], target: Target) -> Result<Extraction, String> {
+    let objects: Vec<(&str, &[u8])> = objects.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    patchjit_stencils::extract_objects(
+        &objects,
+        Some(target),
+        &patchjit_stencils::Options::default(),
+    )
+    .map_err(|e| e.to_string())
+}
