@@ -20,6 +20,7 @@ mod group;
 mod hole;
 mod json;
 mod object_file;
+mod readobj;
 mod sections;
 mod target;
 
@@ -28,5 +29,6 @@ pub use group::{extract, extract_files, extract_objects, Options};
 pub use hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
 pub use json::{from_json, to_json};
 pub use object_file::read_object;
+pub use readobj::read_readobj_json;
 pub use sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
 pub use target::{Arch, Format, Target};

@@ -1,0 +1,334 @@
+//! The `llvm-readobj` JSON reader against the object reader: for all seven targets, templates are
+//! compiled with clang 19 at test time, `llvm-readobj-19` prints them as CPython 3.14 asks for,
+//! and both readers must give the same `ObjectSections` and the same stencil groups. Malformed,
+//! truncated or mismatched JSON must be an error, never a panic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use patchjit_stencils::{
+    extract, read_object, read_readobj_json, Error, Format, ObjectSections, Options, Target,
+};
+
+/// CPython 3.14's `llvm-readobj` command line (reference §1.8).
+const READOBJ_ARGS: &[&str] = &[
+    "--elf-output-style=JSON",
+    "--expand-relocs",
+    "--section-data",
+    "--section-relocations",
+    "--section-symbols",
+    "--sections",
+];
+
+fn readobj(object: &Path) -> String {
+    let tool = common::llvm_tool("llvm-readobj");
+    let output = Command::new(&tool)
+        .args(READOBJ_ARGS)
+        .arg(object)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
+    assert!(
+        output.status.success(),
+        "{tool} failed on {}:\n{}",
+        object.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("llvm-readobj prints UTF-8")
+}
+
+fn own_templates() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates_readobj")
+}
+
+/// Compiles `source` (C or assembly) for `target` with the templates' flags plus `extra`.
+fn compile_source(target: Target, source: &Path, extra: &[&str]) -> PathBuf {
+    let stem = source.file_stem().unwrap().to_string_lossy();
+    let out = common::scratch(&format!("{}-{stem}.o", target.triple()));
+    let output = Command::new(common::clang())
+        .arg(format!("--target={}", target.triple()))
+        .args(common::COMMON_FLAGS)
+        .args(target.clang_args())
+        .args(extra)
+        .arg("-o")
+        .arg(&out)
+        .arg(source)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", common::clang()));
+    assert!(
+        output.status.success(),
+        "clang failed on {} for {target}:\n{}",
+        source.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+fn options() -> Options {
+    Options {
+        custom_values: vec!["COUNTER".to_string()],
+    }
+}
+
+/// Both readers on one object: equal sections, and equal extraction group for group (or, unless
+/// `must_extract`, the same error when grouping refuses the object). Returns the sections.
+fn agree(target: Target, object: &Path, must_extract: bool) -> ObjectSections {
+    let label = format!("{} for {target}", object.display());
+    let bytes = std::fs::read(object).unwrap();
+    let json = readobj(object);
+    let from_object = read_object("t.o", &bytes, Some(target))
+        .unwrap_or_else(|e| panic!("{label}: object reader: {e}"));
+    let from_json = read_readobj_json("t.o", &json, target)
+        .unwrap_or_else(|e| panic!("{label}: JSON reader: {e}"));
+    assert_eq!(from_json, from_object, "{label}: ObjectSections differ");
+
+    let a = extract("t.o", std::slice::from_ref(&from_object), &options());
+    let b = extract("t.o", std::slice::from_ref(&from_json), &options());
+    match (a, b) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.groups.len(), b.groups.len(), "{label}: group count");
+            for (ga, gb) in a.groups.iter().zip(&b.groups) {
+                assert_eq!(ga, gb, "{label}: group {} differs", ga.name);
+            }
+            assert_eq!(a.trampoline_symbols, b.trampoline_symbols, "{label}");
+        }
+        (Err(a), Err(b)) => {
+            assert!(!must_extract, "{label}: extraction failed: {a}");
+            assert_eq!(a, b, "{label}: different extraction errors");
+        }
+        (a, b) => {
+            panic!("{label}: one reader's sections extract, the other's do not: {a:?} / {b:?}")
+        }
+    }
+    from_json
+}
+
+fn check_target(target: Target) {
+    let shared = common::templates();
+    let own = own_templates();
+    let sections = ["-ffunction-sections", "-fdata-sections"];
+    // (source, extra flags, must the groups extract?)
+    let mut sources: Vec<(PathBuf, &[&str], bool)> = vec![
+        (shared.join("empty.c"), &[], true),
+        (shared.join("holes.c"), &[], true),
+        (shared.join("calls.c"), &[], true),
+        (shared.join("multi.c"), &sections, true),
+        // One .text/.data/.bss for all: several symbols per section. Grouping refuses two
+        // global functions in one section on ELF and COFF (the same error from both readers).
+        (shared.join("multi.c"), &[], false),
+        // Grouping refuses it on Mach-O, where __bss is listed before __cstring but placed after.
+        (own.join("data.c"), &[], target.format() != Format::MachO),
+    ];
+    if target == Target::Aarch64AppleDarwin {
+        sources.push((own.join("addend_pair.s"), &[], true));
+    }
+    for (source, extra, must_extract) in sources {
+        let object = compile_source(target, &source, extra);
+        let sections = agree(target, &object, must_extract);
+        assert!(
+            !sections.sections.is_empty(),
+            "{}: no sections read",
+            object.display()
+        );
+    }
+}
+
+#[test]
+fn x86_64_unknown_linux_gnu() {
+    check_target(Target::X86_64UnknownLinuxGnu);
+}
+
+#[test]
+fn aarch64_unknown_linux_gnu() {
+    check_target(Target::Aarch64UnknownLinuxGnu);
+}
+
+#[test]
+fn x86_64_apple_darwin() {
+    check_target(Target::X86_64AppleDarwin);
+}
+
+#[test]
+fn aarch64_apple_darwin() {
+    check_target(Target::Aarch64AppleDarwin);
+}
+
+#[test]
+fn x86_64_pc_windows_msvc() {
+    check_target(Target::X86_64PcWindowsMsvc);
+}
+
+#[test]
+fn aarch64_pc_windows_msvc() {
+    check_target(Target::Aarch64PcWindowsMsvc);
+}
+
+#[test]
+fn i686_pc_windows_msvc() {
+    check_target(Target::I686PcWindowsMsvc);
+}
+
+/// The paired `ARM64_RELOC_ADDEND` entries become the addends of the relocations after them,
+/// and the Mach-O `Extern` lines the binding of the symbols (checked beyond reader agreement).
+#[test]
+fn macho_addend_pairs_and_extern_lines() {
+    let target = Target::Aarch64AppleDarwin;
+    let object = compile_source(target, &own_templates().join("addend_pair.s"), &[]);
+    let sections = read_readobj_json("t.o", &readobj(&object), target).unwrap();
+    let text = &sections.sections[0];
+    let addends: Vec<(u64, &str, i64)> = text
+        .relocations
+        .iter()
+        .map(|r| (r.offset, r.kind.name(), r.addend))
+        .collect();
+    assert_eq!(
+        addends,
+        [
+            (16, "ARM64_RELOC_BRANCH26", 0),
+            (12, "ARM64_RELOC_PAGEOFF12", 16),
+            (8, "ARM64_RELOC_PAGE21", 16),
+            (4, "ARM64_RELOC_PAGEOFF12", 1000),
+            (0, "ARM64_RELOC_PAGE21", 1000),
+        ]
+    );
+    let entry = text
+        .symbols
+        .iter()
+        .find(|s| s.name == "_JIT_ENTRY")
+        .unwrap();
+    assert!(entry.global && entry.function);
+}
+
+/// A hidden (`PrivateExtern` + `Extern`) definition stays global; a static one is local.
+#[test]
+fn macho_private_extern_is_global() {
+    let target = Target::X86_64AppleDarwin;
+    let object = compile_source(target, &own_templates().join("data.c"), &[]);
+    let sections = read_readobj_json("t.o", &readobj(&object), target).unwrap();
+    let symbol = |name: &str| {
+        sections
+            .sections
+            .iter()
+            .flat_map(|s| &s.symbols)
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no symbol {name}"))
+            .clone()
+    };
+    assert!(symbol("hidden_total").global);
+    assert!(!symbol("counts").global);
+}
+
+/// ELF addends are printed as unsigned 64-bit numbers; they must come back negative.
+#[test]
+fn elf_unsigned_addends_are_signed() {
+    let target = Target::X86_64UnknownLinuxGnu;
+    let object = compile_source(target, &common::templates().join("calls.c"), &[]);
+    let json = readobj(&object);
+    assert!(json.contains("\"Addend\":18446744073709551612"));
+    let sections = read_readobj_json("t.o", &json, target).unwrap();
+    assert!(sections
+        .sections
+        .iter()
+        .flat_map(|s| &s.relocations)
+        .any(|r| r.addend == -4));
+}
+
+fn holes_json(target: Target) -> String {
+    readobj(&compile_source(
+        target,
+        &common::templates().join("holes.c"),
+        &[],
+    ))
+}
+
+#[test]
+fn output_for_another_target_is_refused() {
+    let json = holes_json(Target::X86_64UnknownLinuxGnu);
+    for wrong in [
+        Target::Aarch64UnknownLinuxGnu,
+        Target::X86_64AppleDarwin,
+        Target::X86_64PcWindowsMsvc,
+    ] {
+        let error = read_readobj_json("t.o", &json, wrong).unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid { message, .. } if message.contains(wrong.triple())),
+            "{wrong}: {error}"
+        );
+    }
+}
+
+/// CPython's cut (the bare array of sections) is accepted too.
+#[test]
+fn the_bare_section_array_is_accepted() {
+    let target = Target::Aarch64UnknownLinuxGnu;
+    let json = holes_json(target);
+    let start = json.find("\"Sections\":").unwrap() + "\"Sections\":".len();
+    let end = json[..json.len() - 1].rfind(']').unwrap() + 1;
+    let cut = &json[start..end];
+    assert!(cut.starts_with('[') && cut.ends_with(']'));
+    assert_eq!(
+        read_readobj_json("t.o", cut, target).unwrap(),
+        read_readobj_json("t.o", &json, target).unwrap()
+    );
+}
+
+#[test]
+fn malformed_json_is_an_error() {
+    let target = Target::X86_64UnknownLinuxGnu;
+    for bad in [
+        "",
+        "[",
+        "not json",
+        "[{\"Section\": 3}]",
+        "[{\"Section\": {\"Index\": 1}}]",
+        "{\"Sections\": [{\"Section\": {\"Index\": -1}}]}",
+        "{\"Sections\": {}}",
+    ] {
+        let error = read_readobj_json("bad.json", bad, target).unwrap_err();
+        assert!(
+            matches!(error, Error::Malformed { ref file, .. } if file == "bad.json"),
+            "{bad:?}: {error}"
+        );
+    }
+}
+
+/// Every prefix of real output, for every format, is an error or (for the few cuts that leave
+/// a complete array) a result — never a panic.
+#[test]
+fn truncated_output_never_panics() {
+    for target in [
+        Target::X86_64UnknownLinuxGnu,
+        Target::Aarch64AppleDarwin,
+        Target::I686PcWindowsMsvc,
+    ] {
+        let json = holes_json(target);
+        let step = (json.len() / 200).max(1);
+        for cut in (0..json.len()).step_by(step) {
+            if json.is_char_boundary(cut) {
+                let _ = read_readobj_json("cut.json", &json[..cut], target);
+            }
+        }
+    }
+}
+
+/// A relocation type no patch function handles is reported with its section, offset and name.
+#[test]
+fn unsupported_relocation_is_named() {
+    let target = Target::X86_64UnknownLinuxGnu;
+    let object = compile_source(
+        target,
+        &common::templates().join("bad_reloc.c"),
+        &["-mcmodel=small", "-fno-pic"],
+    );
+    let json = readobj(&object);
+    match read_readobj_json("bad.o", &json, target).unwrap_err() {
+        Error::UnsupportedRelocation { kind, section, .. } => {
+            assert_eq!(kind, "R_X86_64_32S");
+            assert!(section.starts_with(".text"), "{section}");
+        }
+        other => panic!("{other}"),
+    }
+    // The object reader refuses the same object.
+    assert!(read_object("bad.o", &std::fs::read(&object).unwrap(), Some(target)).is_err());
+}
