@@ -453,6 +453,11 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for section in sections {
             let name = section.get("Name")?.get("Value")?.str()?;
+            let index = section.get("Index")?;
+            let ordinal = index
+                .usize()?
+                .checked_add(1)
+                .ok_or_else(|| index.error("a section index"))?;
             let attributes = section.enum_value("Attributes")?;
             if attributes & S_ATTR_DEBUG != 0 {
                 continue;
@@ -531,7 +536,7 @@ impl Reader<'_> {
                 });
             }
             out.push(Section {
-                index: section.get("Index")?.usize()? + 1,
+                index: ordinal,
                 name: name.to_string(),
                 kind: if code {
                     SectionKind::Code
