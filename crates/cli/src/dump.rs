@@ -6,19 +6,23 @@ use std::path::PathBuf;
 
 use patchjit_build::cpython::patch_call;
 use patchjit_stencils::{
-    extract_objects, to_json, Arch, Extraction, Hole, Options, StencilGroup, Target,
+    extract, extract_objects, read_readobj_json, readobj_json_target, to_json, Arch, Extraction,
+    Hole, Options, StencilGroup, Target,
 };
 
 /// Show the stencils an object file becomes.
 ///
-/// Reads FILE (ELF, Mach-O or COFF from clang; x86-64, AArch64 or i686), extracts its stencil
+/// Reads FILE (ELF, Mach-O or COFF from clang; x86-64, AArch64 or i686; or `llvm-readobj`'s JSON
+/// output for it, see --readobj-json), extracts its stencil
 /// groups the way CPython 3.14's Tools/jit does, and prints per group the holes in CPython's
 /// `Hole(...)` form, the patch call each becomes, and the code disassembled with holes marked.
 /// Any problem with the file is one line on stderr and exit status 1.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The object file to read.
-    file: PathBuf,
+    /// The object file to read (with --readobj-json: only its name is used, for errors and for
+    /// naming a one-function object's stencil after its stem).
+    #[arg(required_unless_present = "readobj_json")]
+    file: Option<PathBuf>,
     /// `text` for people, `json` for tools (the stable schema of `stencils.json`).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -28,6 +32,12 @@ pub struct Args {
     /// Client-defined hole values: `_JIT_<NAME>` becomes value NAME instead of a symbol.
     #[arg(long = "custom-value", value_name = "NAME")]
     custom_values: Vec<String>,
+    /// Read the sections from this `llvm-readobj-19 --elf-output-style=JSON --expand-relocs
+    /// --section-data --section-relocations --section-symbols --sections` output (CPython
+    /// 3.14's route) instead of from the object file. The target is taken from the output's
+    /// summary unless --target is given.
+    #[arg(long, value_name = "JSON")]
+    readobj_json: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -37,8 +47,6 @@ enum Format {
 }
 
 pub fn run(args: Args) -> Result<(), String> {
-    let name = args.file.display().to_string();
-    let bytes = std::fs::read(&args.file).map_err(|e| format!("{name}: {e}"))?;
     let target = match &args.target {
         Some(triple) => Some(
             Target::from_triple(triple)
@@ -49,15 +57,38 @@ pub fn run(args: Args) -> Result<(), String> {
     let options = Options {
         custom_values: args.custom_values,
     };
-    let extraction =
-        extract_objects(&[(&name, &bytes)], target, &options).map_err(|e| e.to_string())?;
-    let target = match target {
-        Some(target) => target,
-        None => {
-            patchjit_stencils::read_object(&name, &bytes, None)
-                .map_err(|e| e.to_string())?
-                .target
+    let (extraction, target) = match (&args.readobj_json, &args.file) {
+        (Some(json_path), file) => {
+            let json_name = json_path.display().to_string();
+            let json =
+                std::fs::read_to_string(json_path).map_err(|e| format!("{json_name}: {e}"))?;
+            let target = match target {
+                Some(target) => target,
+                None => readobj_json_target(&json_name, &json).map_err(|e| e.to_string())?,
+            };
+            let sections =
+                read_readobj_json(&json_name, &json, target).map_err(|e| e.to_string())?;
+            let name = file.as_ref().map_or(json_name, |f| f.display().to_string());
+            let extraction = extract(&name, &[sections], &options).map_err(|e| e.to_string())?;
+            (extraction, target)
         }
+        (None, Some(file)) => {
+            let name = file.display().to_string();
+            let bytes = std::fs::read(file).map_err(|e| format!("{name}: {e}"))?;
+            let extraction =
+                extract_objects(&[(&name, &bytes)], target, &options).map_err(|e| e.to_string())?;
+            let target = match target {
+                Some(target) => target,
+                None => {
+                    patchjit_stencils::read_object(&name, &bytes, None)
+                        .map_err(|e| e.to_string())?
+                        .target
+                }
+            };
+            (extraction, target)
+        }
+        // clap requires FILE unless --readobj-json is given.
+        (None, None) => return Err("no object file given".to_string()),
     };
     let out = match args.format {
         Format::Json => to_json(&extraction, target),

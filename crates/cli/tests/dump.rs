@@ -175,3 +175,98 @@ fn bad_input_is_one_line_and_exit_status_1() {
         "unknown target",
     );
 }
+
+/// `llvm-readobj-19` JSON output of `object`, as CPython 3.14 asks for it, written next to it.
+fn readobj_json(object: &Path) -> PathBuf {
+    let output = Command::new("llvm-readobj-19")
+        .args([
+            "--elf-output-style=JSON",
+            "--expand-relocs",
+            "--section-data",
+            "--section-relocations",
+            "--section-symbols",
+            "--sections",
+        ])
+        .arg(object)
+        .output()
+        .expect("run llvm-readobj-19");
+    assert!(output.status.success());
+    let path = object.with_extension("json");
+    std::fs::write(&path, output.stdout).unwrap();
+    path
+}
+
+#[test]
+fn readobj_json_route_dumps_the_same_stencils_for_every_target() {
+    for target in Target::ALL {
+        let object = compile(target, "calls", &[]);
+        let json = readobj_json(&object);
+        let path = object.to_str().unwrap();
+        for format in ["json", "text"] {
+            let direct = stdout(&patchjit(&["dump", path, "--format", format]));
+            // The target comes from the JSON's summary; FILE only names the object.
+            let via_json = stdout(&patchjit(&[
+                "dump",
+                path,
+                "--format",
+                format,
+                "--readobj-json",
+                json.to_str().unwrap(),
+            ]));
+            assert_eq!(via_json, direct, "{target} --format {format}");
+        }
+        // Without FILE, the JSON's own name is used.
+        let alone = stdout(&patchjit(&[
+            "dump",
+            "--readobj-json",
+            json.to_str().unwrap(),
+            "--target",
+            target.triple(),
+        ]));
+        assert!(alone.contains(&format!("target {target}")), "{alone}");
+    }
+}
+
+#[test]
+fn bad_readobj_json_is_one_line_and_exit_status_1() {
+    let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
+    let json = readobj_json(&object);
+    let text = std::fs::read_to_string(&json).unwrap();
+
+    let truncated = scratch("truncated.json");
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    assert_one_line_error(
+        &patchjit(&["dump", "--readobj-json", truncated.to_str().unwrap()]),
+        "truncated.json",
+    );
+
+    let garbage = scratch("garbage.json");
+    std::fs::write(&garbage, "{\"Sections\": [1, 2]}").unwrap();
+    assert_one_line_error(
+        &patchjit(&[
+            "dump",
+            "--readobj-json",
+            garbage.to_str().unwrap(),
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ]),
+        "garbage.json",
+    );
+
+    assert_one_line_error(
+        &patchjit(&[
+            "dump",
+            "--readobj-json",
+            json.to_str().unwrap(),
+            "--target",
+            "aarch64-apple-darwin",
+        ]),
+        "not one for the requested target aarch64-apple-darwin",
+    );
+
+    let missing = scratch("missing.json");
+    assert_one_line_error(
+        &patchjit(&["dump", "--readobj-json", missing.to_str().unwrap()]),
+        "missing.json",
+    );
+}

@@ -29,6 +29,6 @@ pub use group::{extract, extract_files, extract_objects, Options};
 pub use hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
 pub use json::{from_json, to_json};
 pub use object_file::read_object;
-pub use readobj::read_readobj_json;
+pub use readobj::{read_readobj_json, readobj_json_target};
 pub use sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
 pub use target::{Arch, Format, Target};

@@ -58,13 +58,50 @@ pub fn read_readobj_json(file: &str, json: &str, target: Target) -> Result<Objec
     }
 }
 
+/// The target named by `llvm-readobj`'s `Format`/`Arch` summary at the top of `json`: the
+/// canonical triple of that format and architecture, as [`crate::read_object`] detects it from
+/// an object's header. For callers that have JSON but no target of their own.
+pub fn readobj_json_target(file: &str, json: &str) -> Result<Target, Error> {
+    let summary = &json[..json.find("\"Sections\":").unwrap_or(json.len())];
+    let (format, arch) = summary_kind(file, summary)?.ok_or_else(|| {
+        malformed(
+            file,
+            "no \"Format\" and \"Arch\" summary before the sections",
+        )
+    })?;
+    Target::ALL
+        .into_iter()
+        .find(|t| t.format() == format && t.arch() == arch)
+        .ok_or_else(|| Error::Unsupported {
+            file: file.to_string(),
+            message: format!("{format:?} objects for {arch:?}"),
+        })
+}
+
 /// Compares the `"Format"` and `"Arch"` strings before the sections with the requested target.
 fn check_summary(file: &str, summary: &str, target: Target) -> Result<(), Error> {
+    match summary_kind(file, summary)? {
+        Some((format, arch)) if format != target.format() || arch != target.arch() => {
+            Err(Error::Invalid {
+                file: file.to_string(),
+                group: None,
+                message: format!(
+                    "llvm-readobj output describes a {format:?} object for {arch:?}, not one \
+                     for the requested target {target}"
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The format and architecture the summary names, if it has one.
+fn summary_kind(file: &str, summary: &str) -> Result<Option<(Format, Arch)>, Error> {
     let (Some(format), Some(arch)) = (
         string_field(summary, "Format"),
         string_field(summary, "Arch"),
     ) else {
-        return Ok(());
+        return Ok(None);
     };
     let detected_format = if format.starts_with("elf64") {
         Format::Elf
@@ -89,16 +126,7 @@ fn check_summary(file: &str, summary: &str, target: Target) -> Result<(), Error>
             })
         }
     };
-    if detected_format != target.format() || detected_arch != target.arch() {
-        return Err(Error::Invalid {
-            file: file.to_string(),
-            group: None,
-            message: format!(
-                "object is {format} for {arch}, not for the requested target {target}"
-            ),
-        });
-    }
-    Ok(())
+    Ok(Some((detected_format, detected_arch)))
 }
 
 /// The value of `"key":"value"` in `text` (no JSON parsing: the summary is not valid JSON for

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use patchjit_stencils::{
-    extract, read_object, read_readobj_json, Error, Format, ObjectSections, Options, Target,
+    extract, read_object, read_readobj_json, readobj_json_target, Error, Format, ObjectSections,
+    Options, Target,
 };
 
 /// CPython 3.14's `llvm-readobj` command line (reference §1.8).
@@ -256,6 +257,23 @@ fn output_for_another_target_is_refused() {
             "{wrong}: {error}"
         );
     }
+}
+
+#[test]
+fn the_summary_names_the_target() {
+    for target in Target::ALL {
+        assert_eq!(
+            readobj_json_target("t.json", &holes_json(target)).unwrap(),
+            target
+        );
+    }
+    assert!(readobj_json_target("t.json", "[{\"Section\": {}}]").is_err());
+    let elf32 =
+        r#"[{"FileSummary":{"File":"a.o","Format":"elf32-i386","Arch":"i386"},"Sections":[]}]"#;
+    assert!(matches!(
+        readobj_json_target("t.json", elf32),
+        Err(Error::Unsupported { .. })
+    ));
 }
 
 /// CPython's cut (the bare array of sections) is accepted too.
