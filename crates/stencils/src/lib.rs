@@ -2,7 +2,7 @@
 //! copy-and-patch stencil groups: code and data bytes plus the holes to patch at run time.
 //!
 //! Two steps, each usable alone: [`read_object`] parses an object file into the format-neutral
-//! [`ObjectSections`] (a JSON reader for `llvm-readobj` output produces the same model), and
+//! [`ObjectSections`] ([`read_readobj_json`] reads `llvm-readobj`'s JSON into the same model), and
 //! [`extract`]/[`extract_files`] turn parsed objects into [`StencilGroup`]s exactly as CPython
 //! 3.14's `Tools/jit` does. [`extract_objects`] does both for a list of `(file name, bytes)`:
 //!
