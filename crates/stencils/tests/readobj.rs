@@ -350,3 +350,25 @@ fn unsupported_relocation_is_named() {
     // The object reader refuses the same object.
     assert!(read_object("bad.o", &std::fs::read(&object).unwrap(), Some(target)).is_err());
 }
+
+/// Both readers on every object of a directory, e.g. CPython's micro-op objects:
+/// `PATCHJIT_READOBJ_DIR=DIR PATCHJIT_READOBJ_TARGET=TRIPLE cargo test -p patchjit-stencils
+/// --test readobj -- --ignored`.
+#[test]
+#[ignore]
+fn directory_of_objects() {
+    let dir = std::env::var("PATCHJIT_READOBJ_DIR").expect("set PATCHJIT_READOBJ_DIR");
+    let triple = std::env::var("PATCHJIT_READOBJ_TARGET").expect("set PATCHJIT_READOBJ_TARGET");
+    let target = Target::from_triple(&triple).expect("a known target triple");
+    let mut objects: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "o"))
+        .collect();
+    objects.sort();
+    assert!(!objects.is_empty(), "no .o files in {dir}");
+    for object in &objects {
+        agree(target, object, true);
+    }
+    eprintln!("{} objects agree", objects.len());
+}
