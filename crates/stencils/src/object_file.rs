@@ -151,7 +151,14 @@ impl Reader<'_> {
             };
             let bytes = section_bytes(file, name, &section)?;
             let index = section.index().0;
-            let symbols = self.symbols_in(obj, index)?;
+            let mut symbols = self.symbols_in(obj, index)?;
+            if self.target.format() == crate::target::Format::MachO {
+                // Mach-O has no symbol types: any symbol in an instruction section is code, as
+                // the llvm-readobj reader decides (the object crate only says so for __text).
+                for symbol in &mut symbols {
+                    symbol.function = kind == SectionKind::Code;
+                }
+            }
             let mut relocations = Vec::new();
             for (offset, reloc) in section.relocations() {
                 let site = RelocSite {

@@ -120,6 +120,7 @@ fn check_target(target: Target) {
         (shared.join("multi.c"), &[], false),
         // Grouping refuses it on Mach-O, where __bss is listed before __cstring but placed after.
         (own.join("data.c"), &[], target.format() != Format::MachO),
+        (own.join("cold_section.c"), &[], true),
     ];
     if target == Target::Aarch64AppleDarwin {
         sources.push((own.join("addend_pair.s"), &[], true));
