@@ -118,6 +118,8 @@ pub enum EmitError {
     TooLarge,
     /// Mapping or protecting memory failed.
     Memory(io::Error),
+    /// [`Options::gdb`] was set but the crate was built without its `gdb-jit` feature.
+    GdbUnavailable,
 }
 
 impl fmt::Display for EmitError {
@@ -160,6 +162,9 @@ impl fmt::Display for EmitError {
             }
             EmitError::TooLarge => f.write_str("program is larger than 4 GiB"),
             EmitError::Memory(e) => write!(f, "executable memory: {e}"),
+            EmitError::GdbUnavailable => f.write_str(
+                "GDB registration requested, but patchjit was built without its `gdb-jit` feature",
+            ),
         }
     }
 }
@@ -183,7 +188,8 @@ pub struct Options {
     pub data_protection: DataProtection,
     /// Append one line per instruction to `/tmp/perf-<pid>.map` (for `perf report`).
     pub perf_map: bool,
-    /// Register the unit with GDB's JIT interface (one symbol per instruction).
+    /// Register the unit with GDB's JIT interface (one symbol per instruction). Needs the
+    /// `gdb-jit` feature (on by default); without it, [`Emitter::finish`] refuses.
     pub gdb: bool,
 }
 
@@ -551,6 +557,9 @@ impl<'t> Emitter<'t> {
             return Err(EmitError::ForeignTable {
                 target: self.table.target,
             });
+        }
+        if options.gdb && !cfg!(feature = "gdb-jit") {
+            return Err(EmitError::GdbUnavailable);
         }
         let mut layout = self.layout()?;
         let mut memory = WritableMemory::allocate(

@@ -4,6 +4,7 @@
 //! - GDB's JIT interface: the debugger breaks on `__jit_debug_register_code` and reads a
 //!   linked list rooted at `__jit_debug_descriptor` of in-memory object files; each unit gets a
 //!   minimal ELF with a NOBITS `.text` at the code address and one symbol per instruction.
+//!   Only with the `gdb-jit` feature, which defines those two symbols.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -13,9 +14,11 @@ pub type CodeSymbol = (u32, u32, String);
 
 /// Keeps a unit registered with GDB until dropped.
 pub struct Registration {
+    #[cfg(feature = "gdb-jit")]
     gdb: Option<Box<gdb::Entry>>,
 }
 
+#[cfg(feature = "gdb-jit")]
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(mut entry) = self.gdb.take() {
@@ -50,7 +53,9 @@ fn append_perf_map(base: usize, symbols: &[CodeSymbol]) {
     }
 }
 
-/// Records a freshly sealed unit at `base` (`code_len` bytes) with the chosen tools.
+/// Records a freshly sealed unit at `base` (`code_len` bytes) with the chosen tools (`gdb` only
+/// with the `gdb-jit` feature; the emitter refuses it otherwise).
+#[cfg_attr(not(feature = "gdb-jit"), allow(unused_variables))]
 pub(crate) fn register(
     base: usize,
     code_len: usize,
@@ -61,10 +66,13 @@ pub(crate) fn register(
     if perf {
         append_perf_map(base, symbols);
     }
-    let gdb = gdb.then(|| gdb::register(gdb::symfile(base as u64, code_len as u64, symbols)));
-    Registration { gdb }
+    Registration {
+        #[cfg(feature = "gdb-jit")]
+        gdb: gdb.then(|| gdb::register(gdb::symfile(base as u64, code_len as u64, symbols))),
+    }
 }
 
+#[cfg(feature = "gdb-jit")]
 pub mod gdb {
     //! GDB's JIT compilation interface (see GDB manual, "JIT Compilation Interface").
 

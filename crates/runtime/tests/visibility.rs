@@ -3,8 +3,9 @@
 
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
-use object::{Object, ObjectSection, ObjectSymbol};
-use patchjit::visibility::{gdb, perf_map_path};
+#[cfg(feature = "gdb-jit")]
+use patchjit::visibility::gdb;
+use patchjit::visibility::perf_map_path;
 use patchjit::{
     Emitter, Hole, HoleValue, Instruction, Options, PatchKind, Stencil, StencilGroup, StencilTable,
 };
@@ -101,8 +102,10 @@ fn perf_map_has_one_line_per_instruction() {
     }
 }
 
+#[cfg(feature = "gdb-jit")]
 #[test]
 fn gdb_symfile_names_every_instruction() {
+    use object::{Object, ObjectSection, ObjectSymbol};
     let code = program(false)
         .finish(&Options {
             gdb: true,
@@ -141,6 +144,7 @@ fn gdb_symfile_names_every_instruction() {
 }
 
 /// Runs in a child under GDB: executes JIT code that hits `int3`.
+#[cfg(feature = "gdb-jit")]
 #[test]
 fn gdb_child_hits_trap() {
     if std::env::var_os("PATCHJIT_GDB_CHILD").is_none() {
@@ -157,13 +161,10 @@ fn gdb_child_hits_trap() {
     assert_eq!(f(), 7);
 }
 
+/// Needs `gdb` (CI installs it).
+#[cfg(feature = "gdb-jit")]
 #[test]
 fn gdb_names_the_jit_frame() {
-    let Ok(out) = std::process::Command::new("gdb").arg("--version").output() else {
-        eprintln!("gdb not installed; skipping");
-        return;
-    };
-    assert!(out.status.success());
     let out = std::process::Command::new("gdb")
         .args([
             "-batch",
@@ -190,4 +191,23 @@ fn gdb_names_the_jit_frame() {
         "gdb did not name the JIT frame:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Without the feature the descriptor symbols are not defined, so registration is refused
+/// instead of silently skipped.
+#[cfg(not(feature = "gdb-jit"))]
+#[test]
+fn gdb_registration_needs_the_feature() {
+    let error = program(false)
+        .finish(&Options {
+            gdb: true,
+            ..Options::default()
+        })
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(error, patchjit::EmitError::GdbUnavailable),
+        "{error}"
+    );
+    assert!(error.to_string().contains("`gdb-jit` feature"), "{error}");
 }
