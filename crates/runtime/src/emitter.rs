@@ -970,6 +970,7 @@ mod tests {
         custom_values: &[],
     };
 
+    #[cfg(target_arch = "x86_64")]
     extern "C" fn double_it(x: u64) -> u64 {
         x * 2
     }

@@ -1,16 +1,28 @@
-//! Runs JIT-compiled programs for real: C templates compiled by clang 19 for
-//! x86_64-unknown-linux-gnu, extracted by `patchjit-stencils`, emitted and executed.
+//! Runs JIT-compiled programs for real: C templates compiled by clang 19 for the host
+//! (x86_64-unknown-linux-gnu natively; aarch64-unknown-linux-gnu natively or under
+//! `qemu-aarch64`, see `.ci/aarch64`), extracted by `patchjit-stencils`, emitted and executed.
+//! Each architecture also runs every relaxation outcome of its GOT and branch holes.
 
-#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#![cfg(all(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_os = "linux"
+))]
 
 mod support;
 
 use std::sync::OnceLock;
 
 use patchjit::{
-    Arena, Destination, Emitter, ExecutableCode, Instruction, Options, Placement, StencilTable,
+    Arena, Destination, Emitter, ExecutableCode, Instruction, Options, PatchKind, Placement,
+    StencilTable,
 };
 use patchjit_stencils::Target;
+
+const TARGET: Target = if cfg!(target_arch = "x86_64") {
+    Target::X86_64UnknownLinuxGnu
+} else {
+    Target::Aarch64UnknownLinuxGnu
+};
 
 const TEMPLATES: &[&str] = &[
     "shim",
@@ -31,10 +43,7 @@ const TEMPLATES: &[&str] = &[
 
 fn table() -> &'static StencilTable {
     static TABLE: OnceLock<&'static StencilTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let target = Target::X86_64UnknownLinuxGnu;
-        support::leak_table(&support::build(target, TEMPLATES), target)
-    })
+    TABLE.get_or_init(|| support::leak_table(&support::build(TARGET, TEMPLATES), TARGET))
 }
 
 #[repr(C)]
@@ -59,7 +68,11 @@ struct Program {
 
 impl Program {
     fn new() -> Program {
-        let mut e = Emitter::new(table(), &[("helper", helper_address())]).unwrap();
+        Program::with_table(table())
+    }
+
+    fn with_table(table: &'static StencilTable) -> Program {
+        let mut e = Emitter::new(table, &[("helper", helper_address())]).unwrap();
         e.set_shim(e.group("shim").unwrap()).unwrap();
         e.set_terminator(e.group("ret").unwrap()).unwrap();
         Program { e }
@@ -189,6 +202,7 @@ fn data_stencil_lookup() {
 
 /// Builds `load x; call_helper` at `placement`; returns the result and the two bytes before the
 /// call's displacement.
+#[cfg(target_arch = "x86_64")]
 fn call_helper_at(placement: Placement) -> (i64, [u8; 2], usize) {
     let mut p = Program::new();
     p.push("load", 4);
@@ -198,7 +212,7 @@ fn call_helper_at(placement: Placement) -> (i64, [u8; 2], usize) {
         .code
         .holes
         .iter()
-        .find(|h| h.patch == patchjit::PatchKind::X86_64Rel32x)
+        .find(|h| h.patch == PatchKind::X86_64Rel32x)
         .expect("GOT call");
     let compiled = p.finish(&Options {
         placement,
@@ -214,6 +228,7 @@ fn call_helper_at(placement: Placement) -> (i64, [u8; 2], usize) {
     )
 }
 
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn helper_call_relaxed_when_within_2gib() {
     let hint = (helper_address() + (512 << 20)) & !0xFFFF;
@@ -230,6 +245,7 @@ fn helper_call_relaxed_when_within_2gib() {
     );
 }
 
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn helper_call_through_the_got_when_far() {
     let hint = (helper_address() + (8 << 30)) & !0xFFFF;
@@ -280,4 +296,131 @@ fn client_defined_hole_values() {
     p.e.set_custom(first, scale, 7).unwrap();
     p.e.set_custom(second, scale, 11).unwrap();
     assert_eq!(p.finish(&Options::default()).run().0, 3 * 7 * 11);
+}
+
+/// The address of instruction `index`'s first hole of kind `patch` and the two instruction words
+/// there.
+#[cfg(target_arch = "aarch64")]
+fn hole_words(
+    compiled: &Compiled,
+    table: &StencilTable,
+    name: &str,
+    index: usize,
+    patch: PatchKind,
+) -> (usize, [u32; 2]) {
+    let group = table.groups.iter().find(|g| g.name == name).unwrap();
+    let hole = group
+        .code
+        .holes
+        .iter()
+        .find(|h| h.patch == patch)
+        .unwrap_or_else(|| panic!("{name} has no {patch:?} hole"));
+    let address = compiled.code.instruction_start(index).unwrap() + hole.offset as usize;
+    let at = address - compiled.code.entry_address();
+    let code = compiled.code.code();
+    let word = |at: usize| u32::from_le_bytes(code[at..at + 4].try_into().unwrap());
+    (address, [word(at), word(at + 4)])
+}
+
+/// A folded ADRP+LDR of a GOT slot becomes MOVZ, MOVZ+MOVK, LDR literal or stays ADRP+LDR,
+/// depending on the value and how far the slot is; every form must load the right value.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn got_loads_in_every_relaxed_form() {
+    static FAR: OnceLock<&'static StencilTable> = OnceLock::new();
+    let far = *FAR.get_or_init(|| {
+        support::leak_table(
+            &support::build(TARGET, &["shim", "far_data", "ret"]),
+            TARGET,
+        )
+    });
+    let cases: [(&'static StencilTable, &str, i64, &str); 4] = [
+        (table(), "load", 0x42, "movz"),
+        (table(), "load", 0xDEAD_BEEF, "movz+movk"),
+        (table(), "load", 0x1234_5678_9ABC, "ldr literal"),
+        (far, "far_data", 0x1234_5678_9ABC, "adrp+ldr"),
+    ];
+    for (table, name, value, form) in cases {
+        let mut p = Program::with_table(table);
+        p.push(name, value);
+        let compiled = p.finish(&Options::default());
+        // `far_data` adds `far[0]`, which is 1.
+        let expected = if name == "far_data" { value + 1 } else { value };
+        assert_eq!(compiled.run().0, expected, "{name} {value:#x}");
+        let (_, [first, second]) =
+            hole_words(&compiled, table, name, 0, PatchKind::Aarch64Pair33rx);
+        let seen = match (first >> 24, second) {
+            (0xD2, 0xD503_201F) => "movz",
+            (0xD2, _) => "movz+movk",
+            (0x58, _) => "ldr literal",
+            _ => "adrp+ldr",
+        };
+        assert_eq!(
+            seen, form,
+            "{name} {value:#x}: {first:#010x} {second:#010x}"
+        );
+    }
+}
+
+/// `BL helper` (no `-fno-plt`): direct when the helper is within 128 MiB, else through the
+/// unit's trampoline; both must return the helper's result.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn helper_call_direct_or_through_a_trampoline() {
+    let objects: Vec<(&str, Vec<u8>)> = ["shim", "load", "ret"]
+        .iter()
+        .map(|&n| (n, support::compile_default(TARGET, n)))
+        .chain([("call_helper", support::compile(TARGET, "call_helper", &[]))])
+        .collect();
+    let table = support::leak_table(&support::extract(TARGET, &objects), TARGET);
+    // Below the helper: above it, the heap may take the hinted range.
+    for (distance, form) in [(64isize << 20, "direct"), (8 << 30, "trampoline")] {
+        let hint = helper_address().wrapping_add_signed(-distance) & !0xFFFF;
+        let mut p = Program::with_table(table);
+        p.push("load", 4);
+        p.push("call_helper", 0);
+        let compiled = p.finish(&Options {
+            placement: Placement::Near(hint),
+            ..Options::default()
+        });
+        let address = compiled.code.entry_address();
+        assert_eq!(
+            address.abs_diff(helper_address()) < 1 << 27,
+            form == "direct",
+            "code placed at {address:#x}, helper at {:#x}",
+            helper_address()
+        );
+        assert_eq!(compiled.run().0, 41, "{form}");
+        let (pc, [bl, _]) = hole_words(
+            &compiled,
+            table,
+            "call_helper",
+            1,
+            PatchKind::Aarch64Trampoline,
+        );
+        assert_eq!(bl >> 26, 0b100101, "{form}: a BL");
+        let offset = (((bl & 0x03FF_FFFF) << 6) as i32 >> 6) as isize * 4;
+        let target_is_helper = pc.wrapping_add_signed(offset) == helper_address();
+        assert_eq!(target_is_helper, form == "direct", "{form}: BL target");
+    }
+}
+
+/// Reusing an arena chunk for different code must flush the instruction cache (AArch64): the
+/// second program must not run the first one's stale instructions.
+#[test]
+fn arena_chunk_reused_for_different_code() {
+    let arena = Arena::new(1 << 20).unwrap();
+    for (i, value) in [11i64, 22, 33, 44].into_iter().enumerate() {
+        let mut p = Program::new();
+        p.push("load", value);
+        if i % 2 == 1 {
+            p.push("add", 1000);
+        }
+        let compiled = p.finish(&Options {
+            placement: Placement::Arena(arena.clone()),
+            ..Options::default()
+        });
+        let expected = value + if i % 2 == 1 { 1000 } else { 0 };
+        assert_eq!(compiled.run().0, expected, "program {i}");
+    }
 }
