@@ -112,7 +112,8 @@ pub enum EmitError {
     NoSuchGroup { group: u16 },
     /// The table is inconsistent (a hole outside its stencil, an unknown symbol index...).
     BadTable { group: &'static str, reason: String },
-    /// The table was built for another architecture than the one running.
+    /// The table was built for another architecture or calling-convention family (Windows,
+    /// Apple, other) than the one running.
     ForeignTable { target: &'static str },
     /// The program needs more than 4 GiB of code or data.
     TooLarge,
@@ -282,6 +283,9 @@ fn check_stencil(
     Ok(())
 }
 
+/// Whether code compiled for `triple` can run here: the same architecture and the same calling
+/// convention family (Windows, Apple and other ELF systems differ in ABI details such as
+/// argument registers on x86-64 and the platform register on AArch64).
 fn host_runs(triple: &str) -> bool {
     let arch = triple.split('-').next().unwrap_or("");
     let arch = match arch {
@@ -289,7 +293,19 @@ fn host_runs(triple: &str) -> bool {
         "arm64" => "aarch64",
         other => other,
     };
-    arch == std::env::consts::ARCH
+    let family = |os: &str| match os {
+        "windows" => "windows",
+        "macos" | "ios" => "apple",
+        _ => "other",
+    };
+    let table_os = if triple.contains("windows") {
+        "windows"
+    } else if triple.contains("apple") || triple.contains("darwin") {
+        "macos"
+    } else {
+        "linux"
+    };
+    arch == std::env::consts::ARCH && family(table_os) == family(std::env::consts::OS)
 }
 
 impl<'t> Emitter<'t> {
@@ -1150,6 +1166,23 @@ mod tests {
             e.finish(&Options::default()),
             Err(EmitError::ForeignTable { .. })
         ));
+    }
+
+    /// Same architecture, other calling convention: refused too, never run with the wrong ABI.
+    #[test]
+    fn tables_for_another_os_family_are_refused() {
+        let arch = std::env::consts::ARCH;
+        let native = match std::env::consts::OS {
+            "windows" => format!("{arch}-pc-windows-msvc"),
+            "macos" => format!("{arch}-apple-darwin"),
+            _ => format!("{arch}-unknown-linux-gnu"),
+        };
+        assert!(host_runs(&native), "{native}");
+        for other in ["pc-windows-msvc", "apple-darwin", "unknown-linux-gnu"] {
+            let triple = format!("{arch}-{other}");
+            assert_eq!(host_runs(&triple), triple == native, "{triple}");
+        }
+        assert!(!host_runs("powerpc64le-unknown-linux-gnu"));
     }
 
     /// AArch64 `B` to an external symbol: plain (`Branch26r`) and with a trampoline.
