@@ -909,7 +909,7 @@ mod tests {
     };
 
     /// Hand-assembled x86-64 groups: rax is the accumulator, the entry is called as
-    /// `extern "C" fn() -> u64`.
+    /// `extern "sysv64" fn() -> u64`.
     static GROUPS: &[StencilGroup] = &[
         // movabs rax, OPERAND0; jmp CONTINUE
         StencilGroup {
@@ -950,15 +950,19 @@ mod tests {
             },
             data: EMPTY,
         },
-        // mov rdi, rax; call [rip + GOT(helper)]; jmp CONTINUE ; data: GOT slot
+        // mov rdi, rax; sub rsp, 8; call [rip + GOT(helper)]; add rsp, 8; jmp CONTINUE
+        // (the stack is realigned to 16 bytes for the call); data: GOT slot
         StencilGroup {
             name: "call",
             code: Stencil {
-                len: 14,
-                body: &[0x48, 0x89, 0xC7, 0xFF, 0x15, 0, 0, 0, 0, 0xE9],
+                len: 22,
+                body: &[
+                    0x48, 0x89, 0xC7, 0x48, 0x83, 0xEC, 0x08, 0xFF, 0x15, 0, 0, 0, 0, 0x48, 0x83,
+                    0xC4, 0x08, 0xE9,
+                ],
                 holes: &[
-                    hole(5, PatchKind::X86_64Rel32x, HoleValue::Data, None, -4),
-                    hole(10, PatchKind::Rel32, HoleValue::Continue, None, -4),
+                    hole(9, PatchKind::X86_64Rel32x, HoleValue::Data, None, -4),
+                    hole(18, PatchKind::Rel32, HoleValue::Continue, None, -4),
                 ],
             },
             data: Stencil {
@@ -979,15 +983,21 @@ mod tests {
         },
     ];
 
+    /// The hand-assembled code is ABI-neutral (the helper is `sysv64` everywhere), so the table
+    /// names the host's x86-64 triple.
     static TABLE: StencilTable = StencilTable {
-        target: "x86_64-unknown-linux-gnu",
+        target: if cfg!(windows) {
+            "x86_64-pc-windows-msvc"
+        } else {
+            "x86_64-unknown-linux-gnu"
+        },
         groups: GROUPS,
         symbols: &["double_it"],
         custom_values: &[],
     };
 
     #[cfg(target_arch = "x86_64")]
-    extern "C" fn double_it(x: u64) -> u64 {
+    extern "sysv64" fn double_it(x: u64) -> u64 {
         x * 2
     }
 
@@ -1001,8 +1011,9 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     fn run(e: Emitter, options: &Options) -> u64 {
         let code = e.finish(options).unwrap();
-        // SAFETY: the hand-assembled program is a function returning rax.
-        let f: extern "C" fn() -> u64 = unsafe { code.entry() };
+        // SAFETY: the hand-assembled program is a function returning rax that follows the System V
+        // convention (it clobbers rdi, which Windows callers expect preserved).
+        let f: extern "sysv64" fn() -> u64 = unsafe { code.entry() };
         f()
     }
 
@@ -1119,7 +1130,7 @@ mod tests {
         let mut buf = vec![0u8; 64];
         e.emit_into(&layout, &mut buf, 0x1000, 32).unwrap();
         assert_eq!(
-            &buf[3..5],
+            &buf[7..9],
             &[0xFF, 0x15],
             "helper far away: call stays indirect"
         );
@@ -1129,8 +1140,8 @@ mod tests {
             "GOT slot holds the helper"
         );
         assert_eq!(
-            i32::from_le_bytes(buf[5..9].try_into().unwrap()),
-            32 - 9,
+            i32::from_le_bytes(buf[9..13].try_into().unwrap()),
+            32 - 13,
             "call [rip+slot]"
         );
     }
