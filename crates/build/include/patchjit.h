@@ -48,23 +48,42 @@ typedef PATCHJIT_CC PATCHJIT_RETURN (*patchjit_stencil)(PATCHJIT_PARAMS);
 /* Opens the stencil's body: `PATCHJIT_STENCIL { ... PATCHJIT_CONTINUE(); }`. */
 #define PATCHJIT_STENCIL PATCHJIT_CC PATCHJIT_RETURN _JIT_ENTRY(PATCHJIT_PARAMS)
 
+/* On Windows, values are imported symbols (`__imp_<name>`, loaded from patchjit's GOT), as
+ * CPython's PyAPI_DATA values are: clang assumes a plain symbol's address is within 2 GiB of the
+ * code, which an arbitrary 64-bit value is not. */
+#ifdef _WIN32
+#define PATCHJIT_IMPORT __declspec(dllimport)
+#else
+#define PATCHJIT_IMPORT
+#endif
+
 extern char _JIT_CONTINUE[];
 extern char _JIT_JUMP_TARGET[];
 extern char _JIT_ERROR_TARGET[];
-extern char _JIT_OPARG[];
-extern char _JIT_OPERAND0[];
-extern char _JIT_OPERAND1[];
+extern PATCHJIT_IMPORT char _JIT_OPARG[];
 
 /* Per-instruction values. The symbol's address *is* the value: the emitter patches it into the
- * instruction that materialises it (an immediate, a movz/movk sequence, a literal). */
+ * instruction that materialises it (an immediate, a movz/movk sequence, a literal). On 32-bit
+ * targets a 64-bit operand is two symbols, its high and low halves. */
 #define PATCHJIT_OPARG ((uint32_t)(uintptr_t)_JIT_OPARG)
+#if UINTPTR_MAX > 0xFFFFFFFFu
+extern PATCHJIT_IMPORT char _JIT_OPERAND0[];
+extern PATCHJIT_IMPORT char _JIT_OPERAND1[];
 #define PATCHJIT_OPERAND0 ((uint64_t)(uintptr_t)_JIT_OPERAND0)
 #define PATCHJIT_OPERAND1 ((uint64_t)(uintptr_t)_JIT_OPERAND1)
+#else
+extern PATCHJIT_IMPORT char _JIT_OPERAND0_HI[], _JIT_OPERAND0_LO[];
+extern PATCHJIT_IMPORT char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
+#define PATCHJIT_OPERAND0 \
+    (((uint64_t)(uintptr_t)_JIT_OPERAND0_HI << 32) | (uint64_t)(uintptr_t)_JIT_OPERAND0_LO)
+#define PATCHJIT_OPERAND1 \
+    (((uint64_t)(uintptr_t)_JIT_OPERAND1_HI << 32) | (uint64_t)(uintptr_t)_JIT_OPERAND1_LO)
+#endif
 
 /* A client-defined value `_JIT_<NAME>`; list NAME in the builder's `custom_values` (otherwise
  * it is an external symbol). Usable anywhere an expression is. */
 #define PATCHJIT_VALUE(NAME) \
-    ({ extern char _JIT_##NAME[]; (uint64_t)(uintptr_t)_JIT_##NAME; })
+    ({ extern PATCHJIT_IMPORT char _JIT_##NAME[]; (uint64_t)(uintptr_t)_JIT_##NAME; })
 
 /* Tail-calls another piece of JIT code with the current arguments. A plain call here would grow
  * the machine stack at every instruction: the build rejects it. */
@@ -80,8 +99,10 @@ extern char _JIT_OPERAND1[];
 
 /* Declares a runtime helper (a C-ABI function the embedding program provides, e.g. a Rust
  * `extern "C" fn`). Call it like any function; its name must be on the builder's
- * `allow_symbols` list and resolved when the emitter is created. */
-#define PATCHJIT_HELPER(ret, name, ...) extern ret name(__VA_ARGS__)
+ * `allow_symbols` list and resolved when the emitter is created. On Windows the call goes through
+ * an import slot (`__imp_<name>`, patchjit's GOT), as CPython's templates call the C API, so the
+ * helper may be any distance from the code. */
+#define PATCHJIT_HELPER(ret, name, ...) extern PATCHJIT_IMPORT ret name(__VA_ARGS__)
 
 /* For a shim template only: enters the JIT code from an ordinary C-ABI function with a real
  * call (list the shim in the builder's `shims`, the one place such a call is allowed). */

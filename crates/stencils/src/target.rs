@@ -51,9 +51,12 @@ impl Target {
                 Some(Target::Aarch64AppleDarwin)
             }
             ["x86_64", "apple", os] if os.starts_with("darwin") => Some(Target::X86_64AppleDarwin),
-            ["aarch64", "pc", "windows", "msvc"] => Some(Target::Aarch64PcWindowsMsvc),
-            ["x86_64", "pc", "windows", "msvc"] => Some(Target::X86_64PcWindowsMsvc),
-            ["i686", "pc", "windows", "msvc"] => Some(Target::I686PcWindowsMsvc),
+            // Rust's GNU-flavoured Windows hosts share the MSVC targets' C ABI and COFF objects.
+            ["aarch64", "pc", "windows", "msvc" | "gnullvm"] => Some(Target::Aarch64PcWindowsMsvc),
+            ["x86_64", "pc", "windows", "msvc" | "gnu" | "gnullvm"] => {
+                Some(Target::X86_64PcWindowsMsvc)
+            }
+            ["i686", "pc", "windows", "msvc" | "gnu" | "gnullvm"] => Some(Target::I686PcWindowsMsvc),
             ["aarch64", _, "linux", "gnu"] => Some(Target::Aarch64UnknownLinuxGnu),
             ["x86_64", _, "linux", "gnu"] => Some(Target::X86_64UnknownLinuxGnu),
             _ => None,
@@ -152,5 +155,32 @@ impl Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.triple())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triples_cargo_and_clang_spell() {
+        let cases = [
+            ("x86_64-unknown-linux-gnu", Some(Target::X86_64UnknownLinuxGnu)),
+            ("x86_64-pc-linux-gnu", Some(Target::X86_64UnknownLinuxGnu)),
+            ("aarch64-unknown-linux-gnu", Some(Target::Aarch64UnknownLinuxGnu)),
+            ("arm64-apple-darwin", None),
+            ("aarch64-apple-darwin23.1.0", Some(Target::Aarch64AppleDarwin)),
+            ("x86_64-pc-windows-gnu", Some(Target::X86_64PcWindowsMsvc)),
+            ("i686-pc-windows-gnu", Some(Target::I686PcWindowsMsvc)),
+            ("aarch64-pc-windows-gnullvm", Some(Target::Aarch64PcWindowsMsvc)),
+            ("x86_64-unknown-linux-musl", None),
+            ("riscv64gc-unknown-linux-gnu", None),
+        ];
+        for (triple, expected) in cases {
+            assert_eq!(Target::from_triple(triple), expected, "{triple}");
+        }
+        for target in Target::ALL {
+            assert_eq!(Target::from_triple(target.triple()), Some(target));
+        }
     }
 }
