@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use patchjit_build::cpython::{run, Event, Job, JobError};
+use patchjit_build::cpython::{run, CodeComments, Event, Job, JobError};
+use patchjit_stencils::{StencilGroup, Target};
 
 const JIT_H: &str = r#"typedef __attribute__((preserve_none)) long (*jit_func)(long *frame, long *sp);
 enum { _A_CALL = 1, _B_DATA, _Z_NOP };
@@ -97,6 +98,7 @@ impl Tree {
             command: "patchjit cpython test".to_string(),
             jobs: 0,
             precompiled_header,
+            code_comments: CodeComments::Objdump { fallback: None },
         }
     }
 
@@ -316,4 +318,43 @@ fn errors_name_the_micro_op_and_show_clang() {
         .unwrap_err()
         .to_string()
         .contains("--cflags: no closing quotation"));
+}
+
+/// Stands in for the CLI's disassembler: one line naming the target, the group and its size.
+fn fake_disassembler(target: Target, group: &StencilGroup) -> Vec<String> {
+    vec![format!(
+        "{target} {}: {} code bytes, {} holes",
+        group.name,
+        group.code.body.len(),
+        group.code.holes.len()
+    )]
+}
+
+/// A built-in disassembler replaces llvm-objdump's comments (forced, or as the fallback when
+/// llvm-objdump is missing); the code lines stay the same.
+#[test]
+fn builtin_disassembler_writes_the_code_comments() {
+    let tree = Tree::new("builtin", "/* CPython 3.14.7 jit.c */\n");
+    let triple = "x86_64-pc-linux-gnu";
+    run_job(&tree.job(&[triple], true)).unwrap();
+    let objdump = tree.header(triple);
+    let builtin = Job {
+        force: true,
+        code_comments: CodeComments::Builtin(fake_disassembler),
+        ..tree.job(&[triple], true)
+    };
+    run_job(&builtin).unwrap();
+    let header = tree.header(triple);
+    assert!(
+        header.contains("    // x86_64-unknown-linux-gnu _A_CALL: "),
+        "{header}"
+    );
+    assert!(!header.contains("file format elf64-x86-64"), "{header}");
+    let code = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(code(&header), code(&objdump));
 }

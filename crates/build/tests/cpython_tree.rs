@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use patchjit_build::cpython::{run, Event, Job, PatchDialect, TargetHeader};
+use patchjit_build::cpython::{run, CodeComments, Event, Job, PatchDialect, TargetHeader};
 use patchjit_stencils::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
 
 fn env_dir(name: &str) -> Option<PathBuf> {
@@ -99,6 +99,7 @@ fn patchjit(
         command: format!("patchjit cpython {triple}"),
         jobs: 0,
         precompiled_header: true,
+        code_comments: CodeComments::Objdump { fallback: None },
     };
     let events = std::sync::Mutex::new(Vec::new());
     run(&job, &|event| match event {

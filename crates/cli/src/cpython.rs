@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use patchjit_build::cpython::{self, Event, Job};
+use patchjit_build::cpython::{self, CodeComments, Event, Job};
 
 /// Build the stencils of CPython 3.14's JIT (replaces Tools/jit/build.py).
 ///
@@ -47,6 +47,11 @@ pub struct Args {
     /// output).
     #[arg(long)]
     exact_commands: bool,
+    /// Write the `//` disassembly comments with patchjit's own disassembler (the copied code,
+    /// holes marked) instead of llvm-objdump's. Without it, llvm-objdump's are written as
+    /// CPython writes them when llvm-objdump is installed, patchjit's otherwise.
+    #[arg(long)]
+    builtin_disassembler: bool,
 }
 
 pub fn run(args: Args) -> Result<(), String> {
@@ -69,6 +74,13 @@ pub fn run(args: Args) -> Result<(), String> {
         command: cpython::shell_join(&recorded),
         jobs: args.jobs,
         precompiled_header: !args.exact_commands,
+        code_comments: if args.builtin_disassembler {
+            CodeComments::Builtin(crate::dump::code_comments)
+        } else {
+            CodeComments::Objdump {
+                fallback: Some(crate::dump::code_comments),
+            }
+        },
     };
     let progress = Progress::new();
     cpython::run(&job, &|event| progress.show(event)).map_err(|e| e.to_string())?;

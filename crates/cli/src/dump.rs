@@ -182,6 +182,15 @@ fn call_text(group: &StencilGroup, hole: &Hole, part: &str) -> String {
     })
 }
 
+/// `patchjit cpython`'s code comments when llvm-objdump is missing (or not wanted): the group's
+/// code as copied, disassembled with its holes marked.
+pub fn code_comments(target: Target, group: &StencilGroup) -> Vec<String> {
+    disassemble(target.arch(), &group.code.body, &group.code.holes)
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
 /// One line per instruction (offset, bytes, text), with a `^ hole` line under every
 /// instruction that contains a hole.
 fn disassemble(arch: Arch, code: &[u8], holes: &[Hole]) -> String {
@@ -196,9 +205,18 @@ fn disassemble(arch: Arch, code: &[u8], holes: &[Hole]) -> String {
             .iter()
             .filter(|h| (offset as u64..(offset + len) as u64).contains(&h.offset))
         {
+            let symbol = hole
+                .symbol
+                .as_ref()
+                .map_or(String::new(), |s| format!(" + &{s}"));
+            let addend = match hole.addend {
+                0 => String::new(),
+                a if a < 0 => format!(" - {:#x}", a.unsigned_abs()),
+                a => format!(" + {a:#x}"),
+            };
             let _ = writeln!(
                 out,
-                "        ^ hole at {:#x}: {} {}",
+                "        ^ hole at {:#x}: {} {}{symbol}{addend}",
                 hole.offset,
                 hole.patch.func_name(),
                 hole.value
@@ -262,4 +280,41 @@ fn decode_aarch64(code: &[u8]) -> Vec<(usize, usize, String)> {
             (i * 4, word.len(), text)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchjit_stencils::{HoleValue, PatchKind, RelocKind, Stencil};
+
+    #[test]
+    fn code_comments_mark_holes_with_symbol_and_addend() {
+        // movabs rax, <hole>; ret
+        let group = StencilGroup {
+            name: "load".to_string(),
+            code: Stencil {
+                body: vec![0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xC3],
+                holes: vec![Hole {
+                    offset: 2,
+                    kind: RelocKind::R_X86_64_64,
+                    value: HoleValue::Zero,
+                    symbol: Some("table".to_string()),
+                    addend: -8,
+                    patch: PatchKind::Abs64,
+                }],
+            },
+            data: Stencil::default(),
+            data_section_len: 0,
+            got_offset: 0,
+            trampolines: Vec::new(),
+        };
+        assert_eq!(
+            code_comments(Target::X86_64UnknownLinuxGnu, &group),
+            [
+                "     0: 48 b8 00 00 00 00 00 00 00 00  mov rax,0",
+                "        ^ hole at 0x2: patch_64 ZERO + &table - 0x8",
+                "     a: c3                             ret",
+            ]
+        );
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use patchjit_stencils::{Extraction, Target};
+use patchjit_stencils::{Extraction, StencilGroup, Target};
 
 use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};
@@ -46,6 +46,22 @@ pub struct Job {
     /// Parse the template's shared prefix once into a clang precompiled header (same objects,
     /// several times faster); false runs exactly CPython's clang command lines.
     pub precompiled_header: bool,
+    /// Where the `//` disassembly comments above each `code_body` come from.
+    pub code_comments: CodeComments,
+}
+
+/// A built-in disassembler: comment lines for a group's code as extracted (holes unpatched).
+/// The CLI provides one; this crate stays free of disassembler dependencies.
+pub type Disassembler = fn(Target, &StencilGroup) -> Vec<String>;
+
+/// The source of the code comments (they never change the code lines).
+#[derive(Clone, Copy, Debug)]
+pub enum CodeComments {
+    /// `llvm-objdump --disassemble --reloc` of each object, as CPython writes them, when
+    /// llvm-objdump is installed; otherwise the fallback, if any, else no comments.
+    Objdump { fallback: Option<Disassembler> },
+    /// Always the given disassembler (no llvm-objdump runs).
+    Builtin(Disassembler),
 }
 
 /// Progress of a job, for the caller to show.
@@ -286,7 +302,10 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
             Some(tools) => tools,
             None => tools.insert(Tools {
                 clang: llvm::find(Tool::Clang).ok_or(JobError::ToolNotFound(Tool::Clang))?,
-                objdump: llvm::find(Tool::Objdump),
+                objdump: match job.code_comments {
+                    CodeComments::Objdump { .. } => llvm::find(Tool::Objdump),
+                    CodeComments::Builtin(_) => None,
+                },
             }),
         };
         let build = TargetBuild {
@@ -384,7 +403,19 @@ impl TargetBuild<'_> {
             triple: self.triple.to_string(),
             message,
         })?;
-        let comments: Vec<Vec<String>> = compiled.into_iter().map(|c| c.comments).collect();
+        let builtin = match (self.job.code_comments, &self.tools.objdump) {
+            (CodeComments::Builtin(disassembler), _) => Some(disassembler),
+            (CodeComments::Objdump { fallback }, None) => fallback,
+            (CodeComments::Objdump { .. }, Some(_)) => None,
+        };
+        let comments: Vec<Vec<String>> = match builtin {
+            Some(disassemble) => extraction
+                .groups
+                .iter()
+                .map(|g| disassemble(self.target, g))
+                .collect(),
+            None => compiled.into_iter().map(|c| c.comments).collect(),
+        };
         let text = TargetHeader {
             digest,
             command: &self.job.command,
