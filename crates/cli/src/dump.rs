@@ -194,17 +194,16 @@ pub fn code_comments(target: Target, group: &StencilGroup) -> Vec<String> {
 /// One line per instruction (offset, bytes, text), with a `^ hole` line under every
 /// instruction that contains a hole.
 fn disassemble(arch: Arch, code: &[u8], holes: &[Hole]) -> String {
+    let arch = match arch {
+        Arch::X86_64 => patchjit_disasm::Arch::X86_64,
+        Arch::I686 => patchjit_disasm::Arch::X86,
+        Arch::Aarch64 => patchjit_disasm::Arch::Aarch64,
+    };
     let mut out = String::new();
-    for (offset, len, text) in decode(arch, code) {
-        let bytes: Vec<String> = code[offset..offset + len]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let _ = writeln!(out, "  {offset:4x}: {:<30} {text}", bytes.join(" "));
-        for hole in holes
-            .iter()
-            .filter(|h| (offset as u64..(offset + len) as u64).contains(&h.offset))
-        {
+    for line in patchjit_disasm::decode(arch, code, 0) {
+        let _ = writeln!(out, "{}", patchjit_disasm::format_line(&line, code, 0));
+        let (start, end) = (line.offset as u64, (line.offset + line.len) as u64);
+        for hole in holes.iter().filter(|h| (start..end).contains(&h.offset)) {
             let symbol = hole
                 .symbol
                 .as_ref()
@@ -224,62 +223,6 @@ fn disassemble(arch: Arch, code: &[u8], holes: &[Hole]) -> String {
         }
     }
     out
-}
-
-/// Decodes `code` into (offset, length, text); undecodable bytes become `.byte` lines.
-fn decode(arch: Arch, code: &[u8]) -> Vec<(usize, usize, String)> {
-    match arch {
-        Arch::X86_64 | Arch::I686 => decode_x86(if arch == Arch::X86_64 { 64 } else { 32 }, code),
-        Arch::Aarch64 => decode_aarch64(code),
-    }
-}
-
-fn decode_x86(bitness: u32, code: &[u8]) -> Vec<(usize, usize, String)> {
-    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
-    let mut decoder = Decoder::with_ip(bitness, code, 0, DecoderOptions::NONE);
-    let mut formatter = IntelFormatter::new();
-    let mut lines = Vec::new();
-    while decoder.can_decode() {
-        let offset = decoder.position();
-        let instruction = decoder.decode();
-        let text = if instruction.is_invalid() {
-            format!(".byte {:#04x}", code[offset])
-        } else {
-            let mut text = String::new();
-            formatter.format(&instruction, &mut text);
-            text
-        };
-        lines.push((offset, instruction.len().max(1), text));
-        if instruction.is_invalid() {
-            // Resynchronise one byte further on.
-            let _ = decoder.set_position(offset + 1);
-        }
-    }
-    lines
-}
-
-fn decode_aarch64(code: &[u8]) -> Vec<(usize, usize, String)> {
-    use yaxpeax_arch::{Decoder, U8Reader};
-    use yaxpeax_arm::armv8::a64::InstDecoder;
-    let decoder = InstDecoder::default();
-    code.chunks(4)
-        .enumerate()
-        .map(|(i, word)| {
-            let text = if word.len() < 4 {
-                format!(".byte {word:02x?}")
-            } else {
-                let mut reader = U8Reader::new(word);
-                match decoder.decode(&mut reader) {
-                    Ok(instruction) => instruction.to_string(),
-                    Err(_) => format!(
-                        ".word {:#010x}",
-                        u32::from_le_bytes([word[0], word[1], word[2], word[3]])
-                    ),
-                }
-            };
-            (i * 4, word.len(), text)
-        })
-        .collect()
 }
 
 #[cfg(test)]

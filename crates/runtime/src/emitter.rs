@@ -619,9 +619,27 @@ impl<'t> Emitter<'t> {
         } else {
             None
         };
+        #[cfg(feature = "disassemble")]
+        let regions = Regions {
+            instructions_end: emitter
+                .instructions
+                .last()
+                .zip(starts.last())
+                .map_or(shim_len, |(i, &start)| {
+                    start + emitter.group_of(i.group).code.len
+                }),
+            terminator_len: emitter
+                .terminator
+                .map_or(0, |g| emitter.group_of(g).code.len),
+            names,
+            shim_len,
+            trampolines_offset: layout.trampolines_offset,
+        };
         Ok(ExecutableCode {
             memory,
             starts,
+            #[cfg(feature = "disassemble")]
+            regions,
             code_len: layout.code_len as usize,
             _registration: registration,
         })
@@ -827,8 +845,22 @@ fn copy_small(dst: &mut [u8], src: &[u8]) {
 pub struct ExecutableCode {
     memory: ExecutableMemory,
     starts: Vec<u32>,
+    #[cfg(feature = "disassemble")]
+    regions: Regions,
     code_len: usize,
     _registration: Option<Registration>,
+}
+
+/// What a listing needs beyond the instruction starts.
+#[cfg(feature = "disassemble")]
+struct Regions {
+    /// Group name of each instruction.
+    names: Vec<&'static str>,
+    shim_len: u32,
+    /// End of the last instruction's code, where the terminator (if any) starts.
+    instructions_end: u32,
+    terminator_len: u32,
+    trampolines_offset: u32,
 }
 
 impl ExecutableCode {
@@ -878,6 +910,61 @@ impl ExecutableCode {
     /// Address of the data pages.
     pub fn data_address(&self) -> usize {
         self.memory.data_address()
+    }
+
+    /// A listing of the code as it runs (holes patched, relaxations applied): the shim, each
+    /// instruction under its `patchjit:<index>:<group>` name (the perf map's and GDB's), then
+    /// the trampolines, at their real addresses.
+    #[cfg(feature = "disassemble")]
+    pub fn disassemble(&self) -> String {
+        use std::fmt::Write;
+        let arch = if cfg!(target_arch = "aarch64") {
+            patchjit_disasm::Arch::Aarch64
+        } else if cfg!(target_arch = "x86") {
+            patchjit_disasm::Arch::X86
+        } else {
+            patchjit_disasm::Arch::X86_64
+        };
+        let r = &self.regions;
+        let code = self.code();
+        let base = self.entry_address() as u64;
+        let mut regions = Vec::with_capacity(self.starts.len() + 2);
+        if r.shim_len > 0 {
+            regions.push(("shim".to_string(), 0, r.shim_len));
+        }
+        for (i, (&start, name)) in self.starts.iter().zip(&r.names).enumerate() {
+            let end = self
+                .starts
+                .get(i + 1)
+                .copied()
+                .unwrap_or(r.instructions_end);
+            regions.push((format!("patchjit:{i}:{name}"), start, end));
+        }
+        if r.terminator_len > 0 {
+            let end = r.instructions_end + r.terminator_len;
+            regions.push(("terminator".to_string(), r.instructions_end, end));
+        }
+        if (r.trampolines_offset as usize) < code.len() {
+            regions.push((
+                "trampolines".to_string(),
+                r.trampolines_offset,
+                code.len() as u32,
+            ));
+        }
+        let mut out = String::new();
+        for (label, start, end) in regions {
+            let _ = writeln!(out, "{label}:");
+            let bytes = &code[start as usize..end as usize];
+            let address = base + u64::from(start);
+            for line in patchjit_disasm::decode(arch, bytes, address) {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    patchjit_disasm::format_line(&line, bytes, address)
+                );
+            }
+        }
+        out
     }
 }
 
@@ -1040,6 +1127,49 @@ mod tests {
             e.push(ret).unwrap();
             assert_eq!(run(e, &Options::default()), expected);
         }
+    }
+
+    /// The listing shows the patched, relaxed code under each instruction's name.
+    #[cfg(all(feature = "disassemble", target_arch = "x86_64"))]
+    #[test]
+    fn disassembly_of_emitted_code() {
+        let resolver = [("double_it", double_it as *const () as usize)];
+        let mut e = Emitter::new(&TABLE, &resolver).unwrap();
+        let load = ins(&e, "load", 5);
+        e.push(load).unwrap();
+        let call = ins(&e, "call", 0);
+        e.push(call).unwrap();
+        let ret = ins(&e, "ret", 0);
+        e.push(ret).unwrap();
+        let code = e
+            .finish(&Options {
+                placement: Placement::Near(
+                    ((double_it as *const () as usize) + (512 << 20)) & !0xFFFF,
+                ),
+                ..Options::default()
+            })
+            .unwrap();
+        let listing = code.disassemble();
+        let lines: Vec<&str> = listing.lines().collect();
+        let at = |i: usize| code.instruction_start(i).unwrap();
+        assert_eq!(lines[0], "patchjit:0:load:", "{listing}");
+        assert!(
+            lines[1].starts_with(&format!("  {:>6x}: 48 b8 05 00", at(0))),
+            "{listing}"
+        );
+        assert!(lines[1].ends_with("mov rax,5"), "{listing}");
+        assert!(lines.contains(&"patchjit:1:call:"), "{listing}");
+        // The GOT call was relaxed to `nop; call rel32` straight to the helper.
+        let call_line = lines.iter().find(|l| l.contains(" call ")).expect("a call");
+        assert!(
+            call_line.ends_with(&format!("call {:016X}h", double_it as *const () as usize)),
+            "{listing}"
+        );
+        assert_eq!(
+            lines.last().map(|l| l.ends_with("ret")),
+            Some(true),
+            "{listing}"
+        );
     }
 
     #[test]
