@@ -12,9 +12,7 @@
 //! - branches to external symbols (`Aarch64Trampoline`): lld uses its own range-extension thunk,
 //!   patchjit its trampoline; when the helper is in range both are a direct `BL` and must match.
 //!
-//! Mach-O and COFF AArch64 relocations map to the same patch functions (see
-//! `patchjit_stencils::RelocKind::patch_kind`), so these oracles cover them too; there is no
-//! Mach-O or COFF linker here to oracle their object files directly.
+//! Mach-O and COFF objects have their own oracle (`macho_coff_oracle.rs`).
 
 #![cfg(target_os = "linux")]
 
@@ -22,12 +20,12 @@ mod support;
 
 use patchjit::{Destination, Emitter, Instruction, PatchKind, StencilGroup, StencilTable};
 use patchjit_stencils::Target;
+use support::aarch64::{adrp_page, branch_target, evaluate, word, NOP};
 use support::Linked;
 
 const TARGET: Target = Target::Aarch64UnknownLinuxGnu;
 const CODE: u64 = 0x4000_0000;
 const DATA_OFFSET: u64 = 0x10000;
-const NOP: u32 = 0xD503_201F;
 
 /// The values every `_JIT_*` symbol gets, shared by both sides.
 #[derive(Clone, Copy)]
@@ -35,69 +33,6 @@ struct Values {
     operand0: u64,
     oparg: u16,
     helper: u64,
-}
-
-fn word(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
-}
-
-fn sign_extend(v: u64, bits: u32) -> i64 {
-    ((v << (64 - bits)) as i64) >> (64 - bits)
-}
-
-/// Evaluates a two-instruction sequence that materializes a value in one register.
-/// Returns `(register, value)`.
-fn evaluate(first: u32, second: u32, pc: u64, read64: &dyn Fn(u64) -> u64) -> (u32, u64) {
-    let reg = first & 0x1F;
-    if first & 0x9F00_0000 == 0x9000_0000 {
-        // ADRP
-        let imm = ((first >> 29) & 3) as u64 | ((((first >> 5) & 0x7FFFF) as u64) << 2);
-        let page = (pc & !0xFFF).wrapping_add((sign_extend(imm, 21) << 12) as u64);
-        let imm12 = ((second >> 10) & 0xFFF) as u64;
-        assert_eq!(
-            (second >> 5) & 0x1F,
-            reg,
-            "second instruction uses the ADRP register"
-        );
-        assert_eq!(
-            second & 0x1F,
-            reg,
-            "second instruction writes the ADRP register"
-        );
-        if second & 0xFFC0_0000 == 0xF940_0000 {
-            return (reg, read64(page + imm12 * 8));
-        }
-        if second & 0xFFC0_0000 == 0x9100_0000 {
-            return (reg, page + imm12);
-        }
-        panic!("unexpected {second:#010x} after ADRP");
-    }
-    if first & 0xFF80_0000 == 0xD280_0000 {
-        // MOVZ (LSL 0)
-        let mut v = ((first >> 5) & 0xFFFF) as u64;
-        if second != NOP {
-            assert_eq!(
-                second & 0xFFE0_001F,
-                0xF2A0_0000 | reg,
-                "MOVK LSL 16 of the same register"
-            );
-            v |= (((second >> 5) & 0xFFFF) as u64) << 16;
-        }
-        return (reg, v);
-    }
-    if first & 0xFF00_0000 == 0x5800_0000 {
-        // LDR (literal)
-        assert_eq!(second, NOP);
-        let offset = sign_extend(((first >> 5) & 0x7FFFF) as u64, 19) << 2;
-        return (reg, read64(pc.wrapping_add(offset as u64)));
-    }
-    panic!("cannot evaluate {first:#010x}");
-}
-
-/// The value a lone GOT ADRP or LDR contributes: the slot address it points into.
-fn adrp_page(i: u32, pc: u64) -> u64 {
-    let imm = ((i >> 29) & 3) as u64 | ((((i >> 5) & 0x7FFFF) as u64) << 2);
-    (pc & !0xFFF).wrapping_add((sign_extend(imm, 21) << 12) as u64)
 }
 
 /// Links `object` with lld: code at CODE, data sections at DATA, the GOT where patchjit's GOT
@@ -213,14 +148,11 @@ fn compare(name: &str, flags: &[&str], v: Values, seen: &mut Seen) {
             }
             PatchKind::Aarch64Trampoline => {
                 let mine = word(&ours, at);
-                let target = |i: u32| {
-                    pc.wrapping_add((sign_extend((i & 0x03FF_FFFF) as u64, 26) << 2) as u64)
-                };
                 if v.helper.abs_diff(pc) < 1 << 27 {
                     assert_eq!(mine, word(&lld.text, at), "{context}: direct BL");
                     seen.trampolines.push("direct");
                 } else {
-                    let slot = (target(mine) - CODE) as usize;
+                    let slot = (branch_target(mine, pc) - CODE) as usize;
                     assert_eq!(word(&ours, slot), 0x5800_0048, "{context}: LDR x8, #8");
                     assert_eq!(word(&ours, slot + 4), 0xD61F_0100, "{context}: BR x8");
                     assert_eq!(

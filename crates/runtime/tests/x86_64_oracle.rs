@@ -11,26 +11,11 @@ mod support;
 
 use patchjit::{Destination, Emitter, Instruction, PatchKind};
 use patchjit_stencils::Target;
+use support::x86::reach;
 
 const TARGET: Target = Target::X86_64UnknownLinuxGnu;
 const CODE: u64 = 0x1000_0000;
 const DATA_OFFSET: u64 = 0x1000;
-
-fn rel32(bytes: &[u8], at: usize) -> i64 {
-    i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as i64
-}
-
-/// What a `[rip+disp32]` operand at `at` finally refers to: `(is call, address)`.
-fn reach(bytes: &[u8], at: usize, read64: &dyn Fn(u64) -> u64) -> (bool, u64) {
-    let next = (CODE + at as u64 + 4).wrapping_add(rel32(bytes, at) as u64);
-    match [bytes[at - 2], bytes[at - 1]] {
-        [0x90, 0xE8] => (true, next),
-        [0x90, 0xE9] => (false, next),
-        [0xFF, 0x15] => (true, read64(next)),
-        [0xFF, 0x25] => (false, read64(next)),
-        other => panic!("unexpected GOT operand form {other:02x?}"),
-    }
-}
 
 /// Returns the opcode bytes patchjit chose for each GOT operand.
 fn compare(name: &str, flags: &[&str], helper: u64, operand0: u64) -> Vec<[u8; 2]> {
@@ -86,8 +71,8 @@ fn compare(name: &str, flags: &[&str], helper: u64, operand0: u64) -> Vec<[u8; 2
     for hole in group.code.holes {
         let at = hole.offset as usize;
         if hole.patch == PatchKind::X86_64Rel32x {
-            let mine = reach(&ours, at, &our_read);
-            let theirs = reach(&lld.text, at, &|a| lld.read64(a));
+            let mine = reach(&ours, at, CODE, false, &our_read);
+            let theirs = reach(&lld.text, at, CODE, false, &|a| lld.read64(a));
             assert_eq!(
                 mine, theirs,
                 "{name}: GOT operand at {at:#x} reaches different places"

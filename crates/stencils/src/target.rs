@@ -56,7 +56,9 @@ impl Target {
             ["x86_64", "pc", "windows", "msvc" | "gnu" | "gnullvm"] => {
                 Some(Target::X86_64PcWindowsMsvc)
             }
-            ["i686", "pc", "windows", "msvc" | "gnu" | "gnullvm"] => Some(Target::I686PcWindowsMsvc),
+            ["i686", "pc", "windows", "msvc" | "gnu" | "gnullvm"] => {
+                Some(Target::I686PcWindowsMsvc)
+            }
             ["aarch64", _, "linux", "gnu"] => Some(Target::Aarch64UnknownLinuxGnu),
             ["x86_64", _, "linux", "gnu"] => Some(Target::X86_64UnknownLinuxGnu),
             _ => None,
@@ -165,14 +167,26 @@ mod tests {
     #[test]
     fn triples_cargo_and_clang_spell() {
         let cases = [
-            ("x86_64-unknown-linux-gnu", Some(Target::X86_64UnknownLinuxGnu)),
+            (
+                "x86_64-unknown-linux-gnu",
+                Some(Target::X86_64UnknownLinuxGnu),
+            ),
             ("x86_64-pc-linux-gnu", Some(Target::X86_64UnknownLinuxGnu)),
-            ("aarch64-unknown-linux-gnu", Some(Target::Aarch64UnknownLinuxGnu)),
+            (
+                "aarch64-unknown-linux-gnu",
+                Some(Target::Aarch64UnknownLinuxGnu),
+            ),
             ("arm64-apple-darwin", None),
-            ("aarch64-apple-darwin23.1.0", Some(Target::Aarch64AppleDarwin)),
+            (
+                "aarch64-apple-darwin23.1.0",
+                Some(Target::Aarch64AppleDarwin),
+            ),
             ("x86_64-pc-windows-gnu", Some(Target::X86_64PcWindowsMsvc)),
             ("i686-pc-windows-gnu", Some(Target::I686PcWindowsMsvc)),
-            ("aarch64-pc-windows-gnullvm", Some(Target::Aarch64PcWindowsMsvc)),
+            (
+                "aarch64-pc-windows-gnullvm",
+                Some(Target::Aarch64PcWindowsMsvc),
+            ),
             ("x86_64-unknown-linux-musl", None),
             ("riscv64gc-unknown-linux-gnu", None),
         ];

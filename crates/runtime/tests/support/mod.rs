@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod aarch64;
+pub mod x86;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -202,23 +205,259 @@ pub fn patch_kind(k: stencils::PatchKind) -> PatchKind {
     }
 }
 
-/// The output of [`link`]: the linked `.text` and every allocated section.
+/// The output of a link: the linked `.text`/`__text` and every allocated section.
 pub struct Linked {
+    pub text_address: u64,
     pub text: Vec<u8>,
     /// `(address, bytes)` of every allocated section, to read GOT slots and data.
     pub sections: Vec<(u64, Vec<u8>)>,
+    /// `(name, address)` of the same sections.
+    pub names: Vec<(String, u64)>,
+    /// Pointer slots the dynamic loader fills (Mach-O binds), with the value it would store.
+    pub bound: Vec<(u64, u64)>,
 }
 
 impl Linked {
-    pub fn read64(&self, address: u64) -> u64 {
+    /// The little-endian word of `size` bytes (4 or 8) at `address`, as loaded.
+    pub fn read(&self, address: u64, size: usize) -> u64 {
+        if let Some(&(_, value)) = self.bound.iter().find(|&&(a, _)| a == address) {
+            return value;
+        }
         for (start, bytes) in &self.sections {
             if (*start..*start + bytes.len() as u64).contains(&address) {
                 let at = (address - start) as usize;
-                return u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+                let mut word = [0u8; 8];
+                word[..size].copy_from_slice(&bytes[at..at + size]);
+                return u64::from_le_bytes(word);
             }
         }
-        panic!("lld output has nothing at {address:#x}");
+        panic!("the linked image has nothing at {address:#x}");
     }
+
+    pub fn read64(&self, address: u64) -> u64 {
+        self.read(address, 8)
+    }
+
+    /// The address and bytes of the first section called `name`.
+    pub fn section(&self, name: &str) -> Option<(u64, &[u8])> {
+        let address = self.names.iter().find(|(n, _)| n == name)?.1;
+        let bytes = &self.sections.iter().find(|(a, _)| *a == address)?.1;
+        Some((address, bytes))
+    }
+}
+
+/// Reads a linked image (ELF, Mach-O or PE) back: its text section (named `text`) and every
+/// section with an address.
+fn read_image(path: &Path, text: &str, bound: Vec<(u64, u64)>) -> Linked {
+    use object::{Object, ObjectSection};
+    let bytes = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let text = file.section_by_name(text).unwrap();
+    let allocated = || file.sections().filter(|s| s.address() != 0 && s.size() > 0);
+    Linked {
+        text_address: text.address(),
+        text: text.data().unwrap().to_vec(),
+        sections: allocated()
+            .map(|s| (s.address(), s.data().unwrap().to_vec()))
+            .collect(),
+        names: allocated()
+            .map(|s| (s.name().unwrap().to_string(), s.address()))
+            .collect(),
+        bound,
+    }
+}
+
+/// Assembles `source` for `target` with clang; returns the object's bytes.
+pub fn assemble(target: Target, name: &str, source: &str) -> Vec<u8> {
+    let input = scratch(&format!("{name}.s"));
+    let out = scratch(&format!("{name}.o"));
+    std::fs::write(&input, source).unwrap();
+    let status = Command::new(clang())
+        .arg(format!("--target={}", target.triple()))
+        .arg("-c")
+        .arg("-o")
+        .arg(&out)
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "clang could not assemble {name}.s:\n{source}"
+    );
+    std::fs::read(&out).unwrap()
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Assembler lines that define each C-level `symbol` as the absolute `value`.
+fn absolute_symbols(target: Target, symbols: &[(&str, u64)]) -> String {
+    let prefix = target.symbol_prefix();
+    symbols
+        .iter()
+        .map(|(s, v)| format!(".globl {prefix}{s}\n{prefix}{s} = {v:#x}\n"))
+        .collect()
+}
+
+/// Links `object` into a macOS executable with `ld64.lld-19` (no chained fixups, optimization
+/// hints ignored so ADRP pairs stay as compiled). `absolute` symbols are defined at fixed
+/// addresses; `imported` ones come from a dylib, so the code reaches them through GOT slots
+/// that dyld binds; those slots read back as the given values. `symbols` is called with the
+/// text address (the same on both links) to give the final values.
+pub fn link_macho(
+    target: Target,
+    name: &str,
+    object: &[u8],
+    symbols: &dyn Fn(u64) -> Vec<(&'static str, u64)>,
+    imported: &[(&str, u64)],
+) -> Linked {
+    let arch = match target {
+        Target::X86_64AppleDarwin => "x86_64",
+        Target::Aarch64AppleDarwin => "arm64",
+        other => panic!("{other} is not a Mach-O target"),
+    };
+    let base_args = ["-arch", arch, "-platform_version", "macos", "11.0", "11.0"];
+    let obj = scratch(&format!("{name}.o"));
+    std::fs::write(&obj, object).unwrap();
+    let dylib = scratch(&format!("{name}-imports.dylib"));
+    if !imported.is_empty() {
+        // Lazy binding (stubs) needs dyld's binder; the dylib stands in for libSystem too.
+        let source: String = imported
+            .iter()
+            .map(|(s, _)| format!("_{s}"))
+            .chain(["dyld_stub_binder".to_string()])
+            .map(|s| format!(".globl {s}\n{s}:\n.quad 0\n"))
+            .collect();
+        let defs = scratch(&format!("{name}-imports.o"));
+        std::fs::write(&defs, assemble(target, name, &format!(".data\n{source}"))).unwrap();
+        run(
+            Command::new("ld64.lld-19")
+                .args(base_args)
+                .args(["-dylib", "-install_name", "imports.dylib", "-o"])
+                .arg(&dylib)
+                .arg(&defs),
+            "ld64.lld-19 -dylib",
+        );
+    }
+    let out = scratch(&format!("{name}.macho"));
+    let link = |values: &[(&str, u64)]| {
+        let defs = scratch(&format!("{name}-symbols.o"));
+        std::fs::write(
+            &defs,
+            assemble(target, name, &absolute_symbols(target, values)),
+        )
+        .unwrap();
+        let mut command = Command::new("ld64.lld-19");
+        command
+            .args(base_args)
+            .args(["-e", "__JIT_ENTRY", "-pagezero_size", "0x4000"])
+            .args(["-no_fixup_chains", "-ignore_optimization_hints"])
+            // Constants in __TEXT go a page after the code, leaving room for the emitter's.
+            .args(["-sectalign", "__TEXT", "__const", "0x1000", "-o"])
+            .arg(&out)
+            .arg(&obj)
+            .arg(&defs);
+        if !imported.is_empty() {
+            command.arg(&dylib);
+        }
+        run(&mut command, "ld64.lld-19");
+    };
+    // The text address does not depend on symbol values: link once to learn it.
+    let placeholders: Vec<(&str, u64)> = symbols(0).iter().map(|&(s, _)| (s, 0)).collect();
+    link(&placeholders);
+    let text_address = read_image(&out, "__text", Vec::new()).text_address;
+    link(&symbols(text_address));
+    let binds = Command::new("llvm-objdump-19")
+        .args(["--macho", "--bind", "--lazy-bind"])
+        .arg(&out)
+        .output()
+        .expect("llvm-objdump-19 must be installed");
+    let mut bound = Vec::new();
+    for line in String::from_utf8_lossy(&binds.stdout).lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(address), Some(symbol)) = (fields.get(2), fields.last()) else {
+            continue;
+        };
+        let Ok(address) = u64::from_str_radix(address.trim_start_matches("0x"), 16) else {
+            continue;
+        };
+        if *symbol == "dyld_stub_binder" {
+            continue;
+        }
+        let value = imported
+            .iter()
+            .find(|(s, _)| symbol.strip_prefix('_') == Some(s))
+            .unwrap_or_else(|| panic!("{name}: unexpected bind of {symbol}"))
+            .1;
+        bound.push((address, value));
+    }
+    read_image(&out, "__text", bound)
+}
+
+/// Links `object` into a Windows image with `lld-link-19` at image base `0x1000_0000`.
+/// `absolute` symbols are defined at fixed (32-bit) addresses; each `imported` symbol `X` gets
+/// an `__imp_X` pointer slot in `.data` holding its value, which is what a DLL import resolves
+/// to. `symbols` is called with the text address to give the final absolute values.
+pub fn link_coff(
+    target: Target,
+    name: &str,
+    object: &[u8],
+    symbols: &dyn Fn(u64) -> Vec<(&'static str, u64)>,
+    imported: &[(&str, u64)],
+) -> Linked {
+    let (machine, word) = match target {
+        Target::X86_64PcWindowsMsvc => ("x64", ".quad"),
+        Target::Aarch64PcWindowsMsvc => ("arm64", ".quad"),
+        Target::I686PcWindowsMsvc => ("x86", ".long"),
+        other => panic!("{other} is not a COFF target"),
+    };
+    let prefix = target.symbol_prefix();
+    let obj = scratch(&format!("{name}.o"));
+    std::fs::write(&obj, object).unwrap();
+    let out = scratch(&format!("{name}.exe"));
+    let link = |values: &[(&str, u64)]| {
+        let slots: String = imported
+            .iter()
+            .map(|(s, v)| format!(".globl __imp_{prefix}{s}\n__imp_{prefix}{s}:\n{word} {v:#x}\n"))
+            .collect();
+        let source = format!("{}.data\n{slots}", absolute_symbols(target, values));
+        let defs = scratch(&format!("{name}-symbols.o"));
+        std::fs::write(&defs, assemble(target, name, &source)).unwrap();
+        let mut command = Command::new("lld-link-19");
+        command
+            .args(["/nodefaultlib", "/base:0x10000000", "/subsystem:console"])
+            .args(["/entry:_JIT_ENTRY", &format!("/machine:{machine}")]);
+        match target {
+            // ARM64 images are always relocatable; the image is still linked at the base.
+            Target::Aarch64PcWindowsMsvc => {}
+            Target::I686PcWindowsMsvc => {
+                command.args(["/fixed", "/safeseh:no"]);
+            }
+            _ => {
+                command.arg("/fixed");
+            }
+        }
+        run(
+            command
+                .arg(format!("/out:{}", out.display()))
+                .arg(&obj)
+                .arg(&defs),
+            "lld-link-19",
+        );
+    };
+    let placeholders: Vec<(&str, u64)> = symbols(0).iter().map(|&(s, _)| (s, 0)).collect();
+    link(&placeholders);
+    let text_address = read_image(&out, ".text", Vec::new()).text_address;
+    link(&symbols(text_address));
+    read_image(&out, ".text", Vec::new())
 }
 
 /// Links one object with `ld.lld-19 --no-relax -static`: `.text` at `code`, its data sections at
@@ -231,7 +470,6 @@ pub fn link(
     got: u64,
     symbols: &[(&str, u64)],
 ) -> Linked {
-    use object::{Object, ObjectSection};
     let obj = scratch(&format!("{name}.o"));
     let script = scratch(&format!("{name}.ld"));
     let out = scratch(&format!("{name}.elf"));
@@ -259,18 +497,5 @@ pub fn link(
         .status()
         .expect("ld.lld-19 must be installed");
     assert!(status.success(), "ld.lld-19 failed for {name}");
-    let bytes = std::fs::read(&out).unwrap();
-    let file = object::File::parse(&*bytes).unwrap();
-    let text = file
-        .section_by_name(".text")
-        .unwrap()
-        .data()
-        .unwrap()
-        .to_vec();
-    let sections = file
-        .sections()
-        .filter(|s| s.address() != 0 && s.size() > 0)
-        .map(|s| (s.address(), s.data().unwrap().to_vec()))
-        .collect();
-    Linked { text, sections }
+    read_image(&out, ".text", Vec::new())
 }

@@ -1,5 +1,5 @@
 #include "jit.h"
-extern int64_t helper(int64_t);
+extern IMPORT int64_t helper(int64_t);
 STENCIL {
     acc = helper(acc);
     NEXT();

@@ -10,7 +10,13 @@ typedef struct State {
 typedef __attribute__((preserve_none)) int64_t (*jit_func)(State *state, int64_t acc);
 
 extern char _JIT_CONTINUE[], _JIT_JUMP_TARGET[], _JIT_ERROR_TARGET[];
-extern char _JIT_OPERAND0[], _JIT_OPARG[];
+#ifdef _WIN32
+/* Values and helpers come through pointer slots (`__imp_*`), as CPython's do on Windows. */
+#define IMPORT __declspec(dllimport)
+#else
+#define IMPORT
+#endif
+extern IMPORT char _JIT_OPERAND0[], _JIT_OPARG[];
 
 #define OPERAND0 ((int64_t)(uintptr_t)_JIT_OPERAND0)
 #define OPARG ((int64_t)(uint16_t)(uintptr_t)_JIT_OPARG)
