@@ -149,20 +149,19 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
     let mut buf = vec![0u8; data_offset + layout.data_len as usize];
     let base = buf.as_ptr() as u64;
 
-    let emit_ns = median(args.iterations, || {
+    let emit = |buf: &mut Vec<u8>| {
         let layout = emitter.layout().map_err(|e| e.to_string())?;
         emitter
-            .emit_into(&layout, black_box(&mut buf), base, data_offset)
+            .emit_into(&layout, black_box(buf), base, data_offset)
             .map_err(|e| e.to_string())
-    })?;
-
+    };
     // The same bytes copied to the same places, without layout or patching.
     let pieces: Vec<&StencilGroup> = std::iter::once(SHIM)
         .chain(program.iter().map(|i| i.group))
         .chain(std::iter::once(RET))
         .map(|g| &TABLE.groups[g as usize])
         .collect();
-    let memcpy_ns = median(args.iterations, || {
+    let memcpy = |buf: &mut Vec<u8>| {
         let (mut code, mut data) = (0usize, data_offset);
         for group in &pieces {
             buf[code..code + group.code.body.len()].copy_from_slice(group.code.body);
@@ -171,9 +170,10 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
             code += group.code.len as usize;
             data += group.data.len as usize;
         }
-        black_box(&mut buf);
+        black_box(buf);
         Ok(())
-    })?;
+    };
+    let (emit_ns, memcpy_ns, ratio) = paired(args.iterations, &mut buf, emit, memcpy)?;
 
     let end_to_end_ns = median(args.iterations, || {
         let code = build()?
@@ -187,12 +187,13 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
 
     let n = args.instructions as f64;
     let (per, memcpy) = (emit_ns / n, memcpy_ns / n);
+
     println!(
         "{{\"stencils\":{},\"ns_per_stencil\":{:.2},\"memcpy_ns_per_stencil\":{:.2},\"ratio_to_memcpy\":{:.2},\"end_to_end_ns_per_stencil\":{:.2}}}",
         args.instructions,
         per,
         memcpy,
-        per / memcpy,
+        ratio,
         end_to_end_ns / n
     );
     Ok(())
@@ -220,6 +221,37 @@ fn check(emitter: Emitter<'static>, expected: (i64, i64)) -> Result<(), String> 
 #[cfg(not(target_arch = "x86_64"))]
 fn check(_: Emitter<'static>, _: (i64, i64)) -> Result<(), String> {
     Err("`bench emit` runs its x86-64 stencils and needs an x86-64 host".into())
+}
+
+/// Times `a` and `b` back to back in each repetition, so that machine noise hits both alike:
+/// the median of each and the median of the per-repetition ratios `a / b`.
+fn paired(
+    iterations: usize,
+    buf: &mut Vec<u8>,
+    mut a: impl FnMut(&mut Vec<u8>) -> Result<(), String>,
+    mut b: impl FnMut(&mut Vec<u8>) -> Result<(), String>,
+) -> Result<(f64, f64, f64), String> {
+    a(buf)?;
+    b(buf)?;
+    let (mut ta, mut tb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        let start = Instant::now();
+        a(buf)?;
+        let middle = Instant::now();
+        b(buf)?;
+        let (x, y) = (
+            (middle - start).as_nanos() as f64,
+            middle.elapsed().as_nanos() as f64,
+        );
+        ta.push(x);
+        tb.push(y);
+        ratios.push(x / y);
+    }
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok((mid(ta), mid(tb), mid(ratios)))
 }
 
 fn median(iterations: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {

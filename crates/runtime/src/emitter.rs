@@ -219,6 +219,17 @@ pub struct Emitter<'t> {
     shim: Option<u16>,
     terminator: Option<u16>,
     instructions: Vec<Instruction>,
+    /// Pass 1 for the instructions, done as they are pushed so that `layout` need not walk
+    /// them again: each one's code offset counted from the first instruction.
+    starts: Vec<u32>,
+    /// Code bytes of the instructions pushed so far.
+    code_end: u64,
+    /// Their data bytes, each group's data rounded up to 8 (the next one starts aligned).
+    data_rounded: u64,
+    /// Padding that rounding added to the last instruction with data (not part of the unit).
+    last_data_pad: u64,
+    /// Symbols the pushed instructions may need a trampoline for.
+    needs: Vec<bool>,
     /// `table.custom_values.len()` values per instruction.
     custom: Vec<u64>,
     labels: Vec<Option<u32>>,
@@ -351,6 +362,11 @@ impl<'t> Emitter<'t> {
             shim: None,
             terminator: None,
             instructions: Vec::new(),
+            starts: Vec::new(),
+            code_end: 0,
+            data_rounded: 0,
+            last_data_pad: 0,
+            needs: vec![false; table.symbols.len()],
             custom: Vec::new(),
             labels: Vec::new(),
             executor: 0,
@@ -401,6 +417,18 @@ impl<'t> Emitter<'t> {
     /// Appends an instruction and returns its index.
     pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
         self.check_group(instruction.group)?;
+        let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
+        let group = self.group_of(instruction.group);
+        let data = group.data.len as u64;
+        if data != 0 {
+            self.data_rounded += data.next_multiple_of(8);
+            self.last_data_pad = data.next_multiple_of(8) - data;
+        }
+        for &s in &self.group_trampolines[instruction.group as usize] {
+            self.needs[s as usize] = true;
+        }
+        self.starts.push(start);
+        self.code_end += group.code.len as u64;
         self.instructions.push(instruction);
         let n = self.table.custom_values.len();
         if n != 0 {
@@ -413,6 +441,7 @@ impl<'t> Emitter<'t> {
     /// does not reallocate.
     pub fn reserve(&mut self, additional: usize) {
         self.instructions.reserve(additional);
+        self.starts.reserve(additional);
         self.custom
             .reserve(additional * self.table.custom_values.len());
     }
@@ -454,46 +483,48 @@ impl<'t> Emitter<'t> {
         &self.table.groups[index as usize]
     }
 
-    /// Pass 1: sizes, instruction starts and the trampolines needed.
+    /// Pass 1: sizes, instruction starts and the trampolines needed. The instructions' part
+    /// was done by [`Emitter::push`]; this adds the shim before them and the terminator after.
     pub fn layout(&self) -> Result<Layout, EmitError> {
-        let mut code: u64 = 0;
-        let mut data: u64 = 0;
-        let any_trampolines = self.group_trampolines.iter().any(|t| !t.is_empty());
-        let mut needs = vec![
-            false;
-            if any_trampolines {
-                self.table.symbols.len()
-            } else {
-                0
-            }
-        ];
-        let mut add = |g: u16, code: &mut u64| {
-            let group = self.group_of(g);
-            *code += group.code.len as u64;
-            if group.data.len != 0 {
-                data = data.next_multiple_of(8) + group.data.len as u64;
-            }
+        let shim = self.shim.map(|g| self.group_of(g));
+        let terminator = self.terminator.map(|g| self.group_of(g));
+        let code_of = |g: Option<&StencilGroup>| g.map_or(0, |g| g.code.len as u64);
+        let data_of = |g: Option<&StencilGroup>| g.map_or(0, |g| g.data.len as u64);
+        let shim_code = code_of(shim);
+        let code = shim_code + self.code_end + code_of(terminator);
+        // Each group's data starts 8-aligned: every piece but the last one with data rounds up.
+        let (shim_data, terminator_data) = (data_of(shim), data_of(terminator));
+        let pad = if terminator_data != 0 {
+            terminator_data.next_multiple_of(8) - terminator_data
+        } else if self.data_rounded != 0 {
+            self.last_data_pad
+        } else {
+            shim_data.next_multiple_of(8) - shim_data
+        };
+        let data =
+            shim_data.next_multiple_of(8) + self.data_rounded + terminator_data.next_multiple_of(8)
+                - pad;
+        let mut needs = self.needs.clone();
+        for g in [self.shim, self.terminator].into_iter().flatten() {
             for &s in &self.group_trampolines[g as usize] {
                 needs[s as usize] = true;
             }
+        }
+        let shim_code = u32::try_from(shim_code).map_err(|_| EmitError::TooLarge)?;
+        let instruction_starts = if shim_code == 0 {
+            self.starts.clone()
+        } else {
+            let mut starts = Vec::with_capacity(self.starts.len());
+            starts.extend(self.starts.iter().map(|&s| s.wrapping_add(shim_code)));
+            starts
         };
-        if let Some(g) = self.shim {
-            add(g, &mut code);
-        }
-        let mut instruction_starts = Vec::with_capacity(self.instructions.len());
-        for instruction in &self.instructions {
-            instruction_starts.push(u32::try_from(code).map_err(|_| EmitError::TooLarge)?);
-            add(instruction.group, &mut code);
-        }
-        if let Some(g) = self.terminator {
-            add(g, &mut code);
-        }
         let trampolines_offset = code.next_multiple_of(8);
         let trampoline_symbols: Vec<u16> = (0..needs.len() as u16)
             .filter(|&s| needs[s as usize])
             .collect();
         let code_len =
             trampolines_offset + (trampoline_symbols.len() * AARCH64_TRAMPOLINE_SIZE) as u64;
+        // Starts are below `code_len`, so they did not wrap when it fits in 32 bits.
         Ok(Layout {
             instruction_starts,
             trampolines_offset: u32::try_from(trampolines_offset)
