@@ -1517,4 +1517,77 @@ mod tests {
         assert_eq!(u64::from_le_bytes(buf[..8].try_into().unwrap()), 0xABCD);
         assert_eq!(u64::from_le_bytes(buf[8..16].try_into().unwrap()), 0x1003);
     }
+
+    /// `push` keeps pass 1 incrementally; it must give what a walk over every piece gives,
+    /// for any mix of data sizes (8-aligned starts) with and without shim and terminator.
+    #[test]
+    fn incremental_layout_matches_a_full_walk() {
+        const fn stencil(len: u32) -> Stencil {
+            Stencil {
+                len,
+                body: &[],
+                holes: &[],
+            }
+        }
+        const fn group(name: &'static str, code: u32, data: u32) -> StencilGroup {
+            StencilGroup {
+                name,
+                code: stencil(code),
+                data: stencil(data),
+            }
+        }
+        static SIZED: &[StencilGroup] = &[
+            group("a", 3, 0),
+            group("b", 5, 1),
+            group("c", 8, 7),
+            group("d", 1, 8),
+            group("e", 16, 13),
+        ];
+        static TABLE: StencilTable = StencilTable {
+            target: "x86_64-unknown-linux-gnu",
+            groups: SIZED,
+            symbols: &[],
+            custom_values: &[],
+        };
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for round in 0..200 {
+            let mut e = Emitter::new(&TABLE, &[]).unwrap();
+            let shim = (round % 3 != 0).then_some((round % 5) as u16);
+            let terminator = (round % 4 != 0).then_some((round / 5 % 5) as u16);
+            if let Some(g) = shim {
+                e.set_shim(g).unwrap();
+            }
+            let mut pieces: Vec<u16> = shim.into_iter().collect();
+            let mut starts = Vec::new();
+            for _ in 0..round % 23 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let g = (seed % 5) as u16;
+                e.push(Instruction::new(g)).unwrap();
+                pieces.push(g);
+            }
+            if let Some(g) = terminator {
+                e.set_terminator(g).unwrap();
+                pieces.push(g);
+            }
+            let (mut code, mut data) = (0u32, 0u32);
+            for (i, &g) in pieces.iter().enumerate() {
+                let is_instruction = i >= shim.is_some() as usize
+                    && i < pieces.len() - terminator.is_some() as usize;
+                if is_instruction {
+                    starts.push(code);
+                }
+                code += SIZED[g as usize].code.len;
+                let len = SIZED[g as usize].data.len;
+                if len != 0 {
+                    data = data.next_multiple_of(8) + len;
+                }
+            }
+            let layout = e.layout().unwrap();
+            assert_eq!(layout.instruction_starts, starts, "round {round}");
+            assert_eq!(layout.data_len, data, "round {round}: {pieces:?}");
+            assert_eq!(layout.code_len, code.next_multiple_of(8), "round {round}");
+        }
+    }
 }
