@@ -6,6 +6,7 @@ mod bench;
 mod build;
 mod cpython;
 mod dump;
+mod emit_workload;
 
 /// patchjit: a copy-and-patch JIT toolkit.
 ///
