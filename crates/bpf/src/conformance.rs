@@ -158,16 +158,25 @@ pub fn parse_test(text: &str) -> Result<TestCase, ParseError> {
 pub enum Tier {
     /// The interpreter ([`Interpreter`]).
     Interp,
+    /// The copy-and-patch JIT ([`crate::jit::Jit`]).
+    #[cfg(bpf_jit)]
+    Jit,
 }
 
 impl Tier {
-    /// All tiers, in the order reports list them.
-    pub const ALL: [Tier; 1] = [Tier::Interp];
+    /// All tiers this build has, in the order reports list them.
+    #[cfg(bpf_jit)]
+    pub const ALL: &'static [Tier] = &[Tier::Interp, Tier::Jit];
+    /// All tiers this build has, in the order reports list them.
+    #[cfg(not(bpf_jit))]
+    pub const ALL: &'static [Tier] = &[Tier::Interp];
 
     /// Name used in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Interp => "interp",
+            #[cfg(bpf_jit)]
+            Tier::Jit => "jit",
         }
     }
 }
@@ -183,6 +192,8 @@ pub enum RunError {
     Verify(VerifyError),
     /// The program faulted.
     Exec(ExecError),
+    /// The JIT could not compile the verified program (an internal error).
+    Jit(String),
 }
 
 impl RunError {
@@ -193,6 +204,7 @@ impl RunError {
             RunError::NoInstructions => "test has no instructions".to_string(),
             RunError::Verify(e) => e.to_string(),
             RunError::Exec(e) => e.to_string(),
+            RunError::Jit(e) => e.clone(),
         }
     }
 }
@@ -204,6 +216,7 @@ impl fmt::Display for RunError {
             RunError::NoInstructions => write!(f, "{}", self.message()),
             RunError::Verify(e) => write!(f, "verifier: {e}"),
             RunError::Exec(e) => write!(f, "runtime: {e}"),
+            RunError::Jit(e) => write!(f, "jit: {e}"),
         }
     }
 }
@@ -290,19 +303,31 @@ impl TestCase {
 
     /// Runs the test on `tier` and judges the outcome.
     pub fn run(&self, tier: Tier) -> Outcome {
-        match tier {
-            Tier::Interp => self.judge(self.run_interp()),
-        }
+        self.judge(self.execute(tier))
     }
 
-    fn run_interp(&self) -> Result<u64, RunError> {
+    fn execute(&self, tier: Tier) -> Result<u64, RunError> {
         let prog = self.program().map_err(RunError::Assemble)?;
         if prog.is_empty() {
             return Err(RunError::NoInstructions);
         }
-        let vm = Interpreter::new(prog, Helpers::conformance()).map_err(RunError::Verify)?;
         let mut mem = self.mem.clone();
-        vm.run(&mut mem).map_err(RunError::Exec)
+        match tier {
+            Tier::Interp => {
+                let vm =
+                    Interpreter::new(prog, Helpers::conformance()).map_err(RunError::Verify)?;
+                vm.run(&mut mem).map_err(RunError::Exec)
+            }
+            #[cfg(bpf_jit)]
+            Tier::Jit => {
+                let jit =
+                    crate::jit::Jit::new(prog, Helpers::conformance()).map_err(|e| match e {
+                        crate::jit::JitError::Verify(e) => RunError::Verify(e),
+                        e => RunError::Jit(e.to_string()),
+                    })?;
+                jit.run(&mut mem).map_err(RunError::Exec)
+            }
+        }
     }
 
     fn judge(&self, got: Result<u64, RunError>) -> Outcome {

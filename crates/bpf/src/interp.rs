@@ -69,6 +69,29 @@ impl Helpers {
         self.unwind = Some(id);
     }
 
+    /// Calls helper `id` for the instruction at `pc`: `Some(r0)` to go on, `None` when the
+    /// unwind helper returned 0 (the program stops with r0 = 0). Shared by both tiers.
+    pub(crate) fn call(
+        &self,
+        pc: usize,
+        id: u64,
+        args: &[u64; 5],
+        mem: &mut Memory<'_>,
+    ) -> Result<Option<u64>, ExecError> {
+        let helper = u32::try_from(id)
+            .ok()
+            .and_then(|k| self.table.get(&k).map(|(_, f)| (k, f)));
+        let Some((k, f)) = helper else {
+            return Err(ExecError::UnknownHelper { pc, id });
+        };
+        let r0 = f(args, mem).map_err(|fault| ExecError::HelperFault { pc, id: k, fault })?;
+        Ok(if self.unwind == Some(k) && r0 == 0 {
+            None
+        } else {
+            Some(r0)
+        })
+    }
+
     /// Name of helper `id`, if registered.
     pub fn name(&self, id: u32) -> Option<&str> {
         self.table.get(&id).map(|(n, _)| n.as_str())
@@ -238,7 +261,17 @@ pub struct Memory<'a> {
     stack_base: u64,
 }
 
-impl Memory<'_> {
+impl<'a> Memory<'a> {
+    /// The program's view of `input` and `stack`, addressed by their host addresses.
+    pub(crate) fn new(input: &'a mut [u8], stack: &'a mut [u8]) -> Memory<'a> {
+        Memory {
+            input_base: input.as_ptr() as u64,
+            input,
+            stack_base: stack.as_ptr() as u64,
+            stack,
+        }
+    }
+
     /// The `len` bytes at `addr`, if they lie inside one region (for helpers).
     pub fn bytes(&mut self, addr: u64, len: u64) -> Result<&mut [u8], HelperFault> {
         usize::try_from(len)
@@ -336,12 +369,7 @@ impl Interpreter {
     /// Runs the program with `input` as its memory; returns r0 at the final `exit`.
     pub fn run(&self, input: &mut [u8]) -> Result<u64, ExecError> {
         let mut stack = vec![0u8; STACK_SIZE * MAX_CALL_DEPTH];
-        let mut mem = Memory {
-            input_base: input.as_ptr() as u64,
-            input,
-            stack_base: stack.as_ptr() as u64,
-            stack: &mut stack,
-        };
+        let mut mem = Memory::new(input, &mut stack);
         match self.budget {
             Some(b) => self.execute::<true>(&mut mem, b),
             None => self.execute::<false>(&mut mem, 0),
@@ -630,29 +658,13 @@ impl Interpreter {
                 }
                 0x85 | 0x8d => {
                     let id = if i.opcode == 0x85 { immu as u64 } else { r[d] };
-                    let helper = u32::try_from(id)
-                        .ok()
-                        .and_then(|k| self.helpers.table.get(&k).map(|h| (k, h)));
-                    let Some((k, (_, f))) = helper else {
-                        return Err(ExecError::UnknownHelper { pc: cur, id });
-                    };
                     // A fresh view, so that `mem` does not escape into the opaque call and
                     // its region bounds can stay in registers across the loop.
-                    let mut view = Memory {
-                        input: &mut *mem.input,
-                        input_base: mem.input_base,
-                        stack: &mut *mem.stack,
-                        stack_base: mem.stack_base,
-                    };
-                    r[0] = f(&[r[1], r[2], r[3], r[4], r[5]], &mut view).map_err(|fault| {
-                        ExecError::HelperFault {
-                            pc: cur,
-                            id: k,
-                            fault,
-                        }
-                    })?;
-                    if self.helpers.unwind == Some(k) && r[0] == 0 {
-                        return Ok(0);
+                    let mut view = Memory::new(&mut *mem.input, &mut *mem.stack);
+                    let args = [r[1], r[2], r[3], r[4], r[5]];
+                    match self.helpers.call(cur, id, &args, &mut view)? {
+                        Some(r0) => r[0] = r0,
+                        None => return Ok(0),
                     }
                 }
                 0x95 => {

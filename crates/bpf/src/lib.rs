@@ -1,9 +1,8 @@
 //! eBPF engine built on patchjit: the RFC 9669 instruction set (v1–v4), an assembler and
-//! disassembler for the bpf_conformance syntax, a verifier, a memory-safe interpreter,
-//! an ELF loader for `clang -target bpf` objects and the conformance-suite runner.
-//!
-//! The decoded [`isa::Instruction`] form (class, registers, offset, immediate as typed
-//! fields) is what a copy-and-patch JIT tier will consume.
+//! disassembler for the bpf_conformance syntax, a verifier, a memory-safe interpreter, a
+//! copy-and-patch JIT (on Linux x86-64 and AArch64, where its stencil tables are committed),
+//! an ELF loader for `clang -target bpf` objects and the conformance-suite runner, which runs
+//! both tiers.
 
 pub mod asm;
 pub mod conformance;
@@ -11,4 +10,6 @@ pub mod disasm;
 pub mod elf;
 pub mod interp;
 pub mod isa;
+#[cfg(bpf_jit)]
+pub mod jit;
 pub mod verifier;

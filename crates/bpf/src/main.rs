@@ -15,7 +15,7 @@ use patchjit_bpf::isa::{slots_from_bytes, slots_to_bytes, RawInsn};
 #[derive(Parser)]
 #[command(
     name = "patchjit-bpf",
-    about = "eBPF assembler, verifier and interpreter"
+    about = "eBPF assembler, verifier, interpreter and copy-and-patch JIT"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,12 +26,17 @@ struct Cli {
 enum TierArg {
     /// The interpreter.
     Interp,
+    /// The copy-and-patch JIT (Linux x86-64 and AArch64).
+    #[cfg(bpf_jit)]
+    Jit,
 }
 
 impl From<TierArg> for Tier {
     fn from(t: TierArg) -> Tier {
         match t {
             TierArg::Interp => Tier::Interp,
+            #[cfg(bpf_jit)]
+            TierArg::Jit => Tier::Jit,
         }
     }
 }
@@ -64,9 +69,12 @@ enum Command {
         /// ELF entry function (default: the only global function, else `entry` or `main`).
         #[arg(long)]
         entry: Option<String>,
-        /// Stop after this many executed instructions.
+        /// Stop after this many executed instructions (interpreter only).
         #[arg(long)]
         budget: Option<u64>,
+        /// The tier that runs it.
+        #[arg(long, value_enum, default_value = "interp")]
+        tier: TierArg,
     },
     /// Assemble a source file to raw instruction bytes.
     Asm {
@@ -195,6 +203,7 @@ fn real_main() -> Result<ExitCode, String> {
             mem,
             entry,
             budget,
+            tier,
         } => {
             let (prog, file_mem) = load_program(&program, entry.as_deref())?;
             let mut input = match (mem_hex, mem) {
@@ -204,10 +213,26 @@ fn real_main() -> Result<ExitCode, String> {
                 }
                 (None, None) => file_mem.unwrap_or_default(),
             };
-            let mut vm = Interpreter::new(prog, Helpers::conformance())
-                .map_err(|e| format!("verifier: {e}"))?;
-            vm.set_budget(budget);
-            let r0 = vm.run(&mut input).map_err(|e| format!("runtime: {e}"))?;
+            let r0 = match Tier::from(tier) {
+                Tier::Interp => {
+                    let mut vm = Interpreter::new(prog, Helpers::conformance())
+                        .map_err(|e| format!("verifier: {e}"))?;
+                    vm.set_budget(budget);
+                    vm.run(&mut input)
+                }
+                #[cfg(bpf_jit)]
+                Tier::Jit => {
+                    if budget.is_some() {
+                        return Err("--budget counts instructions in the interpreter only; \
+                                    drop it or use --tier interp"
+                            .into());
+                    }
+                    patchjit_bpf::jit::Jit::new(prog, Helpers::conformance())
+                        .map_err(|e| format!("jit: {e}"))?
+                        .run(&mut input)
+                }
+            }
+            .map_err(|e| format!("runtime: {e}"))?;
             emit(format_args!("r0 = {r0:#x}\n"))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -18,7 +18,7 @@ fn suite(sub: &str) -> PathBuf {
 
 #[test]
 fn positive_suite_passes_on_every_tier() {
-    for tier in Tier::ALL {
+    for &tier in Tier::ALL {
         let results = run_dir(&suite("tests"), tier).expect("suite directory readable");
         assert_eq!(results.len(), 313, "expected the 313 positive tests");
         let failures: Vec<String> = results
@@ -34,7 +34,7 @@ fn positive_suite_passes_on_every_tier() {
 
 #[test]
 fn negative_suite_never_passes() {
-    for tier in Tier::ALL {
+    for &tier in Tier::ALL {
         let results = run_dir(&suite("negative"), tier).expect("suite directory readable");
         assert_eq!(results.len(), 60, "expected the 60 negative tests");
         let passed: Vec<&str> = results
@@ -91,7 +91,13 @@ fn cli_reports_closing_lines_and_exit_codes() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert_eq!(stdout.lines().last(), Some("interp: 0 passed, 60 failed"));
+    // One closing line per tier this build has.
+    let closing: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("FAIL ")).collect();
+    let expected: Vec<String> = Tier::ALL
+        .iter()
+        .map(|t| format!("{}: 0 passed, 60 failed", t.name()))
+        .collect();
+    assert_eq!(closing, expected);
 
     // Without --expect-fail the negative suite is a failing run.
     let out = std::process::Command::new(bin)
@@ -103,46 +109,44 @@ fn cli_reports_closing_lines_and_exit_codes() {
 
 #[test]
 fn cli_run_prints_r0_and_fails_cleanly() {
-    let bin = env!("CARGO_BIN_EXE_patchjit-bpf");
-    let out = std::process::Command::new(bin)
-        .args(["run", suite("tests/subnet.data").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().last(),
-        Some("r0 = 0x1")
-    );
-
-    let out = std::process::Command::new(bin)
-        .args([
-            "run",
-            suite("tests/ldxb.data").to_str().unwrap(),
-            "--mem-hex",
-            "aa bb cc dd ee",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().last(),
-        Some("r0 = 0xcc")
-    );
-
-    // An out-of-bounds load: non-zero exit, message on stderr naming pc and address.
-    let out = std::process::Command::new(bin)
-        .args([
-            "run",
-            suite("tests/ldxb.data").to_str().unwrap(),
-            "--mem-hex",
-            "aa",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("instruction 0") && err.contains("out-of-bounds load"),
-        "{err}"
-    );
+    let run = |tier: &str, program: &str, mem: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_patchjit-bpf"));
+        command.args(["run", "--tier", tier]).arg(suite(program));
+        if let Some(hex) = mem {
+            command.args(["--mem-hex", hex]);
+        }
+        let out = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.success(), stdout, stderr)
+    };
+    for tier in Tier::ALL.iter().map(|t| t.name()) {
+        let (ok, stdout, _) = run(tier, "tests/subnet.data", None);
+        assert!(
+            ok && stdout.lines().last() == Some("r0 = 0x1"),
+            "{tier}: {stdout}"
+        );
+        let (ok, stdout, _) = run(tier, "tests/ldxb.data", Some("aa bb cc dd ee"));
+        assert!(
+            ok && stdout.lines().last() == Some("r0 = 0xcc"),
+            "{tier}: {stdout}"
+        );
+        // An out-of-bounds load: non-zero exit, message on stderr naming pc and address.
+        let (ok, _, stderr) = run(tier, "tests/ldxb.data", Some("aa"));
+        assert!(!ok, "{tier}");
+        assert!(
+            stderr.contains("instruction 0") && stderr.contains("out-of-bounds load"),
+            "{tier}: {stderr}"
+        );
+    }
+    #[cfg(bpf_jit)]
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_patchjit-bpf"))
+            .args(["run", "--tier", "jit", "--budget", "5"])
+            .arg(suite("tests/subnet.data"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--budget counts instructions"));
+    }
 }

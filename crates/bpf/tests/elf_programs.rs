@@ -1,5 +1,5 @@
 //! Compiles the C programs of tests/programs with clang for the eBPF target, loads the
-//! objects, runs them on the interpreter and compares with the same source compiled
+//! objects, runs them on the interpreter and the JIT and compares with the same source compiled
 //! natively. Needs `clang-19` (or the compiler named by PATCHJIT_CLANG).
 
 use std::path::{Path, PathBuf};
@@ -96,15 +96,25 @@ fn check_program(name: &str) {
     ] {
         let obj = compile_bpf(&src, &dir.join("prog.o"), flags);
         let prog = load(&obj, None).unwrap_or_else(|e| panic!("{name} {flags:?}: {e}"));
-        let mut vm = Interpreter::new(prog, Helpers::new())
+        let mut vm = Interpreter::new(prog.clone(), Helpers::new())
             .unwrap_or_else(|e| panic!("{name} {flags:?}: {e}"));
         vm.set_budget(Some(50_000_000));
-        let mut mem = input();
-        let r0 = vm
-            .run(&mut mem)
-            .unwrap_or_else(|e| panic!("{name} {flags:?}: {e}"));
-        let got = format!("{r0:x} {}", hex(&mem));
-        assert_eq!(got, expected, "{name} {flags:?}: eBPF vs native");
+        let mut runs = vec![("interpreter", {
+            let mut mem = input();
+            (vm.run(&mut mem), mem)
+        })];
+        #[cfg(bpf_jit)]
+        runs.push(("JIT", {
+            let jit = patchjit_bpf::jit::Jit::new(prog, Helpers::new())
+                .unwrap_or_else(|e| panic!("{name} {flags:?}: {e}"));
+            let mut mem = input();
+            (jit.run(&mut mem), mem)
+        }));
+        for (tier, (r0, mem)) in runs {
+            let r0 = r0.unwrap_or_else(|e| panic!("{name} {flags:?} {tier}: {e}"));
+            let got = format!("{r0:x} {}", hex(&mem));
+            assert_eq!(got, expected, "{name} {flags:?}: {tier} vs native");
+        }
     }
     std::fs::remove_dir_all(&dir).ok();
 }

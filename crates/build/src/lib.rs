@@ -454,6 +454,31 @@ impl Builder {
         })
     }
 
+    /// Regenerates the committed table of each of `targets` with `clang` and returns the paths
+    /// of those that differ from it (or are missing): the freshness check a crate with committed
+    /// tables runs in its tests (`patchjit build --check` is the command-line form).
+    pub fn stale_committed_tables(
+        &self,
+        clang: &Clang,
+        targets: &[Target],
+    ) -> Result<Vec<PathBuf>, Error> {
+        let mut stale = Vec::new();
+        for &target in targets {
+            let path = self.committed_table(target).ok_or_else(|| {
+                Error::Invalid("no committed tables: call Builder::committed_tables".to_string())
+            })?;
+            let generated = self
+                .clone()
+                .target(target)
+                .cargo_metadata(false)
+                .generate_with(clang, &|_| {})?;
+            if std::fs::read(&path).ok().as_deref() != Some(generated.rust.as_bytes()) {
+                stale.push(path);
+            }
+        }
+        Ok(stale)
+    }
+
     /// Builds and writes the table: generated with clang if one is usable, else copied from
     /// the committed tables (with a `cargo:warning`).
     pub fn build(&self) -> Result<Report, Error> {

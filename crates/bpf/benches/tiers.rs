@@ -1,5 +1,6 @@
-//! Interpreter throughput: ns per executed eBPF instruction on an arithmetic loop and
-//! a memory (load/store) loop. Run: `cargo bench -p patchjit-bpf --bench interp`.
+//! Both tiers side by side: ns per executed eBPF instruction on an arithmetic loop and a memory
+//! (load/store) loop, interpreter and JIT in one run (the JIT's result is checked against the
+//! interpreter's first). Run: `cargo bench -p patchjit-bpf --bench tiers`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use patchjit_bpf::asm::assemble;
@@ -40,15 +41,26 @@ loop:
 ";
 
 fn bench(c: &mut Criterion, name: &str, src: &str, per_iter: u64, fixed: u64) {
-    let vm = Interpreter::new(
-        assemble(src).expect("bench program assembles"),
-        Helpers::new(),
-    )
-    .expect("bench program verifies");
+    let prog = assemble(src).expect("bench program assembles");
+    let vm = Interpreter::new(prog.clone(), Helpers::new()).expect("bench program verifies");
     let mut mem = [1u8; 64];
-    let mut g = c.benchmark_group("interp");
+    let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(ITERS * per_iter + fixed));
-    g.bench_function(name, |b| {
+    #[cfg(bpf_jit)]
+    {
+        let jit =
+            patchjit_bpf::jit::Jit::new(prog, Helpers::new()).expect("bench program compiles");
+        let mut copy = mem;
+        assert_eq!(
+            jit.run(&mut copy),
+            vm.run(&mut mem.clone()),
+            "the tiers disagree"
+        );
+        g.bench_function("jit", |b| {
+            b.iter(|| jit.run(&mut mem).expect("bench program runs"))
+        });
+    }
+    g.bench_function("interp", |b| {
         b.iter(|| vm.run(&mut mem).expect("bench program runs"))
     });
     g.finish();
@@ -59,5 +71,5 @@ fn benches(c: &mut Criterion) {
     bench(c, "memory_loop", MEMORY, 7, 5);
 }
 
-criterion_group!(interp, benches);
-criterion_main!(interp);
+criterion_group!(tiers, benches);
+criterion_main!(tiers);

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* add32 dst, imm */
+ALU32(IMM, a + b)

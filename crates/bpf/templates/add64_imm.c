@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* add dst, imm */
+ALU64(IMM, d + v)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* and dst, imm */
+ALU64(IMM, d & v)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* arsh32 dst, imm */
+ALU32(IMM, (uint32_t)((int32_t)a >> (b & 31)))

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* arsh dst, imm */
+ALU64(IMM, (uint64_t)((int64_t)d >> (v & 63)))

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* arsh dst, reg */
+ALU64(SRC, (uint64_t)((int64_t)d >> (v & 63)))

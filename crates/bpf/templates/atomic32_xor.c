@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* lock xor [dst + off], src (32-bit) */
+ATOMIC(4, u32u, uint32_t, old ^ v, 0)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* bswap32 dst: the low 32 bits byte-swapped, zero-extended */
+UNARY(__builtin_bswap32((uint32_t)DST))

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* div32 dst, imm */
+ALU32(IMM, b ? a / b : 0)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* div dst, imm */
+ALU64(IMM, v ? d / v : 0)

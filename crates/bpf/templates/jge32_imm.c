@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jge32 dst, imm, target */
+BRANCH((uint32_t)DST >= (uint32_t)IMM)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jge dst, imm, target */
+BRANCH((uint64_t)DST >= (uint64_t)IMM)

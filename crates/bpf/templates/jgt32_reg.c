@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jgt32 dst, reg, target */
+BRANCH((uint32_t)DST > (uint32_t)SRC)

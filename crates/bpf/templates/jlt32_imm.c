@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jlt32 dst, imm, target */
+BRANCH((uint32_t)DST < (uint32_t)IMM)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jne dst, reg, target */
+BRANCH((uint64_t)DST != (uint64_t)SRC)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jsge dst, reg, target */
+BRANCH((int64_t)DST >= (int64_t)SRC)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jsgt32 dst, imm, target */
+BRANCH((int32_t)DST > (int32_t)IMM)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jsgt dst, imm, target */
+BRANCH((int64_t)DST > (int64_t)IMM)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* jsle32 dst, reg, target */
+BRANCH((int32_t)DST <= (int32_t)SRC)

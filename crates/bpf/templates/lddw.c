@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* lddw dst, imm64 (the whole constant is operand 0) */
+UNARY(IMM)

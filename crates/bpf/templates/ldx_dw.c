@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* ldxdw dst, [src + off] */
+LOAD(8, u64u, (uint64_t))

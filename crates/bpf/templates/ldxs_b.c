@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* ldxsb dst, [src + off]: sign-extending */
+LOAD(1, u8u, (uint64_t)(int64_t)(int8_t))

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* le16 dst (the host is little-endian: truncate) */
+UNARY((uint16_t)DST)

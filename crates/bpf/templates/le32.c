@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* le32 dst (the host is little-endian: truncate) */
+UNARY((uint32_t)DST)

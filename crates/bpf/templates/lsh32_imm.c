@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* lsh32 dst, imm */
+ALU32(IMM, a << (b & 31))

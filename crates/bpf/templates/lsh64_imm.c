@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* lsh dst, imm */
+ALU64(IMM, d << (v & 63))

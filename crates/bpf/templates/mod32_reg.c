@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* mod32 dst, reg */
+ALU32(SRC, b ? a % b : a)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* mod dst, imm */
+ALU64(IMM, v ? d % v : d)

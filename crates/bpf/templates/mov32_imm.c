@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* mov32 dst, imm */
+ALU32(IMM, b)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* mov32 dst, reg */
+ALU32(SRC, b)

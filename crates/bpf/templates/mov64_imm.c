@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* mov dst, imm */
+ALU64(IMM, v)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* mov dst, reg */
+ALU64(SRC, v)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* mul32 dst, reg */
+ALU32(SRC, a * b)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* neg32 dst */
+UNARY((uint32_t)-(uint32_t)DST)

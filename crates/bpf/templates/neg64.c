@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* neg dst */
+UNARY(-DST)

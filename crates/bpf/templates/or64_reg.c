@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* or dst, reg */
+ALU64(SRC, d | v)

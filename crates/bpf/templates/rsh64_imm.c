@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* rsh dst, imm */
+ALU64(IMM, d >> (v & 63))

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* sdiv32 dst, imm */
+ALU32(IMM, b ? bpf_sdiv32(a, b) : 0)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* sdiv dst, imm */
+ALU64(IMM, v ? bpf_sdiv64(d, v) : 0)

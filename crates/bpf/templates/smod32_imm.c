@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* smod32 dst, imm */
+ALU32(IMM, b ? bpf_smod32(a, b) : a)

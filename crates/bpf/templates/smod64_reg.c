@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* smod dst, reg */
+ALU64(SRC, v ? bpf_smod64(d, v) : d)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* sth [dst + off], imm */
+STORE(2, u16u, IMM)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* xor dst, imm */
+ALU64(IMM, d ^ v)

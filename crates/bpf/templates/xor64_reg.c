@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* xor dst, reg */
+ALU64(SRC, d ^ v)

@@ -1,0 +1,152 @@
+//! The JIT tier against the interpreter on the paths random programs rarely take: local calls
+//! and their depth limit, helpers that fault, unwind, write memory or panic, and stores out of
+//! bounds. Every case must give the interpreter's result or error exactly.
+
+#![cfg(bpf_jit)]
+
+mod common;
+
+use patchjit_bpf::asm::assemble;
+use patchjit_bpf::interp::{ExecError, HelperFault, Helpers, Interpreter};
+use patchjit_bpf::jit::{Jit, JitError};
+
+/// Runs `src` on both tiers with `mem` (each on its own copy); returns the JIT's outcome and
+/// memory after checking that they equal the interpreter's. Out-of-bounds addresses are host
+/// addresses of each run's own buffers, so they are compared relative to the input (the
+/// differential property test in fuzz.rs does the same on random programs).
+fn both(src: &str, mem: &[u8]) -> (Result<u64, ExecError>, Vec<u8>) {
+    let prog = assemble(src).unwrap();
+    let interp = Interpreter::new(prog.clone(), Helpers::conformance()).unwrap();
+    let jit = Jit::new(prog, Helpers::conformance()).unwrap();
+    let (mut a, mut b) = (mem.to_vec(), mem.to_vec());
+    let want = common::relative(interp.run(&mut a), a.as_ptr() as u64);
+    let got = common::relative(jit.run(&mut b), b.as_ptr() as u64);
+    if let (Err(ExecError::OutOfBounds { addr, .. }), true) = (&got, src.contains("%r10")) {
+        // Stack addresses differ between runs: only the rest of the fault must agree.
+        let strip = |r: Result<u64, ExecError>| match r {
+            Err(ExecError::OutOfBounds {
+                pc, size, write, ..
+            }) => (pc, size, write),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            strip(got.clone()),
+            strip(want.clone()),
+            "{src} (at {addr:#x})"
+        );
+        return (got, b);
+    }
+    assert_eq!(got, want, "{src}");
+    assert_eq!(b, a, "memory after {src}");
+    (got, b)
+}
+
+#[test]
+fn local_calls_restore_registers_and_frames() {
+    let src = "
+        mov %r6, 1
+        mov %r0, 0
+        call local f
+        add %r0, %r6
+        exit
+    f:
+        mov %r6, 100
+        stxdw [%r10-8], %r6
+        call local g
+        ldxdw %r1, [%r10-8]
+        add %r0, %r1
+        exit
+    g:
+        mov %r6, 20
+        stxdw [%r10-8], %r6
+        ldxdw %r0, [%r10-8]
+        exit";
+    assert_eq!(both(src, &[]).0, Ok(121));
+}
+
+/// A chain of `n` nested local calls below the entry function; the innermost returns 7.
+fn chain(n: usize) -> String {
+    let mut src = String::from("call local f1\nexit\n");
+    for k in 1..n {
+        src += &format!("f{k}:\ncall local f{}\nexit\n", k + 1);
+    }
+    src + &format!("f{n}:\nmov %r0, 7\nexit\n")
+}
+
+#[test]
+fn call_depth_limit_is_the_interpreters() {
+    // Eight frames (the entry and seven callees) run; a ninth is refused before running.
+    assert_eq!(both(&chain(7), &[]).0, Ok(7));
+    let prog = assemble(&chain(8)).unwrap();
+    let refused = Interpreter::new(prog.clone(), Helpers::conformance())
+        .err()
+        .expect("the verifier refuses nine frames");
+    assert!(matches!(
+        Jit::new(prog, Helpers::conformance()),
+        Err(JitError::Verify(e)) if e == refused
+    ));
+}
+
+#[test]
+fn helpers_write_memory_fault_and_unwind() {
+    // memfrob XORs the input with 42 in place and returns its pointer.
+    let (got, mem) = both("mov %r2, 4\ncall 1\nmov %r0, 0\nexit", &[1, 2, 3, 4, 5]);
+    assert_eq!(got, Ok(0));
+    assert_eq!(mem, [1 ^ 42, 2 ^ 42, 3 ^ 42, 4 ^ 42, 5]);
+    // A pointer outside program memory is the helper's fault, at the call's index.
+    let (got, _) = both("mov %r1, 16\nmov %r2, 4\ncall 1\nexit", &[]);
+    assert_eq!(
+        got,
+        Err(ExecError::HelperFault {
+            pc: 2,
+            id: 1,
+            fault: HelperFault::OutOfBounds { addr: 16, len: 4 }
+        })
+    );
+    // unwind(0) stops the program with r0 = 0; unwind(x != 0) returns x.
+    assert_eq!(both("mov %r1, 0\ncall 5\nmov %r0, 9\nexit", &[]).0, Ok(0));
+    assert_eq!(both("mov %r1, 3\ncall 5\nexit", &[]).0, Ok(3));
+    // callx takes the id from a register; an unknown id is an error at that instruction.
+    assert_eq!(
+        both("mov %r1, 49\nmov %r3, 3\ncall %r3\nexit", &[]).0,
+        Ok(7)
+    );
+    assert_eq!(
+        both("mov %r0, 1\ncall 77\nexit", &[]).0,
+        Err(ExecError::UnknownHelper { pc: 1, id: 77 })
+    );
+}
+
+#[test]
+fn out_of_bounds_stores_and_loads_name_the_instruction() {
+    let (got, _) = both("mov %r0, 0\nstw [%r1+2], 5\nexit", &[0; 5]);
+    assert_eq!(
+        got,
+        Err(ExecError::OutOfBounds {
+            pc: 1,
+            addr: 2,
+            size: 4,
+            write: true
+        })
+    );
+    let (got, _) = both("mov %r2, %r10\nldxdw %r0, [%r2]\nexit", &[]);
+    assert!(matches!(
+        got,
+        Err(ExecError::OutOfBounds {
+            pc: 1,
+            size: 8,
+            write: false,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_panicking_helper_panics_in_the_caller() {
+    let mut helpers = Helpers::new();
+    helpers.register(9, "boom", Box::new(|_, _| panic!("helper 9 exploded")));
+    let jit = Jit::new(assemble("call 9\nexit").unwrap(), helpers).unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| jit.run(&mut [])))
+        .expect_err("the helper's panic reaches the caller");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"helper 9 exploded"));
+}
