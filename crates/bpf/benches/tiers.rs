@@ -6,39 +6,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::interp::{Helpers, Interpreter};
 
-const ITERS: u64 = 10_000;
+#[path = "programs.rs"]
+mod programs;
 
-/// 6 instructions per iteration + 3 setup/exit.
-const ARITH: &str = "
-    mov %r0, 0
-    mov %r1, 0
-    lddw %r2, 10000
-loop:
-    add %r0, %r1
-    mul %r0, 3
-    xor %r0, 0x55
-    rsh %r0, 1
-    add %r1, 1
-    jlt %r1, %r2, loop
-    exit
-";
-
-/// 7 instructions per iteration over a 64-byte input buffer + 4 setup/exit.
-const MEMORY: &str = "
-    mov %r0, 0
-    mov %r3, 0
-    mov %r4, %r1
-    lddw %r2, 10000
-loop:
-    ldxdw %r5, [%r4]
-    add %r0, %r5
-    stxdw [%r10-8], %r0
-    ldxdw %r6, [%r10-8]
-    stxdw [%r4+8], %r6
-    add %r3, 1
-    jlt %r3, %r2, loop
-    exit
-";
+use programs::{ARITH, ITERS, MEMORY};
 
 fn bench(c: &mut Criterion, name: &str, src: &str, per_iter: u64, fixed: u64) {
     let prog = assemble(src).expect("bench program assembles");
