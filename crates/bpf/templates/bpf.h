@@ -104,6 +104,22 @@ typedef uint8_t u8u __attribute__((may_alias));
         NEXT();                                  \
     }
 
+/* LOAD through r10, unchecked: the verifier keeps every r10 access inside the current 512-byte
+ * frame ([r10 - 512, r10)) and never lets the program write r10; only `call local` and `exit`
+ * move it, frame by frame, inside the 8-frame stack. */
+#define LOAD_FRAME(TYPE, CONVERT)                \
+    PATCHJIT_STENCIL {                           \
+        DST = CONVERT(*(const TYPE *)(vm->r[10] + OFF)); \
+        NEXT();                                  \
+    }
+
+/* STORE through r10, unchecked (see LOAD_FRAME). */
+#define STORE_FRAME(TYPE, V)                     \
+    PATCHJIT_STENCIL {                           \
+        *(TYPE *)(vm->r[10] + OFF) = (TYPE)(V);  \
+        NEXT();                                  \
+    }
+
 /* The N-byte TYPE at dst + off = V. */
 #define STORE(N, TYPE, V)                        \
     PATCHJIT_STENCIL {                           \

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* ldxh dst, [r10 + off] */
+LOAD_FRAME(u16u, (uint64_t))

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* stb [r10 + off], imm */
+STORE_FRAME(u8u, IMM)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* stw [r10 + off], imm */
+STORE_FRAME(u32u, IMM)

@@ -1,0 +1,3 @@
+#include "bpf.h"
+/* stxb [r10 + off], src */
+STORE_FRAME(u8u, SRC)
