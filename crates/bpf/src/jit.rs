@@ -278,8 +278,20 @@ fn group(i: RawInsn) -> u16 {
 }
 
 impl Jit {
-    /// Verifies `prog` and compiles it; `helpers` serve its `call`s when it runs.
+    /// Verifies `prog` and compiles it into a fresh mapping; `helpers` serve its `call`s when
+    /// it runs.
     pub fn new(prog: Vec<RawInsn>, helpers: Helpers) -> Result<Jit, JitError> {
+        Jit::with_options(prog, helpers, &Options::default())
+    }
+
+    /// [`Jit::new`] with the runtime's options: an arena placement, so that many programs
+    /// don't each pay for a mapping, or perf map and GDB registration (one symbol per eBPF
+    /// instruction) to profile and debug the code.
+    pub fn with_options(
+        prog: Vec<RawInsn>,
+        helpers: Helpers,
+        options: &Options,
+    ) -> Result<Jit, JitError> {
         verify(&prog).map_err(JitError::Verify)?;
         // One emitted instruction per eBPF instruction (lddw's two slots make one): the index
         // of the instruction starting at each slot.
@@ -329,7 +341,7 @@ impl Jit {
                 ..Instruction::new(group)
             })?;
         }
-        let code = emitter.finish(&Options::default())?;
+        let code = emitter.finish(options)?;
         Ok(Jit { code, helpers })
     }
 

@@ -150,3 +150,18 @@ fn a_panicking_helper_panics_in_the_caller() {
         .expect_err("the helper's panic reaches the caller");
     assert_eq!(panic.downcast_ref::<&str>(), Some(&"helper 9 exploded"));
 }
+
+#[test]
+fn programs_compiled_into_an_arena_run_and_free_their_chunks() {
+    let arena = patchjit::Arena::new(1 << 20).unwrap();
+    let options = patchjit::Options {
+        placement: patchjit::Placement::Arena(arena),
+        ..patchjit::Options::default()
+    };
+    // Many more programs than the arena could hold at once: chunks must come back on drop.
+    for k in 0..2_000 {
+        let src = format!("mov %r0, {k}\nadd %r0, 1\nexit");
+        let jit = Jit::with_options(assemble(&src).unwrap(), Helpers::new(), &options).unwrap();
+        assert_eq!(jit.run(&mut []), Ok(k + 1));
+    }
+}

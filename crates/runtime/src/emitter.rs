@@ -214,8 +214,8 @@ pub struct Emitter<'t> {
     table: &'t StencilTable,
     /// Resolved address of each `table.symbols` entry.
     symbols: Vec<Option<u64>>,
-    /// Symbol indices each group may need a trampoline for.
-    group_trampolines: Vec<Vec<u16>>,
+    /// Groups already checked (on first use, so that an emitter costs nothing per unused group).
+    checked: Vec<bool>,
     shim: Option<u16>,
     terminator: Option<u16>,
     instructions: Vec<Instruction>,
@@ -320,9 +320,10 @@ fn host_runs(triple: &str) -> bool {
 }
 
 impl<'t> Emitter<'t> {
-    /// Checks the table and resolves its symbols with `resolver` (name → address, e.g.
+    /// Resolves the table's symbols with `resolver` (name → address, e.g.
     /// `&[("helper", helper as usize)]`). Symbols the resolver lacks are only an error if an
-    /// emitted hole needs them.
+    /// emitted hole needs them; each group is checked against the table when first used
+    /// ([`EmitError::BadTable`] from `push`, `set_shim` or `set_terminator`).
     pub fn new(table: &'t StencilTable, resolver: &[(&str, usize)]) -> Result<Self, EmitError> {
         let symbols = table
             .symbols
@@ -334,21 +335,6 @@ impl<'t> Emitter<'t> {
                     .map(|&(_, a)| a as u64)
             })
             .collect();
-        let mut group_trampolines = Vec::with_capacity(table.groups.len());
-        for group in table.groups {
-            check_stencil(group.name, "code", &group.code, table)?;
-            check_stencil(group.name, "data", &group.data, table)?;
-            let mut needed: Vec<u16> = group
-                .code
-                .holes
-                .iter()
-                .filter(|h| h.patch == PatchKind::Aarch64Trampoline)
-                .filter_map(|h| h.symbol)
-                .collect();
-            needed.sort_unstable();
-            needed.dedup();
-            group_trampolines.push(needed);
-        }
         if table.groups.len() > u16::MAX as usize {
             return Err(EmitError::BadTable {
                 group: "",
@@ -358,7 +344,7 @@ impl<'t> Emitter<'t> {
         Ok(Emitter {
             table,
             symbols,
-            group_trampolines,
+            checked: vec![false; table.groups.len()],
             shim: None,
             terminator: None,
             instructions: Vec::new(),
@@ -391,11 +377,30 @@ impl<'t> Emitter<'t> {
             .map(|i| i as u16)
     }
 
-    fn check_group(&self, group: u16) -> Result<(), EmitError> {
-        if group as usize >= self.table.groups.len() {
+    /// Checks `group` the first time it is used: it exists, and its stencils are consistent
+    /// with the table (holes inside the bodies, symbol indices in range). A table may be
+    /// large and an emitter used for a short program, so unused groups cost nothing.
+    fn check_group(&mut self, group: u16) -> Result<(), EmitError> {
+        let Some(checked) = self.checked.get(group as usize) else {
             return Err(EmitError::NoSuchGroup { group });
+        };
+        if !checked {
+            let g = self.group_of(group);
+            check_stencil(g.name, "code", &g.code, self.table)?;
+            check_stencil(g.name, "data", &g.data, self.table)?;
+            self.checked[group as usize] = true;
         }
         Ok(())
+    }
+
+    /// Symbols `group`'s code may need a trampoline for.
+    fn trampolines(&self, group: u16) -> impl Iterator<Item = u16> + 't {
+        self.group_of(group)
+            .code
+            .holes
+            .iter()
+            .filter(|h| h.patch == PatchKind::Aarch64Trampoline)
+            .filter_map(|h| h.symbol)
     }
 
     /// Emits `group` first, with no instruction: the unit's entry (e.g. a C-ABI to
@@ -416,6 +421,11 @@ impl<'t> Emitter<'t> {
 
     /// Appends an instruction and returns its index.
     pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
+        let first_use = !self
+            .checked
+            .get(instruction.group as usize)
+            .copied()
+            .unwrap_or(true);
         self.check_group(instruction.group)?;
         let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
         let group = self.group_of(instruction.group);
@@ -424,8 +434,10 @@ impl<'t> Emitter<'t> {
             self.data_rounded += data.next_multiple_of(8);
             self.last_data_pad = data.next_multiple_of(8) - data;
         }
-        for &s in &self.group_trampolines[instruction.group as usize] {
-            self.needs[s as usize] = true;
+        if first_use {
+            for s in self.trampolines(instruction.group) {
+                self.needs[s as usize] = true;
+            }
         }
         self.starts.push(start);
         self.code_end += group.code.len as u64;
@@ -506,7 +518,7 @@ impl<'t> Emitter<'t> {
                 - pad;
         let mut needs = self.needs.clone();
         for g in [self.shim, self.terminator].into_iter().flatten() {
-            for &s in &self.group_trampolines[g as usize] {
+            for s in self.trampolines(g) {
                 needs[s as usize] = true;
             }
         }
@@ -1324,8 +1336,14 @@ mod tests {
             symbols: &[],
             custom_values: &[],
         };
+        // Checked when first used.
+        let mut e = Emitter::new(&table, &[]).unwrap();
         assert!(matches!(
-            Emitter::new(&table, &[]),
+            e.push(Instruction::new(0)),
+            Err(EmitError::BadTable { group: "bad", .. })
+        ));
+        assert!(matches!(
+            e.set_shim(0),
             Err(EmitError::BadTable { group: "bad", .. })
         ));
         let foreign = StencilTable {
