@@ -8,7 +8,7 @@ mod emit_workload;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use emit_workload::{check, helper, synthesize, RET, SHIM, TABLE};
+use emit_workload::{check, copy_bodies, helper, pieces, synthesize, RET, SHIM, TABLE};
 use patchjit::{Emitter, Instruction, Options};
 
 const INSTRUCTIONS: usize = 10_000;
@@ -35,11 +35,7 @@ fn emit(c: &mut Criterion) {
     let data_offset = (layout.code_len as usize).next_multiple_of(4096);
     let mut buf = vec![0u8; data_offset + layout.data_len as usize];
     let base = buf.as_ptr() as u64;
-    let pieces: Vec<_> = std::iter::once(SHIM)
-        .chain(program.iter().map(|i| i.group))
-        .chain(std::iter::once(RET))
-        .map(|g| &TABLE.groups[g as usize])
-        .collect();
+    let pieces = pieces(&program);
 
     let mut group = c.benchmark_group("emit_10000");
     group.throughput(Throughput::Elements(INSTRUCTIONS as u64));
@@ -52,14 +48,7 @@ fn emit(c: &mut Criterion) {
     });
     group.bench_function("memcpy_same_bytes", |b| {
         b.iter(|| {
-            let (mut code, mut data) = (0usize, data_offset);
-            for g in &pieces {
-                buf[code..code + g.code.body.len()].copy_from_slice(g.code.body);
-                data = data.next_multiple_of(8);
-                buf[data..data + g.data.body.len()].copy_from_slice(g.data.body);
-                code += g.code.len as usize;
-                data += g.data.len as usize;
-            }
+            copy_bodies(&pieces, &mut buf, data_offset);
             black_box(&mut buf);
         })
     });

@@ -12,9 +12,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use patchjit::{Emitter, Options, StencilGroup};
+use patchjit::{Emitter, Options};
 
-use crate::emit_workload::{check, helper, synthesize, RET, SHIM, TABLE};
+use crate::emit_workload::{check, copy_bodies, helper, pieces, synthesize, RET, SHIM, TABLE};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -154,21 +154,9 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
             .emit_into(&layout, black_box(buf), base, data_offset)
             .map_err(|e| e.to_string())
     };
-    // The same bytes copied to the same places, without layout or patching.
-    let pieces: Vec<&StencilGroup> = std::iter::once(SHIM)
-        .chain(program.iter().map(|i| i.group))
-        .chain(std::iter::once(RET))
-        .map(|g| &TABLE.groups[g as usize])
-        .collect();
+    let pieces = pieces(&program);
     let memcpy = |buf: &mut Vec<u8>| {
-        let (mut code, mut data) = (0usize, data_offset);
-        for group in &pieces {
-            buf[code..code + group.code.body.len()].copy_from_slice(group.code.body);
-            data = data.next_multiple_of(8);
-            buf[data..data + group.data.body.len()].copy_from_slice(group.data.body);
-            code += group.code.len as usize;
-            data += group.data.len as usize;
-        }
+        copy_bodies(&pieces, buf, data_offset);
         black_box(buf);
         Ok(())
     };

@@ -255,3 +255,25 @@ pub static TABLE: StencilTable = StencilTable {
     symbols: &["helper"],
     custom_values: &[],
 };
+
+/// The groups `program` copies, in order: the shim, every instruction's, the terminator.
+pub fn pieces(program: &[Instruction]) -> Vec<&'static StencilGroup> {
+    std::iter::once(SHIM)
+        .chain(program.iter().map(|i| i.group))
+        .chain(std::iter::once(RET))
+        .map(|g| &TABLE.groups[g as usize])
+        .collect()
+}
+
+/// The baseline emission is measured against: the same bodies copied to the same places
+/// (code from 0, each group's data 8-aligned from `data_offset`), without layout or patching.
+pub fn copy_bodies(pieces: &[&StencilGroup], buf: &mut [u8], data_offset: usize) {
+    let (mut code, mut data) = (0usize, data_offset);
+    for group in pieces {
+        buf[code..code + group.code.body.len()].copy_from_slice(group.code.body);
+        data = data.next_multiple_of(8);
+        buf[data..data + group.data.body.len()].copy_from_slice(group.data.body);
+        code += group.code.len as usize;
+        data += group.data.len as usize;
+    }
+}

@@ -18,7 +18,7 @@
 
 mod support;
 
-use patchjit::{Destination, Emitter, Instruction, PatchKind, StencilGroup, StencilTable};
+use patchjit::{PatchKind, StencilGroup};
 use patchjit_stencils::Target;
 use support::aarch64::{adrp_page, branch_target, evaluate, word, NOP};
 use support::Linked;
@@ -50,26 +50,6 @@ fn link(name: &str, object: &[u8], group: &StencilGroup, got_offset: usize, v: V
     support::link(name, object, CODE, data, data + got_offset as u64, &symbols)
 }
 
-/// Emits `group` alone (plus a terminator so its continuation is defined) at CODE.
-fn emit(table: &'static StencilTable, name: &str, v: Values) -> Vec<u8> {
-    let mut e = Emitter::new(table, &[("helper", v.helper as usize)]).unwrap();
-    let g = e.group(name).unwrap();
-    let instruction = Instruction {
-        operand0: v.operand0,
-        oparg: v.oparg as u64,
-        jump_target: Some(Destination::Instruction(0)),
-        error_target: Some(Destination::Instruction(0)),
-        ..Instruction::new(g)
-    };
-    e.push(instruction).unwrap();
-    e.set_terminator(e.group("ret").unwrap()).unwrap();
-    let layout = e.layout().unwrap();
-    let mut image = vec![0u8; DATA_OFFSET as usize + layout.data_len as usize];
-    e.emit_into(&layout, &mut image, CODE, DATA_OFFSET as usize)
-        .unwrap();
-    image
-}
-
 /// What a comparison found, so tests can assert that each relaxation outcome was exercised.
 #[derive(Default, Debug)]
 struct Seen {
@@ -92,7 +72,13 @@ fn compare(name: &str, flags: &[&str], v: Values, seen: &mut Seen) {
         .got_offset;
     let table = support::leak_table(&extraction, TARGET);
     let group = table.groups.iter().find(|g| g.name == name).unwrap();
-    let ours = emit(table, name, v);
+    let (ours, _) = support::emit_alone(
+        table,
+        name,
+        (v.operand0, v.oparg as u64, v.helper),
+        CODE,
+        Some(DATA_OFFSET as usize),
+    );
     let lld = link(name, &object, group, got_offset, v);
     let our_read = |a: u64| {
         let at = (a - CODE) as usize;

@@ -15,7 +15,7 @@
 
 mod support;
 
-use patchjit::{Destination, Emitter, HoleValue, Instruction, PatchKind, StencilTable};
+use patchjit::{HoleValue, PatchKind};
 use patchjit_stencils::{Format, Target};
 use support::aarch64::{branch_target, evaluate, word, NOP};
 use support::x86::reach as x86_reach;
@@ -77,26 +77,6 @@ fn link(target: Target, name: &str, object: &[u8], code_len: u64, v: Values) -> 
     }
 }
 
-/// Emits `name` alone (plus a terminator) at `base`; returns the image and its data offset.
-fn emit(table: &'static StencilTable, name: &str, v: Values, base: u64) -> (Vec<u8>, usize) {
-    let mut e = Emitter::new(table, &[("helper", v.helper as usize)]).unwrap();
-    let g = e.group(name).unwrap();
-    e.push(Instruction {
-        operand0: v.operand0,
-        oparg: v.oparg as u64,
-        jump_target: Some(Destination::Instruction(0)),
-        error_target: Some(Destination::Instruction(0)),
-        ..Instruction::new(g)
-    })
-    .unwrap();
-    e.set_terminator(e.group("ret").unwrap()).unwrap();
-    let layout = e.layout().unwrap();
-    let data = (layout.code_len as usize).next_multiple_of(16);
-    let mut image = vec![0u8; data + layout.data_len as usize];
-    e.emit_into(&layout, &mut image, base, data).unwrap();
-    (image, data)
-}
-
 /// Where a Mach-O object's first data section lands in its data stencil: CPython's layout
 /// keeps the object's gap between the end of the code and that section.
 fn data_section_offset(target: Target, object: &[u8]) -> u64 {
@@ -148,7 +128,13 @@ fn compare(target: Target, name: &str, v: Values, seen: &mut Seen) {
     let len = group.code.len as usize;
     let linked = link(target, name, &object, len as u64, v);
     let base = linked.text_address;
-    let (ours, data_offset) = emit(table, name, v, base);
+    let (ours, data_offset) = support::emit_alone(
+        table,
+        name,
+        (v.operand0, v.oparg as u64, v.helper),
+        base,
+        None,
+    );
     // References into data sections must reach the same offset into the same section: the
     // linker places the section at its own address, the emitter at `data_offset` plus the gap
     // CPython's layout keeps before it.

@@ -9,7 +9,7 @@
 
 mod support;
 
-use patchjit::{Destination, Emitter, Instruction, PatchKind};
+use patchjit::PatchKind;
 use patchjit_stencils::Target;
 use support::x86::reach;
 
@@ -29,22 +29,14 @@ fn compare(name: &str, flags: &[&str], helper: u64, operand0: u64) -> Vec<[u8; 2
         .unwrap()
         .got_offset;
     let table = support::leak_table(&extraction, TARGET);
-    let mut e = Emitter::new(table, &[("helper", helper as usize)]).unwrap();
-    let g = e.group(name).unwrap();
-    e.push(Instruction {
-        operand0,
-        jump_target: Some(Destination::Instruction(0)),
-        error_target: Some(Destination::Instruction(0)),
-        ..Instruction::new(g)
-    })
-    .unwrap();
-    e.set_terminator(e.group("ret").unwrap()).unwrap();
-    let layout = e.layout().unwrap();
-    let mut ours = vec![0u8; DATA_OFFSET as usize + layout.data_len as usize];
-    e.emit_into(&layout, &mut ours, CODE, DATA_OFFSET as usize)
-        .unwrap();
-
-    let group = table.groups[g as usize];
+    let (ours, _) = support::emit_alone(
+        table,
+        name,
+        (operand0, 0, helper),
+        CODE,
+        Some(DATA_OFFSET as usize),
+    );
+    let group = table.groups.iter().find(|g| g.name == name).unwrap();
     let data = CODE + DATA_OFFSET;
     let symbols = [
         ("_JIT_CONTINUE", CODE + group.code.len as u64),

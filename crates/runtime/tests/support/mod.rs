@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use patchjit::{Hole, HoleValue, PatchKind, Stencil, StencilGroup, StencilTable};
+use patchjit::{
+    Destination, Emitter, Hole, HoleValue, Instruction, PatchKind, Stencil, StencilGroup,
+    StencilTable,
+};
 use patchjit_stencils as stencils;
 use stencils::{Extraction, Target};
 
@@ -205,6 +208,34 @@ pub fn patch_kind(k: stencils::PatchKind) -> PatchKind {
     }
 }
 
+/// Emits group `name` alone (its jump and error targets itself, a `ret` terminator so its
+/// continuation exists) as if at `base`, with `operand0`, `oparg` and `helper` resolved; data at
+/// `data_offset`, or just past the code when `None`. Returns the image and the data offset.
+pub fn emit_alone(
+    table: &'static StencilTable,
+    name: &str,
+    (operand0, oparg, helper): (u64, u64, u64),
+    base: u64,
+    data_offset: Option<usize>,
+) -> (Vec<u8>, usize) {
+    let mut e = Emitter::new(table, &[("helper", helper as usize)]).unwrap();
+    let g = e.group(name).unwrap();
+    e.push(Instruction {
+        operand0,
+        oparg,
+        jump_target: Some(Destination::Instruction(0)),
+        error_target: Some(Destination::Instruction(0)),
+        ..Instruction::new(g)
+    })
+    .unwrap();
+    e.set_terminator(e.group("ret").unwrap()).unwrap();
+    let layout = e.layout().unwrap();
+    let data = data_offset.unwrap_or((layout.code_len as usize).next_multiple_of(16));
+    let mut image = vec![0u8; data + layout.data_len as usize];
+    e.emit_into(&layout, &mut image, base, data).unwrap();
+    (image, data)
+}
+
 /// The output of a link: the linked `.text`/`__text` and every allocated section.
 pub struct Linked {
     pub text_address: u64,
@@ -299,7 +330,7 @@ fn run(command: &mut Command, what: &str) {
 }
 
 /// Assembler lines that define each C-level `symbol` as the absolute `value`.
-fn absolute_symbols(target: Target, symbols: &[(&str, u64)]) -> String {
+fn absolute_symbols(target: Target, symbols: &[Symbol]) -> String {
     let prefix = target.symbol_prefix();
     symbols
         .iter()
@@ -307,17 +338,30 @@ fn absolute_symbols(target: Target, symbols: &[(&str, u64)]) -> String {
         .collect()
 }
 
+/// A symbol name and its value.
+pub type Symbol<'a> = (&'a str, u64);
+/// The symbols of a link, given the text section's address.
+pub type Symbols = dyn Fn(u64) -> Vec<Symbol<'static>>;
+
+/// Runs `link` twice: first with every symbol 0 to learn where the text section lands (its
+/// address does not depend on symbol values), then with `symbols(text address)`.
+fn link_at_text(out: &Path, text: &str, symbols: &Symbols, link: &dyn Fn(&[Symbol])) {
+    let placeholders: Vec<Symbol> = symbols(0).iter().map(|&(s, _)| (s, 0)).collect();
+    link(&placeholders);
+    let text_address = read_image(out, text, Vec::new()).text_address;
+    link(&symbols(text_address));
+}
+
 /// Links `object` into a macOS executable with `ld64.lld-19` (no chained fixups, optimization
-/// hints ignored so ADRP pairs stay as compiled). `absolute` symbols are defined at fixed
+/// hints ignored so ADRP pairs stay as compiled). `symbols(text address)` are defined at fixed
 /// addresses; `imported` ones come from a dylib, so the code reaches them through GOT slots
-/// that dyld binds; those slots read back as the given values. `symbols` is called with the
-/// text address (the same on both links) to give the final values.
+/// that dyld binds; those slots read back as the given values.
 pub fn link_macho(
     target: Target,
     name: &str,
     object: &[u8],
-    symbols: &dyn Fn(u64) -> Vec<(&'static str, u64)>,
-    imported: &[(&str, u64)],
+    symbols: &Symbols,
+    imported: &[Symbol],
 ) -> Linked {
     let arch = match target {
         Target::X86_64AppleDarwin => "x86_64",
@@ -348,7 +392,7 @@ pub fn link_macho(
         );
     }
     let out = scratch(&format!("{name}.macho"));
-    let link = |values: &[(&str, u64)]| {
+    let link = |values: &[Symbol]| {
         let defs = scratch(&format!("{name}-symbols.o"));
         std::fs::write(
             &defs,
@@ -371,10 +415,7 @@ pub fn link_macho(
         run(&mut command, "ld64.lld-19");
     };
     // The text address does not depend on symbol values: link once to learn it.
-    let placeholders: Vec<(&str, u64)> = symbols(0).iter().map(|&(s, _)| (s, 0)).collect();
-    link(&placeholders);
-    let text_address = read_image(&out, "__text", Vec::new()).text_address;
-    link(&symbols(text_address));
+    link_at_text(&out, "__text", symbols, &link);
     let binds = Command::new("llvm-objdump-19")
         .args(["--macho", "--bind", "--lazy-bind"])
         .arg(&out)
@@ -403,15 +444,15 @@ pub fn link_macho(
 }
 
 /// Links `object` into a Windows image with `lld-link-19` at image base `0x1000_0000`.
-/// `absolute` symbols are defined at fixed (32-bit) addresses; each `imported` symbol `X` gets
-/// an `__imp_X` pointer slot in `.data` holding its value, which is what a DLL import resolves
-/// to. `symbols` is called with the text address to give the final absolute values.
+/// `symbols(text address)` are defined at fixed (32-bit) addresses; each `imported` symbol `X`
+/// gets an `__imp_X` pointer slot in `.data` holding its value, which is what a DLL import
+/// resolves to.
 pub fn link_coff(
     target: Target,
     name: &str,
     object: &[u8],
-    symbols: &dyn Fn(u64) -> Vec<(&'static str, u64)>,
-    imported: &[(&str, u64)],
+    symbols: &Symbols,
+    imported: &[Symbol],
 ) -> Linked {
     let (machine, word) = match target {
         Target::X86_64PcWindowsMsvc => ("x64", ".quad"),
@@ -423,7 +464,7 @@ pub fn link_coff(
     let obj = scratch(&format!("{name}.o"));
     std::fs::write(&obj, object).unwrap();
     let out = scratch(&format!("{name}.exe"));
-    let link = |values: &[(&str, u64)]| {
+    let link = |values: &[Symbol]| {
         let slots: String = imported
             .iter()
             .map(|(s, v)| format!(".globl __imp_{prefix}{s}\n__imp_{prefix}{s}:\n{word} {v:#x}\n"))
@@ -453,10 +494,7 @@ pub fn link_coff(
             "lld-link-19",
         );
     };
-    let placeholders: Vec<(&str, u64)> = symbols(0).iter().map(|&(s, _)| (s, 0)).collect();
-    link(&placeholders);
-    let text_address = read_image(&out, ".text", Vec::new()).text_address;
-    link(&symbols(text_address));
+    link_at_text(&out, ".text", symbols, &link);
     read_image(&out, ".text", Vec::new())
 }
 
