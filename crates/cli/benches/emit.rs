@@ -8,29 +8,18 @@ mod emit_workload;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use emit_workload::{check, copy_bodies, helper, pieces, synthesize, RET, SHIM, TABLE};
-use patchjit::{Emitter, Instruction, Options};
+use emit_workload::{check, copy_bodies, emitter, pieces, synthesize};
+use patchjit::Options;
 
 const INSTRUCTIONS: usize = 10_000;
-
-fn emitter(program: &[Instruction]) -> Emitter<'static> {
-    let mut e = Emitter::new(&TABLE, &[("helper", helper as *const () as usize)]).unwrap();
-    e.set_shim(SHIM).unwrap();
-    e.set_terminator(RET).unwrap();
-    e.reserve(program.len());
-    for &i in program {
-        e.push(i).unwrap();
-    }
-    e
-}
 
 fn emit(c: &mut Criterion) {
     // The numbers mean nothing if the program is wrong: run it once first.
     let (program, expected) = synthesize(INSTRUCTIONS);
     if cfg!(target_arch = "x86_64") {
-        check(emitter(&program), expected).unwrap();
+        check(emitter(&program).unwrap(), expected).unwrap();
     }
-    let e = emitter(&program);
+    let e = emitter(&program).unwrap();
     let layout = e.layout().unwrap();
     let data_offset = (layout.code_len as usize).next_multiple_of(4096);
     let mut buf = vec![0u8; data_offset + layout.data_len as usize];
@@ -54,7 +43,10 @@ fn emit(c: &mut Criterion) {
     });
     group.bench_function("end_to_end_push_and_finish", |b| {
         b.iter(|| {
-            let code = emitter(&program).finish(&Options::default()).unwrap();
+            let code = emitter(&program)
+                .unwrap()
+                .finish(&Options::default())
+                .unwrap();
             black_box(code.entry_address());
         })
     });

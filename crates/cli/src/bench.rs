@@ -12,9 +12,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use patchjit::{Emitter, Options};
+use patchjit::Options;
 
-use crate::emit_workload::{check, copy_bodies, helper, pieces, synthesize, RET, SHIM, TABLE};
+use crate::emit_workload::{check, copy_bodies, emitter, pieces, synthesize};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -129,33 +129,22 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
     if args.instructions == 0 || args.iterations == 0 {
         return Err("--instructions and --iterations must be at least 1".into());
     }
-    let resolver = [("helper", helper as *const () as usize)];
     let (program, expected) = synthesize(args.instructions);
-    let build = || -> Result<Emitter<'static>, String> {
-        let mut e = Emitter::new(&TABLE, &resolver).map_err(|e| e.to_string())?;
-        e.set_shim(SHIM).map_err(|e| e.to_string())?;
-        e.set_terminator(RET).map_err(|e| e.to_string())?;
-        e.reserve(program.len());
-        for &i in &program {
-            e.push(i).map_err(|e| e.to_string())?;
-        }
-        Ok(e)
-    };
+    let build = || emitter(&program).map_err(|e| e.to_string());
 
-    let emitter = build()?;
-    let layout = emitter.layout().map_err(|e| e.to_string())?;
+    let unit = build()?;
+    let layout = unit.layout().map_err(|e| e.to_string())?;
     let data_offset = (layout.code_len as usize).next_multiple_of(4096);
     let mut buf = vec![0u8; data_offset + layout.data_len as usize];
     let base = buf.as_ptr() as u64;
 
-    let emit = |buf: &mut Vec<u8>| {
-        let layout = emitter.layout().map_err(|e| e.to_string())?;
-        emitter
-            .emit_into(&layout, black_box(buf), base, data_offset)
+    let emit = |buf: &mut [u8]| {
+        let layout = unit.layout().map_err(|e| e.to_string())?;
+        unit.emit_into(&layout, black_box(buf), base, data_offset)
             .map_err(|e| e.to_string())
     };
     let pieces = pieces(&program);
-    let memcpy = |buf: &mut Vec<u8>| {
+    let memcpy = |buf: &mut [u8]| {
         copy_bodies(&pieces, buf, data_offset);
         black_box(buf);
         Ok(())
@@ -190,9 +179,9 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
 /// the median of each and the median of the per-repetition ratios `a / b`.
 fn paired(
     iterations: usize,
-    buf: &mut Vec<u8>,
-    mut a: impl FnMut(&mut Vec<u8>) -> Result<(), String>,
-    mut b: impl FnMut(&mut Vec<u8>) -> Result<(), String>,
+    buf: &mut [u8],
+    mut a: impl FnMut(&mut [u8]) -> Result<(), String>,
+    mut b: impl FnMut(&mut [u8]) -> Result<(), String>,
 ) -> Result<(f64, f64, f64), String> {
     a(buf)?;
     b(buf)?;
@@ -233,7 +222,6 @@ fn median(iterations: usize, mut f: impl FnMut() -> Result<(), String>) -> Resul
 #[cfg(test)]
 mod tests {
     use crate::emit_workload::*;
-    use patchjit::Emitter;
 
     #[test]
     fn group_constants_match_names() {
@@ -257,15 +245,9 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn small_programs_compute_the_reference_result() {
-        let resolver = [("helper", helper as *const () as usize)];
         for n in [1, 2, 9, 50, 333] {
             let (program, expected) = synthesize(n);
-            let mut e = Emitter::new(&TABLE, &resolver).unwrap();
-            e.set_shim(SHIM).unwrap();
-            e.set_terminator(RET).unwrap();
-            for i in program {
-                e.push(i).unwrap();
-            }
+            let e = emitter(&program).unwrap();
             check(e, expected).unwrap();
         }
     }

@@ -3,8 +3,8 @@
 //! whose result is known, so a wrong emitter cannot report a time.
 
 use patchjit::{
-    Destination, Emitter, Hole, HoleValue, Instruction, Options, PatchKind, Stencil, StencilGroup,
-    StencilTable,
+    Destination, EmitError, Emitter, Hole, HoleValue, Instruction, Options, PatchKind, Stencil,
+    StencilGroup, StencilTable,
 };
 
 /// Runs the program once and compares its result with the reference computation.
@@ -276,4 +276,16 @@ pub fn copy_bodies(pieces: &[&StencilGroup], buf: &mut [u8], data_offset: usize)
         code += group.code.len as usize;
         data += group.data.len as usize;
     }
+}
+
+/// An emitter holding `program` between the shim and the terminator, ready to lay out.
+pub fn emitter(program: &[Instruction]) -> Result<Emitter<'static>, EmitError> {
+    let mut e = Emitter::new(&TABLE, &[("helper", helper as *const () as usize)])?;
+    e.set_shim(SHIM)?;
+    e.set_terminator(RET)?;
+    e.reserve(program.len());
+    for &i in program {
+        e.push(i)?;
+    }
+    Ok(e)
 }

@@ -380,8 +380,9 @@ impl<'t> Emitter<'t> {
     /// Checks `group` the first time it is used: it exists, and its stencils are consistent
     /// with the table (holes inside the bodies, symbol indices in range). A table may be
     /// large and an emitter used for a short program, so unused groups cost nothing.
-    fn check_group(&mut self, group: u16) -> Result<(), EmitError> {
-        let Some(checked) = self.checked.get(group as usize) else {
+    /// Returns whether this was the first use.
+    fn check_group(&mut self, group: u16) -> Result<bool, EmitError> {
+        let Some(&checked) = self.checked.get(group as usize) else {
             return Err(EmitError::NoSuchGroup { group });
         };
         if !checked {
@@ -390,7 +391,7 @@ impl<'t> Emitter<'t> {
             check_stencil(g.name, "data", &g.data, self.table)?;
             self.checked[group as usize] = true;
         }
-        Ok(())
+        Ok(!checked)
     }
 
     /// Symbols `group`'s code may need a trampoline for.
@@ -421,12 +422,7 @@ impl<'t> Emitter<'t> {
 
     /// Appends an instruction and returns its index.
     pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
-        let first_use = !self
-            .checked
-            .get(instruction.group as usize)
-            .copied()
-            .unwrap_or(true);
-        self.check_group(instruction.group)?;
+        let first_use = self.check_group(instruction.group)?;
         let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
         let group = self.group_of(instruction.group);
         let data = group.data.len as u64;
