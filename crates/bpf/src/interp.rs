@@ -174,9 +174,9 @@ pub enum ExecError {
         /// instruction index
         pc: usize,
     },
-    /// The instruction budget ran out.
+    /// The budget ran out (see [`Interpreter::set_budget`]).
     BudgetExhausted {
-        /// instruction index about to run
+        /// the back-edge or local call that would have exceeded it
         pc: usize,
     },
     /// A helper stopped the program.
@@ -223,7 +223,10 @@ impl fmt::Display for ExecError {
                 "instruction {pc}: call depth exceeds {MAX_CALL_DEPTH} frames"
             ),
             ExecError::BudgetExhausted { pc } => {
-                write!(f, "instruction {pc}: instruction budget exhausted")
+                write!(
+                    f,
+                    "instruction {pc}: budget exhausted (taken back-edges and local calls)"
+                )
             }
             ExecError::HelperFault { pc, id, fault } => {
                 write!(f, "instruction {pc}: helper {id}: {fault}")
@@ -356,7 +359,10 @@ impl Interpreter {
         })
     }
 
-    /// Limits every run to `budget` executed instructions (`None`: unlimited).
+    /// Limits every run to `budget` taken backward jumps and local calls (`None`: unlimited),
+    /// so that no program can run forever: without them a verified program ends after at most
+    /// its own length in instructions per call. The JIT tier counts the same events
+    /// ([`crate::jit::Jit::with_budget`]), so both tiers stop at the same instruction.
     pub fn set_budget(&mut self, budget: Option<u64>) {
         self.budget = budget;
     }
@@ -396,12 +402,6 @@ impl Interpreter {
             let Some(&i) = prog.get(pc) else {
                 return Err(ExecError::PcOutOfRange { pc });
             };
-            if METERED {
-                if budget == 0 {
-                    return Err(ExecError::BudgetExhausted { pc });
-                }
-                budget -= 1;
-            }
             let cur = pc;
             pc += 1;
             let d = (i.dst & 0xf) as usize;
@@ -409,10 +409,29 @@ impl Interpreter {
             let imm = i.imm as i64 as u64;
             let immu = i.imm as u32;
             let off = i.off as i64 as u64;
+            // One unit of the budget, for a taken back-edge or a local call.
+            macro_rules! tick {
+                () => {
+                    if METERED {
+                        if budget == 0 {
+                            return Err(ExecError::BudgetExhausted { pc: cur });
+                        }
+                        budget -= 1;
+                    }
+                };
+            }
+            macro_rules! goto {
+                ($delta:expr) => {
+                    pc = (pc as i64 + $delta as i64) as usize;
+                    if pc <= cur {
+                        tick!();
+                    }
+                };
+            }
             macro_rules! jump {
                 ($cond:expr) => {
                     if $cond {
-                        pc = (pc as i64 + i.off as i64) as usize;
+                        goto!(i.off);
                     }
                 };
             }
@@ -596,8 +615,12 @@ impl Interpreter {
                 }
 
                 // Jumps.
-                0x05 => pc = (pc as i64 + i.off as i64) as usize,
-                0x06 => pc = (pc as i64 + i.imm as i64) as usize,
+                0x05 => {
+                    goto!(i.off);
+                }
+                0x06 => {
+                    goto!(i.imm);
+                }
                 0x15 => jump!(r[d] == imm),
                 0x1d => jump!(r[d] == r[s]),
                 0x25 => jump!(r[d] > imm),
@@ -648,6 +671,7 @@ impl Interpreter {
                     if depth + 1 >= MAX_CALL_DEPTH {
                         return Err(ExecError::CallDepthExceeded { pc: cur });
                     }
+                    tick!();
                     frames[depth] = Frame {
                         ret_pc: pc,
                         saved: [r[6], r[7], r[8], r[9]],
@@ -742,6 +766,16 @@ mod tests {
             run("mov %r0, 0\nja -1", &mut []),
             Err(ExecError::BudgetExhausted { pc: 1 })
         );
+        // Only taken back-edges and local calls count: one call and two back-edges here.
+        let src = "mov %r6, 3\ncall local f\nexit\nf:\nsub %r6, 1\njne %r6, 0, -2\nexit";
+        let program = assemble(src).unwrap();
+        let mut vm = Interpreter::new(program, Helpers::conformance()).unwrap();
+        vm.set_budget(Some(3));
+        assert_eq!(vm.run(&mut []), Ok(0));
+        vm.set_budget(Some(2));
+        assert_eq!(vm.run(&mut []), Err(ExecError::BudgetExhausted { pc: 4 }));
+        vm.set_budget(Some(0));
+        assert_eq!(vm.run(&mut []), Err(ExecError::BudgetExhausted { pc: 1 }));
     }
 
     #[test]

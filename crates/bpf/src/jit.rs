@@ -31,6 +31,7 @@ const FAULT_LOAD: u64 = 1;
 const FAULT_STORE: u64 = 2;
 const FAULT_DEPTH: u64 = 3;
 const FAULT_HELPER: u64 = 4;
+const FAULT_BUDGET: u64 = 5;
 
 /// The machine state the stencils see (`BpfVm` in `templates/bpf.h`, field for field).
 #[repr(C)]
@@ -48,12 +49,14 @@ struct Vm {
     fault_addr: u64,
     fault_size: u64,
     host: *mut c_void,
+    budget: u64,
 }
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
 const _: () = assert!(std::mem::offset_of!(Vm, input_base) == 0x80);
 const _: () = assert!(std::mem::offset_of!(Vm, fault) == 0x1e8);
 const _: () = assert!(std::mem::offset_of!(Vm, host) == 0x208);
+const _: () = assert!(std::mem::offset_of!(Vm, budget) == 0x210);
 
 /// What helper calls need from the Rust side while the code runs.
 struct Host<'h> {
@@ -132,6 +135,8 @@ impl From<EmitError> for JitError {
 pub struct Jit {
     code: ExecutableCode,
     helpers: Helpers,
+    /// The budget of every run, when compiled with one ([`Jit::with_budget`]).
+    budget: Option<u64>,
 }
 
 /// Stencils of an operation in its four forms, in the order of [`form`].
@@ -193,6 +198,11 @@ const JUMPS: [Forms; 14] = {
         [JSLE64_IMM, JSLE64_REG, JSLE32_IMM, JSLE32_REG],
     ]
 };
+
+/// OPARG of `templates/bpf.h`: registers and the instruction index (for errors).
+fn oparg(i: &RawInsn, pc: usize) -> u64 {
+    (i.dst & 0xf) as u64 | ((i.src & 0xf) as u64) << 4 | (pc as u64) << 8
+}
 
 /// The stencil for `i` (verified, so every opcode is known).
 fn group(i: RawInsn) -> u16 {
@@ -292,6 +302,29 @@ impl Jit {
         helpers: Helpers,
         options: &Options,
     ) -> Result<Jit, JitError> {
+        Jit::compile(prog, helpers, options, None)
+    }
+
+    /// [`Jit::with_options`] for untrusted programs: every run may take at most `budget`
+    /// backward jumps and local calls, then stops with [`ExecError::BudgetExhausted`] at the
+    /// instruction that would exceed it — the interpreter's rule
+    /// ([`crate::interp::Interpreter::set_budget`]). Each counted edge goes through a
+    /// `budget` stencil placed after the program, so only these edges cost anything.
+    pub fn with_budget(
+        prog: Vec<RawInsn>,
+        helpers: Helpers,
+        options: &Options,
+        budget: u64,
+    ) -> Result<Jit, JitError> {
+        Jit::compile(prog, helpers, options, Some(budget))
+    }
+
+    fn compile(
+        prog: Vec<RawInsn>,
+        helpers: Helpers,
+        options: &Options,
+        budget: Option<u64>,
+    ) -> Result<Jit, JitError> {
         verify(&prog).map_err(JitError::Verify)?;
         // One emitted instruction per eBPF instruction (lddw's two slots make one): the index
         // of the instruction starting at each slot.
@@ -312,6 +345,8 @@ impl Jit {
         )?;
         emitter.set_shim(stencils::SHIM)?;
         emitter.reserve(starts.len());
+        // With a budget: (the counted instruction, its real destination), one stub each.
+        let mut stubs: Vec<(usize, u32)> = Vec::new();
         for &pc in &starts {
             let i = prog[pc];
             let group = group(i);
@@ -330,19 +365,37 @@ impl Jit {
             } else {
                 i.imm as i64 as u64
             };
+            // The verifier keeps destinations inside the program and off lddw's second slot,
+            // so each names the start of an instruction.
+            let mut target = destination.map(|slot| index_of_slot[slot as usize]);
+            let local_call = i.opcode == 0x85;
+            if let (Some(_), Some(to)) = (budget, target) {
+                if local_call || to <= index_of_slot[pc] {
+                    stubs.push((pc, to));
+                    target = Some((starts.len() + stubs.len() - 1) as u32);
+                }
+            }
             emitter.push(Instruction {
-                oparg: (i.dst & 0xf) as u64 | ((i.src & 0xf) as u64) << 4 | (pc as u64) << 8,
+                oparg: oparg(&i, pc),
                 operand0,
                 operand1: i.off as i64 as u64,
-                // The verifier keeps destinations inside the program and off lddw's second
-                // slot, so each names the start of an instruction.
-                jump_target: destination
-                    .map(|slot| Destination::Instruction(index_of_slot[slot as usize])),
+                jump_target: target.map(Destination::Instruction),
                 ..Instruction::new(group)
             })?;
         }
+        for &(pc, to) in &stubs {
+            emitter.push(Instruction {
+                oparg: oparg(&prog[pc], pc),
+                jump_target: Some(Destination::Instruction(to)),
+                ..Instruction::new(stencils::BUDGET)
+            })?;
+        }
         let code = emitter.finish(options)?;
-        Ok(Jit { code, helpers })
+        Ok(Jit {
+            code,
+            helpers,
+            budget,
+        })
     }
 
     /// Runs the machine code with `input` as the program's memory; returns r0 at the final
@@ -373,6 +426,7 @@ impl Jit {
             fault_addr: 0,
             fault_size: 0,
             host: &mut host as *mut Host<'_> as *mut c_void,
+            budget: self.budget.unwrap_or(0),
         };
         vm.r[1] = input_base;
         vm.r[2] = host.input_len as u64;
@@ -397,6 +451,7 @@ impl Jit {
                 write: vm.fault == FAULT_STORE,
             }),
             FAULT_DEPTH => Err(ExecError::CallDepthExceeded { pc }),
+            FAULT_BUDGET => Err(ExecError::BudgetExhausted { pc }),
             _ => host.error.take().map_or(Ok(0), Err),
         }
     }

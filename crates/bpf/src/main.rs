@@ -69,7 +69,8 @@ enum Command {
         /// ELF entry function (default: the only global function, else `entry` or `main`).
         #[arg(long)]
         entry: Option<String>,
-        /// Stop after this many executed instructions (interpreter only).
+        /// Stop with an error after this many taken backward jumps and local calls (both
+        /// tiers count the same, so an untrusted program cannot hang the host).
         #[arg(long)]
         budget: Option<u64>,
         /// The tier that runs it.
@@ -222,14 +223,15 @@ fn real_main() -> Result<ExitCode, String> {
                 }
                 #[cfg(bpf_jit)]
                 Tier::Jit => {
-                    if budget.is_some() {
-                        return Err("--budget counts instructions in the interpreter only; \
-                                    drop it or use --tier interp"
-                            .into());
+                    use patchjit_bpf::jit::Jit;
+                    let options = patchjit::Options::default();
+                    let helpers = Helpers::conformance();
+                    match budget {
+                        Some(b) => Jit::with_budget(prog, helpers, &options, b),
+                        None => Jit::with_options(prog, helpers, &options),
                     }
-                    patchjit_bpf::jit::Jit::new(prog, Helpers::conformance())
-                        .map_err(|e| format!("jit: {e}"))?
-                        .run(&mut input)
+                    .map_err(|e| format!("jit: {e}"))?
+                    .run(&mut input)
                 }
             }
             .map_err(|e| format!("runtime: {e}"))?;

@@ -19,11 +19,13 @@ typedef struct BpfVm {
     uint64_t fault;        /* BPF_FAULT_*, 0 while running or after a normal exit */
     uint64_t fault_pc, fault_addr, fault_size;
     void *host;            /* the Rust side's context, for helper calls */
+    uint64_t budget;       /* back-edges and local calls left (code compiled with a budget) */
 } BpfVm;
 
 #define BPF_FAULT_LOAD 1
 #define BPF_FAULT_STORE 2
 #define BPF_FAULT_DEPTH 3
+#define BPF_FAULT_BUDGET 5
 #define BPF_STACK_SIZE 512
 #define BPF_MAX_CALL_DEPTH 8
 

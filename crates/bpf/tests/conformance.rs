@@ -139,14 +139,21 @@ fn cli_run_prints_r0_and_fails_cleanly() {
             "{tier}: {stderr}"
         );
     }
-    #[cfg(bpf_jit)]
-    {
+    // A program that loops forever stops with a budget error on every tier.
+    let forever = std::env::temp_dir().join(format!("patchjit-forever-{}.s", std::process::id()));
+    std::fs::write(&forever, "mov %r0, 0\nloop:\nadd %r0, 1\nja loop\n").unwrap();
+    for tier in Tier::ALL.iter().map(|t| t.name()) {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_patchjit-bpf"))
-            .args(["run", "--tier", "jit", "--budget", "5"])
-            .arg(suite("tests/subnet.data"))
+            .args(["run", "--tier", tier, "--budget", "100000"])
+            .arg(&forever)
             .output()
             .unwrap();
-        assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--budget counts instructions"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{tier}");
+        assert!(
+            stderr.contains("instruction 2") && stderr.contains("budget exhausted"),
+            "{tier}: {stderr}"
+        );
     }
+    std::fs::remove_file(&forever).unwrap();
 }

@@ -165,3 +165,56 @@ fn programs_compiled_into_an_arena_run_and_free_their_chunks() {
         assert_eq!(jit.run(&mut []), Ok(k + 1));
     }
 }
+
+/// RFC 9669 §4.1: division by zero gives 0 and modulo by zero leaves dst as it was (cut to 32
+/// bits for the ALU32 forms), signed or not, by an immediate or a register. The immediate forms
+/// were miscompiled (the test of the patched value against 0 folded away: SIGFPE).
+#[test]
+fn division_and_modulo_by_zero_follow_rfc_9669() {
+    for dst in [0xdead_beef_cafe_babe_u64, (-7i64) as u64, 5, 0] {
+        for op in ["div", "mod", "sdiv", "smod"] {
+            for wide in [true, false] {
+                let keep = op.ends_with("mod");
+                let want = match (keep, wide) {
+                    (false, _) => 0,
+                    (true, true) => dst,
+                    (true, false) => dst as u32 as u64,
+                };
+                let suffix = if wide { "" } else { "32" };
+                for operand in ["0", "%r1"] {
+                    let src = format!(
+                        "lddw %r0, {dst:#x}\nmov %r1, 0\n{op}{suffix} %r0, {operand}\nexit"
+                    );
+                    assert_eq!(both(&src, &[]).0, Ok(want), "{src}");
+                }
+            }
+        }
+    }
+}
+
+/// Both tiers spend a budget on the same events (taken back-edges and local calls) and stop at
+/// the same instruction; a program that loops forever stops.
+#[test]
+fn budgets_stop_at_the_same_instruction_on_both_tiers() {
+    let forever = assemble("mov %r0, 0\nloop:\nadd %r0, 1\nja loop").unwrap();
+    let counted = assemble(
+        "mov %r6, 5\ncall local f\ncall local f\nexit\nf:\nsub %r6, 1\njgt %r6, 2, -2\nexit",
+    )
+    .unwrap();
+    for budget in [0, 1, 2, 3, 4, 5, 6, 1_000_000] {
+        for prog in [&forever, &counted] {
+            let mut interp = Interpreter::new(prog.clone(), Helpers::conformance()).unwrap();
+            interp.set_budget(Some(budget));
+            let options = patchjit::Options::default();
+            let jit =
+                Jit::with_budget(prog.clone(), Helpers::conformance(), &options, budget).unwrap();
+            let want = interp.run(&mut []);
+            assert_eq!(jit.run(&mut []), want, "budget {budget}");
+            // Each run starts with the whole budget again.
+            assert_eq!(jit.run(&mut []), want, "budget {budget}, second run");
+            if std::ptr::eq(prog, &forever) {
+                assert_eq!(want, Err(ExecError::BudgetExhausted { pc: 2 }));
+            }
+        }
+    }
+}

@@ -57,23 +57,31 @@ typedef PATCHJIT_CC PATCHJIT_RETURN (*patchjit_stencil)(PATCHJIT_PARAMS);
 #define PATCHJIT_IMPORT
 #endif
 
+/* Values are declared weak. A value's symbol address *is* the value, and clang assumes the
+ * address of an ordinary (strong) symbol is never null: it would fold `v == 0` to false and
+ * `v ? d / v : 0` to `d / v`, which divides by zero when the emitter patches in 0. A weak
+ * symbol may be undefined at link time, i.e. 0, so every test on a value survives. Branch
+ * destinations are real code and stay ordinary symbols. */
+#define PATCHJIT_VALUE_DECL PATCHJIT_IMPORT __attribute__((weak))
+
 extern char _JIT_CONTINUE[];
 extern char _JIT_JUMP_TARGET[];
 extern char _JIT_ERROR_TARGET[];
-extern PATCHJIT_IMPORT char _JIT_OPARG[];
+extern PATCHJIT_VALUE_DECL char _JIT_OPARG[];
 
 /* Per-instruction values. The symbol's address *is* the value: the emitter patches it into the
  * instruction that materialises it (an immediate, a movz/movk sequence, a literal). On 32-bit
- * targets a 64-bit operand is two symbols, its high and low halves. */
+ * targets a 64-bit operand is two symbols, its high and low halves. Any value may be 0 or any
+ * other bit pattern (see PATCHJIT_VALUE_DECL). */
 #define PATCHJIT_OPARG ((uint32_t)(uintptr_t)_JIT_OPARG)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-extern PATCHJIT_IMPORT char _JIT_OPERAND0[];
-extern PATCHJIT_IMPORT char _JIT_OPERAND1[];
+extern PATCHJIT_VALUE_DECL char _JIT_OPERAND0[];
+extern PATCHJIT_VALUE_DECL char _JIT_OPERAND1[];
 #define PATCHJIT_OPERAND0 ((uint64_t)(uintptr_t)_JIT_OPERAND0)
 #define PATCHJIT_OPERAND1 ((uint64_t)(uintptr_t)_JIT_OPERAND1)
 #else
-extern PATCHJIT_IMPORT char _JIT_OPERAND0_HI[], _JIT_OPERAND0_LO[];
-extern PATCHJIT_IMPORT char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
+extern PATCHJIT_VALUE_DECL char _JIT_OPERAND0_HI[], _JIT_OPERAND0_LO[];
+extern PATCHJIT_VALUE_DECL char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
 #define PATCHJIT_OPERAND0 \
     (((uint64_t)(uintptr_t)_JIT_OPERAND0_HI << 32) | (uint64_t)(uintptr_t)_JIT_OPERAND0_LO)
 #define PATCHJIT_OPERAND1 \
@@ -83,7 +91,7 @@ extern PATCHJIT_IMPORT char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
 /* A client-defined value `_JIT_<NAME>`; list NAME in the builder's `custom_values` (otherwise
  * it is an external symbol). Usable anywhere an expression is. */
 #define PATCHJIT_VALUE(NAME) \
-    ({ extern PATCHJIT_IMPORT char _JIT_##NAME[]; (uint64_t)(uintptr_t)_JIT_##NAME; })
+    ({ extern PATCHJIT_VALUE_DECL char _JIT_##NAME[]; (uint64_t)(uintptr_t)_JIT_##NAME; })
 
 /* Tail-calls another piece of JIT code with the current arguments. A plain call here would grow
  * the machine stack at every instruction: the build rejects it. */
