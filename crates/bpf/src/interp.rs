@@ -97,10 +97,11 @@ impl Helpers {
         self.table.get(&id).map(|(n, _)| n.as_str())
     }
 
-    /// The helpers of the conformance suite's uBPF plugin: 0 `gather_bytes(a..e)` (the low
-    /// bytes packed big-endian), 1 `memfrob(p, n)` (XOR 42 in place, returns p), 3
-    /// `sqrti(x)` (32-bit integer square root), 4 `strcmp_ext(a, b)`, 5 `unwind(x)` (returns
-    /// x; set as the unwind helper).
+    /// uBPF's test helpers, which its conformance plugin registers, with uBPF's results:
+    /// 0 `gather_bytes(a..e)` (the low bytes packed big-endian), 1 `memfrob(p, n)` (XOR 42 in
+    /// place, returns 0), 2 `no_op()` (returns 0), 3 `sqrti(x)` (the square root of the whole
+    /// 64-bit `x` in double precision, truncated), 4 `strcmp_ext(a, b)` (the first byte
+    /// difference, sign-extended), 5 `unwind(x)` (returns x; set as the unwind helper).
     pub fn conformance() -> Self {
         let mut h = Helpers::new();
         h.register(
@@ -119,14 +120,11 @@ impl Helpers {
             "memfrob",
             Box::new(|a, mem| {
                 mem.bytes(a[0], a[1])?.iter_mut().for_each(|b| *b ^= 42);
-                Ok(a[0])
+                Ok(0)
             }),
         );
-        h.register(
-            3,
-            "sqrti",
-            Box::new(|a, _| Ok((a[0] as u32).isqrt() as u64)),
-        );
+        h.register(2, "no_op", Box::new(|_, _| Ok(0)));
+        h.register(3, "sqrti", Box::new(|a, _| Ok((a[0] as f64).sqrt() as u64)));
         h.register(
             4,
             "strcmp_ext",
@@ -391,7 +389,12 @@ impl Interpreter {
         let prog = &self.prog[..];
         // 16 entries so that a masked register nibble indexes without a bounds check.
         let mut r = [0u64; 16];
-        r[1] = mem.input_base;
+        // No input is a null pointer, as in uBPF and the kernel (not a dangling one).
+        r[1] = if mem.input.is_empty() {
+            0
+        } else {
+            mem.input_base
+        };
         r[2] = mem.input.len() as u64;
         r[10] = mem.stack_base + mem.stack.len() as u64;
         let mut frames = [Frame::default(); MAX_CALL_DEPTH];

@@ -428,7 +428,8 @@ impl Jit {
             host: &mut host as *mut Host<'_> as *mut c_void,
             budget: self.budget.unwrap_or(0),
         };
-        vm.r[1] = input_base;
+        // No input is a null pointer, as in uBPF and the kernel (the interpreter's rule).
+        vm.r[1] = if input.is_empty() { 0 } else { input_base };
         vm.r[2] = host.input_len as u64;
         vm.r[10] = stack_base + host.stack_len as u64;
         // SAFETY: the shim is `uint64_t _JIT_ENTRY(BpfVm *)` with the C ABI. The program was

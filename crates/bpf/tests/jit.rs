@@ -89,10 +89,19 @@ fn call_depth_limit_is_the_interpreters() {
 
 #[test]
 fn helpers_write_memory_fault_and_unwind() {
-    // memfrob XORs the input with 42 in place and returns its pointer.
-    let (got, mem) = both("mov %r2, 4\ncall 1\nmov %r0, 0\nexit", &[1, 2, 3, 4, 5]);
+    // memfrob XORs the input with 42 in place and returns 0 (uBPF's test helper).
+    let (got, mem) = both("mov %r2, 4\ncall 1\nexit", &[1, 2, 3, 4, 5]);
     assert_eq!(got, Ok(0));
     assert_eq!(mem, [1 ^ 42, 2 ^ 42, 3 ^ 42, 4 ^ 42, 5]);
+    // no_op returns 0; sqrti takes all 64 bits of its argument and truncates the root.
+    assert_eq!(both("mov %r0, 5\ncall 2\nexit", &[]).0, Ok(0));
+    assert_eq!(
+        both("lddw %r1, 0x200000000\ncall 3\nexit", &[]).0,
+        Ok(92681)
+    );
+    assert_eq!(both("mov %r1, 99\ncall 3\nexit", &[]).0, Ok(9));
+    // No input: r1 is a null pointer and r2 is 0.
+    assert_eq!(both("mov %r0, %r1\nor %r0, %r2\nexit", &[]).0, Ok(0));
     // A pointer outside program memory is the helper's fault, at the call's index.
     let (got, _) = both("mov %r1, 16\nmov %r2, 4\ncall 1\nexit", &[]);
     assert_eq!(
@@ -215,6 +224,31 @@ fn budgets_stop_at_the_same_instruction_on_both_tiers() {
             if std::ptr::eq(prog, &forever) {
                 assert_eq!(want, Err(ExecError::BudgetExhausted { pc: 2 }));
             }
+        }
+    }
+}
+
+/// Loads and stores at the extreme offsets (±32 KiB, sign-extended) of every size, in bounds of
+/// a 64 KiB input, agree on both tiers and touch the bytes the offset names.
+#[test]
+fn extreme_offsets_reach_the_bytes_they_name() {
+    const STORED: u64 = 0xfedc_ba98_7654_3210;
+    let mut mem = vec![0u8; 32768 + 32767 + 8];
+    for (k, byte) in mem.iter_mut().enumerate() {
+        *byte = (k % 251) as u8;
+    }
+    for off in [i16::MIN, -1, 0, 1, i16::MAX] {
+        for (size, suffix) in [(1, "b"), (2, "h"), (4, "w"), (8, "dw")] {
+            let src = format!(
+                "mov %r6, %r1\nadd %r6, 32768\nldx{suffix} %r0, [%r6{off:+}]\n\
+                 lddw %r7, {STORED:#x}\nstx{suffix} [%r6{off:+}], %r7\nexit"
+            );
+            let (got, after) = both(&src, &mem);
+            let at = (32768 + off as i64) as usize;
+            let mut want = [0u8; 8];
+            want[..size].copy_from_slice(&mem[at..at + size]);
+            assert_eq!(got, Ok(u64::from_le_bytes(want)), "{src}");
+            assert_eq!(after[at..at + size], STORED.to_le_bytes()[..size], "{src}");
         }
     }
 }
