@@ -12,7 +12,8 @@ mod programs;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use patchjit_bpf::asm::assemble;
-use patchjit_bpf::interp::{Helpers, Interpreter};
+use patchjit_bpf::interp::Interpreter;
+use patchjit_bpf::vm::Helpers;
 use patchjit_bpf::isa::slots_to_bytes;
 use patchjit_bpf::jit::Jit;
 use programs::{ARITH, ITERS, MEMORY};

@@ -4,7 +4,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use patchjit_bpf::asm::assemble;
-use patchjit_bpf::interp::{Helpers, Interpreter};
+use patchjit_bpf::interp::Interpreter;
+use patchjit_bpf::vm::Helpers;
 
 #[path = "programs.rs"]
 mod programs;

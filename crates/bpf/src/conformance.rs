@@ -10,9 +10,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::asm::{assemble, AsmError};
-use crate::interp::{ExecError, Helpers, Interpreter};
+use crate::interp::Interpreter;
 use crate::isa::RawInsn;
 use crate::verifier::VerifyError;
+use crate::vm::{ExecError, Helpers};
 
 /// A parsed test file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

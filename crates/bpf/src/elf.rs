@@ -14,7 +14,7 @@ use object::{
     Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionKind, SymbolKind,
 };
 
-use crate::isa::{slots_from_bytes, Instruction, RawInsn, INSN_SIZE};
+use crate::isa::{opcode, slots_from_bytes, Instruction, RawInsn, INSN_SIZE};
 
 /// `R_BPF_64_64`: 64-bit immediate of a `lddw` (maps, global data).
 pub const R_BPF_64_64: u32 = 1;
@@ -150,7 +150,7 @@ pub fn load(data: &[u8], entry: Option<&str>) -> Result<Vec<RawInsn>, ElfError> 
             let site = p.base + (offset as usize) / INSN_SIZE;
             let is_call = offset.is_multiple_of(INSN_SIZE as u64)
                 && (offset as usize) / INSN_SIZE < p.slots
-                && image[site].opcode == 0x85
+                && image[site].opcode == opcode::CALL
                 && image[site].src == 1;
             if r_type != R_BPF_64_32 || !is_call {
                 return Err(unsupported());

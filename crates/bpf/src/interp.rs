@@ -1,245 +1,9 @@
 //! The interpreter tier: a dispatch loop over raw slots with every memory access
-//! checked against the input region and the stack.
-//!
-//! Conventions (those of the conformance suite's runners): r1 = address of the input
-//! memory, r2 = its length, r10 = top of a 512-byte stack frame; each program-local
-//! call gets its own frame below the caller's and the callee-saved r6–r9 are restored
-//! on return. Addresses are host addresses of the two regions, so a JIT tier can use
-//! the same values.
+//! checked against the input region and the stack (conventions in [`crate::vm`]).
 
-use std::collections::HashMap;
-use std::fmt;
-
-use crate::isa::RawInsn;
+use crate::isa::{opcode as op, RawInsn};
 use crate::verifier::{verify, VerifyError};
-
-/// Bytes of stack per call frame.
-pub const STACK_SIZE: usize = 512;
-/// Maximum number of simultaneously active frames (the entry function counts as one).
-pub const MAX_CALL_DEPTH: usize = 8;
-
-/// A helper function: receives r1–r5 and the program's memory (pointer arguments are
-/// checked through [`Memory`]), returns the new r0 or a fault that stops the program.
-pub type HelperFn =
-    Box<dyn Fn(&[u64; 5], &mut Memory<'_>) -> Result<u64, HelperFault> + Send + Sync>;
-
-/// A helper's refusal to continue.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HelperFault {
-    /// A pointer argument does not designate `len` bytes of program memory.
-    OutOfBounds {
-        /// the address passed
-        addr: u64,
-        /// bytes needed
-        len: u64,
-    },
-}
-
-impl fmt::Display for HelperFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HelperFault::OutOfBounds { addr, len } => {
-                write!(f, "{len} bytes at {addr:#x} are outside program memory")
-            }
-        }
-    }
-}
-
-/// Helper functions callable with `call N` / `callx reg`, by id.
-#[derive(Default)]
-pub struct Helpers {
-    table: HashMap<u32, (String, HelperFn)>,
-    unwind: Option<u32>,
-}
-
-impl Helpers {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Registers (or replaces) helper `id`.
-    pub fn register(&mut self, id: u32, name: &str, f: HelperFn) {
-        self.table.insert(id, (name.to_string(), f));
-    }
-
-    /// Marks helper `id` as the unwind helper: when it returns 0 the program stops with r0 = 0
-    /// (the convention of uBPF's conformance plugin).
-    pub fn set_unwind(&mut self, id: u32) {
-        self.unwind = Some(id);
-    }
-
-    /// Calls helper `id` for the instruction at `pc`: `Some(r0)` to go on, `None` when the
-    /// unwind helper returned 0 (the program stops with r0 = 0). Shared by both tiers.
-    pub(crate) fn call(
-        &self,
-        pc: usize,
-        id: u64,
-        args: &[u64; 5],
-        mem: &mut Memory<'_>,
-    ) -> Result<Option<u64>, ExecError> {
-        let helper = u32::try_from(id)
-            .ok()
-            .and_then(|k| self.table.get(&k).map(|(_, f)| (k, f)));
-        let Some((k, f)) = helper else {
-            return Err(ExecError::UnknownHelper { pc, id });
-        };
-        let r0 = f(args, mem).map_err(|fault| ExecError::HelperFault { pc, id: k, fault })?;
-        Ok(if self.unwind == Some(k) && r0 == 0 {
-            None
-        } else {
-            Some(r0)
-        })
-    }
-
-    /// Name of helper `id`, if registered.
-    pub fn name(&self, id: u32) -> Option<&str> {
-        self.table.get(&id).map(|(n, _)| n.as_str())
-    }
-
-    /// uBPF's test helpers, which its conformance plugin registers, with uBPF's results:
-    /// 0 `gather_bytes(a..e)` (the low bytes packed big-endian), 1 `memfrob(p, n)` (XOR 42 in
-    /// place, returns 0), 2 `no_op()` (returns 0), 3 `sqrti(x)` (the square root of the whole
-    /// 64-bit `x` in double precision, truncated), 4 `strcmp_ext(a, b)` (the first byte
-    /// difference, sign-extended), 5 `unwind(x)` (returns x; set as the unwind helper).
-    pub fn conformance() -> Self {
-        let mut h = Helpers::new();
-        h.register(
-            0,
-            "gather_bytes",
-            Box::new(|a, _| {
-                Ok(((a[0] & 0xff) << 32)
-                    | ((a[1] & 0xff) << 24)
-                    | ((a[2] & 0xff) << 16)
-                    | ((a[3] & 0xff) << 8)
-                    | (a[4] & 0xff))
-            }),
-        );
-        h.register(
-            1,
-            "memfrob",
-            Box::new(|a, mem| {
-                mem.bytes(a[0], a[1])?.iter_mut().for_each(|b| *b ^= 42);
-                Ok(0)
-            }),
-        );
-        h.register(2, "no_op", Box::new(|_, _| Ok(0)));
-        h.register(3, "sqrti", Box::new(|a, _| Ok((a[0] as f64).sqrt() as u64)));
-        h.register(
-            4,
-            "strcmp_ext",
-            Box::new(|a, mem| {
-                let x = mem.c_str(a[0])?.to_vec();
-                let y = mem.c_str(a[1])?;
-                let (x, y) = (x.iter().chain([&0u8]), y.iter().chain([&0u8]));
-                let diff = x
-                    .zip(y)
-                    .map(|(p, q)| *p as i32 - *q as i32)
-                    .find(|d| *d != 0)
-                    .unwrap_or(0);
-                Ok(diff as i64 as u64)
-            }),
-        );
-        h.register(5, "unwind", Box::new(|a, _| Ok(a[0])));
-        h.set_unwind(5);
-        h
-    }
-}
-
-/// A runtime failure; `pc` is the index of the faulting instruction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExecError {
-    /// A load or store outside the input memory and the stack.
-    OutOfBounds {
-        /// instruction index
-        pc: usize,
-        /// first byte accessed
-        addr: u64,
-        /// access width
-        size: usize,
-        /// store (true) or load
-        write: bool,
-    },
-    /// `call` of an id with no registered helper.
-    UnknownHelper {
-        /// instruction index
-        pc: usize,
-        /// helper id
-        id: u64,
-    },
-    /// A local call beyond [`MAX_CALL_DEPTH`] frames.
-    CallDepthExceeded {
-        /// instruction index
-        pc: usize,
-    },
-    /// The budget ran out (see [`Interpreter::set_budget`]).
-    BudgetExhausted {
-        /// the back-edge or local call that would have exceeded it
-        pc: usize,
-    },
-    /// A helper stopped the program.
-    HelperFault {
-        /// instruction index of the call
-        pc: usize,
-        /// helper id
-        id: u32,
-        /// what went wrong
-        fault: HelperFault,
-    },
-    /// Control reached a slot outside the program.
-    PcOutOfRange {
-        /// the slot index reached
-        pc: usize,
-    },
-    /// An opcode the interpreter does not execute (only possible for unverified code).
-    InvalidInstruction {
-        /// instruction index
-        pc: usize,
-        /// opcode byte
-        opcode: u8,
-    },
-}
-
-impl fmt::Display for ExecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExecError::OutOfBounds {
-                pc,
-                addr,
-                size,
-                write,
-            } => write!(
-                f,
-                "instruction {pc}: out-of-bounds {} of {size} bytes at address {addr:#x}",
-                if *write { "store" } else { "load" }
-            ),
-            ExecError::UnknownHelper { pc, id } => {
-                write!(f, "instruction {pc}: call to unknown helper {id}")
-            }
-            ExecError::CallDepthExceeded { pc } => write!(
-                f,
-                "instruction {pc}: call depth exceeds {MAX_CALL_DEPTH} frames"
-            ),
-            ExecError::BudgetExhausted { pc } => {
-                write!(
-                    f,
-                    "instruction {pc}: budget exhausted (taken back-edges and local calls)"
-                )
-            }
-            ExecError::HelperFault { pc, id, fault } => {
-                write!(f, "instruction {pc}: helper {id}: {fault}")
-            }
-            ExecError::PcOutOfRange { pc } => {
-                write!(f, "control reached slot {pc}, outside the program")
-            }
-            ExecError::InvalidInstruction { pc, opcode } => {
-                write!(f, "instruction {pc}: invalid opcode {opcode:#04x}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ExecError {}
+use crate::vm::{ExecError, Helpers, Memory, MAX_CALL_DEPTH, STACK_SIZE};
 
 #[derive(Clone, Copy, Default)]
 struct Frame {
@@ -252,98 +16,6 @@ pub struct Interpreter {
     prog: Vec<RawInsn>,
     helpers: Helpers,
     budget: Option<u64>,
-}
-
-/// Memory regions visible to a running program: the input and the stack.
-pub struct Memory<'a> {
-    input: &'a mut [u8],
-    input_base: u64,
-    stack: &'a mut [u8],
-    stack_base: u64,
-}
-
-impl<'a> Memory<'a> {
-    /// The program's view of `input` and `stack`, addressed by their host addresses.
-    pub(crate) fn new(input: &'a mut [u8], stack: &'a mut [u8]) -> Memory<'a> {
-        Memory {
-            input_base: input.as_ptr() as u64,
-            input,
-            stack_base: stack.as_ptr() as u64,
-            stack,
-        }
-    }
-
-    /// The `len` bytes at `addr`, if they lie inside one region (for helpers).
-    pub fn bytes(&mut self, addr: u64, len: u64) -> Result<&mut [u8], HelperFault> {
-        usize::try_from(len)
-            .ok()
-            .and_then(|n| self.locate(addr, n))
-            .ok_or(HelperFault::OutOfBounds { addr, len })
-    }
-
-    /// The NUL-terminated string at `addr` (without the NUL), which must end inside
-    /// the region it starts in.
-    pub fn c_str(&mut self, addr: u64) -> Result<&[u8], HelperFault> {
-        let fault = HelperFault::OutOfBounds { addr, len: 1 };
-        let tail = self.tail(addr).ok_or(fault.clone())?;
-        let n = tail.iter().position(|&b| b == 0).ok_or(fault)?;
-        Ok(&tail[..n])
-    }
-
-    /// Everything from `addr` to the end of its region.
-    fn tail(&mut self, addr: u64) -> Option<&mut [u8]> {
-        let so = addr.wrapping_sub(self.stack_base);
-        if so < self.stack.len() as u64 {
-            return Some(&mut self.stack[so as usize..]);
-        }
-        let io = addr.wrapping_sub(self.input_base);
-        if io < self.input.len() as u64 {
-            return Some(&mut self.input[io as usize..]);
-        }
-        None
-    }
-
-    /// Finds the region slice and offset holding `[addr, addr + size)`.
-    #[inline(always)]
-    fn locate(&mut self, addr: u64, size: usize) -> Option<&mut [u8]> {
-        let s = size as u64;
-        let so = addr.wrapping_sub(self.stack_base);
-        if so <= self.stack.len() as u64 && s <= self.stack.len() as u64 - so {
-            let o = so as usize;
-            return Some(&mut self.stack[o..o + size]);
-        }
-        let io = addr.wrapping_sub(self.input_base);
-        if io <= self.input.len() as u64 && s <= self.input.len() as u64 - io {
-            let o = io as usize;
-            return Some(&mut self.input[o..o + size]);
-        }
-        None
-    }
-
-    #[inline(always)]
-    fn load(&mut self, pc: usize, addr: u64, size: usize) -> Result<u64, ExecError> {
-        let b = self.locate(addr, size).ok_or(ExecError::OutOfBounds {
-            pc,
-            addr,
-            size,
-            write: false,
-        })?;
-        let mut w = [0u8; 8];
-        w[..size].copy_from_slice(b);
-        Ok(u64::from_le_bytes(w))
-    }
-
-    #[inline(always)]
-    fn store(&mut self, pc: usize, addr: u64, size: usize, v: u64) -> Result<(), ExecError> {
-        let b = self.locate(addr, size).ok_or(ExecError::OutOfBounds {
-            pc,
-            addr,
-            size,
-            write: true,
-        })?;
-        b.copy_from_slice(&v.to_le_bytes()[..size]);
-        Ok(())
-    }
 }
 
 impl Interpreter {
@@ -440,41 +112,41 @@ impl Interpreter {
             }
             match i.opcode {
                 // ALU64, immediate then register operand.
-                0x07 => r[d] = r[d].wrapping_add(imm),
-                0x0f => r[d] = r[d].wrapping_add(r[s]),
-                0x17 => r[d] = r[d].wrapping_sub(imm),
-                0x1f => r[d] = r[d].wrapping_sub(r[s]),
-                0x27 => r[d] = r[d].wrapping_mul(imm),
-                0x2f => r[d] = r[d].wrapping_mul(r[s]),
-                0x37 | 0x3f => {
-                    let v = if i.opcode == 0x37 { imm } else { r[s] };
+                op::ADD64_IMM => r[d] = r[d].wrapping_add(imm),
+                op::ADD64_REG => r[d] = r[d].wrapping_add(r[s]),
+                op::SUB64_IMM => r[d] = r[d].wrapping_sub(imm),
+                op::SUB64_REG => r[d] = r[d].wrapping_sub(r[s]),
+                op::MUL64_IMM => r[d] = r[d].wrapping_mul(imm),
+                op::MUL64_REG => r[d] = r[d].wrapping_mul(r[s]),
+                op::DIV64_IMM | op::DIV64_REG => {
+                    let v = if i.opcode == op::DIV64_IMM { imm } else { r[s] };
                     r[d] = match (i.off, v) {
                         (_, 0) => 0,
                         (0, v) => r[d] / v,
                         (_, v) => (r[d] as i64).wrapping_div(v as i64) as u64,
                     };
                 }
-                0x47 => r[d] |= imm,
-                0x4f => r[d] |= r[s],
-                0x57 => r[d] &= imm,
-                0x5f => r[d] &= r[s],
-                0x67 => r[d] <<= imm & 63,
-                0x6f => r[d] <<= r[s] & 63,
-                0x77 => r[d] >>= imm & 63,
-                0x7f => r[d] >>= r[s] & 63,
-                0x87 => r[d] = r[d].wrapping_neg(),
-                0x97 | 0x9f => {
-                    let v = if i.opcode == 0x97 { imm } else { r[s] };
+                op::OR64_IMM => r[d] |= imm,
+                op::OR64_REG => r[d] |= r[s],
+                op::AND64_IMM => r[d] &= imm,
+                op::AND64_REG => r[d] &= r[s],
+                op::LSH64_IMM => r[d] <<= imm & 63,
+                op::LSH64_REG => r[d] <<= r[s] & 63,
+                op::RSH64_IMM => r[d] >>= imm & 63,
+                op::RSH64_REG => r[d] >>= r[s] & 63,
+                op::NEG64 => r[d] = r[d].wrapping_neg(),
+                op::MOD64_IMM | op::MOD64_REG => {
+                    let v = if i.opcode == op::MOD64_IMM { imm } else { r[s] };
                     r[d] = match (i.off, v) {
                         (_, 0) => r[d],
                         (0, v) => r[d] % v,
                         (_, v) => (r[d] as i64).wrapping_rem(v as i64) as u64,
                     };
                 }
-                0xa7 => r[d] ^= imm,
-                0xaf => r[d] ^= r[s],
-                0xb7 => r[d] = imm,
-                0xbf => {
+                op::XOR64_IMM => r[d] ^= imm,
+                op::XOR64_REG => r[d] ^= r[s],
+                op::MOV64_IMM => r[d] = imm,
+                op::MOV64_REG => {
                     r[d] = match i.off {
                         8 => r[s] as i8 as i64 as u64,
                         16 => r[s] as i16 as i64 as u64,
@@ -482,9 +154,9 @@ impl Interpreter {
                         _ => r[s],
                     }
                 }
-                0xc7 => r[d] = ((r[d] as i64) >> (imm & 63)) as u64,
-                0xcf => r[d] = ((r[d] as i64) >> (r[s] & 63)) as u64,
-                0xd7 => {
+                op::ARSH64_IMM => r[d] = ((r[d] as i64) >> (imm & 63)) as u64,
+                op::ARSH64_REG => r[d] = ((r[d] as i64) >> (r[s] & 63)) as u64,
+                op::BSWAP => {
                     r[d] = match i.imm {
                         16 => (r[d] as u16).swap_bytes() as u64,
                         32 => (r[d] as u32).swap_bytes() as u64,
@@ -493,14 +165,18 @@ impl Interpreter {
                 }
 
                 // ALU32: operate on the low halves, zero-extend the result.
-                0x04 => r[d] = (r[d] as u32).wrapping_add(immu) as u64,
-                0x0c => r[d] = (r[d] as u32).wrapping_add(r[s] as u32) as u64,
-                0x14 => r[d] = (r[d] as u32).wrapping_sub(immu) as u64,
-                0x1c => r[d] = (r[d] as u32).wrapping_sub(r[s] as u32) as u64,
-                0x24 => r[d] = (r[d] as u32).wrapping_mul(immu) as u64,
-                0x2c => r[d] = (r[d] as u32).wrapping_mul(r[s] as u32) as u64,
-                0x34 | 0x3c => {
-                    let v = if i.opcode == 0x34 { immu } else { r[s] as u32 };
+                op::ADD32_IMM => r[d] = (r[d] as u32).wrapping_add(immu) as u64,
+                op::ADD32_REG => r[d] = (r[d] as u32).wrapping_add(r[s] as u32) as u64,
+                op::SUB32_IMM => r[d] = (r[d] as u32).wrapping_sub(immu) as u64,
+                op::SUB32_REG => r[d] = (r[d] as u32).wrapping_sub(r[s] as u32) as u64,
+                op::MUL32_IMM => r[d] = (r[d] as u32).wrapping_mul(immu) as u64,
+                op::MUL32_REG => r[d] = (r[d] as u32).wrapping_mul(r[s] as u32) as u64,
+                op::DIV32_IMM | op::DIV32_REG => {
+                    let v = if i.opcode == op::DIV32_IMM {
+                        immu
+                    } else {
+                        r[s] as u32
+                    };
                     let a = r[d] as u32;
                     r[d] = match (i.off, v) {
                         (_, 0) => 0,
@@ -508,17 +184,21 @@ impl Interpreter {
                         (_, v) => (a as i32).wrapping_div(v as i32) as u32 as u64,
                     };
                 }
-                0x44 => r[d] = (r[d] as u32 | immu) as u64,
-                0x4c => r[d] = (r[d] as u32 | r[s] as u32) as u64,
-                0x54 => r[d] = (r[d] as u32 & immu) as u64,
-                0x5c => r[d] = (r[d] as u32 & r[s] as u32) as u64,
-                0x64 => r[d] = ((r[d] as u32) << (immu & 31)) as u64,
-                0x6c => r[d] = ((r[d] as u32) << (r[s] & 31)) as u64,
-                0x74 => r[d] = ((r[d] as u32) >> (immu & 31)) as u64,
-                0x7c => r[d] = ((r[d] as u32) >> (r[s] & 31)) as u64,
-                0x84 => r[d] = (r[d] as u32).wrapping_neg() as u64,
-                0x94 | 0x9c => {
-                    let v = if i.opcode == 0x94 { immu } else { r[s] as u32 };
+                op::OR32_IMM => r[d] = (r[d] as u32 | immu) as u64,
+                op::OR32_REG => r[d] = (r[d] as u32 | r[s] as u32) as u64,
+                op::AND32_IMM => r[d] = (r[d] as u32 & immu) as u64,
+                op::AND32_REG => r[d] = (r[d] as u32 & r[s] as u32) as u64,
+                op::LSH32_IMM => r[d] = ((r[d] as u32) << (immu & 31)) as u64,
+                op::LSH32_REG => r[d] = ((r[d] as u32) << (r[s] & 31)) as u64,
+                op::RSH32_IMM => r[d] = ((r[d] as u32) >> (immu & 31)) as u64,
+                op::RSH32_REG => r[d] = ((r[d] as u32) >> (r[s] & 31)) as u64,
+                op::NEG32 => r[d] = (r[d] as u32).wrapping_neg() as u64,
+                op::MOD32_IMM | op::MOD32_REG => {
+                    let v = if i.opcode == op::MOD32_IMM {
+                        immu
+                    } else {
+                        r[s] as u32
+                    };
                     let a = r[d] as u32;
                     r[d] = match (i.off, v) {
                         (_, 0) => a as u64,
@@ -526,26 +206,26 @@ impl Interpreter {
                         (_, v) => (a as i32).wrapping_rem(v as i32) as u32 as u64,
                     };
                 }
-                0xa4 => r[d] = (r[d] as u32 ^ immu) as u64,
-                0xac => r[d] = (r[d] as u32 ^ r[s] as u32) as u64,
-                0xb4 => r[d] = immu as u64,
-                0xbc => {
+                op::XOR32_IMM => r[d] = (r[d] as u32 ^ immu) as u64,
+                op::XOR32_REG => r[d] = (r[d] as u32 ^ r[s] as u32) as u64,
+                op::MOV32_IMM => r[d] = immu as u64,
+                op::MOV32_REG => {
                     r[d] = match i.off {
                         8 => r[s] as i8 as i32 as u32 as u64,
                         16 => r[s] as i16 as i32 as u32 as u64,
                         _ => r[s] as u32 as u64,
                     }
                 }
-                0xc4 => r[d] = ((r[d] as u32 as i32) >> (immu & 31)) as u32 as u64,
-                0xcc => r[d] = ((r[d] as u32 as i32) >> (r[s] & 31)) as u32 as u64,
-                0xd4 => {
+                op::ARSH32_IMM => r[d] = ((r[d] as u32 as i32) >> (immu & 31)) as u32 as u64,
+                op::ARSH32_REG => r[d] = ((r[d] as u32 as i32) >> (r[s] & 31)) as u32 as u64,
+                op::LE => {
                     r[d] = match i.imm {
                         16 => (r[d] as u16).to_le() as u64,
                         32 => (r[d] as u32).to_le() as u64,
                         _ => r[d].to_le(),
                     }
                 }
-                0xdc => {
+                op::BE => {
                     r[d] = match i.imm {
                         16 => (r[d] as u16).to_be() as u64,
                         32 => (r[d] as u32).to_be() as u64,
@@ -554,7 +234,7 @@ impl Interpreter {
                 }
 
                 // lddw
-                0x18 => {
+                op::LDDW => {
                     let Some(hi) = prog.get(pc) else {
                         return Err(ExecError::PcOutOfRange { pc });
                     };
@@ -563,27 +243,27 @@ impl Interpreter {
                 }
 
                 // Loads.
-                0x71 => r[d] = mem.load(cur, r[s].wrapping_add(off), 1)?,
-                0x69 => r[d] = mem.load(cur, r[s].wrapping_add(off), 2)?,
-                0x61 => r[d] = mem.load(cur, r[s].wrapping_add(off), 4)?,
-                0x79 => r[d] = mem.load(cur, r[s].wrapping_add(off), 8)?,
-                0x91 => r[d] = mem.load(cur, r[s].wrapping_add(off), 1)? as i8 as i64 as u64,
-                0x89 => r[d] = mem.load(cur, r[s].wrapping_add(off), 2)? as i16 as i64 as u64,
-                0x81 => r[d] = mem.load(cur, r[s].wrapping_add(off), 4)? as i32 as i64 as u64,
+                op::LDX_B => r[d] = mem.load(cur, r[s].wrapping_add(off), 1)?,
+                op::LDX_H => r[d] = mem.load(cur, r[s].wrapping_add(off), 2)?,
+                op::LDX_W => r[d] = mem.load(cur, r[s].wrapping_add(off), 4)?,
+                op::LDX_DW => r[d] = mem.load(cur, r[s].wrapping_add(off), 8)?,
+                op::LDXS_B => r[d] = mem.load(cur, r[s].wrapping_add(off), 1)? as i8 as i64 as u64,
+                op::LDXS_H => r[d] = mem.load(cur, r[s].wrapping_add(off), 2)? as i16 as i64 as u64,
+                op::LDXS_W => r[d] = mem.load(cur, r[s].wrapping_add(off), 4)? as i32 as i64 as u64,
 
                 // Stores.
-                0x72 => mem.store(cur, r[d].wrapping_add(off), 1, imm)?,
-                0x6a => mem.store(cur, r[d].wrapping_add(off), 2, imm)?,
-                0x62 => mem.store(cur, r[d].wrapping_add(off), 4, imm)?,
-                0x7a => mem.store(cur, r[d].wrapping_add(off), 8, imm)?,
-                0x73 => mem.store(cur, r[d].wrapping_add(off), 1, r[s])?,
-                0x6b => mem.store(cur, r[d].wrapping_add(off), 2, r[s])?,
-                0x63 => mem.store(cur, r[d].wrapping_add(off), 4, r[s])?,
-                0x7b => mem.store(cur, r[d].wrapping_add(off), 8, r[s])?,
+                op::ST_B => mem.store(cur, r[d].wrapping_add(off), 1, imm)?,
+                op::ST_H => mem.store(cur, r[d].wrapping_add(off), 2, imm)?,
+                op::ST_W => mem.store(cur, r[d].wrapping_add(off), 4, imm)?,
+                op::ST_DW => mem.store(cur, r[d].wrapping_add(off), 8, imm)?,
+                op::STX_B => mem.store(cur, r[d].wrapping_add(off), 1, r[s])?,
+                op::STX_H => mem.store(cur, r[d].wrapping_add(off), 2, r[s])?,
+                op::STX_W => mem.store(cur, r[d].wrapping_add(off), 4, r[s])?,
+                op::STX_DW => mem.store(cur, r[d].wrapping_add(off), 8, r[s])?,
 
                 // Atomics (the interpreter is single-threaded: plain read-modify-write).
-                0xc3 | 0xdb => {
-                    let size = if i.opcode == 0xc3 { 4 } else { 8 };
+                op::ATOMIC32 | op::ATOMIC64 => {
+                    let size = if i.opcode == op::ATOMIC32 { 4 } else { 8 };
                     let mask = if size == 4 { u32::MAX as u64 } else { u64::MAX };
                     let addr = r[d].wrapping_add(off);
                     let old = mem.load(cur, addr, size)?;
@@ -618,59 +298,59 @@ impl Interpreter {
                 }
 
                 // Jumps.
-                0x05 => {
+                op::JA => {
                     goto!(i.off);
                 }
-                0x06 => {
+                op::JA32 => {
                     goto!(i.imm);
                 }
-                0x15 => jump!(r[d] == imm),
-                0x1d => jump!(r[d] == r[s]),
-                0x25 => jump!(r[d] > imm),
-                0x2d => jump!(r[d] > r[s]),
-                0x35 => jump!(r[d] >= imm),
-                0x3d => jump!(r[d] >= r[s]),
-                0x45 => jump!(r[d] & imm != 0),
-                0x4d => jump!(r[d] & r[s] != 0),
-                0x55 => jump!(r[d] != imm),
-                0x5d => jump!(r[d] != r[s]),
-                0x65 => jump!((r[d] as i64) > imm as i64),
-                0x6d => jump!((r[d] as i64) > r[s] as i64),
-                0x75 => jump!((r[d] as i64) >= imm as i64),
-                0x7d => jump!((r[d] as i64) >= r[s] as i64),
-                0xa5 => jump!(r[d] < imm),
-                0xad => jump!(r[d] < r[s]),
-                0xb5 => jump!(r[d] <= imm),
-                0xbd => jump!(r[d] <= r[s]),
-                0xc5 => jump!((r[d] as i64) < imm as i64),
-                0xcd => jump!((r[d] as i64) < r[s] as i64),
-                0xd5 => jump!((r[d] as i64) <= imm as i64),
-                0xdd => jump!((r[d] as i64) <= r[s] as i64),
-                0x16 => jump!(r[d] as u32 == immu),
-                0x1e => jump!(r[d] as u32 == r[s] as u32),
-                0x26 => jump!(r[d] as u32 > immu),
-                0x2e => jump!(r[d] as u32 > r[s] as u32),
-                0x36 => jump!(r[d] as u32 >= immu),
-                0x3e => jump!(r[d] as u32 >= r[s] as u32),
-                0x46 => jump!(r[d] as u32 & immu != 0),
-                0x4e => jump!(r[d] as u32 & r[s] as u32 != 0),
-                0x56 => jump!(r[d] as u32 != immu),
-                0x5e => jump!(r[d] as u32 != r[s] as u32),
-                0x66 => jump!((r[d] as i32) > i.imm),
-                0x6e => jump!((r[d] as i32) > r[s] as i32),
-                0x76 => jump!((r[d] as i32) >= i.imm),
-                0x7e => jump!((r[d] as i32) >= r[s] as i32),
-                0xa6 => jump!((r[d] as u32) < immu),
-                0xae => jump!((r[d] as u32) < r[s] as u32),
-                0xb6 => jump!(r[d] as u32 <= immu),
-                0xbe => jump!(r[d] as u32 <= r[s] as u32),
-                0xc6 => jump!((r[d] as i32) < i.imm),
-                0xce => jump!((r[d] as i32) < r[s] as i32),
-                0xd6 => jump!((r[d] as i32) <= i.imm),
-                0xde => jump!((r[d] as i32) <= r[s] as i32),
+                op::JEQ64_IMM => jump!(r[d] == imm),
+                op::JEQ64_REG => jump!(r[d] == r[s]),
+                op::JGT64_IMM => jump!(r[d] > imm),
+                op::JGT64_REG => jump!(r[d] > r[s]),
+                op::JGE64_IMM => jump!(r[d] >= imm),
+                op::JGE64_REG => jump!(r[d] >= r[s]),
+                op::JSET64_IMM => jump!(r[d] & imm != 0),
+                op::JSET64_REG => jump!(r[d] & r[s] != 0),
+                op::JNE64_IMM => jump!(r[d] != imm),
+                op::JNE64_REG => jump!(r[d] != r[s]),
+                op::JSGT64_IMM => jump!((r[d] as i64) > imm as i64),
+                op::JSGT64_REG => jump!((r[d] as i64) > r[s] as i64),
+                op::JSGE64_IMM => jump!((r[d] as i64) >= imm as i64),
+                op::JSGE64_REG => jump!((r[d] as i64) >= r[s] as i64),
+                op::JLT64_IMM => jump!(r[d] < imm),
+                op::JLT64_REG => jump!(r[d] < r[s]),
+                op::JLE64_IMM => jump!(r[d] <= imm),
+                op::JLE64_REG => jump!(r[d] <= r[s]),
+                op::JSLT64_IMM => jump!((r[d] as i64) < imm as i64),
+                op::JSLT64_REG => jump!((r[d] as i64) < r[s] as i64),
+                op::JSLE64_IMM => jump!((r[d] as i64) <= imm as i64),
+                op::JSLE64_REG => jump!((r[d] as i64) <= r[s] as i64),
+                op::JEQ32_IMM => jump!(r[d] as u32 == immu),
+                op::JEQ32_REG => jump!(r[d] as u32 == r[s] as u32),
+                op::JGT32_IMM => jump!(r[d] as u32 > immu),
+                op::JGT32_REG => jump!(r[d] as u32 > r[s] as u32),
+                op::JGE32_IMM => jump!(r[d] as u32 >= immu),
+                op::JGE32_REG => jump!(r[d] as u32 >= r[s] as u32),
+                op::JSET32_IMM => jump!(r[d] as u32 & immu != 0),
+                op::JSET32_REG => jump!(r[d] as u32 & r[s] as u32 != 0),
+                op::JNE32_IMM => jump!(r[d] as u32 != immu),
+                op::JNE32_REG => jump!(r[d] as u32 != r[s] as u32),
+                op::JSGT32_IMM => jump!((r[d] as i32) > i.imm),
+                op::JSGT32_REG => jump!((r[d] as i32) > r[s] as i32),
+                op::JSGE32_IMM => jump!((r[d] as i32) >= i.imm),
+                op::JSGE32_REG => jump!((r[d] as i32) >= r[s] as i32),
+                op::JLT32_IMM => jump!((r[d] as u32) < immu),
+                op::JLT32_REG => jump!((r[d] as u32) < r[s] as u32),
+                op::JLE32_IMM => jump!(r[d] as u32 <= immu),
+                op::JLE32_REG => jump!(r[d] as u32 <= r[s] as u32),
+                op::JSLT32_IMM => jump!((r[d] as i32) < i.imm),
+                op::JSLT32_REG => jump!((r[d] as i32) < r[s] as i32),
+                op::JSLE32_IMM => jump!((r[d] as i32) <= i.imm),
+                op::JSLE32_REG => jump!((r[d] as i32) <= r[s] as i32),
 
                 // Calls and exit.
-                0x85 if i.src == 1 => {
+                op::CALL if i.src == 1 => {
                     if depth + 1 >= MAX_CALL_DEPTH {
                         return Err(ExecError::CallDepthExceeded { pc: cur });
                     }
@@ -683,8 +363,12 @@ impl Interpreter {
                     r[10] -= STACK_SIZE as u64;
                     pc = (pc as i64 + i.imm as i64) as usize;
                 }
-                0x85 | 0x8d => {
-                    let id = if i.opcode == 0x85 { immu as u64 } else { r[d] };
+                op::CALL | op::CALLX => {
+                    let id = if i.opcode == op::CALL {
+                        immu as u64
+                    } else {
+                        r[d]
+                    };
                     // A fresh view, so that `mem` does not escape into the opaque call and
                     // its region bounds can stay in registers across the loop.
                     let mut view = Memory::new(&mut *mem.input, &mut *mem.stack);
@@ -694,7 +378,7 @@ impl Interpreter {
                         None => return Ok(0),
                     }
                 }
-                0x95 => {
+                op::EXIT => {
                     if depth == 0 {
                         return Ok(r[0]);
                     }

@@ -4,7 +4,7 @@
 //! errors are the interpreter's, so the two tiers can be compared result for result.
 //!
 //! ```
-//! use patchjit_bpf::{asm::assemble, interp::Helpers, jit::Jit};
+//! use patchjit_bpf::{asm::assemble, jit::Jit, vm::Helpers};
 //! let program = assemble("mov %r0, 6\nmul %r0, 7\nexit").unwrap();
 //! let jit = Jit::new(program, Helpers::conformance()).unwrap();
 //! assert_eq!(jit.run(&mut []), Ok(42));
@@ -17,9 +17,9 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use patchjit::{Destination, EmitError, Emitter, ExecutableCode, Instruction, Options};
 
-use crate::interp::{ExecError, Helpers, Memory, MAX_CALL_DEPTH, STACK_SIZE};
-use crate::isa::RawInsn;
+use crate::isa::{opcode as op, AtomicOp, Class, RawInsn, ATOMIC_FETCH};
 use crate::verifier::{verify, VerifyError};
+use crate::vm::{ExecError, Helpers, Memory, MAX_CALL_DEPTH, STACK_SIZE};
 
 /// The generated table: `STENCILS` and one index constant per template (`ADD64_IMM`...).
 mod stencils {
@@ -144,8 +144,8 @@ type Forms = [u16; 4];
 
 /// Which of an ALU or jump operation's [`Forms`] an opcode selects: 64-bit immediate, 64-bit
 /// register, 32-bit immediate, 32-bit register (ALU32 and JMP32 are classes 4 and 6).
-fn form(opcode: u8) -> usize {
-    ((opcode >> 3) & 1) as usize + 2 * usize::from(matches!(opcode & 7, 4 | 6))
+fn form(i: RawInsn) -> usize {
+    ((i.opcode >> 3) & 1) as usize + 2 * usize::from(matches!(i.class(), Class::Alu | Class::Jmp32))
 }
 
 /// ALU operations by `opcode >> 4` (`neg` ignores its operand; `end` is decided by `imm`).
@@ -207,12 +207,13 @@ fn oparg(i: &RawInsn, pc: usize) -> u64 {
 /// The stencil for `i` (verified, so every opcode is known).
 fn group(i: RawInsn) -> u16 {
     use stencils::*;
-    let (op, form) = ((i.opcode >> 4) as usize, form(i.opcode));
+    let (operation, form) = ((i.opcode >> 4) as usize, form(i));
+    let alu = matches!(i.class(), Class::Alu | Class::Alu64);
     match i.opcode {
-        0xd7 | 0xd4 | 0xdc => {
+        op::BSWAP | op::LE | op::BE => {
             let widths = match i.opcode {
-                0xd7 => [BSWAP16, BSWAP32, BSWAP64],
-                0xd4 => [LE16, LE32, LE64],
+                op::BSWAP => [BSWAP16, BSWAP32, BSWAP64],
+                op::LE => [LE16, LE32, LE64],
                 _ => [BE16, BE32, BE64],
             };
             widths[match i.imm {
@@ -221,69 +222,80 @@ fn group(i: RawInsn) -> u16 {
                 _ => 2,
             }]
         }
-        0xbf | 0xbc if i.off != 0 => match (i.opcode, i.off) {
-            (0xbf, 8) => MOVSX64_8,
-            (0xbf, 16) => MOVSX64_16,
-            (0xbf, _) => MOVSX64_32,
+        op::MOV64_REG | op::MOV32_REG if i.off != 0 => match (i.opcode, i.off) {
+            (op::MOV64_REG, 8) => MOVSX64_8,
+            (op::MOV64_REG, 16) => MOVSX64_16,
+            (op::MOV64_REG, _) => MOVSX64_32,
             (_, 8) => MOVSX32_8,
             _ => MOVSX32_16,
         },
-        _ if matches!(i.opcode & 7, 4 | 7) && i.off != 0 && op == 3 => SDIV[form],
-        _ if matches!(i.opcode & 7, 4 | 7) && i.off != 0 && op == 9 => SMOD[form],
-        _ if matches!(i.opcode & 7, 4 | 7) => ALU[op][form],
-        0x18 => LDDW,
+        _ if alu && i.off != 0 && operation == 3 => SDIV[form],
+        _ if alu && i.off != 0 && operation == 9 => SMOD[form],
+        _ if alu => ALU[operation][form],
+        op::LDDW => LDDW,
         // Through r10 the verifier has already bounded the access to the current frame.
-        0x71 if i.src == 10 => LDX_B_FRAME,
-        0x69 if i.src == 10 => LDX_H_FRAME,
-        0x61 if i.src == 10 => LDX_W_FRAME,
-        0x79 if i.src == 10 => LDX_DW_FRAME,
-        0x91 if i.src == 10 => LDXS_B_FRAME,
-        0x89 if i.src == 10 => LDXS_H_FRAME,
-        0x81 if i.src == 10 => LDXS_W_FRAME,
-        0x72 if i.dst == 10 => ST_B_FRAME,
-        0x6a if i.dst == 10 => ST_H_FRAME,
-        0x62 if i.dst == 10 => ST_W_FRAME,
-        0x7a if i.dst == 10 => ST_DW_FRAME,
-        0x73 if i.dst == 10 => STX_B_FRAME,
-        0x6b if i.dst == 10 => STX_H_FRAME,
-        0x63 if i.dst == 10 => STX_W_FRAME,
-        0x7b if i.dst == 10 => STX_DW_FRAME,
-        0x71 => LDX_B,
-        0x69 => LDX_H,
-        0x61 => LDX_W,
-        0x79 => LDX_DW,
-        0x91 => LDXS_B,
-        0x89 => LDXS_H,
-        0x81 => LDXS_W,
-        0x72 => ST_B,
-        0x6a => ST_H,
-        0x62 => ST_W,
-        0x7a => ST_DW,
-        0x73 => STX_B,
-        0x6b => STX_H,
-        0x63 => STX_W,
-        0x7b => STX_DW,
-        0xc3 | 0xdb => {
-            let pick = |wide: u16, narrow: u16| if i.opcode == 0xdb { wide } else { narrow };
-            match i.imm {
-                0x00 => pick(ATOMIC64_ADD, ATOMIC32_ADD),
-                0x01 => pick(ATOMIC64_FETCH_ADD, ATOMIC32_FETCH_ADD),
-                0x40 => pick(ATOMIC64_OR, ATOMIC32_OR),
-                0x41 => pick(ATOMIC64_FETCH_OR, ATOMIC32_FETCH_OR),
-                0x50 => pick(ATOMIC64_AND, ATOMIC32_AND),
-                0x51 => pick(ATOMIC64_FETCH_AND, ATOMIC32_FETCH_AND),
-                0xa0 => pick(ATOMIC64_XOR, ATOMIC32_XOR),
-                0xa1 => pick(ATOMIC64_FETCH_XOR, ATOMIC32_FETCH_XOR),
-                0xe1 => pick(ATOMIC64_XCHG, ATOMIC32_XCHG),
+        op::LDX_B if i.src == 10 => LDX_B_FRAME,
+        op::LDX_H if i.src == 10 => LDX_H_FRAME,
+        op::LDX_W if i.src == 10 => LDX_W_FRAME,
+        op::LDX_DW if i.src == 10 => LDX_DW_FRAME,
+        op::LDXS_B if i.src == 10 => LDXS_B_FRAME,
+        op::LDXS_H if i.src == 10 => LDXS_H_FRAME,
+        op::LDXS_W if i.src == 10 => LDXS_W_FRAME,
+        op::ST_B if i.dst == 10 => ST_B_FRAME,
+        op::ST_H if i.dst == 10 => ST_H_FRAME,
+        op::ST_W if i.dst == 10 => ST_W_FRAME,
+        op::ST_DW if i.dst == 10 => ST_DW_FRAME,
+        op::STX_B if i.dst == 10 => STX_B_FRAME,
+        op::STX_H if i.dst == 10 => STX_H_FRAME,
+        op::STX_W if i.dst == 10 => STX_W_FRAME,
+        op::STX_DW if i.dst == 10 => STX_DW_FRAME,
+        op::LDX_B => LDX_B,
+        op::LDX_H => LDX_H,
+        op::LDX_W => LDX_W,
+        op::LDX_DW => LDX_DW,
+        op::LDXS_B => LDXS_B,
+        op::LDXS_H => LDXS_H,
+        op::LDXS_W => LDXS_W,
+        op::ST_B => ST_B,
+        op::ST_H => ST_H,
+        op::ST_W => ST_W,
+        op::ST_DW => ST_DW,
+        op::STX_B => STX_B,
+        op::STX_H => STX_H,
+        op::STX_W => STX_W,
+        op::STX_DW => STX_DW,
+        op::ATOMIC32 | op::ATOMIC64 => {
+            let pick = |wide: u16, narrow: u16| {
+                if i.opcode == op::ATOMIC64 {
+                    wide
+                } else {
+                    narrow
+                }
+            };
+            let fetch = i.imm & ATOMIC_FETCH != 0;
+            // Verified: imm names one of the operations.
+            let operation = AtomicOp::ALL
+                .into_iter()
+                .find(|o| o.code() & !ATOMIC_FETCH == i.imm & !ATOMIC_FETCH);
+            match (operation, fetch) {
+                (Some(AtomicOp::Add), false) => pick(ATOMIC64_ADD, ATOMIC32_ADD),
+                (Some(AtomicOp::Add), true) => pick(ATOMIC64_FETCH_ADD, ATOMIC32_FETCH_ADD),
+                (Some(AtomicOp::Or), false) => pick(ATOMIC64_OR, ATOMIC32_OR),
+                (Some(AtomicOp::Or), true) => pick(ATOMIC64_FETCH_OR, ATOMIC32_FETCH_OR),
+                (Some(AtomicOp::And), false) => pick(ATOMIC64_AND, ATOMIC32_AND),
+                (Some(AtomicOp::And), true) => pick(ATOMIC64_FETCH_AND, ATOMIC32_FETCH_AND),
+                (Some(AtomicOp::Xor), false) => pick(ATOMIC64_XOR, ATOMIC32_XOR),
+                (Some(AtomicOp::Xor), true) => pick(ATOMIC64_FETCH_XOR, ATOMIC32_FETCH_XOR),
+                (Some(AtomicOp::Xchg), _) => pick(ATOMIC64_XCHG, ATOMIC32_XCHG),
                 _ => pick(ATOMIC64_CMPXCHG, ATOMIC32_CMPXCHG),
             }
         }
-        0x05 | 0x06 => JA,
-        0x85 if i.src == 1 => CALL_LOCAL,
-        0x85 => CALL_HELPER,
-        0x8d => CALLX,
-        0x95 => EXIT,
-        _ => JUMPS[op][form],
+        op::JA | op::JA32 => JA,
+        op::CALL if i.src == 1 => CALL_LOCAL,
+        op::CALL => CALL_HELPER,
+        op::CALLX => CALLX,
+        op::EXIT => EXIT,
+        _ => JUMPS[operation][form],
     }
 }
 
@@ -334,7 +346,7 @@ impl Jit {
         while slot < prog.len() {
             index_of_slot[slot] = starts.len() as u32;
             starts.push(slot);
-            slot += if prog[slot].opcode == 0x18 { 2 } else { 1 };
+            slot += if prog[slot].opcode == op::LDDW { 2 } else { 1 };
         }
         let mut emitter = Emitter::new(
             &stencils::STENCILS,
@@ -352,15 +364,15 @@ impl Jit {
             let group = group(i);
             let next = pc as i64 + 1;
             let destination = match i.opcode {
-                0x06 => Some(next + i.imm as i64),
-                0x85 if i.src == 1 => Some(next + i.imm as i64),
-                0x85 | 0x8d | 0x95 => None,
-                op if op & 7 == 5 || op & 7 == 6 => Some(next + i.off as i64),
+                op::JA32 => Some(next + i.imm as i64),
+                op::CALL if i.src == 1 => Some(next + i.imm as i64),
+                op::CALL | op::CALLX | op::EXIT => None,
+                _ if matches!(i.class(), Class::Jmp | Class::Jmp32) => Some(next + i.off as i64),
                 _ => None,
             };
-            let operand0 = if i.opcode == 0x18 {
+            let operand0 = if i.opcode == op::LDDW {
                 (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
-            } else if i.opcode == 0x85 {
+            } else if i.opcode == op::CALL {
                 i.imm as u32 as u64
             } else {
                 i.imm as i64 as u64
@@ -368,7 +380,7 @@ impl Jit {
             // The verifier keeps destinations inside the program and off lddw's second slot,
             // so each names the start of an instruction.
             let mut target = destination.map(|slot| index_of_slot[slot as usize]);
-            let local_call = i.opcode == 0x85;
+            let local_call = i.opcode == op::CALL;
             if let (Some(_), Some(to)) = (budget, target) {
                 if local_call || to <= index_of_slot[pc] {
                     stubs.push((pc, to));

@@ -13,3 +13,4 @@ pub mod isa;
 #[cfg(bpf_jit)]
 pub mod jit;
 pub mod verifier;
+pub mod vm;

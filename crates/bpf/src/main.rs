@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::conformance::{parse_test, run_dir, Outcome, Tier};
 use patchjit_bpf::disasm::disassemble;
-use patchjit_bpf::interp::{Helpers, Interpreter};
+use patchjit_bpf::interp::Interpreter;
 use patchjit_bpf::isa::{slots_from_bytes, slots_to_bytes, RawInsn};
+use patchjit_bpf::vm::Helpers;
 
 #[derive(Parser)]
 #[command(

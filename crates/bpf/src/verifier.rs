@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::interp::{MAX_CALL_DEPTH, STACK_SIZE};
 use crate::isa::{DecodeError, Instruction, RawInsn, FRAME_POINTER};
+use crate::vm::{MAX_CALL_DEPTH, STACK_SIZE};
 
 /// Largest accepted program, in slots (the kernel's historical limit).
 pub const MAX_PROGRAM_SLOTS: usize = 1 << 20;

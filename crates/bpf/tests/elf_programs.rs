@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use patchjit_bpf::elf::{load, ElfError};
-use patchjit_bpf::interp::{Helpers, Interpreter};
+use patchjit_bpf::interp::Interpreter;
+use patchjit_bpf::vm::Helpers;
 
 fn clang() -> String {
     std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".to_string())

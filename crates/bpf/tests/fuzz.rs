@@ -11,13 +11,14 @@ use proptest::prelude::*;
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::disasm::disassemble;
 use patchjit_bpf::elf;
-use patchjit_bpf::interp::{ExecError, Helpers, Interpreter, MAX_CALL_DEPTH};
+use patchjit_bpf::interp::Interpreter;
 use patchjit_bpf::isa::{
     AluOp, AtomicOp, ByteOrder, Cond, Instruction, Operand, RawInsn, Size, Width,
 };
 #[cfg(bpf_jit)]
 use patchjit_bpf::jit::Jit;
 use patchjit_bpf::verifier::verify;
+use patchjit_bpf::vm::{ExecError, Helpers, MAX_CALL_DEPTH};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

@@ -7,8 +7,9 @@
 mod common;
 
 use patchjit_bpf::asm::assemble;
-use patchjit_bpf::interp::{ExecError, HelperFault, Helpers, Interpreter};
+use patchjit_bpf::interp::Interpreter;
 use patchjit_bpf::jit::{Jit, JitError};
+use patchjit_bpf::vm::{ExecError, HelperFault, Helpers};
 
 /// Runs `src` on both tiers with `mem` (each on its own copy); returns the JIT's outcome and
 /// memory after checking that they equal the interpreter's. Out-of-bounds addresses are host

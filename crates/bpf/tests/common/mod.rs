@@ -1,6 +1,6 @@
 //! Shared by the tests that compare the two tiers.
 
-use patchjit_bpf::interp::ExecError;
+use patchjit_bpf::vm::ExecError;
 
 /// `result` with out-of-bounds addresses made relative to `base` (the input's address in that
 /// run): each run has its own buffers, so host addresses differ while offsets must not.
