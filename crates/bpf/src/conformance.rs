@@ -180,6 +180,46 @@ impl Tier {
             Tier::Jit => "jit",
         }
     }
+
+    /// The tier named `name` ([`Tier::name`]), if this build has it.
+    pub fn from_name(name: &str) -> Option<Tier> {
+        Tier::ALL.iter().copied().find(|t| t.name() == name)
+    }
+
+    /// Verifies `prog`, prepares it for this tier and runs it once on `input`, within `budget`
+    /// backward jumps and local calls if one is given
+    /// ([`Interpreter::set_budget`]); the one way callers run a program on a tier chosen at
+    /// run time.
+    pub fn run(
+        self,
+        prog: Vec<RawInsn>,
+        helpers: Helpers,
+        budget: Option<u64>,
+        input: &mut [u8],
+    ) -> Result<u64, RunError> {
+        match self {
+            Tier::Interp => {
+                let mut vm = Interpreter::new(prog, helpers).map_err(RunError::Verify)?;
+                vm.set_budget(budget);
+                vm.run(input).map_err(RunError::Exec)
+            }
+            #[cfg(bpf_jit)]
+            Tier::Jit => {
+                use crate::jit::{Jit, JitError};
+                let options = patchjit::Options::default();
+                match budget {
+                    Some(b) => Jit::with_budget(prog, helpers, &options, b),
+                    None => Jit::with_options(prog, helpers, &options),
+                }
+                .map_err(|e| match e {
+                    JitError::Verify(e) => RunError::Verify(e),
+                    e => RunError::Jit(e.to_string()),
+                })?
+                .run(input)
+                .map_err(RunError::Exec)
+            }
+        }
+    }
 }
 
 /// Why a test program could not produce a result.
@@ -313,22 +353,7 @@ impl TestCase {
             return Err(RunError::NoInstructions);
         }
         let mut mem = self.mem.clone();
-        match tier {
-            Tier::Interp => {
-                let vm =
-                    Interpreter::new(prog, Helpers::conformance()).map_err(RunError::Verify)?;
-                vm.run(&mut mem).map_err(RunError::Exec)
-            }
-            #[cfg(bpf_jit)]
-            Tier::Jit => {
-                let jit =
-                    crate::jit::Jit::new(prog, Helpers::conformance()).map_err(|e| match e {
-                        crate::jit::JitError::Verify(e) => RunError::Verify(e),
-                        e => RunError::Jit(e.to_string()),
-                    })?;
-                jit.run(&mut mem).map_err(RunError::Exec)
-            }
-        }
+        tier.run(prog, Helpers::conformance(), None, &mut mem)
     }
 
     fn judge(&self, got: Result<u64, RunError>) -> Outcome {

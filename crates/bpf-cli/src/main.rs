@@ -4,14 +4,21 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Read;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Parser, Subcommand};
 
 use patchjit_bpf::asm::assemble;
-use patchjit_bpf::conformance::{parse_test, run_dir, Outcome, Tier};
+use patchjit_bpf::conformance::{parse_test, run_dir, Outcome, RunError, Tier};
 use patchjit_bpf::disasm::disassemble;
-use patchjit_bpf::interp::Interpreter;
 use patchjit_bpf::isa::{slots_from_bytes, slots_to_bytes, RawInsn};
 use patchjit_bpf::vm::Helpers;
+
+/// Largest program or input file read (64 MiB): far above any real eBPF program (the
+/// verifier takes at most 2^20 slots, 8 MiB) or test input, and a clear refusal for
+/// `/dev/zero` or a mistaken path instead of reading until memory runs out.
+const MAX_FILE_SIZE: u64 = 64 << 20;
 
 #[derive(Parser)]
 #[command(
@@ -23,23 +30,13 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum TierArg {
-    /// The interpreter.
-    Interp,
-    /// The copy-and-patch JIT (Linux x86-64 and AArch64).
-    #[cfg(bpf_jit)]
-    Jit,
+/// `--tier`: the names of the tiers this build has (`jit` on Linux x86-64 and AArch64).
+fn tier_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(Tier::ALL.iter().map(|t| t.name()))
 }
 
-impl From<TierArg> for Tier {
-    fn from(t: TierArg) -> Tier {
-        match t {
-            TierArg::Interp => Tier::Interp,
-            #[cfg(bpf_jit)]
-            TierArg::Jit => Tier::Jit,
-        }
-    }
+fn tier_named(name: &str) -> Tier {
+    Tier::from_name(name).expect("clap accepts only the names of Tier::ALL")
 }
 
 #[derive(Subcommand)]
@@ -50,8 +47,8 @@ enum Command {
         /// Directory of bpf_conformance `.data` files (or a single file).
         dir: PathBuf,
         /// Tier(s) to run (default: all).
-        #[arg(long, value_enum)]
-        tier: Vec<TierArg>,
+        #[arg(long, value_parser = tier_parser())]
+        tier: Vec<String>,
         /// Negative suite: succeed only if every test fails or is rejected.
         #[arg(long)]
         expect_fail: bool,
@@ -75,8 +72,8 @@ enum Command {
         #[arg(long)]
         budget: Option<u64>,
         /// The tier that runs it.
-        #[arg(long, value_enum, default_value = "interp")]
-        tier: TierArg,
+        #[arg(long, value_parser = tier_parser(), default_value = "interp")]
+        tier: String,
     },
     /// Assemble a source file to raw instruction bytes.
     Asm {
@@ -101,7 +98,7 @@ fn load_program(
     path: &Path,
     entry: Option<&str>,
 ) -> Result<(Vec<RawInsn>, Option<Vec<u8>>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = read_file(path)?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let ctx = |e: String| format!("{}: {e}", path.display());
     if bytes.starts_with(b"\x7fELF") {
@@ -137,25 +134,64 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-/// Writes to stdout, turning a closed pipe or other I/O failure into an error, not a panic.
-fn emit(args: std::fmt::Arguments<'_>) -> Result<(), String> {
+/// Reads a whole program or input file, refusing more than [`MAX_FILE_SIZE`] bytes (a device
+/// such as `/dev/zero` never ends).
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    let ctx = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(ctx)?
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ctx)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(format!(
+            "{}: larger than {} MiB; not a program or input file",
+            path.display(),
+            MAX_FILE_SIZE >> 20
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Why the command stopped early: a message for stderr, or a closed stdout (`| head`), which
+/// ends the command quietly, as a pipeline expects.
+enum Stop {
+    Error(String),
+    ClosedPipe,
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Stop {
+        Stop::Error(message)
+    }
+}
+
+/// Writes to stdout; a closed pipe stops the command quietly, another failure (a full disk)
+/// is an error, never a panic.
+fn emit(args: std::fmt::Arguments<'_>) -> Result<(), Stop> {
     std::io::stdout()
         .lock()
         .write_fmt(args)
-        .map_err(|e| format!("writing to stdout: {e}"))
+        .and_then(|()| std::io::stdout().lock().flush())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Stop::ClosedPipe,
+            _ => Stop::Error(format!("writing to stdout: {e}")),
+        })
 }
 
 fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
-        Err(e) => {
+        Err(Stop::ClosedPipe) => ExitCode::SUCCESS,
+        Err(Stop::Error(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn real_main() -> Result<ExitCode, String> {
+fn real_main() -> Result<ExitCode, Stop> {
     match Cli::parse().command {
         Command::Conformance {
             dir,
@@ -165,7 +201,7 @@ fn real_main() -> Result<ExitCode, String> {
             let tiers: Vec<Tier> = if tier.is_empty() {
                 Tier::ALL.to_vec()
             } else {
-                tier.into_iter().map(Tier::from).collect()
+                tier.iter().map(|t| tier_named(t)).collect()
             };
             let mut ok = true;
             for t in tiers {
@@ -210,32 +246,16 @@ fn real_main() -> Result<ExitCode, String> {
             let (prog, file_mem) = load_program(&program, entry.as_deref())?;
             let mut input = match (mem_hex, mem) {
                 (Some(h), _) => parse_hex(&h)?,
-                (None, Some(p)) => {
-                    std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?
-                }
+                (None, Some(p)) => read_file(&p)?,
                 (None, None) => file_mem.unwrap_or_default(),
             };
-            let r0 = match Tier::from(tier) {
-                Tier::Interp => {
-                    let mut vm = Interpreter::new(prog, Helpers::conformance())
-                        .map_err(|e| format!("verifier: {e}"))?;
-                    vm.set_budget(budget);
-                    vm.run(&mut input)
-                }
-                #[cfg(bpf_jit)]
-                Tier::Jit => {
-                    use patchjit_bpf::jit::Jit;
-                    let options = patchjit::Options::default();
-                    let helpers = Helpers::conformance();
-                    match budget {
-                        Some(b) => Jit::with_budget(prog, helpers, &options, b),
-                        None => Jit::with_options(prog, helpers, &options),
-                    }
-                    .map_err(|e| format!("jit: {e}"))?
-                    .run(&mut input)
-                }
-            }
-            .map_err(|e| format!("runtime: {e}"))?;
+            let r0 = tier_named(&tier)
+                .run(prog, Helpers::conformance(), budget, &mut input)
+                .map_err(|e| match e {
+                    // Runtime errors keep the word the interpreter has always used.
+                    RunError::Exec(e) => format!("runtime: {e}"),
+                    e => e.to_string(),
+                })?;
             emit(format_args!("r0 = {r0:#x}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
