@@ -155,6 +155,11 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> JobError + '_ {
     }
 }
 
+/// Writes a header atomically, through a symlink or FIFO rather than over it.
+fn write_file(path: &Path, text: &str) -> Result<(), JobError> {
+    crate::update_file(path, text.as_bytes()).map_err(|(path, error)| JobError::Io { path, error })
+}
+
 /// Python's text-mode read: UTF-8 with universal newlines.
 fn read_text(path: &Path) -> Result<String, JobError> {
     let bytes = fs::read(path).map_err(io_error(path))?;
@@ -322,7 +327,7 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
     let umbrella = context.output_dir.join("jit_stencils.h");
     let text = render_umbrella(&job.command, &targets);
     if fs::read_to_string(&umbrella).ok().as_deref() != Some(text.as_str()) {
-        fs::write(&umbrella, text).map_err(io_error(&umbrella))?;
+        write_file(&umbrella, &text)?;
         report(Event::Wrote { path: &umbrella });
     }
     Ok(written)
@@ -428,12 +433,7 @@ impl TargetBuild<'_> {
             triple: self.triple.to_string(),
             error,
         })?;
-        let new = cx.output_dir.join("jit_stencils.h.new");
-        let result = fs::write(&new, text)
-            .map_err(io_error(&new))
-            .and_then(|()| fs::rename(&new, path).map_err(io_error(path)));
-        let _ = fs::remove_file(&new);
-        result?;
+        write_file(path, &text)?;
         (self.report)(Event::Wrote { path });
         Ok(())
     }

@@ -1,0 +1,75 @@
+//! `patchjit build -o` onto outputs that are not regular files: a device node, a FIFO and a
+//! symlink are each still there, of the same type, after the table is written.
+
+#[path = "../../build/tests/support/special_files.rs"]
+mod special_files;
+
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use special_files::{file_type, make_fifo, make_null_device, rdev, read_later};
+
+fn template() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/tests/templates/add.c")
+}
+
+/// `patchjit build` of one template into `output`, with its own cache; asserts success.
+fn build_to(output: &Path, cache: &Path) {
+    let run: Output = Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .args([
+            "build",
+            "--quiet",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "-o",
+        ])
+        .arg(output)
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg(template())
+        .output()
+        .expect("run patchjit");
+    assert!(
+        run.status.success(),
+        "patchjit build failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn output_to_a_device_node_keeps_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("null");
+    let Some(device) = make_null_device(&node) else {
+        return;
+    };
+    build_to(&node, &dir.path().join("cache"));
+    assert!(file_type(&node).is_char_device());
+    assert_eq!(rdev(&node), device);
+}
+
+#[test]
+fn output_to_a_fifo_sends_the_table_through_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("table");
+    make_fifo(&fifo);
+    let reader = read_later(&fifo);
+    build_to(&fifo, &dir.path().join("cache"));
+    let table = reader.join().unwrap();
+    assert!(table.contains("pub const ADD: u16 = 0;"), "{table}");
+    assert!(file_type(&fifo).is_fifo());
+}
+
+#[test]
+fn output_to_a_symlink_writes_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("committed.rs");
+    std::fs::write(&target, "stale\n").unwrap();
+    let link = dir.path().join("stencils.rs");
+    std::os::unix::fs::symlink("committed.rs", &link).unwrap();
+    build_to(&link, &dir.path().join("cache"));
+    assert!(file_type(&link).is_symlink());
+    let table = std::fs::read_to_string(&target).unwrap();
+    assert!(table.contains("pub const ADD: u16 = 0;"), "{table}");
+}
