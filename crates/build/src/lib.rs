@@ -19,6 +19,7 @@ pub mod cpython;
 mod check;
 mod clang;
 mod compile;
+mod private_dir;
 mod rust;
 mod sha256;
 
@@ -30,6 +31,7 @@ pub use check::{Rule, Violation};
 pub use clang::{Clang, ClangProblem, MIN_MAJOR};
 pub use compile::Progress;
 pub use patchjit_stencils::{Extraction, PatchKind, Target};
+pub use private_dir::{private_temp_dir, DirProblem};
 
 /// The template header (`patchjit.h`), embedded so downstream crates need no source tree.
 pub const HEADER: &str = include_str!("../include/patchjit.h");
@@ -52,12 +54,13 @@ pub const COMMON_FLAGS: [&str; 11] = [
 /// Default [`Builder::max_code_size`]: far above any sensible single operation.
 pub const DEFAULT_MAX_CODE_SIZE: usize = 16 * 1024;
 
-/// A directory holding `patchjit.h` (under `$OUT_DIR` in a build script, else the temporary
-/// directory); pass it as `-I`. The file is rewritten only when its contents differ.
+/// A directory holding `patchjit.h` (under `$OUT_DIR` in a build script, else the user's
+/// [`private_temp_dir`]); pass it as `-I`. The file is rewritten only when its contents differ.
 pub fn include_dir() -> Result<PathBuf, Error> {
-    let base = std::env::var_os("OUT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let base = match std::env::var_os("OUT_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => private_temp_dir()?,
+    };
     let dir = base.join(format!("patchjit-include-{}", env!("CARGO_PKG_VERSION")));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     write_if_changed(&dir.join("patchjit.h"), HEADER.as_bytes())?;
@@ -90,6 +93,8 @@ pub enum Error {
     Hygiene(Vec<Violation>),
     /// The builder's configuration or the templates' names are unusable.
     Invalid(String),
+    /// A directory under the shared temporary directory is not safely the user's own.
+    UnsafeDir { path: PathBuf, problem: DirProblem },
 }
 
 impl Error {
@@ -137,6 +142,12 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Invalid(message) => write!(f, "{message}"),
+            Error::UnsafeDir { path, problem } => write!(
+                f,
+                "{}: refusing to use it: {problem} (another user may have planted it; remove it, \
+                 or give a directory of your own)",
+                path.display()
+            ),
         }
     }
 }
@@ -296,8 +307,8 @@ impl Builder {
         self
     }
 
-    /// Where compiled objects are cached; default `$OUT_DIR/patchjit-cache`, or
-    /// `<temp>/patchjit-cache` outside a build script.
+    /// Where compiled objects are cached; default `$OUT_DIR/patchjit-cache`, or `cache` in the
+    /// user's [`private_temp_dir`] outside a build script.
     pub fn cache_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cache_dir = Some(dir.as_ref().to_path_buf());
         self
@@ -329,12 +340,12 @@ impl Builder {
         std::env::var_os("OUT_DIR").map(PathBuf::from)
     }
 
-    fn resolved_cache_dir(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(|| {
-            Self::out_dir()
-                .unwrap_or_else(std::env::temp_dir)
-                .join("patchjit-cache")
-        })
+    fn resolved_cache_dir(&self) -> Result<PathBuf, Error> {
+        match (&self.cache_dir, Self::out_dir()) {
+            (Some(dir), _) => Ok(dir.clone()),
+            (None, Some(out)) => Ok(out.join("patchjit-cache")),
+            (None, None) => Ok(private_temp_dir()?.join("cache")),
+        }
     }
 
     fn cargo(&self) -> bool {
@@ -379,7 +390,7 @@ impl Builder {
             clang,
             &flags,
             &templates,
-            &self.resolved_cache_dir(),
+            &self.resolved_cache_dir()?,
             progress,
         )?;
         let names: Vec<String> = templates.iter().map(|t| t.display().to_string()).collect();
@@ -506,7 +517,7 @@ impl Builder {
             println!("cargo:rerun-if-env-changed=PATCHJIT_CLANG");
             println!("cargo:rerun-if-env-changed=PATH");
         }
-        let cache_dir = self.resolved_cache_dir();
+        let cache_dir = self.resolved_cache_dir()?;
         std::fs::create_dir_all(&cache_dir).map_err(|e| Error::io(&cache_dir, e))?;
         match clang::find(Some(&cache_dir)) {
             Ok(clang) => {

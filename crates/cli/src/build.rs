@@ -51,7 +51,8 @@ pub struct Args {
     /// Largest code size of one stencil in bytes.
     #[arg(long, default_value_t = patchjit_build::DEFAULT_MAX_CODE_SIZE)]
     max_code_size: usize,
-    /// Where compiled objects are cached (default: $XDG_CACHE_HOME/patchjit, ~/.cache/patchjit).
+    /// Where compiled objects are cached (default: $XDG_CACHE_HOME/patchjit, ~/.cache/patchjit,
+    /// else a directory of your own under the temporary directory).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Print only errors.
@@ -69,19 +70,24 @@ fn parse_target(triple: &str) -> Result<Target, String> {
     })
 }
 
-fn default_cache_dir() -> PathBuf {
+fn default_cache_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("patchjit");
+        return Ok(PathBuf::from(dir).join("patchjit"));
     }
     if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(home).join(".cache/patchjit");
+        return Ok(PathBuf::from(home).join(".cache/patchjit"));
     }
-    std::env::temp_dir().join("patchjit-cache")
+    Ok(patchjit_build::private_temp_dir()
+        .map_err(|e| e.to_string())?
+        .join("cache"))
 }
 
 pub fn run(args: Args) -> Result<(), String> {
     let start = Instant::now();
-    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => default_cache_dir()?,
+    };
     std::fs::create_dir_all(&cache_dir).map_err(|e| format!("{}: {e}", cache_dir.display()))?;
     let clang = find_clang(Some(&cache_dir)).map_err(|e| e.to_string())?;
     let mut builder = Builder::new()

@@ -4,7 +4,7 @@
 #[path = "../../build/tests/support/special_files.rs"]
 mod special_files;
 
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -72,4 +72,29 @@ fn output_to_a_symlink_writes_its_target() {
     assert!(file_type(&link).is_symlink());
     let table = std::fs::read_to_string(&target).unwrap();
     assert!(table.contains("pub const ADD: u16 = 0;"), "{table}");
+}
+
+#[test]
+fn a_planted_cache_fallback_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let uid = unsafe { libc::geteuid() };
+    let planted = tmp.path().join(format!("patchjit-{uid}"));
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .args(["build", "--target", "x86_64-unknown-linux-gnu"])
+        .arg(template())
+        .env_remove("HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run patchjit");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("refusing to use it: it is writable by group or others (mode 0777)"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use patchjit_stencils::{Extraction, StencilGroup, Target};
 
@@ -190,46 +189,15 @@ pub fn source_root_of_build_dir(build_dir: &Path) -> Result<PathBuf, JobError> {
     canonical(&root)
 }
 
-/// A fresh temporary directory `<tmp>/tmpXXXXXXXX`, named like Python's `tempfile` does so the
-/// disassembly comments (whose spacing depends on the path length) come out the same.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir, JobError> {
-        const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
-        let base = std::env::temp_dir();
-        let mut seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-            ^ (u64::from(std::process::id()) << 32);
-        for _ in 0..100 {
-            let mut name = String::from("tmp");
-            for _ in 0..8 {
-                // xorshift64*: plenty for unique names; create_dir rejects collisions.
-                seed ^= seed >> 12;
-                seed ^= seed << 25;
-                seed ^= seed >> 27;
-                let r = seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33;
-                name.push(CHARS[(r % CHARS.len() as u64) as usize] as char);
-            }
-            let path = base.join(name);
-            match fs::create_dir(&path) {
-                Ok(()) => return Ok(TempDir(canonical(&path)?)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_error(&path)(e)),
-            }
-        }
-        Err(io_error(&base)(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "no free temporary name",
-        )))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A fresh private (mode 0700) temporary directory `<tmp>/tmpXXXXXXXX`, named like Python's
+/// `tempfile` names it so the disassembly comments (whose spacing depends on the path length)
+/// come out the same; removed when dropped.
+fn temp_dir() -> Result<tempfile::TempDir, JobError> {
+    tempfile::Builder::new()
+        .prefix("tmp")
+        .rand_bytes(8)
+        .tempdir()
+        .map_err(io_error(&std::env::temp_dir()))
 }
 
 /// Everything shared by the targets of one job.
@@ -364,14 +332,15 @@ impl TargetBuild<'_> {
         let cx = self.cx;
         let ops = find_micro_ops(&read_text(&cx.cpython.join("Python/executor_cases.c.h"))?);
         let template = read_text(&cx.cpython.join("Tools/jit/template.c"))?;
-        let tmp = TempDir::new()?;
+        let tmp_dir = temp_dir()?;
+        let tmp = canonical(tmp_dir.path())?;
         let split = if self.job.precompiled_header {
             split_template(&template)
         } else {
             None
         };
         let pch = match &split {
-            Some(split) => self.precompile(&tmp.0, split.prefix)?,
+            Some(split) => self.precompile(&tmp, split.prefix)?,
             None => None,
         };
         let mut units = vec![Unit {
@@ -380,7 +349,7 @@ impl TargetBuild<'_> {
             full_text: None,
         }];
         for op in &ops {
-            let source = tmp.0.join(format!("{}.c", op.name));
+            let source = tmp.join(format!("{}.c", op.name));
             let full = op.instantiate(&template);
             let (text, full_text) = match (&split, &pch) {
                 (Some(split), Some(_)) => (split.instantiate_rest(&op.case_text), Some(full)),
@@ -397,7 +366,7 @@ impl TargetBuild<'_> {
             triple: self.triple,
             stencils: units.len(),
         });
-        let compiled = self.compile_all(&tmp.0, pch.as_deref(), &units)?;
+        let compiled = self.compile_all(&tmp, pch.as_deref(), &units)?;
 
         let objects: Vec<(String, &[u8])> = units
             .iter()
