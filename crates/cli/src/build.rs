@@ -1,11 +1,12 @@
 //! `patchjit build`: compiles C templates and writes the Rust stencil table, or checks that a
 //! committed table is still what the templates produce.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use patchjit_build::{find_clang, Builder, Progress, Target};
+
+use crate::output::{self, note};
 
 /// Compile C templates with clang (19 or newer) and write a Rust stencil table.
 ///
@@ -114,12 +115,12 @@ pub fn run(args: Args) -> Result<(), String> {
         builder = builder.flag(flag);
     }
     if !args.quiet {
-        eprintln!(
-            "patchjit build: {} template(s) for {} with {}",
+        note(format_args!(
+            "patchjit build: {} template(s) for {} with {}\n",
             args.templates.len(),
             args.target,
             clang.version
-        );
+        ));
     }
     let total = args.templates.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -128,14 +129,17 @@ pub fn run(args: Args) -> Result<(), String> {
         let Progress::Compiled { source, cached } = event;
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if !quiet && !cached {
-            eprintln!("  [{n}/{total}] compiled {}", source.display());
+            note(format_args!(
+                "  [{n}/{total}] compiled {}\n",
+                source.display()
+            ));
         }
     };
     let generated = builder
         .generate_with(&clang, &progress)
         .map_err(|e| e.to_string())?;
     for (_, text) in &generated.warnings {
-        eprint!("{text}");
+        note(format_args!("{text}"));
     }
     match (&args.output, args.check) {
         (Some(path), true) => {
@@ -160,14 +164,12 @@ pub fn run(args: Args) -> Result<(), String> {
                 }
             }
             if !args.quiet {
-                eprintln!("{} is up to date", path.display());
+                note(format_args!("{} is up to date\n", path.display()));
             }
         }
         (Some(path), false) => patchjit_build::write_if_changed(path, generated.rust.as_bytes())
             .map_err(|e| e.to_string())?,
-        (None, _) => std::io::stdout()
-            .write_all(generated.rust.as_bytes())
-            .map_err(|e| format!("stdout: {e}"))?,
+        (None, _) => output::print(&generated.rust)?,
     }
     if let (Some(json), false) = (&args.json, args.check) {
         patchjit_build::write_if_changed(json, generated.json().as_bytes())
@@ -176,8 +178,8 @@ pub fn run(args: Args) -> Result<(), String> {
     if !args.quiet {
         let r = &generated.report;
         let holes: Vec<String> = r.holes.iter().map(|(k, n)| format!("{k:?} {n}")).collect();
-        eprintln!(
-            "{} stencils, {} code bytes, {} data bytes; holes: {}; {} compiled, {} cached; {:.3} s",
+        note(format_args!(
+            "{} stencils, {} code bytes, {} data bytes; holes: {}; {} compiled, {} cached; {:.3} s\n",
             r.stencils,
             r.code_bytes,
             r.data_bytes,
@@ -189,7 +191,7 @@ pub fn run(args: Args) -> Result<(), String> {
             r.compiled,
             r.cached,
             start.elapsed().as_secs_f64()
-        );
+        ));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod build;
 mod cpython;
 mod dump;
 mod emit_workload;
+mod output;
 
 /// patchjit: a copy-and-patch JIT toolkit.
 ///
@@ -36,7 +37,7 @@ fn main() {
         Command::Bench(args) => bench::run(args),
     };
     if let Err(message) = result {
-        eprintln!("patchjit: error: {message}");
+        output::note(format_args!("patchjit: error: {message}\n"));
         std::process::exit(1);
     }
 }

@@ -8,7 +8,9 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use special_files::{file_type, make_fifo, make_null_device, rdev, read_later};
+use special_files::{
+    closed_pipe, file_type, full_disk, make_fifo, make_null_device, rdev, read_later,
+};
 
 fn template() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/tests/templates/add.c")
@@ -97,4 +99,30 @@ fn a_planted_cache_fallback_is_refused() {
         "{stderr}"
     );
     assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
+}
+
+#[test]
+fn a_table_on_stdout_handles_a_closed_pipe_and_a_full_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |stdout: std::fs::File| {
+        Command::new(env!("CARGO_BIN_EXE_patchjit"))
+            .args(["build", "--quiet", "--target", "x86_64-unknown-linux-gnu"])
+            .arg("--cache-dir")
+            .arg(dir.path())
+            .arg(template())
+            .stdout(stdout)
+            .output()
+            .expect("run patchjit")
+    };
+    let run = build(full_disk());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "patchjit: error: writing to stdout: No space left on device (os error 28)\n"
+    );
+
+    let run = build(closed_pipe());
+    assert_eq!(run.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&run.stderr), "");
 }

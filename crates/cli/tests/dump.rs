@@ -1,10 +1,14 @@
 //! `patchjit dump` end to end: real clang-19 objects for every target in both formats, and bad
 //! input that must give one line on stderr and exit status 1, never a panic.
 
+#[path = "../../build/tests/support/special_files.rs"]
+mod special_files;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use patchjit_stencils::{extract_objects, from_json, to_json, Options, Target};
+use special_files::{closed_pipe, full_disk};
 
 fn patchjit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_patchjit"))
@@ -268,5 +272,60 @@ fn bad_readobj_json_is_one_line_and_exit_status_1() {
     assert_one_line_error(
         &patchjit(&["dump", "--readobj-json", missing.to_str().unwrap()]),
         "missing.json",
+    );
+}
+
+/// `patchjit dump` of an object with stdout connected to `stdout`.
+fn dump_into(object: &Path, stdout: std::process::Stdio) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .arg("dump")
+        .arg(object)
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run patchjit")
+}
+
+#[test]
+fn a_closed_pipe_ends_the_dump_quietly() {
+    let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
+    let output = dump_into(&object, closed_pipe().into());
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+
+    // The same through a shell pipeline, with the dump's own status kept.
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg("set -o pipefail; \"$0\" dump \"$1\" | head -1")
+        .arg(env!("CARGO_BIN_EXE_patchjit"))
+        .arg(&object)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "target x86_64-unknown-linux-gnu\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn a_full_disk_is_one_line_and_exit_status_1() {
+    let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
+    assert_one_line_error(
+        &dump_into(&object, full_disk().into()),
+        "writing to stdout: No space left on device",
+    );
+}
+
+#[test]
+fn an_endless_input_is_refused() {
+    assert_one_line_error(
+        &patchjit(&["dump", "/dev/zero"]),
+        "/dev/zero: larger than 64 MiB",
+    );
+    assert_one_line_error(
+        &patchjit(&["dump", "--readobj-json", "/dev/zero"]),
+        "/dev/zero: larger than 64 MiB",
     );
 }

@@ -43,3 +43,19 @@ pub fn file_type(path: &Path) -> std::fs::FileType {
 pub fn rdev(path: &Path) -> u64 {
     std::os::unix::fs::MetadataExt::rdev(&std::fs::symlink_metadata(path).unwrap())
 }
+
+/// The writing end of a pipe whose reader is already gone: every write fails with EPIPE.
+pub fn closed_pipe() -> std::fs::File {
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) };
+    unsafe { std::os::fd::FromRawFd::from_raw_fd(fds[1]) }
+}
+
+/// `/dev/full`, where every write fails with ENOSPC.
+pub fn full_disk() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+}
