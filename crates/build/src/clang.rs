@@ -101,12 +101,8 @@ fn probe(path: &Path, version_cache: Option<&Path>) -> Result<Clang, String> {
         meta.modified().ok()
     );
     let cache_file = version_cache.map(|dir| {
-        let mut h = crate::sha256::Sha256::new();
-        h.update(stamp.as_bytes());
-        dir.join(format!(
-            "clang-{}.version",
-            &crate::sha256::hex(&h.finish())[..16]
-        ))
+        let key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(stamp.as_bytes()));
+        dir.join(format!("clang-{}.version", &key[..16]))
     });
     if let Some(file) = &cache_file {
         if let Ok(text) = std::fs::read_to_string(file) {

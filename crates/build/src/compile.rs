@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::clang::Clang;
-use crate::sha256::{hex, Sha256};
 use crate::Error;
+use sha2::{Digest, Sha256};
 
 /// One compiled template.
 #[derive(Clone, Debug)]
@@ -79,14 +79,14 @@ fn compile_one(
     let text = std::fs::read(source).map_err(|e| Error::io(source, e))?;
     let absolute = std::fs::canonicalize(source).map_err(|e| Error::io(source, e))?;
     let mut key = Sha256::new();
-    key.field(b"patchjit-build compile cache v1");
-    key.field(clang.version.as_bytes());
+    field(&mut key, b"patchjit-build compile cache v1");
+    field(&mut key, clang.version.as_bytes());
     for flag in flags {
-        key.field(flag.as_bytes());
+        field(&mut key, flag.as_bytes());
     }
-    key.field(absolute.as_os_str().as_encoded_bytes());
-    key.field(&text);
-    let key = hex(&key.finish());
+    field(&mut key, absolute.as_os_str().as_encoded_bytes());
+    field(&mut key, &text);
+    let key = hex::encode(key.finalize());
     let object_path = cache_dir.join(format!("{key}.o"));
     let deps_path = cache_dir.join(format!("{key}.deps"));
     let warnings_path = cache_dir.join(format!("{key}.warnings"));
@@ -152,6 +152,12 @@ fn compile_one(
     })
 }
 
+/// Hashes a length-prefixed field, so `("ab", "c")` and `("a", "bc")` are different keys.
+fn field(hasher: &mut Sha256, data: &[u8]) {
+    hasher.update((data.len() as u64).to_le_bytes());
+    hasher.update(data);
+}
+
 /// A name part no other process or thread is using now (for files written aside).
 pub fn unique_suffix() -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -185,11 +191,9 @@ fn hash_file(path: &Path, memo: &Mutex<HashMap<PathBuf, Option<String>>>) -> Opt
     if let Some(known) = memo.lock().unwrap().get(path) {
         return known.clone();
     }
-    let hash = std::fs::read(path).ok().map(|bytes| {
-        let mut h = Sha256::new();
-        h.update(&bytes);
-        hex(&h.finish())
-    });
+    let hash = std::fs::read(path)
+        .ok()
+        .map(|bytes| hex::encode(Sha256::digest(bytes)));
     memo.lock()
         .unwrap()
         .insert(path.to_path_buf(), hash.clone());

@@ -15,5 +15,5 @@ pub use digest::{digest, DigestInputs};
 pub use header::{patch_call, render_umbrella, HeaderError, PatchDialect, TargetHeader};
 pub use job::{run, source_root_of_build_dir, CodeComments, Disassembler, Event, Job, JobError};
 pub use llvm::{find, objdump_comments, Tool, LLVM_VERSION};
-pub use pytext::{bytes_repr, shell_join, shell_quote, shell_split};
+pub use pytext::{bytes_repr, shell_join};
 pub use template::{split_template, SplitTemplate};

@@ -21,7 +21,6 @@ mod clang;
 mod compile;
 mod private_dir;
 mod rust;
-mod sha256;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

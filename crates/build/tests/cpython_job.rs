@@ -54,13 +54,17 @@ const CASES: &str = "// generated\n        case _Z_NOP: {\n            break;\n 
 /// A throwaway CPython-shaped tree: `Python/`, `Tools/jit/`, and a build dir with pyconfig.h.
 struct Tree {
     root: PathBuf,
+    /// Removes the tree when the test ends.
+    _dir: tempfile::TempDir,
 }
 
 impl Tree {
     fn new(name: &str, jit_c: &str) -> Tree {
-        let root =
-            std::env::temp_dir().join(format!("patchjit-cpython-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("patchjit-cpython-{name}-"))
+            .tempdir()
+            .unwrap();
+        let root = dir.path().to_path_buf();
         for dir in [
             "src/Python",
             "src/Tools/jit",
@@ -70,7 +74,7 @@ impl Tree {
         ] {
             fs::create_dir_all(root.join(dir)).unwrap();
         }
-        let tree = Tree { root };
+        let tree = Tree { root, _dir: dir };
         tree.write("src/Tools/jit/jit.h", JIT_H);
         tree.write("src/Tools/jit/template.c", TEMPLATE_C);
         tree.write("src/Tools/jit/shim.c", SHIM_C);
@@ -104,12 +108,6 @@ impl Tree {
 
     fn header(&self, triple: &str) -> String {
         fs::read_to_string(self.root.join(format!("out/jit_stencils-{triple}.h"))).unwrap()
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
     }
 }
 

@@ -12,7 +12,7 @@ use crate::output::{self, note};
 ///
 /// Each template is one operation (a `_JIT_ENTRY` function, see docs/templates.md); its file
 /// stem names the stencil group. Objects are cached by content, so an unchanged rebuild runs no
-/// compiler. Progress and a summary go to stderr.
+/// compiler. A progress bar (on a terminal) and a summary go to stderr.
 ///
 /// Example: patchjit build --target x86_64-unknown-linux-gnu -o stencils/x86_64-unknown-linux-gnu.rs templates/*.c
 #[derive(clap::Args)]
@@ -122,22 +122,19 @@ pub fn run(args: Args) -> Result<(), String> {
             clang.version
         ));
     }
-    let total = args.templates.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let quiet = args.quiet;
-    let progress = |event: Progress<'_>| {
-        let Progress::Compiled { source, cached } = event;
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if !quiet && !cached {
-            note(format_args!(
-                "  [{n}/{total}] compiled {}\n",
-                source.display()
-            ));
-        }
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        output::progress_bar(args.templates.len() as u64)
     };
-    let generated = builder
-        .generate_with(&clang, &progress)
-        .map_err(|e| e.to_string())?;
+    let progress = |event: Progress<'_>| {
+        let Progress::Compiled { source, .. } = event;
+        bar.set_message(source.display().to_string());
+        bar.inc(1);
+    };
+    let generated = builder.generate_with(&clang, &progress);
+    bar.finish_and_clear();
+    let generated = generated.map_err(|e| e.to_string())?;
     for (_, text) in &generated.warnings {
         note(format_args!("{text}"));
     }

@@ -1,12 +1,14 @@
 //! `patchjit cpython`: writes CPython 3.14's `jit_stencils-<triple>.h` and `jit_stencils.h`, as
 //! a drop-in replacement for `python3 Tools/jit/build.py` (same arguments, same output).
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use indicatif::ProgressBar;
 use patchjit_build::cpython::{self, CodeComments, Event, Job};
+
+use crate::output::{note, progress_bar};
 
 /// Build the stencils of CPython 3.14's JIT (replaces Tools/jit/build.py).
 ///
@@ -83,61 +85,66 @@ pub fn run(args: Args) -> Result<(), String> {
         },
     };
     let progress = Progress::new();
-    cpython::run(&job, &|event| progress.show(event)).map_err(|e| e.to_string())?;
-    Ok(())
+    let result = cpython::run(&job, &|event| progress.show(event));
+    progress.clear();
+    result.map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// Progress on stderr: a self-overwriting counter on a terminal, summary lines otherwise.
+/// Progress on stderr: a line per target and per header written, a bar while a target compiles
+/// (on a terminal only), and the command lines when asked for.
 struct Progress {
-    terminal: bool,
-    /// When the current target started compiling.
-    started: Mutex<Option<Instant>>,
+    /// The bar of the target compiling now, and when it started.
+    current: Mutex<Option<(ProgressBar, Instant)>>,
 }
 
 impl Progress {
     fn new() -> Progress {
         Progress {
-            terminal: std::io::stderr().is_terminal(),
-            started: Mutex::new(None),
+            current: Mutex::new(None),
+        }
+    }
+
+    /// Removes a bar a failed target left.
+    fn clear(&self) {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((bar, _)) = current.take() {
+            bar.finish_and_clear();
         }
     }
 
     fn show(&self, event: Event<'_>) {
-        let mut err = std::io::stderr().lock();
-        let clear = if self.terminal { "\r\x1b[K" } else { "" };
-        let _ = match event {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
             Event::Compiling { triple, stencils } => {
-                if let Ok(mut started) = self.started.lock() {
-                    *started = Some(Instant::now());
+                note(format_args!(
+                    "patchjit: {triple}: compiling {stencils} stencils\n"
+                ));
+                *current = Some((progress_bar(stencils as u64), Instant::now()));
+            }
+            Event::Compiled { name, done, .. } => {
+                if let Some((bar, _)) = &*current {
+                    bar.set_position(done as u64);
+                    bar.set_message(name.to_string());
                 }
-                writeln!(err, "patchjit: {triple}: compiling {stencils} stencils")
             }
-            Event::Compiled {
-                name, done, total, ..
-            } if self.terminal => {
-                write!(err, "\r\x1b[K[{done}/{total}] {name}")
-            }
-            Event::Compiled { .. } => Ok(()),
-            Event::Command(line) => writeln!(
-                err,
-                "{}$ {line}",
-                if self.terminal { "\r\x1b[K" } else { "" }
-            ),
+            Event::Command(line) => match &*current {
+                Some((bar, _)) => bar.suspend(|| note(format_args!("$ {line}\n"))),
+                None => note(format_args!("$ {line}\n")),
+            },
             Event::UpToDate { path, .. } => {
-                writeln!(err, "patchjit: {} is up to date", path.display())
+                note(format_args!("patchjit: {} is up to date\n", path.display()))
             }
-            Event::Wrote { path } => {
-                let started = self.started.lock().ok().and_then(|mut s| s.take());
-                match started {
-                    Some(start) => writeln!(
-                        err,
-                        "{clear}patchjit: wrote {} ({:.2} s)",
+            Event::Wrote { path } => match current.take() {
+                Some((bar, start)) => {
+                    bar.finish_and_clear();
+                    note(format_args!(
+                        "patchjit: wrote {} ({:.2} s)\n",
                         path.display(),
                         start.elapsed().as_secs_f64()
-                    ),
-                    None => writeln!(err, "{clear}patchjit: wrote {}", path.display()),
+                    ));
                 }
-            }
-        };
+                None => note(format_args!("patchjit: wrote {}\n", path.display())),
+            },
+        }
     }
 }

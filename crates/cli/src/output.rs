@@ -20,3 +20,15 @@ pub fn print(text: &str) -> Result<(), String> {
 pub fn note(args: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(args);
 }
+
+/// A bar of `len` steps on stderr for a long run of compiles: drawn when stderr is a terminal,
+/// hidden otherwise, so CI logs get only the summary lines.
+pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    // A constant template; should it ever not parse, the default look is kept.
+    if let Ok(style) = indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} {wide_msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -126,3 +126,54 @@ fn a_table_on_stdout_handles_a_closed_pipe_and_a_full_disk() {
     assert_eq!(run.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&run.stderr), "");
 }
+
+/// `patchjit build` of one template with stderr on a pipe, or on a terminal (through `script`).
+fn build_progress(on_terminal: bool) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = vec![
+        env!("CARGO_BIN_EXE_patchjit").to_string(),
+        "build".to_string(),
+        "--target=x86_64-unknown-linux-gnu".to_string(),
+        format!("--cache-dir={}", dir.path().display()),
+        format!("--output={}", dir.path().join("out.rs").display()),
+        template().display().to_string(),
+    ];
+    let run = if on_terminal {
+        let line = shlex::try_join(command.iter().map(String::as_str)).unwrap();
+        match Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .output()
+        {
+            Ok(run) => run,
+            Err(e) => {
+                eprintln!("skipped the terminal case: cannot run script(1): {e}");
+                return None;
+            }
+        }
+    } else {
+        let program = command.remove(0);
+        Command::new(program).args(command).output().unwrap()
+    };
+    assert!(run.status.success(), "{run:?}");
+    // script(1) puts the terminal's output (stdout and stderr) on its stdout.
+    let text = if on_terminal { run.stdout } else { run.stderr };
+    Some(String::from_utf8(text).unwrap())
+}
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let piped = build_progress(false).unwrap();
+    let lines: Vec<&str> = piped.lines().collect();
+    assert_eq!(lines.len(), 2, "{piped}");
+    assert!(
+        lines[0].starts_with("patchjit build: 1 template(s)"),
+        "{piped}"
+    );
+    assert!(lines[1].starts_with("1 stencils,"), "{piped}");
+    assert!(!piped.contains('\r') && !piped.contains("1/1"), "{piped}");
+
+    if let Some(terminal) = build_progress(true) {
+        assert!(terminal.contains("] 1/1 "), "{terminal:?}");
+        assert!(terminal.contains("1 stencils,"), "{terminal:?}");
+    }
+}

@@ -17,10 +17,17 @@ fn patchjit(args: &[&str]) -> Output {
         .expect("run patchjit")
 }
 
+/// A path named `name` in this run's own directory under Cargo's per-test temporary directory.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dump-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{}-{name}", std::process::id()))
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("dump-tests-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap()
+            .keep()
+    })
+    .join(name)
 }
 
 /// Compiles one of the extraction tests' templates for `target` with the flags they use.

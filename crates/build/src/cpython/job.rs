@@ -16,7 +16,7 @@ use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};
 use super::header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
 use super::llvm::{self, Tool};
-use super::pytext::{shell_join, shell_split};
+use super::pytext::shell_join;
 use super::template::split_template;
 
 /// What to build, as `Tools/jit/build.py`'s command line says it.
@@ -237,7 +237,9 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
     };
     let context = Context {
         dialect: PatchDialect::of_jit_c(&read_text(&cpython.join("Python/jit.c"))?),
-        cflags: shell_split(&job.cflags).map_err(JobError::BadCflags)?,
+        cflags: shlex::split(&job.cflags).ok_or_else(|| {
+            JobError::BadCflags("no closing quotation, or a backslash at the end".to_string())
+        })?,
         output_dir: canonical(&job.output_dir)?,
         jobs: if job.jobs > 0 {
             job.jobs
