@@ -1,4 +1,4 @@
-//! Compiling templates: clang runs in parallel on all cores, and every object is cached under a
+//! Compiling templates: clang runs in parallel on all cores ([`parallel_map`]), and every object is cached under a
 //! SHA-256 of everything it depends on (clang version, flags, the source's path and bytes), with
 //! the headers clang reported (`-MD`) re-hashed on lookup, so a no-op rebuild runs no compiler.
 
@@ -8,7 +8,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::clang::Clang;
+use crate::driver::{parallel_map, Event};
+use crate::tools::Tool;
 use crate::Error;
 use sha2::{Digest, Sha256};
 
@@ -25,52 +26,34 @@ pub struct Compiled {
     pub warnings: String,
 }
 
-/// Something worth telling a user while compiling.
-#[derive(Clone, Copy, Debug)]
-pub enum Progress<'a> {
-    Compiled { source: &'a Path, cached: bool },
-}
-
-/// Compiles every source with `clang <flags> -c source` (in order of `sources` in the result).
+/// Compiles every source with `clang <flags> -c source` on all cores (in order of `sources` in
+/// the result), reporting each as [`Event::Compiled`].
 pub fn compile_all(
-    clang: &Clang,
+    clang: &Tool,
     flags: &[String],
     sources: &[PathBuf],
     cache_dir: &Path,
-    progress: &(dyn Fn(Progress<'_>) + Sync),
+    progress: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<Vec<Compiled>, Error> {
     std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
     let header_hashes = Mutex::new(HashMap::new());
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<Compiled, Error>>>> =
-        sources.iter().map(|_| Mutex::new(None)).collect();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(sources.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(source) = sources.get(i) else { break };
-                let result = compile_one(clang, flags, source, cache_dir, &header_hashes);
-                if let Ok(compiled) = &result {
-                    progress(Progress::Compiled {
-                        source,
-                        cached: compiled.cached,
-                    });
-                }
-                *results[i].lock().unwrap() = Some(result);
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| r.into_inner().unwrap().expect("every source is compiled"))
-        .collect()
+    parallel_map(
+        sources,
+        0,
+        |source| compile_one(clang, flags, source, cache_dir, &header_hashes),
+        |source, compiled, done| {
+            progress(Event::Compiled {
+                name: &source.display().to_string(),
+                cached: compiled.cached,
+                done,
+                total: sources.len(),
+            })
+        },
+    )
 }
 
 fn compile_one(
-    clang: &Clang,
+    clang: &Tool,
     flags: &[String],
     source: &Path,
     cache_dir: &Path,

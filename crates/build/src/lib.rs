@@ -17,20 +17,23 @@
 pub mod cpython;
 
 mod check;
-mod clang;
 mod compile;
+mod driver;
 mod private_dir;
 mod rust;
+mod stale;
+mod tools;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use check::{Rule, Violation};
-pub use clang::{Clang, ClangProblem, MIN_MAJOR};
-pub use compile::Progress;
+pub use driver::Event;
 pub use patchjit_stencils::{Extraction, PatchKind, Target};
 pub use private_dir::{private_temp_dir, DirProblem};
+pub use stale::{freshness, Freshness};
+pub use tools::{find_tool, Tool, ToolKind, ToolProblem, Versions, MIN_MAJOR};
 
 /// The template header (`patchjit.h`), embedded so downstream crates need no source tree.
 pub const HEADER: &str = include_str!("../include/patchjit.h");
@@ -70,12 +73,9 @@ pub fn include_dir() -> Result<PathBuf, Error> {
 #[derive(Debug)]
 pub enum Error {
     /// No usable clang, and no committed table to fall back on.
-    Clang(ClangProblem),
+    Clang(ToolProblem),
     /// No usable clang, and the committed table for the target is missing.
-    NoCommittedTable {
-        problem: ClangProblem,
-        path: PathBuf,
-    },
+    NoCommittedTable { problem: ToolProblem, path: PathBuf },
     Io {
         path: PathBuf,
         error: std::io::Error,
@@ -374,8 +374,8 @@ impl Builder {
     /// Compiles, extracts and checks the templates with `clang`, returning the outputs unwritten.
     pub fn generate_with(
         &self,
-        clang: &Clang,
-        progress: &(dyn Fn(Progress<'_>) + Sync),
+        clang: &Tool,
+        progress: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<Generated, Error> {
         let start = Instant::now();
         let target = self.resolved_target()?;
@@ -385,6 +385,11 @@ impl Builder {
         let mut templates = self.templates.clone();
         templates.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
         let flags = self.flags(target)?;
+        progress(Event::Compiling {
+            target: target.triple(),
+            total: templates.len(),
+            clang: &clang.version,
+        });
         let compiled = compile::compile_all(
             clang,
             &flags,
@@ -469,7 +474,7 @@ impl Builder {
     /// tables runs in its tests (`patchjit build --check` is the command-line form).
     pub fn stale_committed_tables(
         &self,
-        clang: &Clang,
+        clang: &Tool,
         targets: &[Target],
     ) -> Result<Vec<PathBuf>, Error> {
         let mut stale = Vec::new();
@@ -482,7 +487,7 @@ impl Builder {
                 .target(target)
                 .cargo_metadata(false)
                 .generate_with(clang, &|_| {})?;
-            if std::fs::read(&path).ok().as_deref() != Some(generated.rust.as_bytes()) {
+            if !matches!(freshness(&path, &generated.rust), Freshness::UpToDate) {
                 stale.push(path);
             }
         }
@@ -498,7 +503,7 @@ impl Builder {
     /// [`Builder::build`], reporting each compiled template.
     pub fn build_with_progress(
         &self,
-        progress: &(dyn Fn(Progress<'_>) + Sync),
+        progress: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<Report, Error> {
         let start = Instant::now();
         let target = self.resolved_target()?;
@@ -518,7 +523,7 @@ impl Builder {
         }
         let cache_dir = self.resolved_cache_dir()?;
         std::fs::create_dir_all(&cache_dir).map_err(|e| Error::io(&cache_dir, e))?;
-        match clang::find(Some(&cache_dir)) {
+        match find_clang(Some(&cache_dir)) {
             Ok(clang) => {
                 let generated = self.generate_with(&clang, progress)?;
                 write_if_changed(&output, generated.rust.as_bytes())?;
@@ -536,12 +541,16 @@ impl Builder {
                     }
                     if let Some(committed) = self.committed_table(target) {
                         println!("cargo:rerun-if-changed={}", committed.display());
-                        if std::fs::read(&committed).is_ok_and(|c| c != generated.rust.as_bytes()) {
+                        if let Freshness::Stale { summary } = freshness(&committed, &generated.rust)
+                        {
                             println!(
                                 "cargo:warning=patchjit: the committed table {} is stale (builds \
                                  without clang would use it); regenerate it with `patchjit build`",
                                 committed.display()
                             );
+                            for line in summary.lines() {
+                                println!("cargo:warning={line}");
+                            }
                         }
                     }
                 }
@@ -767,7 +776,8 @@ fn describe(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Finds a usable clang (see [`Clang`]); `version_cache` avoids re-running `--version`.
-pub fn find_clang(version_cache: Option<&Path>) -> Result<Clang, ClangProblem> {
-    clang::find(version_cache)
+/// Finds a clang that can compile templates ([`MIN_MAJOR`] or newer; see [`find_tool`]);
+/// `version_cache` avoids re-running `--version`.
+pub fn find_clang(version_cache: Option<&Path>) -> Result<Tool, ToolProblem> {
+    find_tool(ToolKind::Clang, Versions::AtLeast(MIN_MAJOR), version_cache)
 }

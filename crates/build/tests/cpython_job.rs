@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use patchjit_build::cpython::{run, CodeComments, Event, Job, JobError};
+use patchjit_build::cpython::{run, CodeComments, Job, JobError};
+use patchjit_build::Event;
 use patchjit_stencils::{StencilGroup, Target};
 
 const JIT_H: &str = r#"typedef __attribute__((preserve_none)) long (*jit_func)(long *frame, long *sp);
@@ -116,9 +117,9 @@ fn run_job(job: &Job) -> Result<Vec<(String, String)>, JobError> {
     let events = Mutex::new(Vec::new());
     run(job, &|event| {
         let entry = match event {
-            Event::UpToDate { triple, .. } => ("up-to-date", triple.to_string()),
+            Event::UpToDate { path } => ("up-to-date", file_name(path)),
             Event::Wrote { path } => ("wrote", file_name(path)),
-            Event::Compiling { triple, stencils } => ("compiling", format!("{triple} {stencils}")),
+            Event::Compiling { target, total, .. } => ("compiling", format!("{target} {total}")),
             Event::Compiled { .. } | Event::Command(_) => return,
         };
         events.lock().unwrap().push((entry.0.to_string(), entry.1));
@@ -205,7 +206,10 @@ fn x86_64_header_from_a_miniature_tree() {
         .unwrap();
     assert_eq!(
         run_job(&job).unwrap(),
-        [("up-to-date".to_string(), "x86_64-pc-linux-gnu".to_string())]
+        [(
+            "up-to-date".to_string(),
+            "jit_stencils-x86_64-pc-linux-gnu.h".to_string()
+        )]
     );
     assert_eq!(
         fs::metadata(tree.root.join("out/jit_stencils-x86_64-pc-linux-gnu.h"))

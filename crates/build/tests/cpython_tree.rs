@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use patchjit_build::cpython::{run, CodeComments, Event, Job, PatchDialect, TargetHeader};
+use patchjit_build::cpython::{run, CodeComments, Job, PatchDialect, TargetHeader};
+use patchjit_build::Event;
 use patchjit_stencils::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
 
 fn env_dir(name: &str) -> Option<PathBuf> {

@@ -1,12 +1,12 @@
 //! `patchjit build`: compiles C templates and writes the Rust stencil table, or checks that a
 //! committed table is still what the templates produce.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use patchjit_build::{find_clang, Builder, Progress, Target};
+use patchjit_build::{find_clang, freshness, Builder, Freshness, Target};
 
-use crate::output::{self, note};
+use crate::output::{self, note, Progress};
 
 /// Compile C templates with clang (19 or newer) and write a Rust stencil table.
 ///
@@ -114,51 +114,18 @@ pub fn run(args: Args) -> Result<(), String> {
     for flag in &args.flags {
         builder = builder.flag(flag);
     }
-    if !args.quiet {
-        note(format_args!(
-            "patchjit build: {} template(s) for {} with {}\n",
-            args.templates.len(),
-            args.target,
-            clang.version
-        ));
-    }
-    let bar = if args.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        output::progress_bar(args.templates.len() as u64)
-    };
-    let progress = |event: Progress<'_>| {
-        let Progress::Compiled { source, .. } = event;
-        bar.set_message(source.display().to_string());
-        bar.inc(1);
-    };
-    let generated = builder.generate_with(&clang, &progress);
-    bar.finish_and_clear();
+    let progress = Progress::new(args.quiet);
+    let generated = builder.generate_with(&clang, &|event| progress.show(event));
+    progress.clear();
     let generated = generated.map_err(|e| e.to_string())?;
     for (_, text) in &generated.warnings {
         note(format_args!("{text}"));
     }
     match (&args.output, args.check) {
         (Some(path), true) => {
-            let old = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: {e} (nothing to check)", path.display()))?;
-            if old != generated.rust {
-                return Err(format!(
-                    "{} is stale: {}\nregenerate it: run the same command without --check",
-                    path.display(),
-                    diff_summary(&old, &generated.rust)
-                ));
-            }
+            check(path, &generated.rust)?;
             if let Some(json) = &args.json {
-                let old = std::fs::read_to_string(json)
-                    .map_err(|e| format!("{}: {e} (nothing to check)", json.display()))?;
-                if old != generated.json() {
-                    return Err(format!(
-                        "{} is stale: {}\nregenerate it: run the same command without --check",
-                        json.display(),
-                        diff_summary(&old, &generated.json())
-                    ));
-                }
+                check(json, &generated.json())?;
             }
             if !args.quiet {
                 note(format_args!("{} is up to date\n", path.display()));
@@ -193,70 +160,14 @@ pub fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Where two texts first differ, and how many lines differ in between common prefix and suffix.
-fn diff_summary(old: &str, new: &str) -> String {
-    let old: Vec<&str> = old.lines().collect();
-    let new: Vec<&str> = new.lines().collect();
-    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..]
-        .iter()
-        .rev()
-        .zip(new[prefix..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let removed = old.len() - prefix - suffix;
-    let added = new.len() - prefix - suffix;
-    // The group whose entry holds the first difference (groups are written in order).
-    let stencil = new[..new.len().min(prefix + 1)]
-        .iter()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("name: \"")?.strip_suffix("\","));
-    let mut summary = format!(
-        "from line {}: {removed} committed line(s) replaced by {added} regenerated line(s)",
-        prefix + 1
-    );
-    if let (Some(was), Some(now)) = (old.get(prefix), new.get(prefix)) {
-        summary.push_str(&format!(
-            "\n  committed:   {}\n  regenerated: {}",
-            was.trim(),
-            now.trim()
-        ));
-    }
-    if let Some(stencil) = stencil {
-        summary.push_str(&format!("\n  first difference in stencil {stencil}"));
-    }
-    summary
-}
-
-#[cfg(test)]
-mod tests {
-    use super::diff_summary;
-
-    #[test]
-    fn summary_names_line_and_stencil() {
-        let old = "// header\n        ::patchjit::StencilGroup {\n            name: \"add\",\n                    0x48, 0xb8,\n";
-        let new = "// header\n        ::patchjit::StencilGroup {\n            name: \"add\",\n                    0x48, 0xb9,\n";
-        let summary = diff_summary(old, new);
-        assert!(
-            summary
-                .starts_with("from line 4: 1 committed line(s) replaced by 1 regenerated line(s)"),
-            "{summary}"
-        );
-        assert!(summary.contains("committed:   0x48, 0xb8,"), "{summary}");
-        assert!(summary.contains("regenerated: 0x48, 0xb9,"), "{summary}");
-        assert!(
-            summary.ends_with("first difference in stencil add"),
-            "{summary}"
-        );
-    }
-
-    #[test]
-    fn summary_of_added_lines() {
-        let summary = diff_summary("a\nb\n", "a\nx\ny\nb\n");
-        assert!(
-            summary
-                .starts_with("from line 2: 0 committed line(s) replaced by 2 regenerated line(s)"),
-            "{summary}"
-        );
+/// `--check`: an error saying where `path` differs from what was generated for it.
+fn check(path: &Path, generated: &str) -> Result<(), String> {
+    match freshness(path, generated) {
+        Freshness::UpToDate => Ok(()),
+        Freshness::Unreadable(e) => Err(format!("{}: {e} (nothing to check)", path.display())),
+        Freshness::Stale { summary } => Err(format!(
+            "{} is stale: {summary}\nregenerate it: run the same command without --check",
+            path.display()
+        )),
     }
 }

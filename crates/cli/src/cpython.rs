@@ -2,13 +2,10 @@
 //! a drop-in replacement for `python3 Tools/jit/build.py` (same arguments, same output).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Instant;
 
-use indicatif::ProgressBar;
-use patchjit_build::cpython::{self, CodeComments, Event, Job};
+use patchjit_build::cpython::{self, CodeComments, Job};
 
-use crate::output::{note, progress_bar};
+use crate::output::Progress;
 
 /// Build the stencils of CPython 3.14's JIT (replaces Tools/jit/build.py).
 ///
@@ -84,67 +81,8 @@ pub fn run(args: Args) -> Result<(), String> {
             }
         },
     };
-    let progress = Progress::new();
+    let progress = Progress::new(false);
     let result = cpython::run(&job, &|event| progress.show(event));
     progress.clear();
     result.map(|_| ()).map_err(|e| e.to_string())
-}
-
-/// Progress on stderr: a line per target and per header written, a bar while a target compiles
-/// (on a terminal only), and the command lines when asked for.
-struct Progress {
-    /// The bar of the target compiling now, and when it started.
-    current: Mutex<Option<(ProgressBar, Instant)>>,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        Progress {
-            current: Mutex::new(None),
-        }
-    }
-
-    /// Removes a bar a failed target left.
-    fn clear(&self) {
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((bar, _)) = current.take() {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn show(&self, event: Event<'_>) {
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        match event {
-            Event::Compiling { triple, stencils } => {
-                note(format_args!(
-                    "patchjit: {triple}: compiling {stencils} stencils\n"
-                ));
-                *current = Some((progress_bar(stencils as u64), Instant::now()));
-            }
-            Event::Compiled { name, done, .. } => {
-                if let Some((bar, _)) = &*current {
-                    bar.set_position(done as u64);
-                    bar.set_message(name.to_string());
-                }
-            }
-            Event::Command(line) => match &*current {
-                Some((bar, _)) => bar.suspend(|| note(format_args!("$ {line}\n"))),
-                None => note(format_args!("$ {line}\n")),
-            },
-            Event::UpToDate { path, .. } => {
-                note(format_args!("patchjit: {} is up to date\n", path.display()))
-            }
-            Event::Wrote { path } => match current.take() {
-                Some((bar, start)) => {
-                    bar.finish_and_clear();
-                    note(format_args!(
-                        "patchjit: wrote {} ({:.2} s)\n",
-                        path.display(),
-                        start.elapsed().as_secs_f64()
-                    ));
-                }
-                None => note(format_args!("patchjit: wrote {}\n", path.display())),
-            },
-        }
-    }
 }

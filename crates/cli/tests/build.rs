@@ -166,7 +166,7 @@ fn progress_bar_only_on_a_terminal() {
     let lines: Vec<&str> = piped.lines().collect();
     assert_eq!(lines.len(), 2, "{piped}");
     assert!(
-        lines[0].starts_with("patchjit build: 1 template(s)"),
+        lines[0].starts_with("patchjit: x86_64-unknown-linux-gnu: compiling 1 stencils with "),
         "{piped}"
     );
     assert!(lines[1].starts_with("1 stencils,"), "{piped}");
@@ -176,4 +176,47 @@ fn progress_bar_only_on_a_terminal() {
         assert!(terminal.contains("] 1/1 "), "{terminal:?}");
         assert!(terminal.contains("1 stencils,"), "{terminal:?}");
     }
+}
+
+#[test]
+fn check_reports_where_a_committed_table_is_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stencils.rs");
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_patchjit"))
+            .args([
+                "build",
+                "--quiet",
+                "--check",
+                "--target=x86_64-unknown-linux-gnu",
+            ])
+            .arg("-o")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .arg(template())
+            .output()
+            .unwrap()
+    };
+    let missing = check();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("(nothing to check)"));
+
+    build_to(&out, &dir.path().join("cache"));
+    let fresh = check();
+    assert!(fresh.status.success(), "{fresh:?}");
+
+    let table = std::fs::read_to_string(&out).unwrap();
+    std::fs::write(&out, table.replacen("0x48,", "0x49,", 1)).unwrap();
+    let stale = check();
+    let stderr = String::from_utf8_lossy(&stale.stderr);
+    assert_eq!(stale.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stencils.rs is stale: from line "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("first difference in stencil add"),
+        "{stderr}"
+    );
 }

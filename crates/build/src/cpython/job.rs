@@ -7,15 +7,16 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use patchjit_stencils::{Extraction, StencilGroup, Target};
+
+use crate::driver::{parallel_map, Event};
+use crate::tools::{find_tool, Tool, ToolKind, ToolProblem, Versions};
 
 use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};
 use super::header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
-use super::llvm::{self, Tool};
+use super::llvm;
 use super::pytext::shell_join;
 use super::template::split_template;
 
@@ -63,33 +64,6 @@ pub enum CodeComments {
     Builtin(Disassembler),
 }
 
-/// Progress of a job, for the caller to show.
-#[derive(Debug)]
-pub enum Event<'a> {
-    /// A target's stencils are about to be compiled.
-    Compiling {
-        triple: &'a str,
-        stencils: usize,
-    },
-    /// One stencil compiled (in completion order).
-    Compiled {
-        triple: &'a str,
-        name: &'a str,
-        done: usize,
-        total: usize,
-    },
-    /// A tool command line (only with `verbose`).
-    Command(&'a str),
-    /// The header's digest matches: nothing to do.
-    UpToDate {
-        triple: &'a str,
-        path: &'a Path,
-    },
-    Wrote {
-        path: &'a Path,
-    },
-}
-
 /// Why a job failed; each names the file, micro-op or tool involved.
 #[derive(Debug)]
 pub enum JobError {
@@ -98,7 +72,8 @@ pub enum JobError {
         error: io::Error,
     },
     UnknownTriple(String),
-    ToolNotFound(Tool),
+    /// clang (or llvm-objdump, when `PATCHJIT_OBJDUMP` names it) from LLVM 19 is not usable.
+    Tool(ToolProblem),
     BadCflags(String),
     Compile {
         stencil: String,
@@ -129,16 +104,22 @@ impl fmt::Display for JobError {
                 "unsupported target triple {t:?} (expected one of {})",
                 Target::ALL.map(|t| t.triple()).join(", ")
             ),
-            JobError::ToolNotFound(tool) => write!(
-                f,
-                "cannot find {tool:?} from LLVM {}: install it (e.g. clang-19) or set PATCHJIT_CLANG",
-                llvm::LLVM_VERSION
-            ),
+            JobError::Tool(problem) => write!(f, "{problem}"),
             JobError::BadCflags(m) => write!(f, "--cflags: {m}"),
-            JobError::Compile { stencil, command, status, stderr } => {
-                write!(f, "clang failed for micro-op {stencil} ({status})\n$ {command}\n{stderr}")
+            JobError::Compile {
+                stencil,
+                command,
+                status,
+                stderr,
+            } => {
+                write!(
+                    f,
+                    "clang failed for micro-op {stencil} ({status})\n$ {command}\n{stderr}"
+                )
             }
-            JobError::Objdump { stencil, message } => write!(f, "disassembling {stencil}: {message}"),
+            JobError::Objdump { stencil, message } => {
+                write!(f, "disassembling {stencil}: {message}")
+            }
             JobError::Extract { triple, message } => write!(f, "{triple}: {message}"),
             JobError::Header { triple, error } => write!(f, "{triple}: {error}"),
         }
@@ -207,14 +188,32 @@ struct Context {
     output_dir: PathBuf,
     cflags: Vec<String>,
     dialect: PatchDialect,
-    jobs: usize,
 }
 
 /// The LLVM tools, looked up only once something has to be compiled (an up-to-date check must
 /// stay fast).
 struct Tools {
-    clang: String,
-    objdump: Option<String>,
+    clang: Tool,
+    objdump: Option<Tool>,
+}
+
+impl Tools {
+    /// clang from LLVM 19, and llvm-objdump from it when the comments come from there (missing
+    /// or of another version on `PATH`: the fallback writes them; named by `PATCHJIT_OBJDUMP`
+    /// but unusable: an error).
+    fn find(comments: CodeComments) -> Result<Tools, JobError> {
+        let llvm = Versions::Exactly(llvm::LLVM_VERSION);
+        let clang = find_tool(ToolKind::Clang, llvm, None).map_err(JobError::Tool)?;
+        let objdump = match comments {
+            CodeComments::Objdump { .. } => match find_tool(ToolKind::Objdump, llvm, None) {
+                Ok(objdump) => Some(objdump),
+                Err(problem) if problem.from_env() => return Err(JobError::Tool(problem)),
+                Err(_) => None,
+            },
+            CodeComments::Builtin(_) => None,
+        };
+        Ok(Tools { clang, objdump })
+    }
 }
 
 /// Runs the job: every target, then the umbrella header. Returns the headers written (targets
@@ -241,11 +240,6 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
             JobError::BadCflags("no closing quotation, or a backslash at the end".to_string())
         })?,
         output_dir: canonical(&job.output_dir)?,
-        jobs: if job.jobs > 0 {
-            job.jobs
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        },
         cpython,
         pyconfig_dir,
     };
@@ -267,21 +261,12 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
         if !job.force
             && fs::read(&path).is_ok_and(|old| old.starts_with(format!("// {digest}\n").as_bytes()))
         {
-            report(Event::UpToDate {
-                triple,
-                path: &path,
-            });
+            report(Event::UpToDate { path: &path });
             continue;
         }
         let tools = match &mut tools {
             Some(tools) => tools,
-            None => tools.insert(Tools {
-                clang: llvm::find(Tool::Clang).ok_or(JobError::ToolNotFound(Tool::Clang))?,
-                objdump: match job.code_comments {
-                    CodeComments::Objdump { .. } => llvm::find(Tool::Objdump),
-                    CodeComments::Builtin(_) => None,
-                },
-            }),
+            None => tools.insert(Tools::find(job.code_comments)?),
         };
         let build = TargetBuild {
             job,
@@ -365,8 +350,9 @@ impl TargetBuild<'_> {
             });
         }
         (self.report)(Event::Compiling {
-            triple: self.triple,
-            stencils: units.len(),
+            target: self.triple,
+            total: units.len(),
+            clang: &self.tools.clang.version,
         });
         let compiled = self.compile_all(&tmp, pch.as_deref(), &units)?;
 
@@ -473,14 +459,14 @@ impl TargetBuild<'_> {
     /// Runs clang; a failure is reported with the stencil's name and clang's own message.
     fn clang(&self, stencil: &str, args: &[String]) -> Result<(), JobError> {
         let command_line = || {
-            let mut all = vec![self.tools.clang.clone()];
+            let mut all = vec![self.tools.clang.path.display().to_string()];
             all.extend(args.iter().cloned());
             shell_join(&all)
         };
         if self.job.verbose {
             (self.report)(Event::Command(&command_line()));
         }
-        let output = Command::new(&self.tools.clang)
+        let output = Command::new(&self.tools.clang.path)
             .args(args)
             .output()
             .map_err(|e| JobError::Compile {
@@ -511,7 +497,7 @@ impl TargetBuild<'_> {
         Ok(self.clang("template prefix", &args).ok().map(|()| pch))
     }
 
-    /// Compiles (and disassembles) every unit on `cx.jobs` threads; results in unit order. The
+    /// Compiles (and disassembles) every unit on `job.jobs` threads; results in unit order. The
     /// first failure stops the others from starting new work and is returned.
     fn compile_all(
         &self,
@@ -519,43 +505,19 @@ impl TargetBuild<'_> {
         pch: Option<&Path>,
         units: &[Unit],
     ) -> Result<Vec<Compiled>, JobError> {
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let results: Mutex<Vec<Option<Result<Compiled, JobError>>>> =
-            Mutex::new((0..units.len()).map(|_| None).collect());
-        std::thread::scope(|scope| {
-            for _ in 0..self.cx.jobs.min(units.len()) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= units.len() || failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let result = self.compile_one(tmp, pch, &units[i]);
-                    if result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    } else {
-                        (self.report)(Event::Compiled {
-                            triple: self.triple,
-                            name: &units[i].name,
-                            done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                            total: units.len(),
-                        });
-                    }
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
-                });
-            }
-        });
-        let mut compiled = Vec::with_capacity(units.len());
-        for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            match result {
-                Some(Ok(c)) => compiled.push(c),
-                Some(Err(e)) => return Err(e),
-                // Not started because another unit failed; that failure is returned below.
-                None => {}
-            }
-        }
-        Ok(compiled)
+        parallel_map(
+            units,
+            self.job.jobs,
+            |unit| self.compile_one(tmp, pch, unit),
+            |unit, _, done| {
+                (self.report)(Event::Compiled {
+                    name: &unit.name,
+                    cached: false,
+                    done,
+                    total: units.len(),
+                })
+            },
+        )
     }
 
     fn compile_one(
@@ -586,17 +548,18 @@ impl TargetBuild<'_> {
         let comments = match &self.tools.objdump {
             Some(objdump) => {
                 if self.job.verbose {
-                    let object = object.display().to_string();
                     (self.report)(Event::Command(&shell_join(&[
-                        objdump.as_str(),
-                        "--disassemble",
-                        "--reloc",
-                        &object,
+                        objdump.path.display().to_string(),
+                        "--disassemble".to_string(),
+                        "--reloc".to_string(),
+                        object.display().to_string(),
                     ])));
                 }
-                llvm::objdump_comments(objdump, &object).map_err(|message| JobError::Objdump {
-                    stencil: unit.name.clone(),
-                    message,
+                llvm::objdump_comments(&objdump.path, &object).map_err(|message| {
+                    JobError::Objdump {
+                        stencil: unit.name.clone(),
+                        message,
+                    }
                 })?
             }
             None => Vec::new(),
