@@ -336,3 +336,26 @@ fn an_endless_input_is_refused() {
         "/dev/zero: larger than 64 MiB",
     );
 }
+
+#[test]
+fn help_on_a_full_disk_is_one_line_and_exit_status_1() {
+    let output = Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .args(["dump", "--help"])
+        .stdout(full_disk())
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "writing to stdout: No space left on device");
+    let output = Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .arg("--version")
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    // Help itself is unchanged.
+    let help = stdout(&patchjit(&["dump", "--help"]));
+    assert!(
+        help.contains("Show the stencils an object file becomes."),
+        "{help}"
+    );
+}
