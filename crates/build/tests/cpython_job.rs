@@ -102,6 +102,7 @@ impl Tree {
             verbose: false,
             command: "patchjit cpython test".to_string(),
             jobs: 0,
+            cache_dir: Some(self.root.join("cache")),
             precompiled_header,
             code_comments: CodeComments::Objdump { fallback: None },
         }
@@ -158,6 +159,16 @@ fn x86_64_header_from_a_miniature_tree() {
         ]
     );
     let header = tree.header("x86_64-pc-linux-gnu");
+    // clang's and llvm-objdump's `--version` answers are cached, as the builder caches clang's.
+    let cached_versions = fs::read_dir(tree.root.join("cache"))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("tool-") && name.ends_with(".version")
+        })
+        .count();
+    assert_eq!(cached_versions, 2);
     let lines: Vec<&str> = header.lines().collect();
     assert_eq!(lines[0].len(), 3 + 64, "digest line: {}", lines[0]);
     assert_eq!(lines[1], "// $ patchjit cpython test");

@@ -89,6 +89,7 @@ fn patchjit(
         verbose: false,
         command: format!("patchjit cpython {triple}"),
         jobs: 0,
+        cache_dir: None,
         precompiled_header: true,
         code_comments: CodeComments::Objdump { fallback: None },
     };

@@ -97,6 +97,7 @@ fn patchjit_clang_means_the_same_to_the_builder_and_the_cpython_job() {
         verbose: false,
         command: "test".to_string(),
         jobs: 1,
+        cache_dir: None,
         precompiled_header: false,
         code_comments: patchjit_build::cpython::CodeComments::Objdump { fallback: None },
     };

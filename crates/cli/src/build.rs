@@ -71,7 +71,8 @@ fn parse_target(triple: &str) -> Result<Target, String> {
     })
 }
 
-fn default_cache_dir() -> Result<PathBuf, String> {
+/// The user's cache directory for `patchjit build` and `patchjit cpython`.
+pub fn default_cache_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("patchjit"));
     }

@@ -72,6 +72,7 @@ pub fn run(args: Args) -> Result<(), String> {
         verbose: args.verbose,
         command: cpython::shell_join(&recorded),
         jobs: args.jobs,
+        cache_dir: Some(crate::build::default_cache_dir()?),
         precompiled_header: !args.exact_commands,
         code_comments: if args.builtin_disassembler {
             CodeComments::Builtin(crate::dump::code_comments)

@@ -43,6 +43,9 @@ pub struct Job {
     pub command: String,
     /// Compiles to run at once; 0 means one per available core.
     pub jobs: usize,
+    /// Where the tools' `--version` answers are cached (as [`crate::Builder::cache_dir`]
+    /// does); None: asked every run.
+    pub cache_dir: Option<PathBuf>,
     /// Parse the template's shared prefix once into a clang precompiled header (same objects,
     /// several times faster); false runs exactly CPython's clang command lines.
     pub precompiled_header: bool,
@@ -201,11 +204,15 @@ impl Tools {
     /// clang from LLVM 19, and llvm-objdump from it when the comments come from there (missing
     /// or of another version on `PATH`: the fallback writes them; named by `PATCHJIT_OBJDUMP`
     /// but unusable: an error).
-    fn find(comments: CodeComments) -> Result<Tools, JobError> {
+    fn find(job: &Job) -> Result<Tools, JobError> {
         let llvm = Versions::Exactly(llvm::LLVM_VERSION);
-        let clang = find_tool(ToolKind::Clang, llvm, None).map_err(JobError::Tool)?;
-        let objdump = match comments {
-            CodeComments::Objdump { .. } => match find_tool(ToolKind::Objdump, llvm, None) {
+        let cache = job.cache_dir.as_deref();
+        if let Some(dir) = cache {
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        let clang = find_tool(ToolKind::Clang, llvm, cache).map_err(JobError::Tool)?;
+        let objdump = match job.code_comments {
+            CodeComments::Objdump { .. } => match find_tool(ToolKind::Objdump, llvm, cache) {
                 Ok(objdump) => Some(objdump),
                 Err(problem) if problem.from_env() => return Err(JobError::Tool(problem)),
                 Err(_) => None,
@@ -266,7 +273,7 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
         }
         let tools = match &mut tools {
             Some(tools) => tools,
-            None => tools.insert(Tools::find(job.code_comments)?),
+            None => tools.insert(Tools::find(job)?),
         };
         let build = TargetBuild {
             job,
