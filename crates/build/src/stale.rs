@@ -10,7 +10,7 @@ pub enum Freshness {
     UpToDate,
     /// The file cannot be read (usually: it does not exist yet).
     Unreadable(std::io::Error),
-    /// The file differs; `summary` says where (see [`diff_summary`]).
+    /// The file differs; `summary` says from which line, how many lines, and in which stencil.
     Stale {
         summary: String,
     },
