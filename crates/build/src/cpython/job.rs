@@ -140,7 +140,8 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> JobError + '_ {
 
 /// Writes a header atomically, through a symlink or FIFO rather than over it.
 fn write_file(path: &Path, text: &str) -> Result<(), JobError> {
-    crate::update_file(path, text.as_bytes()).map_err(|(path, error)| JobError::Io { path, error })
+    crate::write::update_file(path, text.as_bytes())
+        .map_err(|(path, error)| JobError::Io { path, error })
 }
 
 /// Python's text-mode read: UTF-8 with universal newlines.
