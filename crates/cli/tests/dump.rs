@@ -1,13 +1,13 @@
 //! `patchjit dump` end to end: real clang-19 objects for every target in both formats, and bad
 //! input that must give one line on stderr and exit status 1, never a panic.
 
-#[path = "../../build/tests/support/special_files.rs"]
-mod special_files;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use patchjit_stencils::{extract_objects, from_json, to_json, Options, Target};
+
+#[path = "../../build/tests/support/special_files.rs"]
+mod special_files;
 use special_files::{closed_pipe, full_disk};
 
 fn patchjit(args: &[&str]) -> Output {

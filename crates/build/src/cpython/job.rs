@@ -10,15 +10,14 @@ use std::process::Command;
 
 use patchjit_stencils::{Extraction, StencilGroup, Target};
 
-use crate::driver::{parallel_map, Event};
-use crate::tools::{find_tool, Tool, ToolKind, ToolProblem, Versions};
-
 use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};
 use super::header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
 use super::llvm;
 use super::pytext::shell_join;
 use super::template::split_template;
+use crate::driver::{parallel_map, Event};
+use crate::tools::{find_tool, Tool, ToolKind, ToolProblem, Versions};
 
 /// What to build, as `Tools/jit/build.py`'s command line says it.
 #[derive(Clone, Debug)]
