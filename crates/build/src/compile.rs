@@ -1,4 +1,4 @@
-//! Compiling templates: clang runs in parallel on all cores, and every object is cached under a
+//! Compiling templates: clang runs in parallel on all cores ([`parallel_map`]), and every object is cached under a
 //! SHA-256 of everything it depends on (clang version, flags, the source's path and bytes), with
 //! the headers clang reported (`-MD`) re-hashed on lookup, so a no-op rebuild runs no compiler.
 
@@ -8,9 +8,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::clang::Clang;
-use crate::sha256::{hex, Sha256};
+use crate::driver::{parallel_map, Event};
+use crate::tools::Tool;
 use crate::Error;
+use sha2::{Digest, Sha256};
 
 /// One compiled template.
 #[derive(Clone, Debug)]
@@ -25,52 +26,34 @@ pub struct Compiled {
     pub warnings: String,
 }
 
-/// Something worth telling a user while compiling.
-#[derive(Clone, Copy, Debug)]
-pub enum Progress<'a> {
-    Compiled { source: &'a Path, cached: bool },
-}
-
-/// Compiles every source with `clang <flags> -c source` (in order of `sources` in the result).
+/// Compiles every source with `clang <flags> -c source` on all cores (in order of `sources` in
+/// the result), reporting each as [`Event::Compiled`].
 pub fn compile_all(
-    clang: &Clang,
+    clang: &Tool,
     flags: &[String],
     sources: &[PathBuf],
     cache_dir: &Path,
-    progress: &(dyn Fn(Progress<'_>) + Sync),
+    progress: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<Vec<Compiled>, Error> {
     std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
     let header_hashes = Mutex::new(HashMap::new());
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<Compiled, Error>>>> =
-        sources.iter().map(|_| Mutex::new(None)).collect();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(sources.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(source) = sources.get(i) else { break };
-                let result = compile_one(clang, flags, source, cache_dir, &header_hashes);
-                if let Ok(compiled) = &result {
-                    progress(Progress::Compiled {
-                        source,
-                        cached: compiled.cached,
-                    });
-                }
-                *results[i].lock().unwrap() = Some(result);
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| r.into_inner().unwrap().expect("every source is compiled"))
-        .collect()
+    parallel_map(
+        sources,
+        0,
+        |source| compile_one(clang, flags, source, cache_dir, &header_hashes),
+        |source, compiled, done| {
+            progress(Event::Compiled {
+                name: &source.display().to_string(),
+                cached: compiled.cached,
+                done,
+                total: sources.len(),
+            })
+        },
+    )
 }
 
 fn compile_one(
-    clang: &Clang,
+    clang: &Tool,
     flags: &[String],
     source: &Path,
     cache_dir: &Path,
@@ -79,14 +62,14 @@ fn compile_one(
     let text = std::fs::read(source).map_err(|e| Error::io(source, e))?;
     let absolute = std::fs::canonicalize(source).map_err(|e| Error::io(source, e))?;
     let mut key = Sha256::new();
-    key.field(b"patchjit-build compile cache v1");
-    key.field(clang.version.as_bytes());
+    field(&mut key, b"patchjit-build compile cache v1");
+    field(&mut key, clang.version.as_bytes());
     for flag in flags {
-        key.field(flag.as_bytes());
+        field(&mut key, flag.as_bytes());
     }
-    key.field(absolute.as_os_str().as_encoded_bytes());
-    key.field(&text);
-    let key = hex(&key.finish());
+    field(&mut key, absolute.as_os_str().as_encoded_bytes());
+    field(&mut key, &text);
+    let key = hex::encode(key.finalize());
     let object_path = cache_dir.join(format!("{key}.o"));
     let deps_path = cache_dir.join(format!("{key}.deps"));
     let warnings_path = cache_dir.join(format!("{key}.warnings"));
@@ -152,6 +135,12 @@ fn compile_one(
     })
 }
 
+/// Hashes a length-prefixed field, so `("ab", "c")` and `("a", "bc")` are different keys.
+fn field(hasher: &mut Sha256, data: &[u8]) {
+    hasher.update((data.len() as u64).to_le_bytes());
+    hasher.update(data);
+}
+
 /// A name part no other process or thread is using now (for files written aside).
 pub fn unique_suffix() -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -185,11 +174,9 @@ fn hash_file(path: &Path, memo: &Mutex<HashMap<PathBuf, Option<String>>>) -> Opt
     if let Some(known) = memo.lock().unwrap().get(path) {
         return known.clone();
     }
-    let hash = std::fs::read(path).ok().map(|bytes| {
-        let mut h = Sha256::new();
-        h.update(&bytes);
-        hex(&h.finish())
-    });
+    let hash = std::fs::read(path)
+        .ok()
+        .map(|bytes| hex::encode(Sha256::digest(bytes)));
     memo.lock()
         .unwrap()
         .insert(path.to_path_buf(), hash.clone());

@@ -17,19 +17,25 @@
 pub mod cpython;
 
 mod check;
-mod clang;
 mod compile;
+mod driver;
+mod private_dir;
 mod rust;
-mod sha256;
+mod stale;
+mod tools;
+mod write;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use check::{Rule, Violation};
-pub use clang::{Clang, ClangProblem, MIN_MAJOR};
-pub use compile::Progress;
+pub use driver::Event;
 pub use patchjit_stencils::{Extraction, PatchKind, Target};
+pub use private_dir::{private_temp_dir, DirProblem};
+pub use stale::{freshness, Freshness};
+pub use tools::{find_tool, Tool, ToolKind, ToolProblem, Versions, MIN_MAJOR};
+pub use write::write_if_changed;
 
 /// The template header (`patchjit.h`), embedded so downstream crates need no source tree.
 pub const HEADER: &str = include_str!("../include/patchjit.h");
@@ -52,12 +58,13 @@ pub const COMMON_FLAGS: [&str; 11] = [
 /// Default [`Builder::max_code_size`]: far above any sensible single operation.
 pub const DEFAULT_MAX_CODE_SIZE: usize = 16 * 1024;
 
-/// A directory holding `patchjit.h` (under `$OUT_DIR` in a build script, else the temporary
-/// directory); pass it as `-I`. The file is rewritten only when its contents differ.
+/// A directory holding `patchjit.h` (under `$OUT_DIR` in a build script, else the user's
+/// [`private_temp_dir`]); pass it as `-I`. The file is rewritten only when its contents differ.
 pub fn include_dir() -> Result<PathBuf, Error> {
-    let base = std::env::var_os("OUT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let base = match std::env::var_os("OUT_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => private_temp_dir()?,
+    };
     let dir = base.join(format!("patchjit-include-{}", env!("CARGO_PKG_VERSION")));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     write_if_changed(&dir.join("patchjit.h"), HEADER.as_bytes())?;
@@ -68,12 +75,9 @@ pub fn include_dir() -> Result<PathBuf, Error> {
 #[derive(Debug)]
 pub enum Error {
     /// No usable clang, and no committed table to fall back on.
-    Clang(ClangProblem),
+    Clang(ToolProblem),
     /// No usable clang, and the committed table for the target is missing.
-    NoCommittedTable {
-        problem: ClangProblem,
-        path: PathBuf,
-    },
+    NoCommittedTable { problem: ToolProblem, path: PathBuf },
     Io {
         path: PathBuf,
         error: std::io::Error,
@@ -90,6 +94,8 @@ pub enum Error {
     Hygiene(Vec<Violation>),
     /// The builder's configuration or the templates' names are unusable.
     Invalid(String),
+    /// A directory under the shared temporary directory is not safely the user's own.
+    UnsafeDir { path: PathBuf, problem: DirProblem },
 }
 
 impl Error {
@@ -137,6 +143,12 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Invalid(message) => write!(f, "{message}"),
+            Error::UnsafeDir { path, problem } => write!(
+                f,
+                "{}: refusing to use it: {problem} (another user may have planted it; remove it, \
+                 or give a directory of your own)",
+                path.display()
+            ),
         }
     }
 }
@@ -296,8 +308,8 @@ impl Builder {
         self
     }
 
-    /// Where compiled objects are cached; default `$OUT_DIR/patchjit-cache`, or
-    /// `<temp>/patchjit-cache` outside a build script.
+    /// Where compiled objects are cached; default `$OUT_DIR/patchjit-cache`, or `cache` in the
+    /// user's [`private_temp_dir`] outside a build script.
     pub fn cache_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cache_dir = Some(dir.as_ref().to_path_buf());
         self
@@ -329,12 +341,12 @@ impl Builder {
         std::env::var_os("OUT_DIR").map(PathBuf::from)
     }
 
-    fn resolved_cache_dir(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(|| {
-            Self::out_dir()
-                .unwrap_or_else(std::env::temp_dir)
-                .join("patchjit-cache")
-        })
+    fn resolved_cache_dir(&self) -> Result<PathBuf, Error> {
+        match (&self.cache_dir, Self::out_dir()) {
+            (Some(dir), _) => Ok(dir.clone()),
+            (None, Some(out)) => Ok(out.join("patchjit-cache")),
+            (None, None) => Ok(private_temp_dir()?.join("cache")),
+        }
     }
 
     fn cargo(&self) -> bool {
@@ -364,8 +376,8 @@ impl Builder {
     /// Compiles, extracts and checks the templates with `clang`, returning the outputs unwritten.
     pub fn generate_with(
         &self,
-        clang: &Clang,
-        progress: &(dyn Fn(Progress<'_>) + Sync),
+        clang: &Tool,
+        progress: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<Generated, Error> {
         let start = Instant::now();
         let target = self.resolved_target()?;
@@ -375,11 +387,16 @@ impl Builder {
         let mut templates = self.templates.clone();
         templates.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
         let flags = self.flags(target)?;
+        progress(Event::Compiling {
+            target: target.triple(),
+            total: templates.len(),
+            clang: &clang.version,
+        });
         let compiled = compile::compile_all(
             clang,
             &flags,
             &templates,
-            &self.resolved_cache_dir(),
+            &self.resolved_cache_dir()?,
             progress,
         )?;
         let names: Vec<String> = templates.iter().map(|t| t.display().to_string()).collect();
@@ -459,7 +476,7 @@ impl Builder {
     /// tables runs in its tests (`patchjit build --check` is the command-line form).
     pub fn stale_committed_tables(
         &self,
-        clang: &Clang,
+        clang: &Tool,
         targets: &[Target],
     ) -> Result<Vec<PathBuf>, Error> {
         let mut stale = Vec::new();
@@ -472,7 +489,7 @@ impl Builder {
                 .target(target)
                 .cargo_metadata(false)
                 .generate_with(clang, &|_| {})?;
-            if std::fs::read(&path).ok().as_deref() != Some(generated.rust.as_bytes()) {
+            if !matches!(freshness(&path, &generated.rust), Freshness::UpToDate) {
                 stale.push(path);
             }
         }
@@ -488,7 +505,7 @@ impl Builder {
     /// [`Builder::build`], reporting each compiled template.
     pub fn build_with_progress(
         &self,
-        progress: &(dyn Fn(Progress<'_>) + Sync),
+        progress: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<Report, Error> {
         let start = Instant::now();
         let target = self.resolved_target()?;
@@ -506,9 +523,9 @@ impl Builder {
             println!("cargo:rerun-if-env-changed=PATCHJIT_CLANG");
             println!("cargo:rerun-if-env-changed=PATH");
         }
-        let cache_dir = self.resolved_cache_dir();
+        let cache_dir = self.resolved_cache_dir()?;
         std::fs::create_dir_all(&cache_dir).map_err(|e| Error::io(&cache_dir, e))?;
-        match clang::find(Some(&cache_dir)) {
+        match find_clang(Some(&cache_dir)) {
             Ok(clang) => {
                 let generated = self.generate_with(&clang, progress)?;
                 write_if_changed(&output, generated.rust.as_bytes())?;
@@ -526,12 +543,16 @@ impl Builder {
                     }
                     if let Some(committed) = self.committed_table(target) {
                         println!("cargo:rerun-if-changed={}", committed.display());
-                        if std::fs::read(&committed).is_ok_and(|c| c != generated.rust.as_bytes()) {
+                        if let Freshness::Stale { summary } = freshness(&committed, &generated.rust)
+                        {
                             println!(
                                 "cargo:warning=patchjit: the committed table {} is stale (builds \
                                  without clang would use it); regenerate it with `patchjit build`",
                                 committed.display()
                             );
+                            for line in summary.lines() {
+                                println!("cargo:warning={line}");
+                            }
                         }
                     }
                 }
@@ -635,28 +656,8 @@ fn summarize(
     }
 }
 
-/// Writes `bytes` unless the file already holds exactly them (keeps mtimes, so Cargo and
-/// build systems see no change).
-/// The file is replaced atomically (written aside, then renamed), so a concurrent reader sees
-/// the old or the new contents, never a part.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(format!(".{}.tmp", compile::unique_suffix()));
-    let aside = PathBuf::from(aside);
-    std::fs::write(&aside, bytes).map_err(|e| Error::io(&aside, e))?;
-    std::fs::rename(&aside, path).map_err(|e| {
-        let _ = std::fs::remove_file(&aside);
-        Error::io(path, e)
-    })
-}
-
-/// Finds a usable clang (see [`Clang`]); `version_cache` avoids re-running `--version`.
-pub fn find_clang(version_cache: Option<&Path>) -> Result<Clang, ClangProblem> {
-    clang::find(version_cache)
+/// Finds a clang that can compile templates ([`MIN_MAJOR`] or newer; see [`find_tool`]);
+/// `version_cache` avoids re-running `--version`.
+pub fn find_clang(version_cache: Option<&Path>) -> Result<Tool, ToolProblem> {
+    find_tool(ToolKind::Clang, Versions::AtLeast(MIN_MAJOR), version_cache)
 }

@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use patchjit_build::cpython::{run, CodeComments, Event, Job, JobError};
+use patchjit_build::cpython::{run, CodeComments, Job, JobError};
+use patchjit_build::Event;
 use patchjit_stencils::{StencilGroup, Target};
 
 const JIT_H: &str = r#"typedef __attribute__((preserve_none)) long (*jit_func)(long *frame, long *sp);
@@ -54,13 +55,17 @@ const CASES: &str = "// generated\n        case _Z_NOP: {\n            break;\n 
 /// A throwaway CPython-shaped tree: `Python/`, `Tools/jit/`, and a build dir with pyconfig.h.
 struct Tree {
     root: PathBuf,
+    /// Removes the tree when the test ends.
+    _dir: tempfile::TempDir,
 }
 
 impl Tree {
     fn new(name: &str, jit_c: &str) -> Tree {
-        let root =
-            std::env::temp_dir().join(format!("patchjit-cpython-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("patchjit-cpython-{name}-"))
+            .tempdir()
+            .unwrap();
+        let root = dir.path().to_path_buf();
         for dir in [
             "src/Python",
             "src/Tools/jit",
@@ -70,7 +75,7 @@ impl Tree {
         ] {
             fs::create_dir_all(root.join(dir)).unwrap();
         }
-        let tree = Tree { root };
+        let tree = Tree { root, _dir: dir };
         tree.write("src/Tools/jit/jit.h", JIT_H);
         tree.write("src/Tools/jit/template.c", TEMPLATE_C);
         tree.write("src/Tools/jit/shim.c", SHIM_C);
@@ -97,6 +102,7 @@ impl Tree {
             verbose: false,
             command: "patchjit cpython test".to_string(),
             jobs: 0,
+            cache_dir: Some(self.root.join("cache")),
             precompiled_header,
             code_comments: CodeComments::Objdump { fallback: None },
         }
@@ -107,20 +113,14 @@ impl Tree {
     }
 }
 
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
-    }
-}
-
 /// Runs a job, returning what it reported as (kind, detail) pairs.
 fn run_job(job: &Job) -> Result<Vec<(String, String)>, JobError> {
     let events = Mutex::new(Vec::new());
     run(job, &|event| {
         let entry = match event {
-            Event::UpToDate { triple, .. } => ("up-to-date", triple.to_string()),
+            Event::UpToDate { path } => ("up-to-date", file_name(path)),
             Event::Wrote { path } => ("wrote", file_name(path)),
-            Event::Compiling { triple, stencils } => ("compiling", format!("{triple} {stencils}")),
+            Event::Compiling { target, total, .. } => ("compiling", format!("{target} {total}")),
             Event::Compiled { .. } | Event::Command(_) => return,
         };
         events.lock().unwrap().push((entry.0.to_string(), entry.1));
@@ -159,6 +159,16 @@ fn x86_64_header_from_a_miniature_tree() {
         ]
     );
     let header = tree.header("x86_64-pc-linux-gnu");
+    // clang's and llvm-objdump's `--version` answers are cached, as the builder caches clang's.
+    let cached_versions = fs::read_dir(tree.root.join("cache"))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("tool-") && name.ends_with(".version")
+        })
+        .count();
+    assert_eq!(cached_versions, 2);
     let lines: Vec<&str> = header.lines().collect();
     assert_eq!(lines[0].len(), 3 + 64, "digest line: {}", lines[0]);
     assert_eq!(lines[1], "// $ patchjit cpython test");
@@ -207,7 +217,10 @@ fn x86_64_header_from_a_miniature_tree() {
         .unwrap();
     assert_eq!(
         run_job(&job).unwrap(),
-        [("up-to-date".to_string(), "x86_64-pc-linux-gnu".to_string())]
+        [(
+            "up-to-date".to_string(),
+            "jit_stencils-x86_64-pc-linux-gnu.h".to_string()
+        )]
     );
     assert_eq!(
         fs::metadata(tree.root.join("out/jit_stencils-x86_64-pc-linux-gnu.h"))

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use patchjit_build::cpython::{run, CodeComments, Event, Job, PatchDialect, TargetHeader};
+use patchjit_build::cpython::{run, CodeComments, Job, PatchDialect, TargetHeader};
+use patchjit_build::Event;
 use patchjit_stencils::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
 
 fn env_dir(name: &str) -> Option<PathBuf> {
@@ -17,22 +18,12 @@ fn env_dir(name: &str) -> Option<PathBuf> {
         .filter(|p| p.is_dir())
 }
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let path =
-            std::env::temp_dir().join(format!("patchjit-cpyref-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Scratch(path)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory, removed when the test ends.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("patchjit-cpyref-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// The lines that carry meaning: everything but `//` comment lines.
@@ -98,6 +89,7 @@ fn patchjit(
         verbose: false,
         command: format!("patchjit cpython {triple}"),
         jobs: 0,
+        cache_dir: None,
         precompiled_header: true,
         code_comments: CodeComments::Objdump { fallback: None },
     };
@@ -129,23 +121,23 @@ fn headers_match_tools_jit_build_py() {
         ("x86_64-pc-linux-gnu", ""),
         ("aarch64-unknown-linux-gnu", aarch64_cflags),
     ] {
-        let ours = Scratch::new(&format!("{triple}-patchjit"));
-        let theirs = Scratch::new(&format!("{triple}-python"));
+        let ours = scratch(&format!("{triple}-patchjit"));
+        let theirs = scratch(&format!("{triple}-python"));
         let start = Instant::now();
-        patchjit(&src, &build, triple, cflags, &ours.0, true);
+        patchjit(&src, &build, triple, cflags, ours.path(), true);
         let patchjit_time = start.elapsed();
         let start = Instant::now();
-        build_py(&src, &build, triple, cflags, &theirs.0);
+        build_py(&src, &build, triple, cflags, theirs.path());
         let python_time = start.elapsed();
 
         let name = format!("jit_stencils-{triple}.h");
-        let a = fs::read_to_string(ours.0.join(&name)).unwrap();
-        let b = fs::read_to_string(theirs.0.join(&name)).unwrap();
+        let a = fs::read_to_string(ours.path().join(&name)).unwrap();
+        let b = fs::read_to_string(theirs.path().join(&name)).unwrap();
         compare(&a, &b, &name);
         // The digest is CPython's own, so either tool sees the other's header as up to date.
         assert_eq!(a.lines().next(), b.lines().next(), "{name}: digest line");
-        let umbrella_a = fs::read_to_string(ours.0.join("jit_stencils.h")).unwrap();
-        let umbrella_b = fs::read_to_string(theirs.0.join("jit_stencils.h")).unwrap();
+        let umbrella_a = fs::read_to_string(ours.path().join("jit_stencils.h")).unwrap();
+        let umbrella_b = fs::read_to_string(theirs.path().join("jit_stencils.h")).unwrap();
         compare(&umbrella_a, &umbrella_b, "jit_stencils.h");
         println!(
             "{triple}: equal except comments ({} of {} lines differ in all, the command line included); patchjit {:.2} s, build.py {:.2} s",
@@ -157,15 +149,15 @@ fn headers_match_tools_jit_build_py() {
 
         // Nothing changed: patchjit leaves its own header and CPython's alone.
         assert_eq!(
-            patchjit(&src, &build, triple, cflags, &ours.0, false),
+            patchjit(&src, &build, triple, cflags, ours.path(), false),
             ["up-to-date"]
         );
         // (Its umbrella header differs in the comment line, so that one is rewritten.)
         assert_eq!(
-            patchjit(&src, &build, triple, cflags, &theirs.0, false)[0],
+            patchjit(&src, &build, triple, cflags, theirs.path(), false)[0],
             "up-to-date"
         );
-        assert_eq!(fs::read_to_string(theirs.0.join(&name)).unwrap(), b);
+        assert_eq!(fs::read_to_string(theirs.path().join(&name)).unwrap(), b);
     }
 }
 
@@ -299,8 +291,8 @@ fn writer_matches_tools_jit_writer() {
         println!("skipped: PATCHJIT_CPYTHON_SRC not set");
         return;
     };
-    let scratch = Scratch::new("writer");
-    let script = scratch.0.join("dump_groups.py");
+    let scratch = scratch("writer");
+    let script = scratch.path().join("dump_groups.py");
     fs::write(&script, DUMP_GROUPS_PY).unwrap();
     let jit_c = fs::read_to_string(src.join("Python/jit.c")).unwrap();
     for (triple, cflags) in [
@@ -310,7 +302,7 @@ fn writer_matches_tools_jit_writer() {
             "-isystem /usr/aarch64-linux-gnu/include",
         ),
     ] {
-        let out = scratch.0.join(triple);
+        let out = scratch.path().join(triple);
         let status = Command::new("python3")
             .arg(&script)
             .args([src.as_os_str(), build.as_os_str()])

@@ -115,14 +115,13 @@ fn extract(args: &ExtractArgs) -> Result<(), String> {
         "null".to_string()
     };
     let per_object = extract_ns / objects.len() as f64;
-    println!(
-        "{{\"objects\":{},\"bytes\":{total_bytes},\"ns_per_object\":{per_object:.0},\"objects_per_s\":{:.0},\"mb_per_s\":{:.1},\"copy_ns_per_object\":{:.0},\"readobj_ns_per_object\":{readobj_ns}}}",
+    crate::output::print(&format!(
+        "{{\"objects\":{},\"bytes\":{total_bytes},\"ns_per_object\":{per_object:.0},\"objects_per_s\":{:.0},\"mb_per_s\":{:.1},\"copy_ns_per_object\":{:.0},\"readobj_ns_per_object\":{readobj_ns}}}\n",
         objects.len(),
         1e9 / per_object,
         total_bytes as f64 / extract_ns * 1e3,
         copy_ns / objects.len() as f64,
-    );
-    Ok(())
+    ))
 }
 
 fn emit(args: &EmitArgs) -> Result<(), String> {
@@ -164,15 +163,14 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
     let n = args.instructions as f64;
     let (per, memcpy) = (emit_ns / n, memcpy_ns / n);
 
-    println!(
-        "{{\"stencils\":{},\"ns_per_stencil\":{:.2},\"memcpy_ns_per_stencil\":{:.2},\"ratio_to_memcpy\":{:.2},\"end_to_end_ns_per_stencil\":{:.2}}}",
+    crate::output::print(&format!(
+        "{{\"stencils\":{},\"ns_per_stencil\":{:.2},\"memcpy_ns_per_stencil\":{:.2},\"ratio_to_memcpy\":{:.2},\"end_to_end_ns_per_stencil\":{:.2}}}\n",
         args.instructions,
         per,
         memcpy,
         ratio,
         end_to_end_ns / n
-    );
-    Ok(())
+    ))
 }
 
 /// Times `a` and `b` back to back in each repetition, so that machine noise hits both alike:

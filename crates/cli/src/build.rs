@@ -1,17 +1,18 @@
 //! `patchjit build`: compiles C templates and writes the Rust stencil table, or checks that a
 //! committed table is still what the templates produce.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use patchjit_build::{find_clang, Builder, Progress, Target};
+use patchjit_build::{find_clang, freshness, Builder, Freshness, Target};
+
+use crate::output::{self, note, Progress};
 
 /// Compile C templates with clang (19 or newer) and write a Rust stencil table.
 ///
 /// Each template is one operation (a `_JIT_ENTRY` function, see docs/templates.md); its file
 /// stem names the stencil group. Objects are cached by content, so an unchanged rebuild runs no
-/// compiler. Progress and a summary go to stderr.
+/// compiler. A progress bar (on a terminal) and a summary go to stderr.
 ///
 /// Example: patchjit build --target x86_64-unknown-linux-gnu -o stencils/x86_64-unknown-linux-gnu.rs templates/*.c
 #[derive(clap::Args)]
@@ -51,7 +52,8 @@ pub struct Args {
     /// Largest code size of one stencil in bytes.
     #[arg(long, default_value_t = patchjit_build::DEFAULT_MAX_CODE_SIZE)]
     max_code_size: usize,
-    /// Where compiled objects are cached (default: $XDG_CACHE_HOME/patchjit, ~/.cache/patchjit).
+    /// Where compiled objects are cached (default: $XDG_CACHE_HOME/patchjit, ~/.cache/patchjit,
+    /// else a directory of your own under the temporary directory).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Print only errors.
@@ -69,19 +71,25 @@ fn parse_target(triple: &str) -> Result<Target, String> {
     })
 }
 
-fn default_cache_dir() -> PathBuf {
+/// The user's cache directory for `patchjit build` and `patchjit cpython`.
+pub fn default_cache_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("patchjit");
+        return Ok(PathBuf::from(dir).join("patchjit"));
     }
     if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(home).join(".cache/patchjit");
+        return Ok(PathBuf::from(home).join(".cache/patchjit"));
     }
-    std::env::temp_dir().join("patchjit-cache")
+    Ok(patchjit_build::private_temp_dir()
+        .map_err(|e| e.to_string())?
+        .join("cache"))
 }
 
 pub fn run(args: Args) -> Result<(), String> {
     let start = Instant::now();
-    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => default_cache_dir()?,
+    };
     std::fs::create_dir_all(&cache_dir).map_err(|e| format!("{}: {e}", cache_dir.display()))?;
     let clang = find_clang(Some(&cache_dir)).map_err(|e| e.to_string())?;
     let mut builder = Builder::new()
@@ -107,61 +115,26 @@ pub fn run(args: Args) -> Result<(), String> {
     for flag in &args.flags {
         builder = builder.flag(flag);
     }
-    if !args.quiet {
-        eprintln!(
-            "patchjit build: {} template(s) for {} with {}",
-            args.templates.len(),
-            args.target,
-            clang.version
-        );
-    }
-    let total = args.templates.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let quiet = args.quiet;
-    let progress = |event: Progress<'_>| {
-        let Progress::Compiled { source, cached } = event;
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if !quiet && !cached {
-            eprintln!("  [{n}/{total}] compiled {}", source.display());
-        }
-    };
-    let generated = builder
-        .generate_with(&clang, &progress)
-        .map_err(|e| e.to_string())?;
+    let progress = Progress::new(args.quiet);
+    let generated = builder.generate_with(&clang, &|event| progress.show(event));
+    progress.clear();
+    let generated = generated.map_err(|e| e.to_string())?;
     for (_, text) in &generated.warnings {
-        eprint!("{text}");
+        note(format_args!("{text}"));
     }
     match (&args.output, args.check) {
         (Some(path), true) => {
-            let old = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: {e} (nothing to check)", path.display()))?;
-            if old != generated.rust {
-                return Err(format!(
-                    "{} is stale: {}\nregenerate it: run the same command without --check",
-                    path.display(),
-                    diff_summary(&old, &generated.rust)
-                ));
-            }
+            check(path, &generated.rust)?;
             if let Some(json) = &args.json {
-                let old = std::fs::read_to_string(json)
-                    .map_err(|e| format!("{}: {e} (nothing to check)", json.display()))?;
-                if old != generated.json() {
-                    return Err(format!(
-                        "{} is stale: {}\nregenerate it: run the same command without --check",
-                        json.display(),
-                        diff_summary(&old, &generated.json())
-                    ));
-                }
+                check(json, &generated.json())?;
             }
             if !args.quiet {
-                eprintln!("{} is up to date", path.display());
+                note(format_args!("{} is up to date\n", path.display()));
             }
         }
         (Some(path), false) => patchjit_build::write_if_changed(path, generated.rust.as_bytes())
             .map_err(|e| e.to_string())?,
-        (None, _) => std::io::stdout()
-            .write_all(generated.rust.as_bytes())
-            .map_err(|e| format!("stdout: {e}"))?,
+        (None, _) => output::print(&generated.rust)?,
     }
     if let (Some(json), false) = (&args.json, args.check) {
         patchjit_build::write_if_changed(json, generated.json().as_bytes())
@@ -170,8 +143,8 @@ pub fn run(args: Args) -> Result<(), String> {
     if !args.quiet {
         let r = &generated.report;
         let holes: Vec<String> = r.holes.iter().map(|(k, n)| format!("{k:?} {n}")).collect();
-        eprintln!(
-            "{} stencils, {} code bytes, {} data bytes; holes: {}; {} compiled, {} cached; {:.3} s",
+        note(format_args!(
+            "{} stencils, {} code bytes, {} data bytes; holes: {}; {} compiled, {} cached; {:.3} s\n",
             r.stencils,
             r.code_bytes,
             r.data_bytes,
@@ -183,75 +156,19 @@ pub fn run(args: Args) -> Result<(), String> {
             r.compiled,
             r.cached,
             start.elapsed().as_secs_f64()
-        );
+        ));
     }
     Ok(())
 }
 
-/// Where two texts first differ, and how many lines differ in between common prefix and suffix.
-fn diff_summary(old: &str, new: &str) -> String {
-    let old: Vec<&str> = old.lines().collect();
-    let new: Vec<&str> = new.lines().collect();
-    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..]
-        .iter()
-        .rev()
-        .zip(new[prefix..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let removed = old.len() - prefix - suffix;
-    let added = new.len() - prefix - suffix;
-    // The group whose entry holds the first difference (groups are written in order).
-    let stencil = new[..new.len().min(prefix + 1)]
-        .iter()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("name: \"")?.strip_suffix("\","));
-    let mut summary = format!(
-        "from line {}: {removed} committed line(s) replaced by {added} regenerated line(s)",
-        prefix + 1
-    );
-    if let (Some(was), Some(now)) = (old.get(prefix), new.get(prefix)) {
-        summary.push_str(&format!(
-            "\n  committed:   {}\n  regenerated: {}",
-            was.trim(),
-            now.trim()
-        ));
-    }
-    if let Some(stencil) = stencil {
-        summary.push_str(&format!("\n  first difference in stencil {stencil}"));
-    }
-    summary
-}
-
-#[cfg(test)]
-mod tests {
-    use super::diff_summary;
-
-    #[test]
-    fn summary_names_line_and_stencil() {
-        let old = "// header\n        ::patchjit::StencilGroup {\n            name: \"add\",\n                    0x48, 0xb8,\n";
-        let new = "// header\n        ::patchjit::StencilGroup {\n            name: \"add\",\n                    0x48, 0xb9,\n";
-        let summary = diff_summary(old, new);
-        assert!(
-            summary
-                .starts_with("from line 4: 1 committed line(s) replaced by 1 regenerated line(s)"),
-            "{summary}"
-        );
-        assert!(summary.contains("committed:   0x48, 0xb8,"), "{summary}");
-        assert!(summary.contains("regenerated: 0x48, 0xb9,"), "{summary}");
-        assert!(
-            summary.ends_with("first difference in stencil add"),
-            "{summary}"
-        );
-    }
-
-    #[test]
-    fn summary_of_added_lines() {
-        let summary = diff_summary("a\nb\n", "a\nx\ny\nb\n");
-        assert!(
-            summary
-                .starts_with("from line 2: 0 committed line(s) replaced by 2 regenerated line(s)"),
-            "{summary}"
-        );
+/// `--check`: an error saying where `path` differs from what was generated for it.
+fn check(path: &Path, generated: &str) -> Result<(), String> {
+    match freshness(path, generated) {
+        Freshness::UpToDate => Ok(()),
+        Freshness::Unreadable(e) => Err(format!("{}: {e} (nothing to check)", path.display())),
+        Freshness::Stale { summary } => Err(format!(
+            "{} is stale: {summary}\nregenerate it: run the same command without --check",
+            path.display()
+        )),
     }
 }

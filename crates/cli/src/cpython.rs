@@ -1,12 +1,11 @@
 //! `patchjit cpython`: writes CPython 3.14's `jit_stencils-<triple>.h` and `jit_stencils.h`, as
 //! a drop-in replacement for `python3 Tools/jit/build.py` (same arguments, same output).
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Instant;
 
-use patchjit_build::cpython::{self, CodeComments, Event, Job};
+use patchjit_build::cpython::{self, CodeComments, Job};
+
+use crate::output::Progress;
 
 /// Build the stencils of CPython 3.14's JIT (replaces Tools/jit/build.py).
 ///
@@ -73,6 +72,7 @@ pub fn run(args: Args) -> Result<(), String> {
         verbose: args.verbose,
         command: cpython::shell_join(&recorded),
         jobs: args.jobs,
+        cache_dir: Some(crate::build::default_cache_dir()?),
         precompiled_header: !args.exact_commands,
         code_comments: if args.builtin_disassembler {
             CodeComments::Builtin(crate::dump::code_comments)
@@ -82,62 +82,8 @@ pub fn run(args: Args) -> Result<(), String> {
             }
         },
     };
-    let progress = Progress::new();
-    cpython::run(&job, &|event| progress.show(event)).map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-/// Progress on stderr: a self-overwriting counter on a terminal, summary lines otherwise.
-struct Progress {
-    terminal: bool,
-    /// When the current target started compiling.
-    started: Mutex<Option<Instant>>,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        Progress {
-            terminal: std::io::stderr().is_terminal(),
-            started: Mutex::new(None),
-        }
-    }
-
-    fn show(&self, event: Event<'_>) {
-        let mut err = std::io::stderr().lock();
-        let clear = if self.terminal { "\r\x1b[K" } else { "" };
-        let _ = match event {
-            Event::Compiling { triple, stencils } => {
-                if let Ok(mut started) = self.started.lock() {
-                    *started = Some(Instant::now());
-                }
-                writeln!(err, "patchjit: {triple}: compiling {stencils} stencils")
-            }
-            Event::Compiled {
-                name, done, total, ..
-            } if self.terminal => {
-                write!(err, "\r\x1b[K[{done}/{total}] {name}")
-            }
-            Event::Compiled { .. } => Ok(()),
-            Event::Command(line) => writeln!(
-                err,
-                "{}$ {line}",
-                if self.terminal { "\r\x1b[K" } else { "" }
-            ),
-            Event::UpToDate { path, .. } => {
-                writeln!(err, "patchjit: {} is up to date", path.display())
-            }
-            Event::Wrote { path } => {
-                let started = self.started.lock().ok().and_then(|mut s| s.take());
-                match started {
-                    Some(start) => writeln!(
-                        err,
-                        "{clear}patchjit: wrote {} ({:.2} s)",
-                        path.display(),
-                        start.elapsed().as_secs_f64()
-                    ),
-                    None => writeln!(err, "{clear}patchjit: wrote {}", path.display()),
-                }
-            }
-        };
-    }
+    let progress = Progress::new(false);
+    let result = cpython::run(&job, &|event| progress.show(event));
+    progress.clear();
+    result.map(|_| ()).map_err(|e| e.to_string())
 }

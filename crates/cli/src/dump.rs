@@ -2,7 +2,8 @@
 //! each hole turns into, and a disassembly of the code with the holes marked.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use patchjit_build::cpython::patch_call;
 use patchjit_stencils::{
@@ -60,8 +61,8 @@ pub fn run(args: Args) -> Result<(), String> {
     let (extraction, target) = match (&args.readobj_json, &args.file) {
         (Some(json_path), file) => {
             let json_name = json_path.display().to_string();
-            let json =
-                std::fs::read_to_string(json_path).map_err(|e| format!("{json_name}: {e}"))?;
+            let json = String::from_utf8(read_input(json_path)?)
+                .map_err(|_| format!("{json_name}: not UTF-8 text"))?;
             let target = match target {
                 Some(target) => target,
                 None => readobj_json_target(&json_name, &json).map_err(|e| e.to_string())?,
@@ -74,7 +75,7 @@ pub fn run(args: Args) -> Result<(), String> {
         }
         (None, Some(file)) => {
             let name = file.display().to_string();
-            let bytes = std::fs::read(file).map_err(|e| format!("{name}: {e}"))?;
+            let bytes = read_input(file)?;
             let extraction =
                 extract_objects(&[(&name, &bytes)], target, &options).map_err(|e| e.to_string())?;
             let target = match target {
@@ -94,8 +95,29 @@ pub fn run(args: Args) -> Result<(), String> {
         Format::Json => to_json(&extraction, target),
         Format::Text => render_text(&extraction, target),
     };
-    print!("{out}");
-    Ok(())
+    crate::output::print(&out)
+}
+
+/// The largest input read: far above any object clang makes of templates (or its
+/// `llvm-readobj` JSON), and small enough that a wrong path (`/dev/zero`, a disk image) is
+/// refused at once instead of filling memory until allocation fails.
+const MAX_INPUT: u64 = 64 << 20;
+
+/// The whole of `path`, if it is at most [`MAX_INPUT`] bytes.
+fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    let name = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(format!(
+            "{name}: larger than {} MiB, which no object file patchjit dump reads is",
+            MAX_INPUT >> 20
+        ));
+    }
+    Ok(bytes)
 }
 
 fn known_targets() -> String {

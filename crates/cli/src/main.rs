@@ -1,5 +1,7 @@
 //! The `patchjit` command line: one module per subcommand.
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
 
 mod bench;
@@ -7,6 +9,7 @@ mod build;
 mod cpython;
 mod dump;
 mod emit_workload;
+mod output;
 
 /// patchjit: a copy-and-patch JIT toolkit.
 ///
@@ -28,15 +31,40 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match parse().command {
         Command::Dump(args) => dump::run(args),
         Command::Build(args) => build::run(args),
         Command::Cpython(args) => cpython::run(args),
         Command::Bench(args) => bench::run(args),
     };
     if let Err(message) = result {
-        eprintln!("patchjit: error: {message}");
-        std::process::exit(1);
+        fail(&message);
     }
+}
+
+/// The command line; `--help` and `--version` are printed through [`output::print`], so they
+/// too fail cleanly on a full disk (clap itself would drop the error and exit 0).
+fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|error| {
+        if error.use_stderr() {
+            // A usage error: clap's message on stderr, exit status 2.
+            error.exit()
+        }
+        let rendered = error.render();
+        let text = if std::io::stdout().is_terminal() {
+            rendered.ansi().to_string()
+        } else {
+            rendered.to_string()
+        };
+        match output::print(&text) {
+            Ok(()) => std::process::exit(0),
+            Err(message) => fail(&message),
+        }
+    })
+}
+
+/// Reports an error as one line on stderr and exits with status 1.
+fn fail(message: &str) -> ! {
+    output::note(format_args!("patchjit: error: {message}\n"));
+    std::process::exit(1)
 }

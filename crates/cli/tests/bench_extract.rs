@@ -4,8 +4,8 @@ use std::process::Command;
 
 #[test]
 fn bench_extract_prints_one_json_line_with_its_figures() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-extract");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let object = dir.join("add.o");
     let source = dir.join("add.c");
     std::fs::write(

@@ -6,6 +6,10 @@ use std::process::{Command, Output};
 
 use patchjit_stencils::{extract_objects, from_json, to_json, Options, Target};
 
+#[path = "../../build/tests/support/special_files.rs"]
+mod special_files;
+use special_files::{closed_pipe, full_disk};
+
 fn patchjit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_patchjit"))
         .args(args)
@@ -13,10 +17,17 @@ fn patchjit(args: &[&str]) -> Output {
         .expect("run patchjit")
 }
 
+/// A path named `name` in this run's own directory under Cargo's per-test temporary directory.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dump-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{}-{name}", std::process::id()))
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("dump-tests-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap()
+            .keep()
+    })
+    .join(name)
 }
 
 /// Compiles one of the extraction tests' templates for `target` with the flags they use.
@@ -268,5 +279,83 @@ fn bad_readobj_json_is_one_line_and_exit_status_1() {
     assert_one_line_error(
         &patchjit(&["dump", "--readobj-json", missing.to_str().unwrap()]),
         "missing.json",
+    );
+}
+
+/// `patchjit dump` of an object with stdout connected to `stdout`.
+fn dump_into(object: &Path, stdout: std::process::Stdio) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .arg("dump")
+        .arg(object)
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run patchjit")
+}
+
+#[test]
+fn a_closed_pipe_ends_the_dump_quietly() {
+    let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
+    let output = dump_into(&object, closed_pipe().into());
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+
+    // The same through a shell pipeline, with the dump's own status kept.
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg("set -o pipefail; \"$0\" dump \"$1\" | head -1")
+        .arg(env!("CARGO_BIN_EXE_patchjit"))
+        .arg(&object)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "target x86_64-unknown-linux-gnu\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn a_full_disk_is_one_line_and_exit_status_1() {
+    let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
+    assert_one_line_error(
+        &dump_into(&object, full_disk().into()),
+        "writing to stdout: No space left on device",
+    );
+}
+
+#[test]
+fn an_endless_input_is_refused() {
+    assert_one_line_error(
+        &patchjit(&["dump", "/dev/zero"]),
+        "/dev/zero: larger than 64 MiB",
+    );
+    assert_one_line_error(
+        &patchjit(&["dump", "--readobj-json", "/dev/zero"]),
+        "/dev/zero: larger than 64 MiB",
+    );
+}
+
+#[test]
+fn help_on_a_full_disk_is_one_line_and_exit_status_1() {
+    let output = Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .args(["dump", "--help"])
+        .stdout(full_disk())
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "writing to stdout: No space left on device");
+    let output = Command::new(env!("CARGO_BIN_EXE_patchjit"))
+        .arg("--version")
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    // Help itself is unchanged.
+    let help = stdout(&patchjit(&["dump", "--help"]));
+    assert!(
+        help.contains("Show the stencils an object file becomes."),
+        "{help}"
     );
 }

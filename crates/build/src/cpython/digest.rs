@@ -6,7 +6,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::sha256::{hex, Sha256};
+use sha2::{Digest, Sha256};
 
 /// The inputs of one target's stencils.
 pub struct DigestInputs<'a> {
@@ -26,19 +26,19 @@ pub struct DigestInputs<'a> {
 pub fn digest(inputs: &DigestInputs<'_>) -> io::Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(inputs.triple.as_bytes());
-    hasher.update(&[u8::from(inputs.debug)]);
+    hasher.update([u8::from(inputs.debug)]);
     hasher.update(inputs.cflags.as_bytes());
-    hasher.update(&read(&inputs.cpython.join("Python/executor_cases.c.h"))?);
-    hasher.update(&read(&inputs.pyconfig_dir.join("pyconfig.h"))?);
+    hasher.update(read(&inputs.cpython.join("Python/executor_cases.c.h"))?);
+    hasher.update(read(&inputs.pyconfig_dir.join("pyconfig.h"))?);
     for (dir, files) in walk(&inputs.cpython.join("Tools/jit"))? {
         if dir.as_os_str().to_string_lossy().ends_with("__pycache__") {
             continue;
         }
         for file in files {
-            hasher.update(&read(&dir.join(file))?);
+            hasher.update(read(&dir.join(file))?);
         }
     }
-    Ok(hex(&hasher.finish()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 fn read(path: &Path) -> io::Result<Vec<u8>> {

@@ -7,18 +7,17 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use patchjit_stencils::{Extraction, StencilGroup, Target};
 
 use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};
 use super::header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
-use super::llvm::{self, Tool};
-use super::pytext::{shell_join, shell_split};
+use super::llvm;
+use super::pytext::shell_join;
 use super::template::split_template;
+use crate::driver::{parallel_map, Event};
+use crate::tools::{find_tool, Tool, ToolKind, ToolProblem, Versions};
 
 /// What to build, as `Tools/jit/build.py`'s command line says it.
 #[derive(Clone, Debug)]
@@ -43,6 +42,9 @@ pub struct Job {
     pub command: String,
     /// Compiles to run at once; 0 means one per available core.
     pub jobs: usize,
+    /// Where the tools' `--version` answers are cached (as [`crate::Builder::cache_dir`]
+    /// does); None: asked every run.
+    pub cache_dir: Option<PathBuf>,
     /// Parse the template's shared prefix once into a clang precompiled header (same objects,
     /// several times faster); false runs exactly CPython's clang command lines.
     pub precompiled_header: bool,
@@ -64,33 +66,6 @@ pub enum CodeComments {
     Builtin(Disassembler),
 }
 
-/// Progress of a job, for the caller to show.
-#[derive(Debug)]
-pub enum Event<'a> {
-    /// A target's stencils are about to be compiled.
-    Compiling {
-        triple: &'a str,
-        stencils: usize,
-    },
-    /// One stencil compiled (in completion order).
-    Compiled {
-        triple: &'a str,
-        name: &'a str,
-        done: usize,
-        total: usize,
-    },
-    /// A tool command line (only with `verbose`).
-    Command(&'a str),
-    /// The header's digest matches: nothing to do.
-    UpToDate {
-        triple: &'a str,
-        path: &'a Path,
-    },
-    Wrote {
-        path: &'a Path,
-    },
-}
-
 /// Why a job failed; each names the file, micro-op or tool involved.
 #[derive(Debug)]
 pub enum JobError {
@@ -99,7 +74,8 @@ pub enum JobError {
         error: io::Error,
     },
     UnknownTriple(String),
-    ToolNotFound(Tool),
+    /// clang (or llvm-objdump, when `PATCHJIT_OBJDUMP` names it) from LLVM 19 is not usable.
+    Tool(ToolProblem),
     BadCflags(String),
     Compile {
         stencil: String,
@@ -130,16 +106,22 @@ impl fmt::Display for JobError {
                 "unsupported target triple {t:?} (expected one of {})",
                 Target::ALL.map(|t| t.triple()).join(", ")
             ),
-            JobError::ToolNotFound(tool) => write!(
-                f,
-                "cannot find {tool:?} from LLVM {}: install it (e.g. clang-19) or set PATCHJIT_CLANG",
-                llvm::LLVM_VERSION
-            ),
+            JobError::Tool(problem) => write!(f, "{problem}"),
             JobError::BadCflags(m) => write!(f, "--cflags: {m}"),
-            JobError::Compile { stencil, command, status, stderr } => {
-                write!(f, "clang failed for micro-op {stencil} ({status})\n$ {command}\n{stderr}")
+            JobError::Compile {
+                stencil,
+                command,
+                status,
+                stderr,
+            } => {
+                write!(
+                    f,
+                    "clang failed for micro-op {stencil} ({status})\n$ {command}\n{stderr}"
+                )
             }
-            JobError::Objdump { stencil, message } => write!(f, "disassembling {stencil}: {message}"),
+            JobError::Objdump { stencil, message } => {
+                write!(f, "disassembling {stencil}: {message}")
+            }
             JobError::Extract { triple, message } => write!(f, "{triple}: {message}"),
             JobError::Header { triple, error } => write!(f, "{triple}: {error}"),
         }
@@ -153,6 +135,12 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> JobError + '_ {
         path: path.to_path_buf(),
         error,
     }
+}
+
+/// Writes a header atomically, through a symlink or FIFO rather than over it.
+fn write_file(path: &Path, text: &str) -> Result<(), JobError> {
+    crate::write::update_file(path, text.as_bytes())
+        .map_err(|(path, error)| JobError::Io { path, error })
 }
 
 /// Python's text-mode read: UTF-8 with universal newlines.
@@ -185,46 +173,15 @@ pub fn source_root_of_build_dir(build_dir: &Path) -> Result<PathBuf, JobError> {
     canonical(&root)
 }
 
-/// A fresh temporary directory `<tmp>/tmpXXXXXXXX`, named like Python's `tempfile` does so the
-/// disassembly comments (whose spacing depends on the path length) come out the same.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir, JobError> {
-        const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
-        let base = std::env::temp_dir();
-        let mut seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-            ^ (u64::from(std::process::id()) << 32);
-        for _ in 0..100 {
-            let mut name = String::from("tmp");
-            for _ in 0..8 {
-                // xorshift64*: plenty for unique names; create_dir rejects collisions.
-                seed ^= seed >> 12;
-                seed ^= seed << 25;
-                seed ^= seed >> 27;
-                let r = seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33;
-                name.push(CHARS[(r % CHARS.len() as u64) as usize] as char);
-            }
-            let path = base.join(name);
-            match fs::create_dir(&path) {
-                Ok(()) => return Ok(TempDir(canonical(&path)?)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_error(&path)(e)),
-            }
-        }
-        Err(io_error(&base)(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "no free temporary name",
-        )))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A fresh private (mode 0700) temporary directory `<tmp>/tmpXXXXXXXX`, named like Python's
+/// `tempfile` names it so the disassembly comments (whose spacing depends on the path length)
+/// come out the same; removed when dropped.
+fn temp_dir() -> Result<tempfile::TempDir, JobError> {
+    tempfile::Builder::new()
+        .prefix("tmp")
+        .rand_bytes(8)
+        .tempdir()
+        .map_err(io_error(&std::env::temp_dir()))
 }
 
 /// Everything shared by the targets of one job.
@@ -234,14 +191,36 @@ struct Context {
     output_dir: PathBuf,
     cflags: Vec<String>,
     dialect: PatchDialect,
-    jobs: usize,
 }
 
 /// The LLVM tools, looked up only once something has to be compiled (an up-to-date check must
 /// stay fast).
 struct Tools {
-    clang: String,
-    objdump: Option<String>,
+    clang: Tool,
+    objdump: Option<Tool>,
+}
+
+impl Tools {
+    /// clang from LLVM 19, and llvm-objdump from it when the comments come from there (missing
+    /// or of another version on `PATH`: the fallback writes them; named by `PATCHJIT_OBJDUMP`
+    /// but unusable: an error).
+    fn find(job: &Job) -> Result<Tools, JobError> {
+        let llvm = Versions::Exactly(llvm::LLVM_VERSION);
+        let cache = job.cache_dir.as_deref();
+        if let Some(dir) = cache {
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        let clang = find_tool(ToolKind::Clang, llvm, cache).map_err(JobError::Tool)?;
+        let objdump = match job.code_comments {
+            CodeComments::Objdump { .. } => match find_tool(ToolKind::Objdump, llvm, cache) {
+                Ok(objdump) => Some(objdump),
+                Err(problem) if problem.from_env() => return Err(JobError::Tool(problem)),
+                Err(_) => None,
+            },
+            CodeComments::Builtin(_) => None,
+        };
+        Ok(Tools { clang, objdump })
+    }
 }
 
 /// Runs the job: every target, then the umbrella header. Returns the headers written (targets
@@ -264,13 +243,10 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
     };
     let context = Context {
         dialect: PatchDialect::of_jit_c(&read_text(&cpython.join("Python/jit.c"))?),
-        cflags: shell_split(&job.cflags).map_err(JobError::BadCflags)?,
+        cflags: shlex::split(&job.cflags).ok_or_else(|| {
+            JobError::BadCflags("no closing quotation, or a backslash at the end".to_string())
+        })?,
         output_dir: canonical(&job.output_dir)?,
-        jobs: if job.jobs > 0 {
-            job.jobs
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        },
         cpython,
         pyconfig_dir,
     };
@@ -292,21 +268,12 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
         if !job.force
             && fs::read(&path).is_ok_and(|old| old.starts_with(format!("// {digest}\n").as_bytes()))
         {
-            report(Event::UpToDate {
-                triple,
-                path: &path,
-            });
+            report(Event::UpToDate { path: &path });
             continue;
         }
         let tools = match &mut tools {
             Some(tools) => tools,
-            None => tools.insert(Tools {
-                clang: llvm::find(Tool::Clang).ok_or(JobError::ToolNotFound(Tool::Clang))?,
-                objdump: match job.code_comments {
-                    CodeComments::Objdump { .. } => llvm::find(Tool::Objdump),
-                    CodeComments::Builtin(_) => None,
-                },
-            }),
+            None => tools.insert(Tools::find(job)?),
         };
         let build = TargetBuild {
             job,
@@ -322,7 +289,7 @@ pub fn run(job: &Job, report: &(dyn Fn(Event<'_>) + Sync)) -> Result<Vec<PathBuf
     let umbrella = context.output_dir.join("jit_stencils.h");
     let text = render_umbrella(&job.command, &targets);
     if fs::read_to_string(&umbrella).ok().as_deref() != Some(text.as_str()) {
-        fs::write(&umbrella, text).map_err(io_error(&umbrella))?;
+        write_file(&umbrella, &text)?;
         report(Event::Wrote { path: &umbrella });
     }
     Ok(written)
@@ -359,14 +326,15 @@ impl TargetBuild<'_> {
         let cx = self.cx;
         let ops = find_micro_ops(&read_text(&cx.cpython.join("Python/executor_cases.c.h"))?);
         let template = read_text(&cx.cpython.join("Tools/jit/template.c"))?;
-        let tmp = TempDir::new()?;
+        let tmp_dir = temp_dir()?;
+        let tmp = canonical(tmp_dir.path())?;
         let split = if self.job.precompiled_header {
             split_template(&template)
         } else {
             None
         };
         let pch = match &split {
-            Some(split) => self.precompile(&tmp.0, split.prefix)?,
+            Some(split) => self.precompile(&tmp, split.prefix)?,
             None => None,
         };
         let mut units = vec![Unit {
@@ -375,7 +343,7 @@ impl TargetBuild<'_> {
             full_text: None,
         }];
         for op in &ops {
-            let source = tmp.0.join(format!("{}.c", op.name));
+            let source = tmp.join(format!("{}.c", op.name));
             let full = op.instantiate(&template);
             let (text, full_text) = match (&split, &pch) {
                 (Some(split), Some(_)) => (split.instantiate_rest(&op.case_text), Some(full)),
@@ -389,10 +357,11 @@ impl TargetBuild<'_> {
             });
         }
         (self.report)(Event::Compiling {
-            triple: self.triple,
-            stencils: units.len(),
+            target: self.triple,
+            total: units.len(),
+            clang: &self.tools.clang.version,
         });
-        let compiled = self.compile_all(&tmp.0, pch.as_deref(), &units)?;
+        let compiled = self.compile_all(&tmp, pch.as_deref(), &units)?;
 
         let objects: Vec<(String, &[u8])> = units
             .iter()
@@ -428,12 +397,7 @@ impl TargetBuild<'_> {
             triple: self.triple.to_string(),
             error,
         })?;
-        let new = cx.output_dir.join("jit_stencils.h.new");
-        let result = fs::write(&new, text)
-            .map_err(io_error(&new))
-            .and_then(|()| fs::rename(&new, path).map_err(io_error(path)));
-        let _ = fs::remove_file(&new);
-        result?;
+        write_file(path, &text)?;
         (self.report)(Event::Wrote { path });
         Ok(())
     }
@@ -502,14 +466,14 @@ impl TargetBuild<'_> {
     /// Runs clang; a failure is reported with the stencil's name and clang's own message.
     fn clang(&self, stencil: &str, args: &[String]) -> Result<(), JobError> {
         let command_line = || {
-            let mut all = vec![self.tools.clang.clone()];
+            let mut all = vec![self.tools.clang.path.display().to_string()];
             all.extend(args.iter().cloned());
             shell_join(&all)
         };
         if self.job.verbose {
             (self.report)(Event::Command(&command_line()));
         }
-        let output = Command::new(&self.tools.clang)
+        let output = Command::new(&self.tools.clang.path)
             .args(args)
             .output()
             .map_err(|e| JobError::Compile {
@@ -540,7 +504,7 @@ impl TargetBuild<'_> {
         Ok(self.clang("template prefix", &args).ok().map(|()| pch))
     }
 
-    /// Compiles (and disassembles) every unit on `cx.jobs` threads; results in unit order. The
+    /// Compiles (and disassembles) every unit on `job.jobs` threads; results in unit order. The
     /// first failure stops the others from starting new work and is returned.
     fn compile_all(
         &self,
@@ -548,43 +512,19 @@ impl TargetBuild<'_> {
         pch: Option<&Path>,
         units: &[Unit],
     ) -> Result<Vec<Compiled>, JobError> {
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let results: Mutex<Vec<Option<Result<Compiled, JobError>>>> =
-            Mutex::new((0..units.len()).map(|_| None).collect());
-        std::thread::scope(|scope| {
-            for _ in 0..self.cx.jobs.min(units.len()) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= units.len() || failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let result = self.compile_one(tmp, pch, &units[i]);
-                    if result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    } else {
-                        (self.report)(Event::Compiled {
-                            triple: self.triple,
-                            name: &units[i].name,
-                            done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                            total: units.len(),
-                        });
-                    }
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
-                });
-            }
-        });
-        let mut compiled = Vec::with_capacity(units.len());
-        for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            match result {
-                Some(Ok(c)) => compiled.push(c),
-                Some(Err(e)) => return Err(e),
-                // Not started because another unit failed; that failure is returned below.
-                None => {}
-            }
-        }
-        Ok(compiled)
+        parallel_map(
+            units,
+            self.job.jobs,
+            |unit| self.compile_one(tmp, pch, unit),
+            |unit, _, done| {
+                (self.report)(Event::Compiled {
+                    name: &unit.name,
+                    cached: false,
+                    done,
+                    total: units.len(),
+                })
+            },
+        )
     }
 
     fn compile_one(
@@ -615,17 +555,18 @@ impl TargetBuild<'_> {
         let comments = match &self.tools.objdump {
             Some(objdump) => {
                 if self.job.verbose {
-                    let object = object.display().to_string();
                     (self.report)(Event::Command(&shell_join(&[
-                        objdump.as_str(),
-                        "--disassemble",
-                        "--reloc",
-                        &object,
+                        objdump.path.display().to_string(),
+                        "--disassemble".to_string(),
+                        "--reloc".to_string(),
+                        object.display().to_string(),
                     ])));
                 }
-                llvm::objdump_comments(objdump, &object).map_err(|message| JobError::Objdump {
-                    stencil: unit.name.clone(),
-                    message,
+                llvm::objdump_comments(&objdump.path, &object).map_err(|message| {
+                    JobError::Objdump {
+                        stencil: unit.name.clone(),
+                        message,
+                    }
                 })?
             }
             None => Vec::new(),

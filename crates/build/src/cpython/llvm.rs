@@ -1,5 +1,5 @@
-//! Finding the LLVM 19 tools CPython 3.14's JIT is built with, and turning `llvm-objdump`
-//! output into CPython's code comment lines.
+//! The LLVM version CPython 3.14's JIT is built with, and turning `llvm-objdump` output into
+//! CPython's code comment lines.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,81 +9,27 @@ use super::pytext::{expand_tabs, py_strip, split_lines};
 /// The LLVM major version CPython 3.14's stencils are built with.
 pub const LLVM_VERSION: u32 = 19;
 
-/// An LLVM tool patchjit runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tool {
-    Clang,
-    Objdump,
-}
-
-impl Tool {
-    fn name(self) -> &'static str {
-        match self {
-            Tool::Clang => "clang",
-            Tool::Objdump => "llvm-objdump",
-        }
-    }
-
-    /// Environment variable that names the executable outright.
-    fn env_var(self) -> &'static str {
-        match self {
-            Tool::Clang => "PATCHJIT_CLANG",
-            Tool::Objdump => "PATCHJIT_OBJDUMP",
-        }
-    }
-}
-
-/// The executable for `tool`: `$PATCHJIT_CLANG`/`$PATCHJIT_OBJDUMP` if set, else the bare name
-/// or `<name>-19`, whichever reports LLVM 19 (CPython's search order). None if neither does.
-pub fn find(tool: Tool) -> Option<String> {
-    if let Ok(path) = std::env::var(tool.env_var()) {
-        return Some(path);
-    }
-    [
-        tool.name().to_string(),
-        format!("{}-{LLVM_VERSION}", tool.name()),
-    ]
-    .into_iter()
-    .find(|candidate| reports_version(candidate))
-}
-
-/// True if `<exe> --version` succeeds and names LLVM or clang 19.x.y (not Apple's clang).
-fn reports_version(exe: &str) -> bool {
-    let Ok(output) = Command::new(exe).arg("--version").output() else {
-        return false;
-    };
-    if !output.status.success() {
-        return false;
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let marker = format!("version {LLVM_VERSION}.");
-    text.lines().any(|line| {
-        (line.contains("LLVM") || line.contains("clang"))
-            && !line.contains("Apple ")
-            && line.contains(&marker)
-    })
-}
-
 /// CPython's code comments for one object: every line of `llvm-objdump --disassemble --reloc`
 /// with tabs expanded (before the path is shortened, as CPython does), stripped, and the
 /// object's absolute path replaced by its file name. Blank lines are kept.
-pub fn objdump_comments(objdump: &str, object: &Path) -> Result<Vec<String>, String> {
+pub fn objdump_comments(objdump: &Path, object: &Path) -> Result<Vec<String>, String> {
+    let name = objdump.display();
     let output = Command::new(objdump)
         .arg("--disassemble")
         .arg("--reloc")
         .arg(object)
         .output()
-        .map_err(|e| format!("cannot run {objdump}: {e}"))?;
+        .map_err(|e| format!("cannot run {name}: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "{objdump} --disassemble --reloc {} failed ({}): {}",
+            "{name} --disassemble --reloc {} failed ({}): {}",
             object.display(),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
     let text = String::from_utf8(output.stdout)
-        .map_err(|_| format!("{objdump} printed text that is not UTF-8"))?;
+        .map_err(|_| format!("{name} printed text that is not UTF-8"))?;
     let long = object.display().to_string();
     let short = object
         .file_name()
