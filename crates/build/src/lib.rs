@@ -26,6 +26,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use patchjit_stencils::ClangArgs;
+
 pub use check::{Rule, Violation};
 pub use clang::{Clang, ClangProblem, MIN_MAJOR};
 pub use compile::Progress;

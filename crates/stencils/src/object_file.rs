@@ -12,13 +12,12 @@ mod macho;
 use object::read::{File, Object, ObjectSection, ObjectSymbol, RelocationTarget, SymbolSection};
 use object::SymbolKind;
 
-use crate::error::Error;
-use crate::hole::{PatchKind, RelocKind};
-use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
-use crate::target::Target;
+use patchjit_vocab::{Arch, Format, RelocKind, Target};
 
-/// Largest zero-filled (BSS) section accepted, so a corrupt size cannot exhaust memory.
-const MAX_ZERO_FILL: u64 = 1 << 28;
+use crate::error::{malformed, Error};
+use crate::limits::ZeroFill;
+use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
+use crate::site::{symbol_name, RelocSite};
 
 /// Parses one object file. `file` names it in errors. With `target: None` the target is
 /// detected from the header (format + architecture); with `Some`, the header must agree.
@@ -55,79 +54,34 @@ pub fn read_object(
 /// The target an object's header implies (the canonical triple of its format and machine).
 fn detect(file: &str, parsed: &File<'_>) -> Result<Target, Error> {
     use object::Architecture as A;
-    let target = match (parsed, parsed.architecture()) {
-        (File::Elf64(_), A::X86_64) => Target::X86_64UnknownLinuxGnu,
-        (File::Elf64(_), A::Aarch64) => Target::Aarch64UnknownLinuxGnu,
-        (File::MachO64(_), A::X86_64) => Target::X86_64AppleDarwin,
-        (File::MachO64(_), A::Aarch64) => Target::Aarch64AppleDarwin,
-        (File::Coff(_), A::X86_64) => Target::X86_64PcWindowsMsvc,
-        (File::Coff(_), A::Aarch64) => Target::Aarch64PcWindowsMsvc,
-        (File::Coff(_), A::I386) => Target::I686PcWindowsMsvc,
-        (_, arch) => {
-            return Err(Error::Unsupported {
-                file: file.to_string(),
-                message: format!("{:?} object for {arch:?}", parsed.format()),
-            })
-        }
+    let format = match parsed {
+        File::Elf64(_) => Some(Format::Elf),
+        File::MachO64(_) => Some(Format::MachO),
+        File::Coff(_) => Some(Format::Coff),
+        _ => None,
     };
-    Ok(target)
-}
-
-pub(crate) fn malformed(file: &str, error: impl std::fmt::Display) -> Error {
-    Error::Malformed {
-        file: file.to_string(),
-        message: error.to_string(),
-    }
-}
-
-/// What the format-specific relocation rules see of the section a relocation applies to.
-pub(crate) struct RelocSite<'a> {
-    pub file: &'a str,
-    pub target: Target,
-    pub section: &'a str,
-    pub bytes: &'a [u8],
-    pub offset: u64,
-}
-
-impl RelocSite<'_> {
-    /// The unsupported-relocation error for this site; `kind` is a name or a number.
-    pub fn unsupported(&self, kind: String) -> Error {
-        Error::UnsupportedRelocation {
-            file: self.file.to_string(),
-            section: self.section.to_string(),
-            offset: self.offset,
-            kind,
-        }
-    }
-
-    /// `N` bytes at the relocation's offset (bounds-checked).
-    pub fn read<const N: usize>(&self) -> Result<[u8; N], Error> {
-        let start = usize::try_from(self.offset).ok();
-        start
-            .and_then(|s| self.bytes.get(s..s.checked_add(N)?))
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                malformed(
-                    self.file,
-                    format_args!(
-                        "section {}: relocation at {:#x} runs past the section end ({:#x} bytes)",
-                        self.section,
-                        self.offset,
-                        self.bytes.len()
-                    ),
-                )
-            })
-    }
-
-    /// The stored little-endian signed 32-bit value minus 4 (x86 PC-relative implicit addends).
-    pub fn signed32_minus_4(&self) -> Result<i64, Error> {
-        Ok(i64::from(i32::from_le_bytes(self.read::<4>()?)) - 4)
-    }
+    let arch = match parsed.architecture() {
+        A::X86_64 => Some(Arch::X86_64),
+        A::Aarch64 => Some(Arch::Aarch64),
+        A::I386 => Some(Arch::I686),
+        _ => None,
+    };
+    format
+        .zip(arch)
+        .and_then(|(format, arch)| Target::canonical(format, arch))
+        .ok_or_else(|| Error::Unsupported {
+            file: file.to_string(),
+            message: format!(
+                "{:?} object for {:?}",
+                parsed.format(),
+                parsed.architecture()
+            ),
+        })
 }
 
 /// Format-specific decision for a section: `None` leaves it out of the stencils.
 type Classify<S> = fn(&str, &S) -> Result<Option<SectionKind>, Error>;
-/// Format-specific decoding of one relocation into a kind and an explicit addend.
+/// Format-specific decoding of one relocation into its kind and the addend its entries give.
 type Decode = fn(&RelocSite<'_>, &object::Relocation) -> Result<(RelocKind, i64), Error>;
 
 struct Reader<'a> {
@@ -144,15 +98,16 @@ impl Reader<'_> {
     ) -> Result<ObjectSections, Error> {
         let file = self.file;
         let mut sections = Vec::new();
+        let mut zero_fill = ZeroFill::new(file);
         for section in obj.sections() {
             let name = section.name().map_err(|e| malformed(file, e))?;
             let Some(kind) = classify(file, &section)? else {
                 continue;
             };
-            let bytes = section_bytes(file, name, &section)?;
+            let bytes = section_bytes(file, name, &section, &mut zero_fill)?;
             let index = section.index().0;
             let mut symbols = self.symbols_in(obj, index)?;
-            if self.target.format() == crate::target::Format::MachO {
+            if self.target.format() == Format::MachO {
                 // Mach-O has no symbol types: any symbol in an instruction section is code, as
                 // the llvm-readobj reader decides (the object crate only says so for __text).
                 for symbol in &mut symbols {
@@ -168,12 +123,8 @@ impl Reader<'_> {
                     bytes: &bytes,
                     offset,
                 };
-                let (kind, addend) = decode(&site, &reloc)?;
-                // Every patch writes at least 4 bytes, 64-bit ones 8: refuse holes past the end.
-                site.read::<4>()?;
-                if kind.patch_kind() == PatchKind::Abs64 {
-                    site.read::<8>()?;
-                }
+                let (kind, given) = decode(&site, &reloc)?;
+                let addend = site.addend(kind, given)?;
                 let target = self.reloc_target(obj, &site, reloc.target())?;
                 relocations.push(Relocation {
                     offset,
@@ -241,20 +192,7 @@ impl Reader<'_> {
                     .to_string());
             }
         }
-        Ok(self.strip_prefix(raw))
-    }
-
-    /// Removes the target's symbol prefix; COFF import thunks keep their `__imp_` marker so
-    /// grouping can turn them into GOT references (`__imp__foo` on i686 becomes `__imp_foo`).
-    fn strip_prefix(&self, name: &str) -> String {
-        let prefix = self.target.symbol_prefix();
-        let strip = |n: &str| n.strip_prefix(prefix).unwrap_or(n).to_string();
-        match name.strip_prefix("__imp_") {
-            Some(rest) if self.target.format() == crate::target::Format::Coff => {
-                format!("__imp_{}", strip(rest))
-            }
-            _ => strip(name),
-        }
+        Ok(symbol_name(self.target, raw))
     }
 
     fn reloc_target<'data, O: Object<'data>>(
@@ -271,14 +209,7 @@ impl Reader<'_> {
                 Ok(RelocTarget::Symbol(self.symbol_name(obj, &symbol)?))
             }
             RelocationTarget::Section(index) => Ok(RelocTarget::Section(index.0)),
-            _ => Err(Error::Invalid {
-                file: self.file.to_string(),
-                group: None,
-                message: format!(
-                    "section {}: relocation at {:#x} refers to no symbol or section",
-                    site.section, site.offset
-                ),
-            }),
+            _ => Err(site.no_target()),
         }
     }
 }
@@ -288,20 +219,12 @@ fn section_bytes<'data, S: ObjectSection<'data>>(
     file: &str,
     name: &str,
     section: &S,
+    zero_fill: &mut ZeroFill<'_>,
 ) -> Result<Vec<u8>, Error> {
     use object::SectionKind as K;
     match section.kind() {
         K::UninitializedData | K::UninitializedTls | K::Common => {
-            if section.size() > MAX_ZERO_FILL {
-                return Err(malformed(
-                    file,
-                    format_args!(
-                        "section {name}: zero-fill size {:#x} is too large",
-                        section.size()
-                    ),
-                ));
-            }
-            Ok(vec![0; section.size() as usize])
+            zero_fill.take(name, section.size())
         }
         _ => Ok(section.data().map_err(|e| malformed(file, e))?.to_vec()),
     }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use patchjit_stencils::{Extraction, StencilGroup, Target};
+use patchjit_stencils::{ClangArgs, Extraction, StencilGroup, Target};
 
 use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};
