@@ -229,3 +229,104 @@ fn section_bytes<'data, S: ObjectSection<'data>>(
         _ => Ok(section.data().map_err(|e| malformed(file, e))?.to_vec()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use object::{elf, macho, pe};
+    use patchjit_vocab::{Format, RelocKind};
+
+    /// The vocabulary's raw numbers are the `object` crate's (an independent transcription of
+    /// the formats' headers), row by row.
+    #[test]
+    fn relocation_numbers_agree_with_the_object_crate() {
+        use RelocKind::*;
+        let numbers: [(RelocKind, u32); 42] = [
+            (R_X86_64_64, elf::R_X86_64_64),
+            (R_X86_64_PC32, elf::R_X86_64_PC32),
+            (R_X86_64_PLT32, elf::R_X86_64_PLT32),
+            (R_X86_64_GOTPCREL, elf::R_X86_64_GOTPCREL),
+            (R_X86_64_GOTPCRELX, elf::R_X86_64_GOTPCRELX),
+            (R_X86_64_REX_GOTPCRELX, elf::R_X86_64_REX_GOTPCRELX),
+            (R_AARCH64_ABS64, elf::R_AARCH64_ABS64),
+            (R_AARCH64_ADD_ABS_LO12_NC, elf::R_AARCH64_ADD_ABS_LO12_NC),
+            (R_AARCH64_ADR_GOT_PAGE, elf::R_AARCH64_ADR_GOT_PAGE),
+            (R_AARCH64_ADR_PREL_PG_HI21, elf::R_AARCH64_ADR_PREL_PG_HI21),
+            (R_AARCH64_CALL26, elf::R_AARCH64_CALL26),
+            (R_AARCH64_JUMP26, elf::R_AARCH64_JUMP26),
+            (R_AARCH64_LD64_GOT_LO12_NC, elf::R_AARCH64_LD64_GOT_LO12_NC),
+            (
+                R_AARCH64_LDST8_ABS_LO12_NC,
+                elf::R_AARCH64_LDST8_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST16_ABS_LO12_NC,
+                elf::R_AARCH64_LDST16_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST32_ABS_LO12_NC,
+                elf::R_AARCH64_LDST32_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST64_ABS_LO12_NC,
+                elf::R_AARCH64_LDST64_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST128_ABS_LO12_NC,
+                elf::R_AARCH64_LDST128_ABS_LO12_NC,
+            ),
+            (R_AARCH64_MOVW_UABS_G0_NC, elf::R_AARCH64_MOVW_UABS_G0_NC),
+            (R_AARCH64_MOVW_UABS_G1_NC, elf::R_AARCH64_MOVW_UABS_G1_NC),
+            (R_AARCH64_MOVW_UABS_G2_NC, elf::R_AARCH64_MOVW_UABS_G2_NC),
+            (R_AARCH64_MOVW_UABS_G3, elf::R_AARCH64_MOVW_UABS_G3),
+            (X86_64_RELOC_BRANCH, macho::X86_64_RELOC_BRANCH.into()),
+            (X86_64_RELOC_GOT, macho::X86_64_RELOC_GOT.into()),
+            (X86_64_RELOC_GOT_LOAD, macho::X86_64_RELOC_GOT_LOAD.into()),
+            (X86_64_RELOC_SIGNED, macho::X86_64_RELOC_SIGNED.into()),
+            (X86_64_RELOC_UNSIGNED, macho::X86_64_RELOC_UNSIGNED.into()),
+            (ARM64_RELOC_BRANCH26, macho::ARM64_RELOC_BRANCH26.into()),
+            (
+                ARM64_RELOC_GOT_LOAD_PAGE21,
+                macho::ARM64_RELOC_GOT_LOAD_PAGE21.into(),
+            ),
+            (
+                ARM64_RELOC_GOT_LOAD_PAGEOFF12,
+                macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12.into(),
+            ),
+            (ARM64_RELOC_PAGE21, macho::ARM64_RELOC_PAGE21.into()),
+            (ARM64_RELOC_PAGEOFF12, macho::ARM64_RELOC_PAGEOFF12.into()),
+            (ARM64_RELOC_UNSIGNED, macho::ARM64_RELOC_UNSIGNED.into()),
+            (IMAGE_REL_AMD64_ADDR64, pe::IMAGE_REL_AMD64_ADDR64.into()),
+            (IMAGE_REL_AMD64_REL32, pe::IMAGE_REL_AMD64_REL32.into()),
+            (IMAGE_REL_ARM64_ADDR64, pe::IMAGE_REL_ARM64_ADDR64.into()),
+            (
+                IMAGE_REL_ARM64_BRANCH26,
+                pe::IMAGE_REL_ARM64_BRANCH26.into(),
+            ),
+            (
+                IMAGE_REL_ARM64_PAGEBASE_REL21,
+                pe::IMAGE_REL_ARM64_PAGEBASE_REL21.into(),
+            ),
+            (
+                IMAGE_REL_ARM64_PAGEOFFSET_12A,
+                pe::IMAGE_REL_ARM64_PAGEOFFSET_12A.into(),
+            ),
+            (
+                IMAGE_REL_ARM64_PAGEOFFSET_12L,
+                pe::IMAGE_REL_ARM64_PAGEOFFSET_12L.into(),
+            ),
+            (IMAGE_REL_I386_DIR32, pe::IMAGE_REL_I386_DIR32.into()),
+            (IMAGE_REL_I386_REL32, pe::IMAGE_REL_I386_REL32.into()),
+        ];
+        assert_eq!(numbers.map(|(kind, _)| kind), RelocKind::ALL);
+        for (kind, number) in numbers {
+            assert_eq!(kind.number(), number, "{kind}");
+            // The row's name is the object crate's constant's name, so its format is too.
+            let prefix_format = match kind.name().split('_').next() {
+                Some("R") => Format::Elf,
+                Some("IMAGE") => Format::Coff,
+                _ => Format::MachO,
+            };
+            assert_eq!(kind.format(), prefix_format, "{kind}");
+        }
+    }
+}
