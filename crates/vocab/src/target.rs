@@ -245,12 +245,24 @@ mod tests {
 
     #[test]
     fn the_host_is_the_target_this_test_runs_on() {
-        let host = Target::host();
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        assert_eq!(host, Some(Target::X86_64UnknownLinuxGnu));
-        #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
-        assert_eq!(host, Some(Target::Aarch64UnknownLinuxGnu));
-        #[cfg(all(target_arch = "x86_64", target_os = "windows"))]
-        assert_eq!(host, Some(Target::X86_64PcWindowsMsvc));
+        extern crate std;
+        use std::env::consts::{ARCH, OS};
+        let arch = match ARCH {
+            "x86_64" => Some(Arch::X86_64),
+            "aarch64" => Some(Arch::Aarch64),
+            "x86" => Some(Arch::I686),
+            _ => None,
+        };
+        let format = match OS {
+            "linux" => Some(Format::Elf),
+            "macos" => Some(Format::MachO),
+            "windows" => Some(Format::Coff),
+            _ => None,
+        };
+        assert_eq!(Arch::host(), arch);
+        let expected = arch
+            .zip(format)
+            .and_then(|(arch, format)| Target::canonical(format, arch));
+        assert_eq!(Target::host(), expected);
     }
 }
