@@ -33,7 +33,7 @@ use crate::error::Error;
 use patchjit_vocab::{Arch, Format, PatchKind, RelocKind, Target};
 
 use crate::hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
-use crate::limits::{MAX_MACHO_GAP, MAX_STENCIL_BYTES};
+use crate::limits::{check_stencil_bytes, MAX_MACHO_GAP};
 use crate::object_file::read_object;
 use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind};
 
@@ -174,7 +174,16 @@ fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Err
         // symbol, `MH_SUBSECTIONS_VIA_SYMBOLS`) with every cross-atom reference relocated.
         let atoms = macho_atoms(file, object)?;
         let functions = global_functions(&atoms);
-        return Ok(split(&atoms, &functions)
+        let groups = split(&atoms, &functions);
+        // Relayout copies each group's sections: refuse what the groups would exceed first.
+        let mut total = 0;
+        for (name, positions) in &groups {
+            for section in positions.iter().map(|&i| &atoms.sections[i]) {
+                total += section.bytes.len() as u64;
+                check_stencil_bytes(file, name, &section.name, total)?;
+            }
+        }
+        return Ok(groups
             .into_iter()
             .map(|(name, positions)| Plan {
                 sections: macho_relayout(&atoms, &positions, object.target),
@@ -475,13 +484,7 @@ impl<'a> Builder<'a> {
     /// after each section is added, so the error names the section that crossed the limit.
     fn check_size(&self, section: &str) -> Result<(), Error> {
         let total = self.earlier + (self.code.body.len() + self.data.body.len()) as u64;
-        if total > MAX_STENCIL_BYTES {
-            return Err(self.invalid(format!(
-                "section {section} brings the object's stencils to {total:#x} bytes, over the \
-                 limit of {MAX_STENCIL_BYTES:#x}"
-            )));
-        }
-        Ok(())
+        check_stencil_bytes(self.file, self.name, section, total)
     }
 
     fn body(&mut self, base: Base) -> &mut Part {

@@ -15,6 +15,27 @@ pub(crate) const MAX_STENCIL_BYTES: u64 = 16 << 20;
 /// Largest zero-filled gap accepted between Mach-O sections (alignment gaps are a few bytes).
 pub(crate) const MAX_MACHO_GAP: u64 = 1 << 20;
 
+/// Refuses group `group` of `file` when adding `section` brings the object's stencils to `total`
+/// bytes, over [`MAX_STENCIL_BYTES`].
+pub(crate) fn check_stencil_bytes(
+    file: &str,
+    group: &str,
+    section: &str,
+    total: u64,
+) -> Result<(), Error> {
+    if total > MAX_STENCIL_BYTES {
+        return Err(Error::Invalid {
+            file: file.to_string(),
+            group: Some(group.to_string()),
+            message: format!(
+                "section {section} brings the object's stencils to {total:#x} bytes, over the \
+                 limit of {MAX_STENCIL_BYTES:#x}"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The zero-fill still allowed in one object; each reader draws every BSS section from it.
 pub(crate) struct ZeroFill<'a> {
     file: &'a str,

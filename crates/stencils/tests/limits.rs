@@ -182,17 +182,38 @@ fn a_mutated_coff_bss_size_is_refused_at_once() {
 
 #[test]
 fn groups_copying_shared_data_are_capped_in_total() {
-    let target = Target::X86_64UnknownLinuxGnu;
-    let bytes = common::compile(
-        target,
-        "shared_bss",
-        &["-ffunction-sections", "-fdata-sections"],
-    );
-    let run = || extract_objects(&[("shared.o", &bytes)], Some(target), &Options::default());
-    let error = assert_refused(measure(run), "shared.o", ".lbss.shared", "stencils");
-    // The sixteenth copy is still within 16 MiB (code included it is not), the seventeenth not.
-    assert!(
-        matches!(&error, Error::Invalid { group: Some(g), .. } if g == "user15" || g == "user16"),
-        "{error}"
-    );
+    let flags = ["-ffunction-sections", "-fdata-sections"];
+    let cases = [
+        // 1 MiB copies: the seventeenth group crosses 16 MiB, code included the sixteenth.
+        (
+            Target::X86_64UnknownLinuxGnu,
+            "1048576",
+            ".lbss.shared",
+            ["user15", "user16"],
+        ),
+        // 15 MiB copies: the second group crosses.
+        (
+            Target::X86_64UnknownLinuxGnu,
+            "15728640",
+            ".lbss.shared",
+            ["user1", "user1"],
+        ),
+        // Mach-O groups are planned by copying their atoms: refused before any copy is made.
+        (
+            Target::Aarch64AppleDarwin,
+            "15728640",
+            "__bss",
+            ["user1", "user1"],
+        ),
+    ];
+    for (target, size, section, groups) in cases {
+        let define = format!("-DSHARED_SIZE={size}");
+        let bytes = common::compile(target, "shared_bss", &[&flags[..], &[&define]].concat());
+        let run = || extract_objects(&[("shared.o", &bytes)], Some(target), &Options::default());
+        let error = assert_refused(measure(run), "shared.o", section, "stencils");
+        assert!(
+            matches!(&error, Error::Invalid { group: Some(g), .. } if groups.contains(&g.as_str())),
+            "{target} {size}: {error}"
+        );
+    }
 }

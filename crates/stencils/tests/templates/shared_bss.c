@@ -1,8 +1,13 @@
-/* Twenty stencils (compiled with -ffunction-sections -fdata-sections) that all use one 1 MiB
- * zero-initialised array: each group gets its own copy, 20 MiB in all from a small object. */
+/* Twenty stencils (compiled with -ffunction-sections -fdata-sections) that all use one
+ * zero-initialised array of SHARED_SIZE bytes (1 MiB unless defined): each group gets its own
+ * copy, twenty times the array in all from a small object. */
 #include "jit.h"
 
-static volatile char shared[1 << 20];
+#ifndef SHARED_SIZE
+#define SHARED_SIZE (1 << 20)
+#endif
+
+static volatile char shared[SHARED_SIZE];
 
 #define USER(N)                      \
     STENCIL(user##N) {               \
