@@ -10,7 +10,7 @@ mod elf;
 mod macho;
 
 use object::read::{File, Object, ObjectSection, ObjectSymbol, RelocationTarget, SymbolSection};
-use object::SymbolKind;
+use object::{RelocationFlags, SymbolKind};
 
 use patchjit_vocab::{Arch, Format, RelocKind, Target};
 
@@ -40,9 +40,9 @@ pub fn read_object(
     let target = target.unwrap_or(detected);
     let reader = Reader { file, target };
     match &parsed {
-        File::Elf64(elf) => reader.read(elf, elf::classify, elf::relocation),
-        File::MachO64(macho) => reader.read(macho, macho::classify, macho::relocation),
-        File::Coff(coff) => reader.read(coff, coff::classify, coff::relocation),
+        File::Elf64(elf) => reader.read(elf, elf::classify),
+        File::MachO64(macho) => reader.read(macho, macho::classify),
+        File::Coff(coff) => reader.read(coff, coff::classify),
         // `detect` accepts only the three formats above.
         other => Err(Error::Unsupported {
             file: file.to_string(),
@@ -81,8 +81,36 @@ fn detect(file: &str, parsed: &File<'_>) -> Result<Target, Error> {
 
 /// Format-specific decision for a section: `None` leaves it out of the stencils.
 type Classify<S> = fn(&str, &S) -> Result<Option<SectionKind>, Error>;
-/// Format-specific decoding of one relocation into its kind and the addend its entries give.
-type Decode = fn(&RelocSite<'_>, &object::Relocation) -> Result<(RelocKind, i64), Error>;
+
+/// One relocation's row of the table (by its raw number) and the addend its entries give: the
+/// RELA addend, or an AArch64 Mach-O `ARM64_RELOC_ADDEND` pair's (which CPython cannot read at
+/// all). Stored addends are the `object` crate's "implicit" ones; the row's rule reads those.
+fn decode(site: &RelocSite<'_>, reloc: &object::Relocation) -> Result<(RelocKind, i64), Error> {
+    let arch = site.target.arch();
+    let flags = reloc.flags();
+    let (format, number) = match flags {
+        RelocationFlags::Elf { r_type } => (Format::Elf, r_type),
+        RelocationFlags::MachO { r_type, .. } => (Format::MachO, u32::from(r_type)),
+        RelocationFlags::Coff { typ } => (Format::Coff, u32::from(typ)),
+        other => return Err(site.unsupported(format!("{other:?}"))),
+    };
+    let name = || match flags {
+        RelocationFlags::Elf { r_type } => elf::name(arch, r_type),
+        RelocationFlags::MachO { r_type, .. } => macho::name(arch, r_type),
+        RelocationFlags::Coff { typ } => coff::name(arch, typ),
+        other => format!("{other:?}"),
+    };
+    if format == Format::Elf && reloc.has_implicit_addend() {
+        return Err(site.unsupported(format!("{} in a REL (not RELA) section", name())));
+    }
+    let kind = site.kind(RelocKind::from_number(format, arch, number), name)?;
+    let given = if reloc.has_implicit_addend() {
+        0
+    } else {
+        reloc.addend()
+    };
+    Ok((kind, given))
+}
 
 struct Reader<'a> {
     file: &'a str,
@@ -94,7 +122,6 @@ impl Reader<'_> {
         &self,
         obj: &'file O,
         classify: Classify<O::Section<'file>>,
-        decode: Decode,
     ) -> Result<ObjectSections, Error> {
         let file = self.file;
         let mut sections = Vec::new();

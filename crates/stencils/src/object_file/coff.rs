@@ -6,13 +6,12 @@
 use object::pe;
 use object::read::coff::CoffSection;
 use object::read::ObjectSection;
-use object::{RelocationFlags, SectionFlags};
+use object::SectionFlags;
 
-use patchjit_vocab::{Arch, Format, RelocKind};
+use patchjit_vocab::Arch;
 
 use crate::error::Error;
 use crate::sections::SectionKind;
-use crate::site::RelocSite;
 
 pub(super) fn classify(
     _file: &str,
@@ -34,23 +33,8 @@ pub(super) fn classify(
     })
 }
 
-/// Addends are stored in the section bytes (see the table's rules); the entries give none.
-pub(super) fn relocation(
-    site: &RelocSite<'_>,
-    reloc: &object::Relocation,
-) -> Result<(RelocKind, i64), Error> {
-    let RelocationFlags::Coff { typ } = reloc.flags() else {
-        return Err(site.unsupported(format!("{:?}", reloc.flags())));
-    };
-    let arch = site.target.arch();
-    let kind = site.kind(
-        RelocKind::from_number(Format::Coff, arch, u32::from(typ)),
-        || name(arch, typ),
-    )?;
-    Ok((kind, 0))
-}
-
-fn name(arch: Arch, typ: u16) -> String {
+/// A name for an unsupported type where a common one is known, else the number.
+pub(super) fn name(arch: Arch, typ: u16) -> String {
     let known = match (arch, typ) {
         (Arch::X86_64, pe::IMAGE_REL_AMD64_ADDR32) => "IMAGE_REL_AMD64_ADDR32",
         (Arch::X86_64, pe::IMAGE_REL_AMD64_ADDR32NB) => "IMAGE_REL_AMD64_ADDR32NB",

@@ -3,13 +3,12 @@
 
 use object::elf;
 use object::read::elf::{ElfSection64, SectionHeader};
-use object::{Endianness, RelocationFlags};
+use object::Endianness;
 
-use patchjit_vocab::{Arch, Format, RelocKind};
+use patchjit_vocab::Arch;
 
 use crate::error::Error;
 use crate::sections::SectionKind;
-use crate::site::RelocSite;
 
 pub(super) fn classify(
     file: &str,
@@ -46,29 +45,8 @@ pub(super) fn classify(
     }))
 }
 
-/// Addends are explicit (RELA); REL sections are refused.
-pub(super) fn relocation(
-    site: &RelocSite<'_>,
-    reloc: &object::Relocation,
-) -> Result<(RelocKind, i64), Error> {
-    let RelocationFlags::Elf { r_type } = reloc.flags() else {
-        return Err(site.unsupported(format!("{:?}", reloc.flags())));
-    };
-    let arch = site.target.arch();
-    if reloc.has_implicit_addend() {
-        return Err(site.unsupported(format!(
-            "{} in a REL (not RELA) section",
-            name(arch, r_type)
-        )));
-    }
-    let kind = site.kind(RelocKind::from_number(Format::Elf, arch, r_type), || {
-        name(arch, r_type)
-    })?;
-    Ok((kind, reloc.addend()))
-}
-
 /// A name for an unsupported type where a common one is known, else the number.
-fn name(arch: Arch, r_type: u32) -> String {
+pub(super) fn name(arch: Arch, r_type: u32) -> String {
     let known = match (arch, r_type) {
         (Arch::X86_64, elf::R_X86_64_32) => "R_X86_64_32",
         (Arch::X86_64, elf::R_X86_64_32S) => "R_X86_64_32S",

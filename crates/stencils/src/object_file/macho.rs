@@ -4,13 +4,12 @@
 use object::macho;
 use object::read::macho::MachOSection64;
 use object::read::ObjectSection;
-use object::{Endianness, RelocationFlags, SectionFlags};
+use object::{Endianness, SectionFlags};
 
-use patchjit_vocab::{Arch, Format, RelocKind};
+use patchjit_vocab::Arch;
 
 use crate::error::Error;
 use crate::sections::SectionKind;
-use crate::site::RelocSite;
 
 pub(super) fn classify(
     _file: &str,
@@ -29,29 +28,8 @@ pub(super) fn classify(
     }))
 }
 
-/// The addend the entries give: an AArch64 `ARM64_RELOC_ADDEND` pair's (which CPython cannot
-/// read at all); x86-64 addends are stored in the instruction (see the table's rules).
-pub(super) fn relocation(
-    site: &RelocSite<'_>,
-    reloc: &object::Relocation,
-) -> Result<(RelocKind, i64), Error> {
-    let RelocationFlags::MachO { r_type, .. } = reloc.flags() else {
-        return Err(site.unsupported(format!("{:?}", reloc.flags())));
-    };
-    let arch = site.target.arch();
-    let kind = site.kind(
-        RelocKind::from_number(Format::MachO, arch, u32::from(r_type)),
-        || name(arch, r_type),
-    )?;
-    let given = if reloc.has_implicit_addend() {
-        0
-    } else {
-        reloc.addend()
-    };
-    Ok((kind, given))
-}
-
-fn name(arch: Arch, r_type: u8) -> String {
+/// A name for an unsupported type where a common one is known, else the number.
+pub(super) fn name(arch: Arch, r_type: u8) -> String {
     let known = match (arch, r_type) {
         (Arch::X86_64, macho::X86_64_RELOC_SUBTRACTOR) => "X86_64_RELOC_SUBTRACTOR",
         (Arch::X86_64, macho::X86_64_RELOC_SIGNED_1) => "X86_64_RELOC_SIGNED_1",
