@@ -29,6 +29,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use patchjit_stencils::ClangArgs;
+
 pub use check::{Rule, Violation};
 pub use driver::Event;
 pub use patchjit_stencils::{Extraction, PatchKind, Target};

@@ -182,8 +182,7 @@ fn stencil(
                         .ok_or_else(|| bad(format!("undeclared custom value {name}")))?;
                     format!("Custom({index})")
                 }
-                HoleValue::Got => return Err(bad("a GOT hole survived extraction".into())),
-                other => format!("{other:?}"),
+                builtin => builtin.variant().to_string(),
             };
             let (symbol, addend) = if hole.patch == PatchKind::Aarch64Trampoline {
                 let name = usize::try_from(hole.addend)
@@ -206,7 +205,7 @@ fn stencil(
                 "                    ::patchjit::Hole {{ offset: {offset:#x}, patch: \
                  ::patchjit::PatchKind::{}, value: ::patchjit::HoleValue::{value}, symbol: \
                  {symbol}, addend: {addend} }},",
-                patch_kind(hole.patch)
+                hole.patch.variant()
             )
             .unwrap();
         }
@@ -214,25 +213,4 @@ fn stencil(
     }
     out.push_str("            }");
     Ok(out)
-}
-
-/// The runtime's name for a patch kind (spelled out so a new kind is a compile error here).
-fn patch_kind(kind: PatchKind) -> &'static str {
-    match kind {
-        PatchKind::Abs32 => "Abs32",
-        PatchKind::Abs64 => "Abs64",
-        PatchKind::Rel32 => "Rel32",
-        PatchKind::X86_64Rel32x => "X86_64Rel32x",
-        PatchKind::Aarch64Lo12 => "Aarch64Lo12",
-        PatchKind::Aarch64Lo12x => "Aarch64Lo12x",
-        PatchKind::Aarch64Mov16a => "Aarch64Mov16a",
-        PatchKind::Aarch64Mov16b => "Aarch64Mov16b",
-        PatchKind::Aarch64Mov16c => "Aarch64Mov16c",
-        PatchKind::Aarch64Mov16d => "Aarch64Mov16d",
-        PatchKind::Aarch64Page21r => "Aarch64Page21r",
-        PatchKind::Aarch64Page21rx => "Aarch64Page21rx",
-        PatchKind::Aarch64Branch26r => "Aarch64Branch26r",
-        PatchKind::Aarch64Pair33rx => "Aarch64Pair33rx",
-        PatchKind::Aarch64Trampoline => "Aarch64Trampoline",
-    }
 }

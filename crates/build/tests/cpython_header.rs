@@ -269,10 +269,10 @@ fn bad_input_is_an_error_not_a_panic() {
         })
     );
     let three = vec![vec![]; 3];
-    extraction.groups[1].code.holes[0].value = HoleValue::Got;
+    extraction.groups[1].code.holes[0].value = HoleValue::Custom("COUNTER".to_string());
     assert!(matches!(
         render(&extraction, &three),
-        Err(HeaderError::UnprintableValue { offset: 0x10, .. })
+        Err(HeaderError::UnprintableValue { offset: 0x10, value, .. }) if value == "COUNTER"
     ));
     extraction.groups[1].code.holes[0].value = HoleValue::Code;
     extraction.groups[1].data.holes.clear();

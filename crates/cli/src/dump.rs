@@ -216,11 +216,6 @@ pub fn code_comments(target: Target, group: &StencilGroup) -> Vec<String> {
 /// One line per instruction (offset, bytes, text), with a `^ hole` line under every
 /// instruction that contains a hole.
 fn disassemble(arch: Arch, code: &[u8], holes: &[Hole]) -> String {
-    let arch = match arch {
-        Arch::X86_64 => patchjit_disasm::Arch::X86_64,
-        Arch::I686 => patchjit_disasm::Arch::X86,
-        Arch::Aarch64 => patchjit_disasm::Arch::Aarch64,
-    };
     let mut out = String::new();
     for line in patchjit_disasm::decode(arch, code, 0) {
         let _ = writeln!(out, "{}", patchjit_disasm::format_line(&line, code, 0));

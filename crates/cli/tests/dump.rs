@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use patchjit_stencils::{extract_objects, from_json, to_json, Options, Target};
+use patchjit_stencils::{extract_objects, from_json, to_json, ClangArgs, Options, Target};
 
 #[path = "../../build/tests/support/special_files.rs"]
 mod special_files;

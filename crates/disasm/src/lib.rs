@@ -3,14 +3,7 @@
 //! became read the same. Decoding never fails: bytes that are not an instruction become `.byte`
 //! (x86) or `.word` (AArch64) lines and decoding resynchronises after them.
 
-/// The instruction sets patchjit targets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arch {
-    X86_64,
-    /// 32-bit x86 (i686).
-    X86,
-    Aarch64,
-}
+pub use patchjit_vocab::Arch;
 
 /// One decoded instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +20,7 @@ pub struct Line {
 pub fn decode(arch: Arch, code: &[u8], address: u64) -> Vec<Line> {
     match arch {
         Arch::X86_64 => decode_x86(64, code, address),
-        Arch::X86 => decode_x86(32, code, address),
+        Arch::I686 => decode_x86(32, code, address),
         Arch::Aarch64 => decode_aarch64(code),
     }
 }
@@ -137,7 +130,7 @@ mod tests {
             decode(Arch::X86_64, &code, 0x4000)[0].text,
             "jmp 0000000000004005h"
         );
-        assert_eq!(decode(Arch::X86, &code, 0x4000)[0].text, "jmp 00004005h");
+        assert_eq!(decode(Arch::I686, &code, 0x4000)[0].text, "jmp 00004005h");
     }
 
     #[test]

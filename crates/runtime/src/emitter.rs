@@ -236,13 +236,6 @@ pub struct Emitter<'t> {
     executor: u64,
 }
 
-fn hole_size(kind: PatchKind) -> u32 {
-    match kind {
-        PatchKind::Abs64 | PatchKind::Aarch64Pair33rx => 8,
-        _ => 4,
-    }
-}
-
 fn check_stencil(
     group: &'static str,
     which: &str,
@@ -259,7 +252,7 @@ fn check_stencil(
     for hole in stencil.holes {
         if hole
             .offset
-            .checked_add(hole_size(hole.patch))
+            .checked_add(hole.patch.width().into())
             .is_none_or(|end| end > stencil.len)
         {
             return Err(bad(format!(
@@ -957,13 +950,8 @@ impl ExecutableCode {
     #[cfg(feature = "disassemble")]
     pub fn disassemble(&self) -> String {
         use std::fmt::Write;
-        let arch = if cfg!(target_arch = "aarch64") {
-            patchjit_disasm::Arch::Aarch64
-        } else if cfg!(target_arch = "x86") {
-            patchjit_disasm::Arch::X86
-        } else {
-            patchjit_disasm::Arch::X86_64
-        };
+        // Code only exists where a table's target runs, so the host is a supported one.
+        let arch = patchjit_vocab::Arch::host().unwrap_or(patchjit_vocab::Arch::X86_64);
         let r = &self.regions;
         let code = self.code();
         let base = self.entry_address() as u64;

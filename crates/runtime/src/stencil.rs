@@ -1,47 +1,11 @@
 //! The static stencil tables the emitter copies from. `patchjit-build` generates them as Rust
 //! source (`static` items), so they live in read-only memory and cost nothing to load.
 
-/// How a hole is written. Mirrors `patchjit_stencils::PatchKind` so the runtime needs no
-/// build-time crate; see the reference for each function's semantics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PatchKind {
-    Abs32,
-    Abs64,
-    Rel32,
-    X86_64Rel32x,
-    Aarch64Lo12,
-    Aarch64Lo12x,
-    Aarch64Mov16a,
-    Aarch64Mov16b,
-    Aarch64Mov16c,
-    Aarch64Mov16d,
-    Aarch64Page21r,
-    Aarch64Page21rx,
-    Aarch64Branch26r,
-    Aarch64Pair33rx,
-    Aarch64Trampoline,
-}
+pub use patchjit_vocab::PatchKind;
 
-/// The run-time quantity a hole starts from; `Custom(i)` is the client's `i`-th declared value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum HoleValue {
-    Code,
-    Continue,
-    Data,
-    Executor,
-    Oparg,
-    Operand0,
-    Operand0Hi,
-    Operand0Lo,
-    Operand1,
-    Operand1Hi,
-    Operand1Lo,
-    Target,
-    JumpTarget,
-    ErrorTarget,
-    Zero,
-    Custom(u16),
-}
+/// The run-time quantity a hole starts from; `Custom(i)` is the client's `i`-th declared value
+/// (an index into [`StencilTable::custom_values`]).
+pub type HoleValue = patchjit_vocab::HoleValue<u16>;
 
 /// Patch `patch` at `offset` with `value + address(symbol) + addend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -151,7 +151,7 @@ fn compare(name: &str, flags: &[&str], v: Values, seen: &mut Seen) {
                 mark(at, 4);
             }
             kind => {
-                let n = if kind == PatchKind::Abs64 { 8 } else { 4 };
+                let n = usize::from(kind.width());
                 assert_eq!(
                     &ours[at..at + n],
                     &lld.text[at..at + n],

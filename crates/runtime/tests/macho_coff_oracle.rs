@@ -291,10 +291,10 @@ fn compare(target: Target, name: &str, v: Values, seen: &mut Seen) {
                 };
                 same_data_offset(&context, reached(&ours), reached(&linked.text));
                 seen.data.push(kind);
-                mark(at, if kind == PatchKind::Abs64 { 8 } else { 4 });
+                mark(at, usize::from(kind.width()));
             }
             kind => {
-                let n = if kind == PatchKind::Abs64 { 8 } else { 4 };
+                let n = usize::from(kind.width());
                 assert_eq!(
                     &ours[at..at + n],
                     &linked.text[at..at + n],

@@ -17,7 +17,7 @@ use std::process::Command;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use patchjit_stencils::{
-    extract, extract_objects, read_object, read_readobj_json, Options, Target,
+    extract, extract_objects, read_object, read_readobj_json, ClangArgs, Options, Target,
 };
 
 const OBJECTS: usize = 300;

@@ -54,3 +54,11 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The error for bytes that are not a readable object.
+pub(crate) fn malformed(file: &str, message: impl fmt::Display) -> Error {
+    Error::Malformed {
+        file: file.to_string(),
+        message: message.to_string(),
+    }
+}

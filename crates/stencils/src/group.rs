@@ -30,14 +30,12 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::error::Error;
-use crate::hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
+use patchjit_vocab::{Arch, Format, PatchKind, RelocKind, Target};
+
+use crate::hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
+use crate::limits::{check_stencil_bytes, MAX_MACHO_GAP};
 use crate::object_file::read_object;
 use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind};
-use crate::target::{Format, Target};
-
-/// Largest zero-filled gap accepted between Mach-O sections (alignment gaps are a few bytes; a
-/// corrupt address must not exhaust memory).
-const MAX_MACHO_GAP: u64 = 1 << 20;
 
 /// Client choices that change how symbols become holes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -78,6 +76,8 @@ pub fn extract_files(
                 ),
             ));
         }
+        // Stencil bytes the object's earlier groups produced (see `MAX_STENCIL_BYTES`).
+        let mut produced = 0;
         for plan in plan(file, object)? {
             if extraction.groups.iter().any(|g| g.name == plan.name) {
                 return Err(invalid(
@@ -88,11 +88,12 @@ pub fn extract_files(
                         .to_string(),
                 ));
             }
-            let group = Builder::new(file, object.target, options, &plan.name).build(
+            let group = Builder::new(file, object.target, options, &plan.name, produced).build(
                 &plan,
                 &mut known,
                 &mut extraction,
             )?;
+            produced += (group.code.body.len() + group.data.body.len()) as u64;
             extraction.groups.push(group);
         }
     }
@@ -173,7 +174,16 @@ fn plan<'a>(file: &str, object: &'a ObjectSections) -> Result<Vec<Plan<'a>>, Err
         // symbol, `MH_SUBSECTIONS_VIA_SYMBOLS`) with every cross-atom reference relocated.
         let atoms = macho_atoms(file, object)?;
         let functions = global_functions(&atoms);
-        return Ok(split(&atoms, &functions)
+        let groups = split(&atoms, &functions);
+        // Relayout copies each group's sections: refuse what the groups would exceed first.
+        let mut total = 0;
+        for (name, positions) in &groups {
+            for section in positions.iter().map(|&i| &atoms.sections[i]) {
+                total += section.bytes.len() as u64;
+                check_stencil_bytes(file, name, &section.name, total)?;
+            }
+        }
+        return Ok(groups
             .into_iter()
             .map(|(name, positions)| Plan {
                 sections: macho_relayout(&atoms, &positions, object.target),
@@ -305,12 +315,7 @@ fn macho_atoms(file: &str, object: &ObjectSections) -> Result<ObjectSections, Er
                 .iter()
                 .filter(|r| (from..to).contains(&r.offset))
             {
-                let width = if reloc.kind.patch_kind() == PatchKind::Abs64 {
-                    8
-                } else {
-                    4
-                };
-                if reloc.offset + width > to {
+                if reloc.offset + u64::from(reloc.kind.patch_kind().width()) > to {
                     return Err(invalid(
                         file,
                         None,
@@ -355,11 +360,7 @@ fn macho_relayout<'a>(
     positions: &[usize],
     target: Target,
 ) -> Vec<Cow<'a, Section>> {
-    let align: u64 = if target.arch() == crate::target::Arch::Aarch64 {
-        4
-    } else {
-        1
-    };
+    let align: u64 = if target.arch() == Arch::Aarch64 { 4 } else { 1 };
     let moved = |section: &Section, address: u64| {
         let mut section = section.clone();
         for symbol in &mut section.symbols {
@@ -423,30 +424,53 @@ impl From<SectionKind> for Base {
     }
 }
 
+/// A hole while its group is built: `got` marks a reference to the GOT slot of `hole.symbol`
+/// (its value still `Zero`), resolved to a `Data` offset once the slots are laid out.
+struct Pending {
+    hole: Hole,
+    got: bool,
+}
+
+/// A stencil while its group is built.
+#[derive(Default)]
+struct Part {
+    body: Vec<u8>,
+    holes: Vec<Pending>,
+}
+
 /// Builds one group (CPython's `StencilGroup` plus its `process_relocations`).
 struct Builder<'a> {
     file: &'a str,
     target: Target,
     options: &'a Options,
     name: &'a str,
-    code: Stencil,
-    data: Stencil,
+    code: Part,
+    data: Part,
     /// Names (and Mach-O section names) defined in the group.
     table: HashMap<String, (Base, u64)>,
     /// The name a section-relative relocation (by section index) is resolved by, as CPython
     /// resolves it (ELF/COFF: the section name; Mach-O: the name with one `_` removed).
     section_names: HashMap<usize, String>,
+    /// Stencil bytes of the object's groups built before this one.
+    earlier: u64,
 }
 
 impl<'a> Builder<'a> {
-    fn new(file: &'a str, target: Target, options: &'a Options, name: &'a str) -> Builder<'a> {
+    fn new(
+        file: &'a str,
+        target: Target,
+        options: &'a Options,
+        name: &'a str,
+        earlier: u64,
+    ) -> Builder<'a> {
         Builder {
+            earlier,
             file,
             target,
             options,
             name,
-            code: Stencil::default(),
-            data: Stencil::default(),
+            code: Part::default(),
+            data: Part::default(),
             table: HashMap::new(),
             section_names: HashMap::new(),
         }
@@ -456,7 +480,14 @@ impl<'a> Builder<'a> {
         invalid(self.file, Some(self.name), message)
     }
 
-    fn body(&mut self, base: Base) -> &mut Stencil {
+    /// Refuses the group once the object's stencils would exceed [`MAX_STENCIL_BYTES`]; checked
+    /// after each section is added, so the error names the section that crossed the limit.
+    fn check_size(&self, section: &str) -> Result<(), Error> {
+        let total = self.earlier + (self.code.body.len() + self.data.body.len()) as u64;
+        check_stencil_bytes(self.file, self.name, section, total)
+    }
+
+    fn body(&mut self, base: Base) -> &mut Part {
         match base {
             Base::Code => &mut self.code,
             Base::Data => &mut self.data,
@@ -482,6 +513,7 @@ impl<'a> Builder<'a> {
                 Format::Coff => self.add_coff(section)?,
                 Format::MachO => self.add_macho(section)?,
             }
+            self.check_size(&section.name)?;
         }
         match self.table.get(&plan.entry) {
             Some(&(Base::Code, 0)) => {}
@@ -500,17 +532,17 @@ impl<'a> Builder<'a> {
         self.data.body.resize(data_section_len + padding, 0);
         let got_offset = self.data.body.len();
         let mut got: Vec<String> = Vec::new();
-        self.resolve(Base::Code, got_offset, &mut got)?;
-        self.resolve(Base::Data, got_offset, &mut got)?;
+        let mut code = self.resolve(Base::Code, got_offset, &mut got)?;
+        let mut data = self.resolve(Base::Data, got_offset, &mut got)?;
         for (slot, symbol) in got.iter().enumerate() {
             let (value, symbol, addend) = match self.table.get(symbol) {
                 Some(&(base, offset)) => (base.value(), None, offset as i64),
                 None => {
-                    let (value, symbol) = self.symbol_to_value(symbol);
+                    let (value, symbol) = self.symbol_to_value(symbol)?;
                     (value, symbol, 0)
                 }
             };
-            self.data.holes.push(Hole {
+            data.holes.push(Hole {
                 offset: (got_offset + 8 * slot) as u64,
                 kind: RelocKind::R_X86_64_64,
                 value,
@@ -518,16 +550,16 @@ impl<'a> Builder<'a> {
                 addend,
                 patch: PatchKind::Abs64,
             });
-            self.data.body.extend_from_slice(&[0; 8]);
+            data.body.extend_from_slice(&[0; 8]);
         }
-        self.code.holes.sort_by_key(|h| h.offset);
-        self.data.holes.sort_by_key(|h| h.offset);
-        fold_pairs(&mut self.code);
-        fold_pairs(&mut self.data);
+        code.holes.sort_by_key(|h| h.offset);
+        data.holes.sort_by_key(|h| h.offset);
+        fold_pairs(&mut code);
+        fold_pairs(&mut data);
         Ok(StencilGroup {
             name: plan.name.clone(),
-            code: self.code,
-            data: self.data,
+            code,
+            data,
             data_section_len,
             got_offset,
             trampolines,
@@ -618,14 +650,9 @@ impl<'a> Builder<'a> {
     fn add_holes(&mut self, section: &Section, base: Base, start: u64) -> Result<(), Error> {
         for reloc in &section.relocations {
             // Readers check this too; models built elsewhere must not yield holes past the body.
-            let width = if reloc.kind.patch_kind() == PatchKind::Abs64 {
-                8
-            } else {
-                4
-            };
             if reloc
                 .offset
-                .checked_add(width)
+                .checked_add(reloc.kind.patch_kind().width().into())
                 .is_none_or(|end| end > section.bytes.len() as u64)
             {
                 return Err(self.invalid(format!(
@@ -653,37 +680,45 @@ impl<'a> Builder<'a> {
                 Format::Coff => name.strip_prefix("__imp_"),
                 _ => None,
             };
-            let (value, symbol) = match coff_import {
-                Some(imported) => (HoleValue::Got, Some(imported.to_string())),
+            let (got, (value, symbol)) = match coff_import {
+                Some(imported) => (true, (HoleValue::Zero, Some(imported.to_string()))),
                 None if reloc.kind.is_got() && matches!(reloc.target, RelocTarget::Symbol(_)) => {
-                    (HoleValue::Got, Some(name.to_string()))
+                    (true, (HoleValue::Zero, Some(name.to_string())))
                 }
-                None => self.symbol_to_value(name),
+                None => (false, self.symbol_to_value(name)?),
             };
-            let addend = reloc.addend;
-            self.body(base).holes.push(Hole {
+            let hole = Hole {
                 offset: start + reloc.offset,
                 kind: reloc.kind,
                 value,
                 symbol,
-                addend,
+                addend: reloc.addend,
                 patch: reloc.kind.patch_kind(),
-            });
+            };
+            self.body(base).holes.push(Pending { hole, got });
         }
         Ok(())
     }
 
     /// `_JIT_<NAME>` → that value; anything else → (`Zero`, name).
-    fn symbol_to_value(&self, name: &str) -> (HoleValue, Option<String>) {
+    fn symbol_to_value(&self, name: &str) -> Result<(HoleValue, Option<String>), Error> {
         if let Some(rest) = name.strip_prefix("_JIT_") {
             if let Some(value) = HoleValue::from_builtin_name(rest) {
-                return (value, None);
+                return Ok((value, None));
             }
-            if self.options.custom_values.iter().any(|c| c == rest) {
-                return (HoleValue::Custom(rest.to_string()), None);
+            if let Some(index) = self.options.custom_values.iter().position(|c| c == rest) {
+                // Run-time tables number custom values with a u16.
+                if index > usize::from(u16::MAX) {
+                    return Err(self.invalid(format!(
+                        "custom value {rest} is declared as number {index}; at most {} custom \
+                         values are supported",
+                        usize::from(u16::MAX) + 1
+                    )));
+                }
+                return Ok((HoleValue::Custom(rest.to_string()), None));
             }
         }
-        (HoleValue::Zero, Some(name.to_string()))
+        Ok((HoleValue::Zero, Some(name.to_string())))
     }
 
     /// §2.4 step 1: AArch64 branches to external symbols may need a trampoline.
@@ -693,13 +728,14 @@ impl<'a> Builder<'a> {
         extraction: &mut Extraction,
     ) -> Vec<u32> {
         let mut ordinals = BTreeSet::new();
-        for hole in &mut self.code.holes {
+        for Pending { hole, got } in &mut self.code.holes {
             let qualifies = matches!(
                 hole.kind,
                 RelocKind::R_AARCH64_CALL26
                     | RelocKind::R_AARCH64_JUMP26
                     | RelocKind::ARM64_RELOC_BRANCH26
-            ) && hole.value == HoleValue::Zero;
+            ) && hole.value == HoleValue::Zero
+                && !*got;
             let Some(symbol) = hole
                 .symbol
                 .as_ref()
@@ -727,31 +763,41 @@ impl<'a> Builder<'a> {
             .iter()
             .enumerate()
             .rev()
-            .max_by_key(|(_, h)| h.offset)
+            .max_by_key(|(_, p)| p.hole.offset)
             .map(|(i, _)| i)
         else {
             return;
         };
         // `max_by_key` returns the last maximum; with `rev()` that is the first in list order.
-        let hole = &self.code.holes[last];
-        let expected: (u64, &[u8]) =
-            match (hole.kind, &hole.value, hole.symbol.as_deref(), hole.addend) {
-                (RelocKind::IMAGE_REL_AMD64_REL32, HoleValue::Got, Some("_JIT_CONTINUE"), -4) => {
-                    (3, &[0x48, 0xff, 0x25, 0, 0, 0, 0])
-                }
-                (
-                    RelocKind::IMAGE_REL_I386_REL32
-                    | RelocKind::R_X86_64_PLT32
-                    | RelocKind::X86_64_RELOC_BRANCH,
-                    HoleValue::Continue,
-                    None,
-                    -4,
-                ) => (1, &[0xe9, 0, 0, 0, 0]),
-                (RelocKind::R_AARCH64_JUMP26, HoleValue::Continue, None, 0) => {
-                    (0, &[0, 0, 0, 0x14])
-                }
-                _ => return,
-            };
+        let Pending { hole, got } = &self.code.holes[last];
+        let expected: (u64, &[u8]) = match (
+            hole.kind,
+            *got,
+            &hole.value,
+            hole.symbol.as_deref(),
+            hole.addend,
+        ) {
+            (
+                RelocKind::IMAGE_REL_AMD64_REL32,
+                true,
+                HoleValue::Zero,
+                Some("_JIT_CONTINUE"),
+                -4,
+            ) => (3, &[0x48, 0xff, 0x25, 0, 0, 0, 0]),
+            (
+                RelocKind::IMAGE_REL_I386_REL32
+                | RelocKind::R_X86_64_PLT32
+                | RelocKind::X86_64_RELOC_BRANCH,
+                false,
+                HoleValue::Continue,
+                None,
+                -4,
+            ) => (1, &[0xe9, 0, 0, 0, 0]),
+            (RelocKind::R_AARCH64_JUMP26, false, HoleValue::Continue, None, 0) => {
+                (0, &[0, 0, 0, 0x14])
+            }
+            _ => return,
+        };
         let Some(start) = hole.offset.checked_sub(expected.0) else {
             return;
         };
@@ -787,14 +833,16 @@ impl<'a> Builder<'a> {
         which: Base,
         got_offset: usize,
         got: &mut Vec<String>,
-    ) -> Result<(), Error> {
+    ) -> Result<Stencil, Error> {
+        let part = std::mem::take(self.body(which));
         let table = &self.table;
-        let stencil = match which {
-            Base::Code => &mut self.code,
-            Base::Data => &mut self.data,
-        };
-        for hole in &mut stencil.holes {
-            if hole.value == HoleValue::Got {
+        let mut holes = Vec::with_capacity(part.holes.len());
+        for Pending {
+            mut hole,
+            got: via_got,
+        } in part.holes
+        {
+            if via_got {
                 let symbol = hole.symbol.take().unwrap_or_default();
                 let slot = match got.iter().position(|s| *s == symbol) {
                     Some(slot) => slot,
@@ -822,8 +870,12 @@ impl<'a> Builder<'a> {
                     ),
                 ));
             }
+            holes.push(hole);
         }
-        Ok(())
+        Ok(Stencil {
+            body: part.body,
+            holes,
+        })
     }
 }
 

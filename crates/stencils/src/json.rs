@@ -15,8 +15,9 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
-use crate::target::Target;
+use patchjit_vocab::{PatchKind, RelocKind, Target};
+
+use crate::hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
 use crate::Error;
 
 /// Writes `extraction` (made for `target`) in the stable schema, one group per line.

@@ -15,20 +15,23 @@
 //! # Ok(()) }
 //! ```
 
+mod clang;
 mod error;
 mod group;
 mod hole;
 mod json;
+mod limits;
 mod object_file;
 mod readobj;
 mod sections;
-mod target;
+mod site;
 
+pub use clang::ClangArgs;
 pub use error::Error;
 pub use group::{extract, extract_files, extract_objects, Options};
-pub use hole::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
+pub use hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
 pub use json::{from_json, to_json};
 pub use object_file::read_object;
+pub use patchjit_vocab::{Addend, Arch, Format, PatchKind, RelocKind, Target};
 pub use readobj::{read_readobj_json, readobj_json_target};
 pub use sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
-pub use target::{Arch, Format, Target};

@@ -10,15 +10,14 @@ mod elf;
 mod macho;
 
 use object::read::{File, Object, ObjectSection, ObjectSymbol, RelocationTarget, SymbolSection};
-use object::SymbolKind;
+use object::{RelocationFlags, SymbolKind};
 
-use crate::error::Error;
-use crate::hole::{PatchKind, RelocKind};
+use patchjit_vocab::{Arch, Format, RelocKind, Target};
+
+use crate::error::{malformed, Error};
+use crate::limits::ZeroFill;
 use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
-use crate::target::Target;
-
-/// Largest zero-filled (BSS) section accepted, so a corrupt size cannot exhaust memory.
-const MAX_ZERO_FILL: u64 = 1 << 28;
+use crate::site::{symbol_name, RelocSite};
 
 /// Parses one object file. `file` names it in errors. With `target: None` the target is
 /// detected from the header (format + architecture); with `Some`, the header must agree.
@@ -41,9 +40,9 @@ pub fn read_object(
     let target = target.unwrap_or(detected);
     let reader = Reader { file, target };
     match &parsed {
-        File::Elf64(elf) => reader.read(elf, elf::classify, elf::relocation),
-        File::MachO64(macho) => reader.read(macho, macho::classify, macho::relocation),
-        File::Coff(coff) => reader.read(coff, coff::classify, coff::relocation),
+        File::Elf64(elf) => reader.read(elf, elf::classify),
+        File::MachO64(macho) => reader.read(macho, macho::classify),
+        File::Coff(coff) => reader.read(coff, coff::classify),
         // `detect` accepts only the three formats above.
         other => Err(Error::Unsupported {
             file: file.to_string(),
@@ -55,80 +54,63 @@ pub fn read_object(
 /// The target an object's header implies (the canonical triple of its format and machine).
 fn detect(file: &str, parsed: &File<'_>) -> Result<Target, Error> {
     use object::Architecture as A;
-    let target = match (parsed, parsed.architecture()) {
-        (File::Elf64(_), A::X86_64) => Target::X86_64UnknownLinuxGnu,
-        (File::Elf64(_), A::Aarch64) => Target::Aarch64UnknownLinuxGnu,
-        (File::MachO64(_), A::X86_64) => Target::X86_64AppleDarwin,
-        (File::MachO64(_), A::Aarch64) => Target::Aarch64AppleDarwin,
-        (File::Coff(_), A::X86_64) => Target::X86_64PcWindowsMsvc,
-        (File::Coff(_), A::Aarch64) => Target::Aarch64PcWindowsMsvc,
-        (File::Coff(_), A::I386) => Target::I686PcWindowsMsvc,
-        (_, arch) => {
-            return Err(Error::Unsupported {
-                file: file.to_string(),
-                message: format!("{:?} object for {arch:?}", parsed.format()),
-            })
-        }
+    let format = match parsed {
+        File::Elf64(_) => Some(Format::Elf),
+        File::MachO64(_) => Some(Format::MachO),
+        File::Coff(_) => Some(Format::Coff),
+        _ => None,
     };
-    Ok(target)
-}
-
-pub(crate) fn malformed(file: &str, error: impl std::fmt::Display) -> Error {
-    Error::Malformed {
-        file: file.to_string(),
-        message: error.to_string(),
-    }
-}
-
-/// What the format-specific relocation rules see of the section a relocation applies to.
-pub(crate) struct RelocSite<'a> {
-    pub file: &'a str,
-    pub target: Target,
-    pub section: &'a str,
-    pub bytes: &'a [u8],
-    pub offset: u64,
-}
-
-impl RelocSite<'_> {
-    /// The unsupported-relocation error for this site; `kind` is a name or a number.
-    pub fn unsupported(&self, kind: String) -> Error {
-        Error::UnsupportedRelocation {
-            file: self.file.to_string(),
-            section: self.section.to_string(),
-            offset: self.offset,
-            kind,
-        }
-    }
-
-    /// `N` bytes at the relocation's offset (bounds-checked).
-    pub fn read<const N: usize>(&self) -> Result<[u8; N], Error> {
-        let start = usize::try_from(self.offset).ok();
-        start
-            .and_then(|s| self.bytes.get(s..s.checked_add(N)?))
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                malformed(
-                    self.file,
-                    format_args!(
-                        "section {}: relocation at {:#x} runs past the section end ({:#x} bytes)",
-                        self.section,
-                        self.offset,
-                        self.bytes.len()
-                    ),
-                )
-            })
-    }
-
-    /// The stored little-endian signed 32-bit value minus 4 (x86 PC-relative implicit addends).
-    pub fn signed32_minus_4(&self) -> Result<i64, Error> {
-        Ok(i64::from(i32::from_le_bytes(self.read::<4>()?)) - 4)
-    }
+    let arch = match parsed.architecture() {
+        A::X86_64 => Some(Arch::X86_64),
+        A::Aarch64 => Some(Arch::Aarch64),
+        A::I386 => Some(Arch::I686),
+        _ => None,
+    };
+    format
+        .zip(arch)
+        .and_then(|(format, arch)| Target::canonical(format, arch))
+        .ok_or_else(|| Error::Unsupported {
+            file: file.to_string(),
+            message: format!(
+                "{:?} object for {:?}",
+                parsed.format(),
+                parsed.architecture()
+            ),
+        })
 }
 
 /// Format-specific decision for a section: `None` leaves it out of the stencils.
 type Classify<S> = fn(&str, &S) -> Result<Option<SectionKind>, Error>;
-/// Format-specific decoding of one relocation into a kind and an explicit addend.
-type Decode = fn(&RelocSite<'_>, &object::Relocation) -> Result<(RelocKind, i64), Error>;
+
+/// One relocation's row of the table (by its raw number) and the addend its entries give: the
+/// RELA addend, or an AArch64 Mach-O `ARM64_RELOC_ADDEND` pair's (which CPython cannot read at
+/// all). Stored addends are the `object` crate's "implicit" ones; the row's rule reads those.
+fn decode(site: &RelocSite<'_>, reloc: &object::Relocation) -> Result<(RelocKind, i64), Error> {
+    let arch = site.target.arch();
+    let flags = reloc.flags();
+    let (format, number) = match flags {
+        RelocationFlags::Elf { r_type } => (Format::Elf, r_type),
+        RelocationFlags::MachO { r_type, .. } => (Format::MachO, u32::from(r_type)),
+        RelocationFlags::Coff { typ } => (Format::Coff, u32::from(typ)),
+        other => return Err(site.unsupported(format!("{other:?}"))),
+    };
+    let name = || match flags {
+        RelocationFlags::Elf { r_type } => elf::name(arch, r_type),
+        RelocationFlags::MachO { r_type, .. } => macho::name(arch, r_type),
+        RelocationFlags::Coff { typ } => coff::name(arch, typ),
+        other => format!("{other:?}"),
+    };
+    if format == Format::Elf && reloc.has_implicit_addend() {
+        return Err(site.unsupported(format!("{} in a REL (not RELA) section", name())));
+    }
+    let kind = site.kind(RelocKind::from_number(format, arch, number), name)?;
+    let given = if reloc.has_implicit_addend() {
+        0
+    } else {
+        reloc.addend()
+    };
+    Ok((kind, given))
+}
 
 struct Reader<'a> {
     file: &'a str,
@@ -140,19 +122,19 @@ impl Reader<'_> {
         &self,
         obj: &'file O,
         classify: Classify<O::Section<'file>>,
-        decode: Decode,
     ) -> Result<ObjectSections, Error> {
         let file = self.file;
         let mut sections = Vec::new();
+        let mut zero_fill = ZeroFill::new(file);
         for section in obj.sections() {
             let name = section.name().map_err(|e| malformed(file, e))?;
             let Some(kind) = classify(file, &section)? else {
                 continue;
             };
-            let bytes = section_bytes(file, name, &section)?;
+            let bytes = section_bytes(file, name, &section, &mut zero_fill)?;
             let index = section.index().0;
             let mut symbols = self.symbols_in(obj, index)?;
-            if self.target.format() == crate::target::Format::MachO {
+            if self.target.format() == Format::MachO {
                 // Mach-O has no symbol types: any symbol in an instruction section is code, as
                 // the llvm-readobj reader decides (the object crate only says so for __text).
                 for symbol in &mut symbols {
@@ -168,12 +150,8 @@ impl Reader<'_> {
                     bytes: &bytes,
                     offset,
                 };
-                let (kind, addend) = decode(&site, &reloc)?;
-                // Every patch writes at least 4 bytes, 64-bit ones 8: refuse holes past the end.
-                site.read::<4>()?;
-                if kind.patch_kind() == PatchKind::Abs64 {
-                    site.read::<8>()?;
-                }
+                let (kind, given) = decode(&site, &reloc)?;
+                let addend = site.addend(kind, given)?;
                 let target = self.reloc_target(obj, &site, reloc.target())?;
                 relocations.push(Relocation {
                     offset,
@@ -241,20 +219,7 @@ impl Reader<'_> {
                     .to_string());
             }
         }
-        Ok(self.strip_prefix(raw))
-    }
-
-    /// Removes the target's symbol prefix; COFF import thunks keep their `__imp_` marker so
-    /// grouping can turn them into GOT references (`__imp__foo` on i686 becomes `__imp_foo`).
-    fn strip_prefix(&self, name: &str) -> String {
-        let prefix = self.target.symbol_prefix();
-        let strip = |n: &str| n.strip_prefix(prefix).unwrap_or(n).to_string();
-        match name.strip_prefix("__imp_") {
-            Some(rest) if self.target.format() == crate::target::Format::Coff => {
-                format!("__imp_{}", strip(rest))
-            }
-            _ => strip(name),
-        }
+        Ok(symbol_name(self.target, raw))
     }
 
     fn reloc_target<'data, O: Object<'data>>(
@@ -271,14 +236,7 @@ impl Reader<'_> {
                 Ok(RelocTarget::Symbol(self.symbol_name(obj, &symbol)?))
             }
             RelocationTarget::Section(index) => Ok(RelocTarget::Section(index.0)),
-            _ => Err(Error::Invalid {
-                file: self.file.to_string(),
-                group: None,
-                message: format!(
-                    "section {}: relocation at {:#x} refers to no symbol or section",
-                    site.section, site.offset
-                ),
-            }),
+            _ => Err(site.no_target()),
         }
     }
 }
@@ -288,21 +246,114 @@ fn section_bytes<'data, S: ObjectSection<'data>>(
     file: &str,
     name: &str,
     section: &S,
+    zero_fill: &mut ZeroFill<'_>,
 ) -> Result<Vec<u8>, Error> {
     use object::SectionKind as K;
     match section.kind() {
         K::UninitializedData | K::UninitializedTls | K::Common => {
-            if section.size() > MAX_ZERO_FILL {
-                return Err(malformed(
-                    file,
-                    format_args!(
-                        "section {name}: zero-fill size {:#x} is too large",
-                        section.size()
-                    ),
-                ));
-            }
-            Ok(vec![0; section.size() as usize])
+            zero_fill.take(name, section.size())
         }
         _ => Ok(section.data().map_err(|e| malformed(file, e))?.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use object::{elf, macho, pe};
+    use patchjit_vocab::{Format, RelocKind};
+
+    /// The vocabulary's raw numbers are the `object` crate's (an independent transcription of
+    /// the formats' headers), row by row.
+    #[test]
+    fn relocation_numbers_agree_with_the_object_crate() {
+        use RelocKind::*;
+        let numbers: [(RelocKind, u32); 42] = [
+            (R_X86_64_64, elf::R_X86_64_64),
+            (R_X86_64_PC32, elf::R_X86_64_PC32),
+            (R_X86_64_PLT32, elf::R_X86_64_PLT32),
+            (R_X86_64_GOTPCREL, elf::R_X86_64_GOTPCREL),
+            (R_X86_64_GOTPCRELX, elf::R_X86_64_GOTPCRELX),
+            (R_X86_64_REX_GOTPCRELX, elf::R_X86_64_REX_GOTPCRELX),
+            (R_AARCH64_ABS64, elf::R_AARCH64_ABS64),
+            (R_AARCH64_ADD_ABS_LO12_NC, elf::R_AARCH64_ADD_ABS_LO12_NC),
+            (R_AARCH64_ADR_GOT_PAGE, elf::R_AARCH64_ADR_GOT_PAGE),
+            (R_AARCH64_ADR_PREL_PG_HI21, elf::R_AARCH64_ADR_PREL_PG_HI21),
+            (R_AARCH64_CALL26, elf::R_AARCH64_CALL26),
+            (R_AARCH64_JUMP26, elf::R_AARCH64_JUMP26),
+            (R_AARCH64_LD64_GOT_LO12_NC, elf::R_AARCH64_LD64_GOT_LO12_NC),
+            (
+                R_AARCH64_LDST8_ABS_LO12_NC,
+                elf::R_AARCH64_LDST8_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST16_ABS_LO12_NC,
+                elf::R_AARCH64_LDST16_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST32_ABS_LO12_NC,
+                elf::R_AARCH64_LDST32_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST64_ABS_LO12_NC,
+                elf::R_AARCH64_LDST64_ABS_LO12_NC,
+            ),
+            (
+                R_AARCH64_LDST128_ABS_LO12_NC,
+                elf::R_AARCH64_LDST128_ABS_LO12_NC,
+            ),
+            (R_AARCH64_MOVW_UABS_G0_NC, elf::R_AARCH64_MOVW_UABS_G0_NC),
+            (R_AARCH64_MOVW_UABS_G1_NC, elf::R_AARCH64_MOVW_UABS_G1_NC),
+            (R_AARCH64_MOVW_UABS_G2_NC, elf::R_AARCH64_MOVW_UABS_G2_NC),
+            (R_AARCH64_MOVW_UABS_G3, elf::R_AARCH64_MOVW_UABS_G3),
+            (X86_64_RELOC_BRANCH, macho::X86_64_RELOC_BRANCH.into()),
+            (X86_64_RELOC_GOT, macho::X86_64_RELOC_GOT.into()),
+            (X86_64_RELOC_GOT_LOAD, macho::X86_64_RELOC_GOT_LOAD.into()),
+            (X86_64_RELOC_SIGNED, macho::X86_64_RELOC_SIGNED.into()),
+            (X86_64_RELOC_UNSIGNED, macho::X86_64_RELOC_UNSIGNED.into()),
+            (ARM64_RELOC_BRANCH26, macho::ARM64_RELOC_BRANCH26.into()),
+            (
+                ARM64_RELOC_GOT_LOAD_PAGE21,
+                macho::ARM64_RELOC_GOT_LOAD_PAGE21.into(),
+            ),
+            (
+                ARM64_RELOC_GOT_LOAD_PAGEOFF12,
+                macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12.into(),
+            ),
+            (ARM64_RELOC_PAGE21, macho::ARM64_RELOC_PAGE21.into()),
+            (ARM64_RELOC_PAGEOFF12, macho::ARM64_RELOC_PAGEOFF12.into()),
+            (ARM64_RELOC_UNSIGNED, macho::ARM64_RELOC_UNSIGNED.into()),
+            (IMAGE_REL_AMD64_ADDR64, pe::IMAGE_REL_AMD64_ADDR64.into()),
+            (IMAGE_REL_AMD64_REL32, pe::IMAGE_REL_AMD64_REL32.into()),
+            (IMAGE_REL_ARM64_ADDR64, pe::IMAGE_REL_ARM64_ADDR64.into()),
+            (
+                IMAGE_REL_ARM64_BRANCH26,
+                pe::IMAGE_REL_ARM64_BRANCH26.into(),
+            ),
+            (
+                IMAGE_REL_ARM64_PAGEBASE_REL21,
+                pe::IMAGE_REL_ARM64_PAGEBASE_REL21.into(),
+            ),
+            (
+                IMAGE_REL_ARM64_PAGEOFFSET_12A,
+                pe::IMAGE_REL_ARM64_PAGEOFFSET_12A.into(),
+            ),
+            (
+                IMAGE_REL_ARM64_PAGEOFFSET_12L,
+                pe::IMAGE_REL_ARM64_PAGEOFFSET_12L.into(),
+            ),
+            (IMAGE_REL_I386_DIR32, pe::IMAGE_REL_I386_DIR32.into()),
+            (IMAGE_REL_I386_REL32, pe::IMAGE_REL_I386_REL32.into()),
+        ];
+        assert_eq!(numbers.map(|(kind, _)| kind), RelocKind::ALL);
+        for (kind, number) in numbers {
+            assert_eq!(kind.number(), number, "{kind}");
+            // The row's name is the object crate's constant's name, so its format is too.
+            let prefix_format = match kind.name().split('_').next() {
+                Some("R") => Format::Elf,
+                Some("IMAGE") => Format::Coff,
+                _ => Format::MachO,
+            };
+            assert_eq!(kind.format(), prefix_format, "{kind}");
+        }
     }
 }

@@ -13,13 +13,12 @@
 
 use serde_json::Value;
 
-use crate::error::Error;
-use crate::hole::{PatchKind, RelocKind};
-use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
-use crate::target::{Arch, Format, Target};
+use patchjit_vocab::{Arch, Format, RelocKind, Target};
 
-/// Largest zero-filled (BSS) section accepted, as in the object reader.
-const MAX_ZERO_FILL: u64 = 1 << 28;
+use crate::error::{malformed, Error};
+use crate::limits::ZeroFill;
+use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
+use crate::site::{symbol_name, RelocSite};
 
 /// Parses `llvm-readobj` JSON output for one object compiled for `target`. `file` names it in
 /// errors. The output's `Format`/`Arch` summary, when present, must agree with `target`.
@@ -69,13 +68,10 @@ pub fn readobj_json_target(file: &str, json: &str) -> Result<Target, Error> {
             "no \"Format\" and \"Arch\" summary before the sections",
         )
     })?;
-    Target::ALL
-        .into_iter()
-        .find(|t| t.format() == format && t.arch() == arch)
-        .ok_or_else(|| Error::Unsupported {
-            file: file.to_string(),
-            message: format!("{format:?} objects for {arch:?}"),
-        })
+    Target::canonical(format, arch).ok_or_else(|| Error::Unsupported {
+        file: file.to_string(),
+        message: format!("{format:?} objects for {arch:?}"),
+    })
 }
 
 /// Compares the `"Format"` and `"Arch"` strings before the sections with the requested target.
@@ -136,13 +132,6 @@ fn string_field<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     let from = text.find(&opening)? + opening.len();
     let len = text[from..].find('"')?;
     Some(&text[from..from + len])
-}
-
-fn malformed(file: &str, message: impl std::fmt::Display) -> Error {
-    Error::Malformed {
-        file: file.to_string(),
-        message: message.to_string(),
-    }
 }
 
 /// A JSON value and where it is, so every shape error names its path.
@@ -236,111 +225,34 @@ impl<'v> Node<'v> {
     }
 }
 
-/// Zero bytes for a zero-fill section, refusing absurd sizes.
-fn zero_fill(file: &str, name: &str, size: u64) -> Result<Vec<u8>, Error> {
-    if size > MAX_ZERO_FILL {
-        return Err(malformed(
-            file,
-            format_args!("section {name}: zero-fill size {size:#x} is too large"),
-        ));
-    }
-    Ok(vec![0; size as usize])
-}
-
-/// One relocation as printed, before its kind and addend are decided.
-struct Site<'a> {
-    file: &'a str,
-    section: &'a str,
-    bytes: &'a [u8],
-    offset: u64,
-}
-
-impl Site<'_> {
-    fn read<const N: usize>(&self) -> Result<[u8; N], Error> {
-        usize::try_from(self.offset)
-            .ok()
-            .and_then(|s| self.bytes.get(s..s.checked_add(N)?))
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                malformed(
-                    self.file,
-                    format_args!(
-                        "section {}: relocation at {:#x} runs past the section end ({:#x} bytes)",
-                        self.section,
-                        self.offset,
-                        self.bytes.len()
-                    ),
-                )
-            })
-    }
-
-    fn signed32_minus_4(&self) -> Result<i64, Error> {
-        Ok(i64::from(i32::from_le_bytes(self.read::<4>()?)) - 4)
-    }
-
-    fn unsupported(&self, kind: &str) -> Error {
-        Error::UnsupportedRelocation {
-            file: self.file.to_string(),
-            section: self.section.to_string(),
-            offset: self.offset,
-            kind: kind.to_string(),
-        }
-    }
-
-    /// Every patch writes at least 4 bytes, 64-bit ones 8: refuse holes past the end.
-    fn check_room(&self, kind: RelocKind) -> Result<(), Error> {
-        self.read::<4>()?;
-        if kind.patch_kind() == PatchKind::Abs64 {
-            self.read::<8>()?;
-        }
-        Ok(())
-    }
-}
-
 struct Reader<'a> {
     file: &'a str,
     target: Target,
 }
 
 impl Reader<'_> {
+    /// Where a relocation printed as applying to `section` (contents `bytes`) at `offset` is.
+    fn site<'s>(&'s self, section: &'s str, bytes: &'s [u8], offset: u64) -> RelocSite<'s> {
+        RelocSite {
+            file: self.file,
+            target: self.target,
+            section,
+            bytes,
+            offset,
+        }
+    }
+
     /// The relocation kind a printed type name stands for on this target.
-    fn kind(&self, site: &Site<'_>, name: &str) -> Result<RelocKind, Error> {
-        let prefix = match self.target {
-            Target::X86_64UnknownLinuxGnu => "R_X86_64_",
-            Target::Aarch64UnknownLinuxGnu => "R_AARCH64_",
-            Target::X86_64AppleDarwin => "X86_64_RELOC_",
-            Target::Aarch64AppleDarwin => "ARM64_RELOC_",
-            Target::X86_64PcWindowsMsvc => "IMAGE_REL_AMD64_",
-            Target::Aarch64PcWindowsMsvc => "IMAGE_REL_ARM64_",
-            Target::I686PcWindowsMsvc => "IMAGE_REL_I386_",
-        };
-        RelocKind::from_name(name)
-            .filter(|_| name.starts_with(prefix))
-            .ok_or_else(|| site.unsupported(name))
+    fn kind(&self, site: &RelocSite<'_>, name: &str) -> Result<RelocKind, Error> {
+        site.kind(RelocKind::from_name(name), || name.to_string())
     }
 
-    /// Removes the target's symbol prefix; COFF import thunks keep their `__imp_` marker
-    /// (`__imp__foo` on i686 becomes `__imp_foo`), exactly as the object reader names them.
     fn symbol_name(&self, raw: &str) -> String {
-        let prefix = self.target.symbol_prefix();
-        let strip = |n: &str| n.strip_prefix(prefix).unwrap_or(n).to_string();
-        match raw.strip_prefix("__imp_") {
-            Some(rest) if self.target.format() == Format::Coff => format!("__imp_{}", strip(rest)),
-            _ => strip(raw),
-        }
+        symbol_name(self.target, raw)
     }
+}
 
-    fn no_target(&self, site: &Site<'_>) -> Error {
-        Error::Invalid {
-            file: self.file.to_string(),
-            group: None,
-            message: format!(
-                "section {}: relocation at {:#x} refers to no symbol or section",
-                site.section, site.offset
-            ),
-        }
-    }
-
+impl Reader<'_> {
     /// ELF: relocations live in `SHT_RELA` sections naming their target in `Info`; section
     /// symbols are printed with their section's name, as the object reader names them.
     fn elf(&self, sections: &[Node<'_>]) -> Result<ObjectSections, Error> {
@@ -368,6 +280,7 @@ impl Reader<'_> {
         }
 
         let mut out = Vec::new();
+        let mut zero_fill = ZeroFill::new(self.file);
         for section in sections {
             let name = section.get("Name")?.get("Name")?.str()?;
             let typ = section.enum_value("Type")?;
@@ -399,7 +312,7 @@ impl Reader<'_> {
             };
             let index = section.get("Index")?.usize()?;
             let bytes = if typ == SHT_NOBITS {
-                zero_fill(self.file, name, section.get("Size")?.u64()?)?
+                zero_fill.take(name, section.get("Size")?.u64()?)?
             } else {
                 section
                     .section_data()?
@@ -425,29 +338,24 @@ impl Reader<'_> {
             for (_, rela, list) in relocation_sections.iter().filter(|(t, ..)| *t == index) {
                 for reloc in list {
                     let reloc = reloc.get("Relocation")?;
-                    let site = Site {
-                        file: self.file,
-                        section: name,
-                        bytes: &bytes,
-                        offset: reloc.get("Offset")?.u64()?,
-                    };
+                    let site = self.site(name, &bytes, reloc.get("Offset")?.u64()?);
                     let type_name = reloc.get("Type")?.get("Name")?.str()?;
                     if !rela {
                         return Err(
-                            site.unsupported(&format!("{type_name} in a REL (not RELA) section"))
+                            site.unsupported(format!("{type_name} in a REL (not RELA) section"))
                         );
                     }
                     let kind = self.kind(&site, type_name)?;
-                    site.check_room(kind)?;
+                    let addend = site.addend(kind, reloc.get("Addend")?.wrapping_i64()?)?;
                     let symbol = reloc.get("Symbol")?;
                     if symbol.get("Value")?.u64()? == 0 {
-                        return Err(self.no_target(&site));
+                        return Err(site.no_target());
                     }
                     relocations.push(Relocation {
                         offset: site.offset,
                         kind,
                         target: RelocTarget::Symbol(self.symbol_name(symbol.get("Name")?.str()?)),
-                        addend: reloc.get("Addend")?.wrapping_i64()?,
+                        addend,
                     });
                 }
             }
@@ -479,6 +387,7 @@ impl Reader<'_> {
         const N_SECT: u64 = 0xe;
 
         let mut out = Vec::new();
+        let mut zero_fill = ZeroFill::new(self.file);
         for section in sections {
             let name = section.get("Name")?.get("Value")?.str()?;
             let index = section.get("Index")?;
@@ -493,7 +402,7 @@ impl Reader<'_> {
             let code = attributes & S_ATTR_SOME_INSTRUCTIONS != 0;
             let typ = section.enum_value("Type")?;
             let bytes = if matches!(typ, S_ZEROFILL | S_GB_ZEROFILL | S_THREAD_LOCAL_ZEROFILL) {
-                zero_fill(self.file, name, section.get("Size")?.u64()?)?
+                zero_fill.take(name, section.get("Size")?.u64()?)?
             } else {
                 section
                     .section_data()?
@@ -520,12 +429,7 @@ impl Reader<'_> {
             let mut paired_addend = None;
             for reloc in section.list("Relocations")? {
                 let reloc = reloc.get("Relocation")?;
-                let site = Site {
-                    file: self.file,
-                    section: name,
-                    bytes: &bytes,
-                    offset: reloc.get("Offset")?.u64()?,
-                };
+                let site = self.site(name, &bytes, reloc.get("Offset")?.u64()?);
                 let type_name = reloc.get("Type")?.get("Name")?.str()?;
                 let symbol = reloc.opt("Symbol");
                 let section_ref = reloc.opt("Section");
@@ -540,21 +444,13 @@ impl Reader<'_> {
                     continue;
                 }
                 let kind = self.kind(&site, type_name)?;
-                let addend = match kind {
-                    RelocKind::X86_64_RELOC_GOT
-                    | RelocKind::X86_64_RELOC_GOT_LOAD
-                    | RelocKind::X86_64_RELOC_BRANCH
-                    | RelocKind::X86_64_RELOC_SIGNED => site.signed32_minus_4()?,
-                    _ => paired_addend.take().unwrap_or(0),
-                };
-                paired_addend = None;
-                site.check_room(kind)?;
+                let addend = site.addend(kind, paired_addend.take().unwrap_or(0))?;
                 let target = match (symbol, section_ref) {
                     (Some(symbol), _) => {
                         RelocTarget::Symbol(self.symbol_name(symbol.get("Name")?.str()?))
                     }
                     (None, Some(section)) => RelocTarget::Section(section.get("Value")?.usize()?),
-                    (None, None) => return Err(self.no_target(&site)),
+                    (None, None) => return Err(site.no_target()),
                 };
                 relocations.push(Relocation {
                     offset: site.offset,
@@ -599,6 +495,7 @@ impl Reader<'_> {
         const DTYPE_FUNCTION: u64 = 2;
 
         let mut out = Vec::new();
+        let mut zero_fill = ZeroFill::new(self.file);
         for section in sections {
             let name = section.get("Name")?.get("Value")?.str()?;
             let characteristics = section.enum_value("Characteristics")?;
@@ -615,7 +512,7 @@ impl Reader<'_> {
             let raw_size = section.get("RawDataSize")?.u64()?;
             let bytes = match section.section_data()? {
                 Some(bytes) if characteristics & CNT_UNINITIALIZED_DATA == 0 => bytes,
-                _ => zero_fill(self.file, name, raw_size)?,
+                _ => zero_fill.take(name, raw_size)?,
             };
             let virtual_address = section.get("VirtualAddress")?.u64()?;
             let mut symbols = Vec::new();
@@ -652,26 +549,12 @@ impl Reader<'_> {
             let mut relocations = Vec::new();
             for reloc in section.list("Relocations")? {
                 let reloc = reloc.get("Relocation")?;
-                let site = Site {
-                    file: self.file,
-                    section: name,
-                    bytes: &bytes,
-                    offset: reloc.get("Offset")?.u64()?,
-                };
+                let site = self.site(name, &bytes, reloc.get("Offset")?.u64()?);
                 let kind = self.kind(&site, reloc.get("Type")?.get("Name")?.str()?)?;
-                use RelocKind::*;
-                let addend = match kind {
-                    IMAGE_REL_AMD64_REL32 | IMAGE_REL_I386_REL32 => site.signed32_minus_4()?,
-                    IMAGE_REL_I386_DIR32 => i64::from(u32::from_le_bytes(site.read::<4>()?)),
-                    IMAGE_REL_AMD64_ADDR64 | IMAGE_REL_ARM64_ADDR64 => {
-                        i64::from_le_bytes(site.read::<8>()?)
-                    }
-                    _ => 0,
-                };
-                site.check_room(kind)?;
+                let addend = site.addend(kind, 0)?;
                 let symbol = reloc.get("Symbol")?.str()?;
                 if symbol.is_empty() {
-                    return Err(self.no_target(&site));
+                    return Err(site.no_target());
                 }
                 relocations.push(Relocation {
                     offset: site.offset,

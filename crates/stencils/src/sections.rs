@@ -2,8 +2,8 @@
 //! relocations. Both readers (the object reader and the `llvm-readobj` JSON reader) produce this,
 //! and grouping works only on it, so the two readers cannot disagree downstream of parsing.
 
-use crate::hole::RelocKind;
-use crate::target::Target;
+use patchjit_vocab::RelocKind;
+use patchjit_vocab::Target;
 
 /// What a section contributes to a stencil group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

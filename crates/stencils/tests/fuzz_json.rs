@@ -9,28 +9,9 @@ use patchjit_stencils::{
 };
 use proptest::prelude::*;
 
-const BUILTIN_VALUES: [&str; 15] = [
-    "CODE",
-    "CONTINUE",
-    "DATA",
-    "EXECUTOR",
-    "OPARG",
-    "OPERAND0",
-    "OPERAND0_HI",
-    "OPERAND0_LO",
-    "OPERAND1",
-    "OPERAND1_HI",
-    "OPERAND1_LO",
-    "TARGET",
-    "JUMP_TARGET",
-    "ERROR_TARGET",
-    "ZERO",
-];
-
 fn value() -> impl Strategy<Value = HoleValue> {
     prop_oneof![
-        proptest::sample::select(&BUILTIN_VALUES[..])
-            .prop_map(|name| HoleValue::from_builtin_name(name).expect("a built-in value")),
+        proptest::sample::select(&HoleValue::BUILTIN[..]),
         "[A-Z][A-Z0-9_]{0,10}"
             .prop_filter("not a built-in name", |n| HoleValue::from_builtin_name(n)
                 .is_none())

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use patchjit_stencils::{
-    extract, read_object, read_readobj_json, readobj_json_target, Error, Format, ObjectSections,
-    Options, Target,
+    extract, read_object, read_readobj_json, readobj_json_target, ClangArgs, Error, Format,
+    ObjectSections, Options, Target,
 };
 
 /// CPython 3.14's `llvm-readobj` command line (reference §1.8).

@@ -282,11 +282,11 @@ fn base_expr(group: &StencilGroup, hole: &Hole) -> Result<&'static str, HeaderEr
         HoleValue::JumpTarget => "state->instruction_starts[instruction->jump_target]",
         HoleValue::ErrorTarget => "state->instruction_starts[instruction->error_target]",
         HoleValue::Zero => "",
-        other @ (HoleValue::Got | HoleValue::Custom(_)) => {
+        HoleValue::Custom(name) => {
             return Err(HeaderError::UnprintableValue {
                 group: group.name.clone(),
                 offset: hole.offset,
-                value: other.name().to_string(),
+                value: name.clone(),
             })
         }
     })
@@ -468,7 +468,7 @@ pub fn render_umbrella(command: &str, targets: &[(String, Target)]) -> String {
     line(&mut out, format_args!("// $ {command}"));
     for (i, (triple, target)) in targets.iter().enumerate() {
         let guard = if i == 0 { "#if" } else { "#elif" };
-        line(&mut out, format_args!("{guard} {}", target.c_condition()));
+        line(&mut out, format_args!("{guard} {}", c_condition(*target)));
         line(
             &mut out,
             format_args!("#include \"jit_stencils-{triple}.h\""),
@@ -476,6 +476,19 @@ pub fn render_umbrella(command: &str, targets: &[(String, Target)]) -> String {
     }
     out.push_str("#else\n#error \"unexpected target\"\n#endif\n");
     out
+}
+
+/// The preprocessor condition that selects `target` in CPython's umbrella `jit_stencils.h`.
+fn c_condition(target: Target) -> &'static str {
+    match target {
+        Target::Aarch64AppleDarwin => "defined(__aarch64__) && defined(__APPLE__)",
+        Target::Aarch64PcWindowsMsvc => "defined(_M_ARM64)",
+        Target::Aarch64UnknownLinuxGnu => "defined(__aarch64__) && defined(__linux__)",
+        Target::I686PcWindowsMsvc => "defined(_M_IX86)",
+        Target::X86_64AppleDarwin => "defined(__x86_64__) && defined(__APPLE__)",
+        Target::X86_64PcWindowsMsvc => "defined(_M_X64)",
+        Target::X86_64UnknownLinuxGnu => "defined(__x86_64__) && defined(__linux__)",
+    }
 }
 
 #[cfg(test)]

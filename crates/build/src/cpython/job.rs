@@ -8,7 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use patchjit_stencils::{Extraction, StencilGroup, Target};
+use patchjit_stencils::{ClangArgs, Extraction, StencilGroup, Target};
 
 use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};

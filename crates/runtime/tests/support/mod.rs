@@ -12,11 +12,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use patchjit::{
-    Destination, Emitter, Hole, HoleValue, Instruction, PatchKind, Stencil, StencilGroup,
-    StencilTable,
+    Destination, Emitter, Hole, Instruction, PatchKind, Stencil, StencilGroup, StencilTable,
 };
 use patchjit_stencils as stencils;
-use stencils::{Extraction, Target};
+use stencils::{ClangArgs, Extraction, Target};
 
 /// The clang to use: `$PATCHJIT_CLANG` or `clang-19`.
 pub fn clang() -> String {
@@ -119,28 +118,11 @@ pub fn leak_table(extraction: &Extraction, target: Target) -> &'static StencilTa
             .holes
             .iter()
             .map(|h| {
-                let value = match &h.value {
-                    stencils::HoleValue::Code => HoleValue::Code,
-                    stencils::HoleValue::Continue => HoleValue::Continue,
-                    stencils::HoleValue::Data => HoleValue::Data,
-                    stencils::HoleValue::Executor => HoleValue::Executor,
-                    stencils::HoleValue::Got => panic!("GOT value left after extraction"),
-                    stencils::HoleValue::Oparg => HoleValue::Oparg,
-                    stencils::HoleValue::Operand0 => HoleValue::Operand0,
-                    stencils::HoleValue::Operand0Hi => HoleValue::Operand0Hi,
-                    stencils::HoleValue::Operand0Lo => HoleValue::Operand0Lo,
-                    stencils::HoleValue::Operand1 => HoleValue::Operand1,
-                    stencils::HoleValue::Operand1Hi => HoleValue::Operand1Hi,
-                    stencils::HoleValue::Operand1Lo => HoleValue::Operand1Lo,
-                    stencils::HoleValue::Target => HoleValue::Target,
-                    stencils::HoleValue::JumpTarget => HoleValue::JumpTarget,
-                    stencils::HoleValue::ErrorTarget => HoleValue::ErrorTarget,
-                    stencils::HoleValue::Zero => HoleValue::Zero,
-                    stencils::HoleValue::Custom(name) => {
-                        HoleValue::Custom(intern(&mut customs, name))
-                    }
-                };
-                let patch = patch_kind(h.patch);
+                let value = h
+                    .value
+                    .clone()
+                    .map_custom(|name| intern(&mut customs, &name));
+                let patch = h.patch;
                 let (symbol, addend) = if patch == PatchKind::Aarch64Trampoline {
                     let name = &extraction.trampoline_symbols[h.addend as usize];
                     (Some(intern(symbols, name)), 0)
@@ -185,27 +167,6 @@ pub fn leak_table(extraction: &Extraction, target: Target) -> &'static StencilTa
         symbols: leak(symbols),
         custom_values: leak(custom_values),
     }))
-}
-
-pub fn patch_kind(k: stencils::PatchKind) -> PatchKind {
-    use stencils::PatchKind as S;
-    match k {
-        S::Abs32 => PatchKind::Abs32,
-        S::Abs64 => PatchKind::Abs64,
-        S::Rel32 => PatchKind::Rel32,
-        S::X86_64Rel32x => PatchKind::X86_64Rel32x,
-        S::Aarch64Lo12 => PatchKind::Aarch64Lo12,
-        S::Aarch64Lo12x => PatchKind::Aarch64Lo12x,
-        S::Aarch64Mov16a => PatchKind::Aarch64Mov16a,
-        S::Aarch64Mov16b => PatchKind::Aarch64Mov16b,
-        S::Aarch64Mov16c => PatchKind::Aarch64Mov16c,
-        S::Aarch64Mov16d => PatchKind::Aarch64Mov16d,
-        S::Aarch64Page21r => PatchKind::Aarch64Page21r,
-        S::Aarch64Page21rx => PatchKind::Aarch64Page21rx,
-        S::Aarch64Branch26r => PatchKind::Aarch64Branch26r,
-        S::Aarch64Pair33rx => PatchKind::Aarch64Pair33rx,
-        S::Aarch64Trampoline => PatchKind::Aarch64Trampoline,
-    }
 }
 
 /// Emits group `name` alone (its jump and error targets itself, a `ret` terminator so its

@@ -6,13 +6,12 @@
 use object::pe;
 use object::read::coff::CoffSection;
 use object::read::ObjectSection;
-use object::{RelocationFlags, SectionFlags};
+use object::SectionFlags;
 
-use super::RelocSite;
+use patchjit_vocab::Arch;
+
 use crate::error::Error;
-use crate::hole::RelocKind;
 use crate::sections::SectionKind;
-use crate::target::Arch;
 
 pub(super) fn classify(
     _file: &str,
@@ -34,39 +33,8 @@ pub(super) fn classify(
     })
 }
 
-/// Addends: `REL32` = stored signed 32 bits − 4; i386 `DIR32` = stored unsigned 32 bits;
-/// `ADDR64` (beyond CPython's table) = stored 64 bits; AArch64 instruction fixups 0.
-pub(super) fn relocation(
-    site: &RelocSite<'_>,
-    reloc: &object::Relocation,
-) -> Result<(RelocKind, i64), Error> {
-    let RelocationFlags::Coff { typ } = reloc.flags() else {
-        return Err(site.unsupported(format!("{:?}", reloc.flags())));
-    };
-    use RelocKind::*;
-    let arch = site.target.arch();
-    let kind = match (arch, typ) {
-        (Arch::X86_64, pe::IMAGE_REL_AMD64_ADDR64) => IMAGE_REL_AMD64_ADDR64,
-        (Arch::X86_64, pe::IMAGE_REL_AMD64_REL32) => IMAGE_REL_AMD64_REL32,
-        (Arch::Aarch64, pe::IMAGE_REL_ARM64_ADDR64) => IMAGE_REL_ARM64_ADDR64,
-        (Arch::Aarch64, pe::IMAGE_REL_ARM64_BRANCH26) => IMAGE_REL_ARM64_BRANCH26,
-        (Arch::Aarch64, pe::IMAGE_REL_ARM64_PAGEBASE_REL21) => IMAGE_REL_ARM64_PAGEBASE_REL21,
-        (Arch::Aarch64, pe::IMAGE_REL_ARM64_PAGEOFFSET_12A) => IMAGE_REL_ARM64_PAGEOFFSET_12A,
-        (Arch::Aarch64, pe::IMAGE_REL_ARM64_PAGEOFFSET_12L) => IMAGE_REL_ARM64_PAGEOFFSET_12L,
-        (Arch::I686, pe::IMAGE_REL_I386_DIR32) => IMAGE_REL_I386_DIR32,
-        (Arch::I686, pe::IMAGE_REL_I386_REL32) => IMAGE_REL_I386_REL32,
-        _ => return Err(site.unsupported(name(arch, typ))),
-    };
-    let addend = match kind {
-        IMAGE_REL_AMD64_REL32 | IMAGE_REL_I386_REL32 => site.signed32_minus_4()?,
-        IMAGE_REL_I386_DIR32 => i64::from(u32::from_le_bytes(site.read::<4>()?)),
-        IMAGE_REL_AMD64_ADDR64 | IMAGE_REL_ARM64_ADDR64 => i64::from_le_bytes(site.read::<8>()?),
-        _ => 0,
-    };
-    Ok((kind, addend))
-}
-
-fn name(arch: Arch, typ: u16) -> String {
+/// A name for an unsupported type where a common one is known, else the number.
+pub(super) fn name(arch: Arch, typ: u16) -> String {
     let known = match (arch, typ) {
         (Arch::X86_64, pe::IMAGE_REL_AMD64_ADDR32) => "IMAGE_REL_AMD64_ADDR32",
         (Arch::X86_64, pe::IMAGE_REL_AMD64_ADDR32NB) => "IMAGE_REL_AMD64_ADDR32NB",

@@ -3,13 +3,12 @@
 
 use object::elf;
 use object::read::elf::{ElfSection64, SectionHeader};
-use object::{Endianness, RelocationFlags};
+use object::Endianness;
 
-use super::RelocSite;
+use patchjit_vocab::Arch;
+
 use crate::error::Error;
-use crate::hole::RelocKind;
 use crate::sections::SectionKind;
-use crate::target::Arch;
 
 pub(super) fn classify(
     file: &str,
@@ -46,55 +45,8 @@ pub(super) fn classify(
     }))
 }
 
-pub(super) fn relocation(
-    site: &RelocSite<'_>,
-    reloc: &object::Relocation,
-) -> Result<(RelocKind, i64), Error> {
-    let RelocationFlags::Elf { r_type } = reloc.flags() else {
-        return Err(site.unsupported(format!("{:?}", reloc.flags())));
-    };
-    if reloc.has_implicit_addend() {
-        return Err(site.unsupported(format!(
-            "{} in a REL (not RELA) section",
-            name(site.target.arch(), r_type)
-        )));
-    }
-    let kind = kind(site.target.arch(), r_type)
-        .ok_or_else(|| site.unsupported(name(site.target.arch(), r_type)))?;
-    Ok((kind, reloc.addend()))
-}
-
-fn kind(arch: Arch, r_type: u32) -> Option<RelocKind> {
-    use RelocKind::*;
-    Some(match (arch, r_type) {
-        (Arch::X86_64, elf::R_X86_64_64) => R_X86_64_64,
-        (Arch::X86_64, elf::R_X86_64_PC32) => R_X86_64_PC32,
-        (Arch::X86_64, elf::R_X86_64_PLT32) => R_X86_64_PLT32,
-        (Arch::X86_64, elf::R_X86_64_GOTPCREL) => R_X86_64_GOTPCREL,
-        (Arch::X86_64, elf::R_X86_64_GOTPCRELX) => R_X86_64_GOTPCRELX,
-        (Arch::X86_64, elf::R_X86_64_REX_GOTPCRELX) => R_X86_64_REX_GOTPCRELX,
-        (Arch::Aarch64, elf::R_AARCH64_ABS64) => R_AARCH64_ABS64,
-        (Arch::Aarch64, elf::R_AARCH64_ADD_ABS_LO12_NC) => R_AARCH64_ADD_ABS_LO12_NC,
-        (Arch::Aarch64, elf::R_AARCH64_ADR_GOT_PAGE) => R_AARCH64_ADR_GOT_PAGE,
-        (Arch::Aarch64, elf::R_AARCH64_ADR_PREL_PG_HI21) => R_AARCH64_ADR_PREL_PG_HI21,
-        (Arch::Aarch64, elf::R_AARCH64_CALL26) => R_AARCH64_CALL26,
-        (Arch::Aarch64, elf::R_AARCH64_JUMP26) => R_AARCH64_JUMP26,
-        (Arch::Aarch64, elf::R_AARCH64_LD64_GOT_LO12_NC) => R_AARCH64_LD64_GOT_LO12_NC,
-        (Arch::Aarch64, elf::R_AARCH64_LDST8_ABS_LO12_NC) => R_AARCH64_LDST8_ABS_LO12_NC,
-        (Arch::Aarch64, elf::R_AARCH64_LDST16_ABS_LO12_NC) => R_AARCH64_LDST16_ABS_LO12_NC,
-        (Arch::Aarch64, elf::R_AARCH64_LDST32_ABS_LO12_NC) => R_AARCH64_LDST32_ABS_LO12_NC,
-        (Arch::Aarch64, elf::R_AARCH64_LDST64_ABS_LO12_NC) => R_AARCH64_LDST64_ABS_LO12_NC,
-        (Arch::Aarch64, elf::R_AARCH64_LDST128_ABS_LO12_NC) => R_AARCH64_LDST128_ABS_LO12_NC,
-        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G0_NC) => R_AARCH64_MOVW_UABS_G0_NC,
-        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G1_NC) => R_AARCH64_MOVW_UABS_G1_NC,
-        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G2_NC) => R_AARCH64_MOVW_UABS_G2_NC,
-        (Arch::Aarch64, elf::R_AARCH64_MOVW_UABS_G3) => R_AARCH64_MOVW_UABS_G3,
-        _ => return None,
-    })
-}
-
 /// A name for an unsupported type where a common one is known, else the number.
-fn name(arch: Arch, r_type: u32) -> String {
+pub(super) fn name(arch: Arch, r_type: u32) -> String {
     let known = match (arch, r_type) {
         (Arch::X86_64, elf::R_X86_64_32) => "R_X86_64_32",
         (Arch::X86_64, elf::R_X86_64_32S) => "R_X86_64_32S",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use patchjit_stencils::{Extraction, Hole, Target};
+use patchjit_stencils::{ClangArgs, Extraction, Hole, Target};
 
 /// The clang to use: `$PATCHJIT_CLANG` or `clang-19`. A missing compiler fails the test loudly.
 pub fn clang() -> String {

@@ -1,0 +1,225 @@
+//! What a hole is patched with ([`HoleValue`]) and how ([`PatchKind`]).
+
+use core::fmt;
+
+/// Defines [`PatchKind`] from one row per kind: variant, CPython's function name, bytes written.
+macro_rules! patch_kinds {
+    ($($(#[$doc:meta])* $kind:ident => $func:literal, $width:literal;)*) => {
+        /// How a hole is written: one patch function per instruction or data encoding
+        /// ("r" = PC-relative, "x" = may relax a GOT load into a direct form). The same kind
+        /// names the same function at build time (extraction, CPython's header) and at run time
+        /// (the emitter), so generated tables need no translation.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum PatchKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl PatchKind {
+            /// Every kind, in declaration order.
+            pub const ALL: [PatchKind; [$(stringify!($kind)),*].len()] = [$(PatchKind::$kind),*];
+
+            /// CPython's name for the patch function (`patch_x86_64_32rx`).
+            pub const fn func_name(self) -> &'static str {
+                match self {
+                    $(PatchKind::$kind => $func,)*
+                }
+            }
+
+            /// The variant's identifier (`X86_64Rel32x`), as generated Rust tables spell it.
+            pub const fn variant(self) -> &'static str {
+                match self {
+                    $(PatchKind::$kind => stringify!($kind),)*
+                }
+            }
+
+            /// How many bytes from the hole's offset the patch reads and rewrites: every reader,
+            /// grouping step and the emitter refuse holes whose bytes are not all in the stencil.
+            pub const fn width(self) -> u8 {
+                match self {
+                    $(PatchKind::$kind => $width,)*
+                }
+            }
+        }
+    };
+}
+
+patch_kinds! {
+    /// An absolute 32-bit address (i686 `DIR32`); must fit in 32 bits.
+    Abs32 => "patch_32", 4;
+    /// An absolute 64-bit address.
+    Abs64 => "patch_64", 8;
+    /// A 32-bit PC-relative displacement (calls, jumps, RIP-relative operands).
+    Rel32 => "patch_32r", 4;
+    /// A RIP-relative GOT load that may be relaxed into a direct `lea`/call/jump.
+    X86_64Rel32x => "patch_x86_64_32rx", 4;
+    /// The low 12 bits of an address in an `add`/`ldr`/`str` immediate (scaled for loads).
+    Aarch64Lo12 => "patch_aarch64_12", 4;
+    /// As [`PatchKind::Aarch64Lo12`], for the `ldr` of a GOT load that may be relaxed.
+    Aarch64Lo12x => "patch_aarch64_12x", 4;
+    /// Bits 0–15 of a value in a `movz`/`movk`.
+    Aarch64Mov16a => "patch_aarch64_16a", 4;
+    /// Bits 16–31 of a value in a `movk`.
+    Aarch64Mov16b => "patch_aarch64_16b", 4;
+    /// Bits 32–47 of a value in a `movk`.
+    Aarch64Mov16c => "patch_aarch64_16c", 4;
+    /// Bits 48–63 of a value in a `movk`.
+    Aarch64Mov16d => "patch_aarch64_16d", 4;
+    /// The 4 KiB page delta of an `adrp`.
+    Aarch64Page21r => "patch_aarch64_21r", 4;
+    /// As [`PatchKind::Aarch64Page21r`], for the `adrp` of a GOT load that may be relaxed.
+    Aarch64Page21rx => "patch_aarch64_21rx", 4;
+    /// A 26-bit branch displacement (`b`/`bl`).
+    Aarch64Branch26r => "patch_aarch64_26r", 4;
+    /// A folded `adrp` + `ldr` pair (8 bytes) loading a GOT slot.
+    Aarch64Pair33rx => "patch_aarch64_33rx", 8;
+    /// A branch to an external symbol that may need a trampoline; at build time the addend is
+    /// the trampoline's ordinal.
+    Aarch64Trampoline => "patch_aarch64_trampoline", 4;
+}
+
+impl PatchKind {
+    /// Inverse of [`PatchKind::func_name`], for readers of JSON and CPython's headers.
+    pub fn from_func_name(name: &str) -> Option<PatchKind> {
+        PatchKind::ALL.into_iter().find(|k| k.func_name() == name)
+    }
+}
+
+/// Defines [`HoleValue`]'s built-in variants from one row each: variant and CPython's name.
+macro_rules! hole_values {
+    ($($(#[$doc:meta])* $value:ident => $name:literal;)*) => {
+        /// The base of a patch: which run-time quantity a hole holds before its symbol's address
+        /// and its addend are added. A template names one through the symbol `_JIT_<NAME>`.
+        ///
+        /// `C` identifies a client-defined value: its upper-case name at build time
+        /// (`HoleValue<String>`, so extraction results and their errors read on their own), its
+        /// index into the table's `custom_values` at run time (`HoleValue<u16>`, so generated
+        /// tables stay `Copy` and `'static`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum HoleValue<C> {
+            $($(#[$doc])* $value,)*
+            /// A value the client defined (`_JIT_<NAME>` with `NAME` declared by the client).
+            Custom(C),
+        }
+
+        impl<C> HoleValue<C> {
+            /// The values CPython defines, in its declaration order (its `GOT` exists only
+            /// inside extraction and is resolved into [`HoleValue::Data`] there).
+            pub const BUILTIN: [HoleValue<C>; [$(stringify!($value)),*].len()] =
+                [$(HoleValue::$value),*];
+
+            /// The upper-case name used in `_JIT_<NAME>` symbols, JSON and CPython's comments;
+            /// `None` for [`HoleValue::Custom`].
+            pub const fn builtin_name(&self) -> Option<&'static str> {
+                match self {
+                    $(HoleValue::$value => Some($name),)*
+                    HoleValue::Custom(_) => None,
+                }
+            }
+
+            /// The variant's identifier (`Operand0`, `Custom`), as generated Rust tables spell it.
+            pub const fn variant(&self) -> &'static str {
+                match self {
+                    $(HoleValue::$value => stringify!($value),)*
+                    HoleValue::Custom(_) => "Custom",
+                }
+            }
+
+            /// The same value with a [`HoleValue::Custom`] identifier replaced by `f`'s; how a
+            /// build-time name becomes a run-time index.
+            pub fn map_custom<D>(self, f: impl FnOnce(C) -> D) -> HoleValue<D> {
+                match self {
+                    $(HoleValue::$value => HoleValue::$value,)*
+                    HoleValue::Custom(c) => HoleValue::Custom(f(c)),
+                }
+            }
+        }
+
+        impl<C: AsRef<str>> HoleValue<C> {
+            /// The upper-case name: [`HoleValue::builtin_name`], or the client's name.
+            pub fn name(&self) -> &str {
+                match self {
+                    $(HoleValue::$value => $name,)*
+                    HoleValue::Custom(name) => name.as_ref(),
+                }
+            }
+        }
+    };
+}
+
+hole_values! {
+    /// Start of this stencil's code.
+    Code => "CODE";
+    /// Start of the next stencil's code (the continuation).
+    Continue => "CONTINUE";
+    /// Start of this stencil's data.
+    Data => "DATA";
+    /// The executor the code belongs to (CPython's `_PyExecutorObject *`).
+    Executor => "EXECUTOR";
+    /// The instruction's `oparg`.
+    Oparg => "OPARG";
+    /// The instruction's first 64-bit operand.
+    Operand0 => "OPERAND0";
+    /// The high 32 bits of [`HoleValue::Operand0`].
+    Operand0Hi => "OPERAND0_HI";
+    /// The low 32 bits of [`HoleValue::Operand0`].
+    Operand0Lo => "OPERAND0_LO";
+    /// The instruction's second 64-bit operand.
+    Operand1 => "OPERAND1";
+    /// The high 32 bits of [`HoleValue::Operand1`].
+    Operand1Hi => "OPERAND1_HI";
+    /// The low 32 bits of [`HoleValue::Operand1`].
+    Operand1Lo => "OPERAND1_LO";
+    /// The instruction's `target` field.
+    Target => "TARGET";
+    /// Address of the code the instruction jumps to.
+    JumpTarget => "JUMP_TARGET";
+    /// Address of the code the instruction exits to on error.
+    ErrorTarget => "ERROR_TARGET";
+    /// No base: the hole's value is the address of its symbol plus the addend.
+    Zero => "ZERO";
+}
+
+impl<C> HoleValue<C> {
+    /// Parses a built-in name (`"OPARG"`); client-defined names are resolved by the caller.
+    pub fn from_builtin_name(name: &str) -> Option<HoleValue<C>> {
+        HoleValue::BUILTIN
+            .into_iter()
+            .find(|v| v.builtin_name() == Some(name))
+    }
+}
+
+impl<C: AsRef<str>> fmt::Display for HoleValue<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in PatchKind::ALL {
+            assert_eq!(PatchKind::from_func_name(kind.func_name()), Some(kind));
+        }
+        for value in HoleValue::<&str>::BUILTIN {
+            assert_eq!(HoleValue::from_builtin_name(value.name()), Some(value));
+        }
+        assert_eq!(HoleValue::<&str>::from_builtin_name("GOT"), None);
+        assert_eq!(HoleValue::Custom("COUNTER").name(), "COUNTER");
+        assert_eq!(
+            HoleValue::Custom("X").map_custom(|_| 3u16),
+            HoleValue::Custom(3)
+        );
+        assert_eq!(HoleValue::<u16>::Operand0Hi.variant(), "Operand0Hi");
+    }
+
+    #[test]
+    fn only_64_bit_and_pair_patches_write_8_bytes() {
+        for kind in PatchKind::ALL {
+            let wide = matches!(kind, PatchKind::Abs64 | PatchKind::Aarch64Pair33rx);
+            assert_eq!(kind.width(), if wide { 8 } else { 4 }, "{kind:?}");
+        }
+    }
+}
