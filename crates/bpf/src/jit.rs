@@ -311,7 +311,7 @@ impl Jit {
             )],
         )?;
         emitter.set_shim(stencils::SHIM)?;
-        emitter.reserve(starts.len());
+        emitter.reserve(starts.len())?;
         for &pc in &starts {
             let i = prog[pc];
             let group = group(i);

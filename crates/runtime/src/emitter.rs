@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::memory::{DataProtection, ExecutableMemory, Placement, WritableMemory};
 use crate::patch::{PatchError, PatchTarget, AARCH64_TRAMPOLINE_SIZE};
@@ -16,8 +17,13 @@ use crate::stencil::{Hole, HoleValue, PatchKind, Stencil, StencilGroup, StencilT
 use crate::visibility::{self, Registration};
 
 /// A forward-declarable branch destination, bound to an instruction index with [`Emitter::bind`].
+/// It remembers which emitter made it, so a label from another emitter is refused instead of
+/// silently naming one of this emitter's labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Label(u32);
+pub struct Label {
+    emitter: u32,
+    index: u32,
+}
 
 /// Where `_JIT_JUMP_TARGET` / `_JIT_ERROR_TARGET` of an instruction point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,12 +116,29 @@ pub enum EmitError {
     FallsOffEnd { site: Site },
     /// A group index that is not in the table.
     NoSuchGroup { group: u16 },
+    /// An instruction index past the end of the program.
+    NoSuchInstruction { index: usize, len: usize },
+    /// A client-defined value index past the table's `custom_values`.
+    NoSuchCustomValue { value_id: u16, declared: usize },
+    /// [`Emitter::bind`] got a label another emitter made, or one already bound.
+    BadLabel { label: Label, problem: LabelProblem },
+    /// [`Emitter::emit_into`] got the [`Layout`] of another emitter.
+    ForeignLayout,
+    /// [`Emitter::emit_into`]'s buffer cannot hold the layout at `data_offset`, `data_offset` is
+    /// not 8-aligned, or `base + len` wraps the address space.
+    BadBuffer {
+        len: usize,
+        base: u64,
+        data_offset: usize,
+        code_len: u32,
+        data_len: u32,
+    },
     /// The table is inconsistent (a hole outside its stencil, an unknown symbol index...).
     BadTable { group: &'static str, reason: String },
     /// The table was built for another architecture or calling-convention family (Windows,
     /// Apple, other) than the one running.
     ForeignTable { target: &'static str },
-    /// The program needs more than 4 GiB of code or data.
+    /// The program needs more than 4 GiB of code or data, or 2^32 instructions or labels.
     TooLarge,
     /// Mapping or protecting memory failed.
     Memory(io::Error),
@@ -154,6 +177,38 @@ impl fmt::Display for EmitError {
                 )
             }
             EmitError::NoSuchGroup { group } => write!(f, "no stencil group {group} in the table"),
+            EmitError::NoSuchInstruction { index, len } => {
+                write!(
+                    f,
+                    "no instruction {index}: the program has {len} instructions"
+                )
+            }
+            EmitError::NoSuchCustomValue { value_id, declared } => write!(
+                f,
+                "no client-defined hole value {value_id}: the table declares {declared}"
+            ),
+            EmitError::BadLabel { label, problem } => {
+                let why = match problem {
+                    LabelProblem::Foreign => "was made by another emitter",
+                    LabelProblem::AlreadyBound => "is already bound",
+                };
+                write!(f, "label {} {why}", label.index)
+            }
+            EmitError::ForeignLayout => {
+                f.write_str("the layout passed to emit_into belongs to another emitter")
+            }
+            EmitError::BadBuffer {
+                len,
+                base,
+                data_offset,
+                code_len,
+                data_len,
+            } => write!(
+                f,
+                "a {len}-byte buffer at {base:#x} with data at offset {data_offset:#x} cannot \
+                 hold {code_len} code bytes and {data_len} data bytes (data must be 8-aligned, \
+                 after the code, and the buffer must not wrap the address space)"
+            ),
             EmitError::BadTable { group, reason } => write!(f, "stencil group {group}: {reason}"),
             EmitError::ForeignTable { target } => {
                 write!(
@@ -161,7 +216,9 @@ impl fmt::Display for EmitError {
                     "stencil table is for {target}, which this machine cannot run"
                 )
             }
-            EmitError::TooLarge => f.write_str("program is larger than 4 GiB"),
+            EmitError::TooLarge => f.write_str(
+                "program is larger than 4 GiB of code or data, or has 2^32 instructions or labels",
+            ),
             EmitError::Memory(e) => write!(f, "executable memory: {e}"),
             EmitError::GdbUnavailable => f.write_str(
                 "GDB registration requested, but patchjit was built without its `gdb-jit` feature",
@@ -180,6 +237,15 @@ impl std::error::Error for EmitError {
     }
 }
 
+/// Why [`Emitter::bind`] refused a label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelProblem {
+    /// Another emitter made it: its index means nothing here.
+    Foreign,
+    /// It was bound before; a label names exactly one instruction.
+    AlreadyBound,
+}
+
 /// How the finished unit is placed, protected and made visible to tools.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -194,23 +260,72 @@ pub struct Options {
     pub gdb: bool,
 }
 
-/// Sizes and offsets from pass 1.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Layout {
+/// Sizes and offsets from pass 1. It borrows its emitter, so the program cannot change while a
+/// layout of it exists, and [`Emitter::emit_into`] refuses another emitter's layout. A stale
+/// layout does not compile:
+///
+/// ```compile_fail,E0502
+/// # use patchjit::{Emitter, Instruction, StencilTable};
+/// # static TABLE: StencilTable = StencilTable {
+/// #     target: "x86_64-unknown-linux-gnu", groups: &[], symbols: &[], custom_values: &[],
+/// # };
+/// let mut e = Emitter::new(&TABLE, &[]).unwrap();
+/// let layout = e.layout().unwrap();
+/// let _ = e.push(Instruction::new(0)); // error: `e` is borrowed by `layout`
+/// let mut buf = [0u8; 64];
+/// e.emit_into(&layout, &mut buf, 0x1000, 0).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Layout<'e> {
+    emitter: &'e Emitter<'e>,
     /// Code offset of each instruction.
-    pub instruction_starts: Vec<u32>,
+    instruction_starts: Vec<u32>,
     /// Offset of the trampoline area (the end of the last group's code, 8-aligned).
-    pub trampolines_offset: u32,
+    trampolines_offset: u32,
     /// Symbols that get a trampoline, in slot order.
-    pub trampoline_symbols: Vec<u16>,
-    /// Code bytes including trampolines.
-    pub code_len: u32,
-    /// Data bytes (each group's data starts 8-aligned).
-    pub data_len: u32,
+    trampoline_symbols: Vec<u16>,
+    code_len: u32,
+    data_len: u32,
 }
+
+impl Layout<'_> {
+    /// Code offset of each instruction, e.g. to map addresses back to instructions.
+    pub fn instruction_starts(&self) -> &[u32] {
+        &self.instruction_starts
+    }
+
+    /// Code bytes including trampolines: what a buffer for [`Emitter::emit_into`] needs before
+    /// the data.
+    pub fn code_len(&self) -> u32 {
+        self.code_len
+    }
+
+    /// Data bytes (each group's data starts 8-aligned).
+    pub fn data_len(&self) -> u32 {
+        self.data_len
+    }
+}
+
+impl fmt::Debug for Layout<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layout")
+            .field("instruction_starts", &self.instruction_starts)
+            .field("trampolines_offset", &self.trampolines_offset)
+            .field("trampoline_symbols", &self.trampoline_symbols)
+            .field("code_len", &self.code_len)
+            .field("data_len", &self.data_len)
+            .finish()
+    }
+}
+
+/// Source of [`Emitter`] identities, which tell its labels from other emitters'. Wraps after
+/// 2^32 emitters; a clash needs two emitters 2^32 creations apart alive at once.
+static NEXT_EMITTER: AtomicU32 = AtomicU32::new(0);
 
 /// Builds one program from a stencil table.
 pub struct Emitter<'t> {
+    /// Identity stamped on this emitter's labels.
+    id: u32,
     table: &'t StencilTable,
     /// Resolved address of each `table.symbols` entry.
     symbols: Vec<Option<u64>>,
@@ -342,6 +457,7 @@ impl<'t> Emitter<'t> {
             });
         }
         Ok(Emitter {
+            id: NEXT_EMITTER.fetch_add(1, Ordering::Relaxed),
             table,
             symbols,
             checked: vec![false; table.groups.len()],
@@ -422,6 +538,10 @@ impl<'t> Emitter<'t> {
 
     /// Appends an instruction and returns its index.
     pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
+        // Destinations and labels name instructions with 32 bits.
+        if self.instructions.len() >= u32::MAX as usize {
+            return Err(EmitError::TooLarge);
+        }
         let first_use = self.check_group(instruction.group)?;
         let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
         let group = self.group_of(instruction.group);
@@ -446,12 +566,22 @@ impl<'t> Emitter<'t> {
     }
 
     /// Makes room for `additional` more instructions, so pushing a program of known size
-    /// does not reallocate.
-    pub fn reserve(&mut self, additional: usize) {
-        self.instructions.reserve(additional);
-        self.starts.reserve(additional);
-        self.custom
-            .reserve(additional * self.table.custom_values.len());
+    /// does not reallocate. An impossible size is an error, not an abort.
+    pub fn reserve(&mut self, additional: usize) -> Result<(), EmitError> {
+        let too_big = || {
+            EmitError::Memory(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("cannot reserve room for {additional} more instructions"),
+            ))
+        };
+        let custom = additional
+            .checked_mul(self.table.custom_values.len())
+            .ok_or_else(too_big)?;
+        self.instructions
+            .try_reserve(additional)
+            .and_then(|()| self.starts.try_reserve(additional))
+            .and_then(|()| self.custom.try_reserve(custom))
+            .map_err(|_| too_big())
     }
 
     /// Number of instructions pushed so far.
@@ -465,26 +595,47 @@ impl<'t> Emitter<'t> {
     }
 
     /// Sets client-defined hole value `value_id` of instruction `index`.
-    pub fn set_custom(&mut self, index: usize, value_id: u16, value: u64) -> Option<()> {
+    pub fn set_custom(&mut self, index: usize, value_id: u16, value: u64) -> Result<(), EmitError> {
         let n = self.table.custom_values.len();
-        if index >= self.instructions.len() || value_id as usize >= n {
-            return None;
+        if index >= self.instructions.len() {
+            return Err(EmitError::NoSuchInstruction {
+                index,
+                len: self.instructions.len(),
+            });
+        }
+        if value_id as usize >= n {
+            return Err(EmitError::NoSuchCustomValue {
+                value_id,
+                declared: n,
+            });
         }
         self.custom[index * n + value_id as usize] = value;
-        Some(())
+        Ok(())
     }
 
     /// A new, unbound label.
-    pub fn label(&mut self) -> Label {
+    pub fn label(&mut self) -> Result<Label, EmitError> {
+        let index = u32::try_from(self.labels.len()).map_err(|_| EmitError::TooLarge)?;
         self.labels.push(None);
-        Label(self.labels.len() as u32 - 1)
+        Ok(Label {
+            emitter: self.id,
+            index,
+        })
     }
 
     /// Binds `label` to the next instruction to be pushed.
-    pub fn bind(&mut self, label: Label) {
-        if let Some(slot) = self.labels.get_mut(label.0 as usize) {
-            *slot = Some(self.instructions.len() as u32);
+    pub fn bind(&mut self, label: Label) -> Result<(), EmitError> {
+        let problem = |problem| EmitError::BadLabel { label, problem };
+        let slot = (label.emitter == self.id)
+            .then(|| self.labels.get_mut(label.index as usize))
+            .flatten()
+            .ok_or(problem(LabelProblem::Foreign))?;
+        if slot.is_some() {
+            return Err(problem(LabelProblem::AlreadyBound));
         }
+        // `push` keeps the instruction count within 32 bits.
+        *slot = Some(self.instructions.len() as u32);
+        Ok(())
     }
 
     fn group_of(&self, index: u16) -> &'t StencilGroup {
@@ -493,7 +644,7 @@ impl<'t> Emitter<'t> {
 
     /// Pass 1: sizes, instruction starts and the trampolines needed. The instructions' part
     /// was done by [`Emitter::push`]; this adds the shim before them and the terminator after.
-    pub fn layout(&self) -> Result<Layout, EmitError> {
+    pub fn layout(&self) -> Result<Layout<'_>, EmitError> {
         let shim = self.shim.map(|g| self.group_of(g));
         let terminator = self.terminator.map(|g| self.group_of(g));
         let code_of = |g: Option<&StencilGroup>| g.map_or(0, |g| g.code.len as u64);
@@ -534,6 +685,7 @@ impl<'t> Emitter<'t> {
             trampolines_offset + (trampoline_symbols.len() * AARCH64_TRAMPOLINE_SIZE) as u64;
         // Starts are below `code_len`, so they did not wrap when it fits in 32 bits.
         Ok(Layout {
+            emitter: self,
             instruction_starts,
             trampolines_offset: u32::try_from(trampolines_offset)
                 .map_err(|_| EmitError::TooLarge)?,
@@ -544,26 +696,30 @@ impl<'t> Emitter<'t> {
     }
 
     /// Pass 2 into `buf` as if `buf[0]` lived at address `base`: code at offset 0, data at
-    /// `data_offset` (≥ `layout.code_len`, 8-aligned). `buf` must be zero-filled, because
+    /// `data_offset` (≥ [`Layout::code_len`], 8-aligned). `buf` must be zero-filled, because
     /// trailing zero bytes of stencils are not copied.
     pub fn emit_into(
         &self,
-        layout: &Layout,
+        layout: &Layout<'_>,
         buf: &mut [u8],
         base: u64,
         data_offset: usize,
     ) -> Result<(), EmitError> {
+        if !std::ptr::eq(layout.emitter, self) {
+            return Err(EmitError::ForeignLayout);
+        }
         let data_end = data_offset.checked_add(layout.data_len as usize);
         if data_offset < layout.code_len as usize
             || data_offset & 7 != 0
             || data_end.is_none_or(|e| e > buf.len())
+            || base.checked_add(buf.len() as u64).is_none()
         {
-            return Err(EmitError::BadTable {
-                group: "",
-                reason: format!(
-                    "buffer of {} bytes cannot hold the layout with data at {data_offset:#x}",
-                    buf.len()
-                ),
+            return Err(EmitError::BadBuffer {
+                len: buf.len(),
+                base,
+                data_offset,
+                code_len: layout.code_len,
+                data_len: layout.data_len,
             });
         }
         let mut run = Run {
@@ -625,7 +781,7 @@ impl<'t> Emitter<'t> {
         .map_err(EmitError::Memory)?;
         let base = memory.code_address() as u64;
         let data_offset = memory.data_address() - memory.code_address();
-        let emitter = self;
+        let emitter = &self;
         emitter.emit_into(&layout, memory.bytes_mut(), base, data_offset)?;
         let memory = memory
             .seal(layout.code_len as usize, options.data_protection)
@@ -693,7 +849,7 @@ impl<'t> Emitter<'t> {
 /// State of pass 2.
 struct Run<'e, 't, 'b> {
     emitter: &'e Emitter<'t>,
-    layout: &'e Layout,
+    layout: &'e Layout<'e>,
     target: PatchTarget<'b>,
     data_offset: usize,
     /// Code offset of the current piece.
@@ -766,7 +922,9 @@ impl Run<'_, '_, '_> {
         })?;
         let index = match destination {
             Destination::Instruction(i) => Some(i),
-            Destination::Label(l) => self.emitter.labels.get(l.0 as usize).copied().flatten(),
+            Destination::Label(l) => (l.emitter == self.emitter.id)
+                .then(|| self.emitter.labels.get(l.index as usize).copied().flatten())
+                .flatten(),
         };
         let start = index.and_then(|i| self.layout.instruction_starts.get(i as usize));
         let start = start.ok_or_else(|| EmitError::BadDestination {
@@ -913,15 +1071,24 @@ impl ExecutableCode {
     /// # Safety
     /// `F` must be a function-pointer type whose signature and calling convention match what
     /// the entry code expects (for a CPython-style shim: `extern "C" fn(...) -> ...`), and the
-    /// pointer must not be called after `self` is dropped.
+    /// pointer must not be called after `self` is dropped. An `F` that is not pointer-sized
+    /// does not compile:
+    ///
+    /// ```compile_fail,E0080
+    /// fn byte(code: &patchjit::ExecutableCode) -> u8 {
+    ///     unsafe { code.entry() } // error: F must be a function pointer
+    /// }
+    /// # let _ = byte as fn(&_) -> u8;
+    /// ```
     pub unsafe fn entry<F: Copy>(&self) -> F {
-        assert_eq!(
-            std::mem::size_of::<F>(),
-            std::mem::size_of::<usize>(),
-            "F must be a function pointer"
-        );
+        const {
+            assert!(
+                std::mem::size_of::<F>() == std::mem::size_of::<usize>(),
+                "F must be a function pointer"
+            )
+        };
         let address = self.entry_address();
-        // SAFETY: size checked above; validity is the caller's promise.
+        // SAFETY: size checked at compile time; validity is the caller's promise.
         unsafe { std::mem::transmute_copy(&address) }
     }
 
@@ -1149,7 +1316,7 @@ mod tests {
         let resolver = [("double_it", double_it as *const () as usize)];
         for (start, expected) in [(5, (5 + 1) * 2 + 100), (0, 100)] {
             let mut e = Emitter::new(&TABLE, &resolver).unwrap();
-            let skip = e.label();
+            let skip = e.label().unwrap();
             let load = ins(&e, "load", start);
             e.push(load).unwrap();
             let mut jz = ins(&e, "jump_if_zero", 0);
@@ -1159,7 +1326,7 @@ mod tests {
             e.push(add).unwrap();
             let call = ins(&e, "call", 0);
             e.push(call).unwrap();
-            e.bind(skip);
+            e.bind(skip).unwrap();
             let add = ins(&e, "add", 100);
             e.push(add).unwrap();
             let ret = ins(&e, "ret", 0);
@@ -1274,7 +1441,7 @@ mod tests {
             .unwrap();
 
         let mut e = Emitter::new(&TABLE, &[]).unwrap();
-        let label = e.label();
+        let label = e.label().unwrap();
         let mut jz = ins(&e, "jump_if_zero", 0);
         jz.jump_target = Some(Destination::Label(label));
         e.push(jz).unwrap();
@@ -1511,6 +1678,82 @@ mod tests {
     }
 
     #[test]
+    fn foreign_unknown_and_rebound_labels_are_refused() {
+        let mut other = Emitter::new(&TABLE, &[]).unwrap();
+        let foreign = other.label().unwrap();
+        let mut e = Emitter::new(&TABLE, &[]).unwrap();
+        let own = e.label().unwrap();
+        let problem = |err: EmitError| match err {
+            EmitError::BadLabel { problem, .. } => problem,
+            other => panic!("{other}"),
+        };
+        // Same index as `own`, made by another emitter.
+        let err = e.bind(foreign).unwrap_err();
+        assert_eq!(err.to_string(), "label 0 was made by another emitter");
+        assert_eq!(problem(err), LabelProblem::Foreign);
+        e.bind(own).unwrap();
+        assert_eq!(
+            problem(e.bind(own).unwrap_err()),
+            LabelProblem::AlreadyBound
+        );
+        // A foreign label used as a destination is never resolved to one of `e`'s labels.
+        let mut jz = ins(&e, "jump_if_zero", 0);
+        jz.jump_target = Some(Destination::Label(foreign));
+        e.push(jz).unwrap();
+        e.set_terminator(e.group("ret").unwrap()).unwrap();
+        let layout = e.layout().unwrap();
+        let mut buf = vec![0u8; 64];
+        let err = e.emit_into(&layout, &mut buf, 0x1000, 32).unwrap_err();
+        assert!(matches!(err, EmitError::BadDestination { .. }), "{err}");
+    }
+
+    #[test]
+    fn foreign_layouts_and_short_or_wrapping_buffers_are_refused() {
+        let program = || {
+            let mut e = Emitter::new(&TABLE, &[]).unwrap();
+            let load = ins(&e, "load", 1);
+            e.push(load).unwrap();
+            let ret = ins(&e, "ret", 0);
+            e.push(ret).unwrap();
+            e
+        };
+        let (a, b) = (program(), program());
+        let layout = a.layout().unwrap();
+        let mut buf = vec![0u8; 64];
+        let err = b.emit_into(&layout, &mut buf, 0x1000, 32).unwrap_err();
+        assert!(matches!(err, EmitError::ForeignLayout), "{err}");
+        // Code is 16 bytes (8-aligned), no data.
+        assert_eq!((layout.code_len(), layout.data_len()), (16, 0));
+        for (len, base, data_offset) in [
+            (8, 0x1000, 16),         // shorter than the code
+            (64, 0x1000, 8),         // data inside the code
+            (64, 0x1000, 20),        // data not 8-aligned
+            (64, u64::MAX - 32, 32), // addresses wrap
+        ] {
+            let err = a
+                .emit_into(&layout, &mut buf[..len], base, data_offset)
+                .unwrap_err();
+            assert!(
+                matches!(err, EmitError::BadBuffer { len: l, data_offset: d, .. } if l == len && d == data_offset),
+                "{err}"
+            );
+        }
+        a.emit_into(&layout, &mut buf[..16], 0x1000, 16).unwrap();
+        assert_eq!(&buf[..2], &[0x48, 0xB8]);
+    }
+
+    #[test]
+    fn impossible_reservations_are_errors() {
+        let mut e = Emitter::new(&TABLE, &[]).unwrap();
+        assert!(matches!(e.reserve(usize::MAX), Err(EmitError::Memory(_))));
+        // Two custom values per instruction: the count overflows before any allocation.
+        let mut e = Emitter::new(&A64_TABLE, &[]).unwrap();
+        let err = e.reserve(usize::MAX / 2 + 1).unwrap_err();
+        assert!(err.to_string().contains("cannot reserve room"), "{err}");
+        e.reserve(100).unwrap();
+    }
+
+    #[test]
     fn executable_code_can_move_between_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<ExecutableCode>();
@@ -1523,7 +1766,30 @@ mod tests {
         let i = e.push(Instruction::new(g)).unwrap();
         let bias = e.custom_value("BIAS").unwrap();
         e.set_custom(i, bias, 0xABCD).unwrap();
-        assert!(e.set_custom(i, 7, 0).is_none());
+        let err = e.set_custom(i, 7, 0).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EmitError::NoSuchCustomValue {
+                    value_id: 7,
+                    declared: 2
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "no client-defined hole value 7: the table declares 2"
+        );
+        let err = e.set_custom(1, bias, 0).unwrap_err();
+        assert!(
+            matches!(err, EmitError::NoSuchInstruction { index: 1, len: 1 }),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "no instruction 1: the program has 1 instructions"
+        );
         e.set_executor(0x1000);
         let layout = e.layout().unwrap();
         let mut buf = vec![0u8; 64];
@@ -1599,9 +1865,9 @@ mod tests {
                 }
             }
             let layout = e.layout().unwrap();
-            assert_eq!(layout.instruction_starts, starts, "round {round}");
-            assert_eq!(layout.data_len, data, "round {round}: {pieces:?}");
-            assert_eq!(layout.code_len, code.next_multiple_of(8), "round {round}");
+            assert_eq!(layout.instruction_starts(), starts, "round {round}");
+            assert_eq!(layout.data_len(), data, "round {round}: {pieces:?}");
+            assert_eq!(layout.code_len(), code.next_multiple_of(8), "round {round}");
         }
     }
 }

@@ -181,20 +181,22 @@ pub mod gdb {
         }
     }
 
-    /// Addresses of the symfiles currently registered, newest first (for tests and tools).
-    pub fn registered_symfiles() -> Vec<&'static [u8]> {
+    /// Copies of the symfiles currently registered, newest first (for tests and tools). Copies,
+    /// because a unit's symfile is freed when the unit drops, which may happen on another thread
+    /// right after the registry lock is released.
+    pub fn registered_symfiles() -> Vec<Vec<u8>> {
         let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
-        // SAFETY: walked under LOCK; entries stay alive while linked. The returned slices are
-        // only valid until the corresponding unit is dropped, which callers must respect.
+        // SAFETY: walked under LOCK, which `unregister` also takes before an entry is freed, so
+        // every linked entry and its symfile are alive while they are copied.
         unsafe {
             let d = &raw const __jit_debug_descriptor;
             let mut node = (*d).first_entry;
             while !node.is_null() {
-                out.push(std::slice::from_raw_parts(
-                    (*node).symfile_addr,
-                    (*node).symfile_size as usize,
-                ));
+                out.push(
+                    std::slice::from_raw_parts((*node).symfile_addr, (*node).symfile_size as usize)
+                        .to_vec(),
+                );
                 node = (*node).next;
             }
         }

@@ -114,9 +114,11 @@ fn gdb_symfile_names_every_instruction() {
         .unwrap();
     let start0 = code.instruction_start(0).unwrap() as u64;
     let files = gdb::registered_symfiles();
+    // The copies outlive the unit: reading them after it is freed is sound.
+    drop(code);
     let file = files
         .iter()
-        .map(|f| object::File::parse(*f).unwrap())
+        .map(|f| object::File::parse(f.as_slice()).unwrap())
         .find(|f| {
             f.section_by_name(".text")
                 .is_some_and(|s| s.address() == start0)
@@ -133,9 +135,8 @@ fn gdb_symfile_names_every_instruction() {
             ("patchjit:1:ret".to_string(), 10, 1)
         ]
     );
-    drop(code);
     assert!(gdb::registered_symfiles().iter().all(|f| {
-        object::File::parse(*f)
+        object::File::parse(f.as_slice())
             .unwrap()
             .section_by_name(".text")
             .map(|s| s.address())
