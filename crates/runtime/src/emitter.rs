@@ -12,7 +12,7 @@ use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::memory::{DataProtection, ExecutableMemory, Placement, WritableMemory};
-use crate::patch::{PatchError, PatchTarget, AARCH64_TRAMPOLINE_SIZE};
+use crate::patch::{Footprint, PatchError, PatchTarget, AARCH64_TRAMPOLINE_SIZE};
 use crate::stencil::{Hole, HoleValue, PatchKind, Stencil, StencilGroup, StencilTable};
 use crate::visibility::{self, Registration};
 
@@ -351,19 +351,19 @@ pub struct Emitter<'t> {
     executor: u64,
 }
 
-fn hole_size(kind: PatchKind) -> u32 {
-    match kind {
-        PatchKind::Abs64 | PatchKind::Aarch64Pair33rx => 8,
-        _ => 4,
-    }
-}
-
+/// Checks one stencil against the rules the patch functions and the emitter rely on: every
+/// hole's footprint inside the stencil, symbol and custom-value indices in range, trampolines
+/// only in code (the trampoline area is code) and with a symbol.
 fn check_stencil(
     group: &'static str,
-    which: &str,
+    section: Section,
     stencil: &Stencil,
     table: &StencilTable,
 ) -> Result<(), EmitError> {
+    let which = match section {
+        Section::Code => "code",
+        Section::Data => "data",
+    };
     let bad = |reason: String| EmitError::BadTable { group, reason };
     if stencil.body.len() > stencil.len as usize {
         return Err(bad(format!(
@@ -372,14 +372,39 @@ fn check_stencil(
         )));
     }
     for hole in stencil.holes {
+        let footprint = Footprint::of(hole.patch);
+        if hole.offset < footprint.before {
+            // The bytes a relaxation reads and rewrites: the stencil's own where it has them
+            // and no other hole writes them, a neighbour's (anything) before its start.
+            let first = i64::from(hole.offset) - i64::from(footprint.before);
+            let known: Vec<Option<u8>> = (first..i64::from(hole.offset))
+                .map(|i| {
+                    let i = u32::try_from(i).ok()?;
+                    let written = stencil.holes.iter().any(|h| {
+                        let f = Footprint::of(h.patch);
+                        let span =
+                            h.offset.saturating_sub(f.before)..h.offset.saturating_add(f.len);
+                        !std::ptr::eq(h, hole) && span.contains(&i)
+                    });
+                    (!written).then(|| stencil.body.get(i as usize).copied().unwrap_or(0))
+                })
+                .collect();
+            if Footprint::may_rewrite_before(hole.patch, &known) {
+                return Err(bad(format!(
+                    "{which} hole at {:#x} ({:?}) may be relaxed, rewriting the {} bytes \
+                     before it, which are outside the stencil",
+                    hole.offset, hole.patch, footprint.before
+                )));
+            }
+        }
         if hole
             .offset
-            .checked_add(hole_size(hole.patch))
+            .checked_add(footprint.len)
             .is_none_or(|end| end > stencil.len)
         {
             return Err(bad(format!(
-                "{which} hole at {:#x} ({:?}) is outside the stencil",
-                hole.offset, hole.patch
+                "{which} hole at {:#x} ({:?}, {} bytes) is outside the {}-byte stencil",
+                hole.offset, hole.patch, footprint.len, stencil.len
             )));
         }
         if hole
@@ -399,11 +424,19 @@ fn check_stencil(
                 )));
             }
         }
-        if hole.patch == PatchKind::Aarch64Trampoline && hole.symbol.is_none() {
-            return Err(bad(format!(
-                "{which} trampoline hole at {:#x} has no symbol",
-                hole.offset
-            )));
+        if hole.patch == PatchKind::Aarch64Trampoline {
+            if section == Section::Data {
+                return Err(bad(format!(
+                    "data hole at {:#x} is a trampoline branch; only code can branch",
+                    hole.offset
+                )));
+            }
+            if hole.symbol.is_none() {
+                return Err(bad(format!(
+                    "code trampoline hole at {:#x} has no symbol",
+                    hole.offset
+                )));
+            }
         }
     }
     Ok(())
@@ -503,8 +536,8 @@ impl<'t> Emitter<'t> {
         };
         if !checked {
             let g = self.group_of(group);
-            check_stencil(g.name, "code", &g.code, self.table)?;
-            check_stencil(g.name, "data", &g.data, self.table)?;
+            check_stencil(g.name, Section::Code, &g.code, self.table)?;
+            check_stencil(g.name, Section::Data, &g.data, self.table)?;
             self.checked[group as usize] = true;
         }
         Ok(!checked)
@@ -1482,33 +1515,231 @@ mod tests {
         );
     }
 
+    /// Hand-made hostile groups, each refused on first use with the rule it breaks, before a
+    /// byte is written: none may make a patch touch another stencil's bytes.
     #[test]
     fn bad_tables_are_rejected() {
-        static BAD: &[StencilGroup] = &[StencilGroup {
-            name: "bad",
-            code: Stencil {
-                len: 4,
-                body: &[0; 4],
-                holes: &[hole(2, PatchKind::Rel32, HoleValue::Zero, None, 0)],
-            },
-            data: EMPTY,
-        }];
+        const fn code(len: u32, body: &'static [u8], holes: &'static [Hole]) -> Stencil {
+            Stencil { len, body, holes }
+        }
+        const fn group(name: &'static str, code: Stencil, data: Stencil) -> StencilGroup {
+            StencilGroup { name, code, data }
+        }
+        const REL32X_SLOT: &[Hole] = &[hole(0, PatchKind::Abs64, HoleValue::Code, None, 0)];
+        static BAD: &[StencilGroup] = &[
+            group(
+                "past_end",
+                code(
+                    4,
+                    &[0; 4],
+                    &[hole(2, PatchKind::Rel32, HoleValue::Zero, None, 0)],
+                ),
+                EMPTY,
+            ),
+            // `X86_64Rel32x` relaxes the two bytes before its offset: at offset 0 or 1 those
+            // are the previous stencil's (say, one ending in `FF 15`).
+            group(
+                "rel32x_at_0",
+                code(
+                    4,
+                    &[],
+                    &[hole(0, PatchKind::X86_64Rel32x, HoleValue::Data, None, -4)],
+                ),
+                code(8, &[], REL32X_SLOT),
+            ),
+            group(
+                "rel32x_at_1",
+                code(
+                    5,
+                    &[0x15],
+                    &[hole(1, PatchKind::X86_64Rel32x, HoleValue::Data, None, -4)],
+                ),
+                code(8, &[], REL32X_SLOT),
+            ),
+            // The ADRP+LDR pair rewrites 8 bytes: the LDR half would be the next stencil's.
+            group(
+                "pair_half_outside",
+                code(
+                    8,
+                    &[],
+                    &[hole(
+                        4,
+                        PatchKind::Aarch64Pair33rx,
+                        HoleValue::Data,
+                        None,
+                        0,
+                    )],
+                ),
+                EMPTY,
+            ),
+            group(
+                "offset_overflows",
+                code(
+                    8,
+                    &[],
+                    &[hole(
+                        u32::MAX - 2,
+                        PatchKind::Abs64,
+                        HoleValue::Zero,
+                        None,
+                        0,
+                    )],
+                ),
+                EMPTY,
+            ),
+            group(
+                "data_trampoline",
+                EMPTY,
+                code(
+                    4,
+                    &[],
+                    &[hole(
+                        0,
+                        PatchKind::Aarch64Trampoline,
+                        HoleValue::Zero,
+                        Some(0),
+                        0,
+                    )],
+                ),
+            ),
+            group(
+                "trampoline_without_symbol",
+                code(
+                    4,
+                    &[],
+                    &[hole(
+                        0,
+                        PatchKind::Aarch64Trampoline,
+                        HoleValue::Zero,
+                        None,
+                        0,
+                    )],
+                ),
+                EMPTY,
+            ),
+            group(
+                "unknown_symbol",
+                code(
+                    8,
+                    &[],
+                    &[hole(0, PatchKind::Abs64, HoleValue::Zero, Some(1), 0)],
+                ),
+                EMPTY,
+            ),
+            group(
+                "undeclared_custom_value",
+                code(
+                    8,
+                    &[],
+                    &[hole(0, PatchKind::Abs64, HoleValue::Custom(0), None, 0)],
+                ),
+                EMPTY,
+            ),
+            group("long_body", code(1, &[0x90, 0x90], &[]), EMPTY),
+        ];
         let table = StencilTable {
             target: "x86_64-unknown-linux-gnu",
             groups: BAD,
-            symbols: &[],
+            symbols: &["far"],
             custom_values: &[],
         };
-        // Checked when first used.
-        let mut e = Emitter::new(&table, &[]).unwrap();
-        assert!(matches!(
-            e.push(Instruction::new(0)),
-            Err(EmitError::BadTable { group: "bad", .. })
-        ));
-        assert!(matches!(
-            e.set_shim(0),
-            Err(EmitError::BadTable { group: "bad", .. })
-        ));
+        for (g, (name, reason)) in [
+            (
+                "past_end",
+                "code hole at 0x2 (Rel32, 4 bytes) is outside the 4-byte stencil",
+            ),
+            (
+                "rel32x_at_0",
+                "code hole at 0x0 (X86_64Rel32x) may be relaxed, rewriting the 2",
+            ),
+            (
+                "rel32x_at_1",
+                "code hole at 0x1 (X86_64Rel32x) may be relaxed, rewriting the 2",
+            ),
+            (
+                "pair_half_outside",
+                "code hole at 0x4 (Aarch64Pair33rx, 8 bytes) is outside",
+            ),
+            (
+                "offset_overflows",
+                "code hole at 0xfffffffd (Abs64, 8 bytes) is outside",
+            ),
+            ("data_trampoline", "data hole at 0x0 is a trampoline branch"),
+            (
+                "trampoline_without_symbol",
+                "code trampoline hole at 0x0 has no symbol",
+            ),
+            (
+                "unknown_symbol",
+                "code hole at 0x0 names symbol index Some(1)",
+            ),
+            (
+                "undeclared_custom_value",
+                "code hole at 0x0 uses undeclared custom value 0",
+            ),
+            (
+                "long_body",
+                "code body is longer than its declared length 1",
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // Checked when first used, by push, set_shim and set_terminator alike.
+            let mut e = Emitter::new(&table, &[("far", 0x1000)]).unwrap();
+            let err = e.push(Instruction::new(g as u16)).unwrap_err();
+            assert!(
+                matches!(err, EmitError::BadTable { group, .. } if group == name),
+                "{err}"
+            );
+            assert!(err.to_string().contains(reason), "{name}: {err}");
+            assert!(matches!(
+                e.set_shim(g as u16),
+                Err(EmitError::BadTable { .. })
+            ));
+            assert!(matches!(
+                e.set_terminator(g as u16),
+                Err(EmitError::BadTable { .. })
+            ));
+            assert!(e.is_empty());
+        }
+        // At offset 1 after `E9` (COFF's `jmp rel32` to an import) no relaxation can match,
+        // whatever the previous stencil ends with; after a byte another hole writes, one can.
+        static JUMPS: &[StencilGroup] = &[
+            group(
+                "coff_jump",
+                code(
+                    5,
+                    &[0xE9],
+                    &[hole(1, PatchKind::X86_64Rel32x, HoleValue::Zero, None, -4)],
+                ),
+                EMPTY,
+            ),
+            group(
+                "patched_modrm",
+                code(
+                    8,
+                    &[],
+                    &[
+                        hole(0, PatchKind::Abs32, HoleValue::Oparg, None, 0),
+                        hole(1, PatchKind::X86_64Rel32x, HoleValue::Zero, None, -4),
+                    ],
+                ),
+                EMPTY,
+            ),
+        ];
+        let jumps = StencilTable {
+            groups: JUMPS,
+            ..table
+        };
+        let mut e = Emitter::new(&jumps, &[]).unwrap();
+        e.push(Instruction::new(0)).unwrap();
+        let err = e.push(Instruction::new(1)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("hole at 0x1 (X86_64Rel32x) may be relaxed"),
+            "{err}"
+        );
         let foreign = StencilTable {
             target: "powerpc-unknown-linux-gnu",
             ..TABLE

@@ -70,6 +70,54 @@ impl fmt::Display for PatchError {
 
 impl std::error::Error for PatchError {}
 
+/// The bytes a patch may rewrite, relative to its offset: `offset - before .. offset + len`.
+/// The emitter refuses a table with a hole whose footprint leaves its own stencil, so no patch
+/// (relaxations included) can touch a neighbouring stencil. GOT slots that relaxations read are
+/// reached through the value, bounded by the buffer, and never written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    pub before: u32,
+    pub len: u32,
+}
+
+impl Footprint {
+    pub(crate) fn of(kind: PatchKind) -> Footprint {
+        let (before, len) = match kind {
+            // The opcode and ModRM bytes before the displacement are rewritten when relaxed.
+            PatchKind::X86_64Rel32x => (2, 4),
+            PatchKind::Abs64 => (0, 8),
+            // Both words of the ADRP+LDR pair are rewritten.
+            PatchKind::Aarch64Pair33rx => (0, 8),
+            PatchKind::Abs32
+            | PatchKind::Rel32
+            | PatchKind::Aarch64Lo12
+            | PatchKind::Aarch64Lo12x
+            | PatchKind::Aarch64Mov16a
+            | PatchKind::Aarch64Mov16b
+            | PatchKind::Aarch64Mov16c
+            | PatchKind::Aarch64Mov16d
+            | PatchKind::Aarch64Page21r
+            | PatchKind::Aarch64Page21rx
+            | PatchKind::Aarch64Branch26r
+            | PatchKind::Aarch64Trampoline => (0, 4),
+        };
+        Footprint { before, len }
+    }
+
+    /// Whether a patch of `kind` may rewrite its `before` bytes, given what they hold (`None`:
+    /// unknown, e.g. a neighbouring stencil's byte). A COFF `jmp rel32` (`E9`) at a stencil's
+    /// start is an `X86_64Rel32x` hole at offset 1 that can never relax, whatever precedes it.
+    pub(crate) fn may_rewrite_before(kind: PatchKind, before: &[Option<u8>]) -> bool {
+        let values = |b: Option<u8>| b.map_or(0..=u8::MAX, |b| b..=b);
+        match (kind, before) {
+            (PatchKind::X86_64Rel32x, &[first, second]) => {
+                values(first).any(|a| values(second).any(|b| x86_64_relaxed([a, b]).is_some()))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Size of one AArch64 branch trampoline: `LDR x8, #8; BR x8; .quad target`.
 pub const AARCH64_TRAMPOLINE_SIZE: usize = 16;
 
@@ -144,6 +192,17 @@ impl<'a> PatchTarget<'a> {
         let start = usize::try_from(address.checked_sub(self.base)?).ok()?;
         let bytes = self.bytes.get(start..start.checked_add(8)?)?;
         Some(u64::from_le_bytes(bytes.try_into().ok()?))
+    }
+}
+
+/// What the `[opcode, ModRM]` of a `[rip + GOT slot]` instruction becomes when the slot's contents
+/// are within reach: `mov reg, [rip+d]` → `lea`, `call`/`jmp [rip+d]` → `nop; call/jmp rel32`.
+fn x86_64_relaxed(opcode: [u8; 2]) -> Option<[u8; 2]> {
+    match opcode {
+        [0x8B, modrm] if modrm & 0xC7 == 0x05 => Some([0x8D, modrm]),
+        [0xFF, 0x15] => Some([0x90, 0xE8]),
+        [0xFF, 0x25] => Some([0x90, 0xE9]),
+        _ => None,
     }
 }
 
@@ -303,12 +362,8 @@ impl Patch<'_, '_> {
             return self.rel32(self.value);
         }
         let opcode = [self.t.bytes[before], self.t.bytes[before + 1]];
-        let modrm_is_rip_relative = opcode[1] & 0xC7 == 0x05;
-        let rewritten = match opcode {
-            [0x8B, _] if modrm_is_rip_relative => [0x8D, opcode[1]],
-            [0xFF, 0x15] => [0x90, 0xE8],
-            [0xFF, 0x25] => [0x90, 0xE9],
-            _ => return self.rel32(self.value),
+        let Some(rewritten) = x86_64_relaxed(opcode) else {
+            return self.rel32(self.value);
         };
         self.rel32(relaxed)?;
         self.t.bytes[before..before + 2].copy_from_slice(&rewritten);
@@ -786,5 +841,72 @@ mod tests {
         assert!(PatchTarget::new(&mut b, 0x1000)
             .write_aarch64_trampoline(4, 0)
             .is_err());
+    }
+
+    /// Each kind, on the path that rewrites the most bytes (relaxations included), writes only
+    /// inside its [`Footprint`]: the emitter's stencil check relies on it.
+    #[test]
+    fn patches_write_only_inside_their_footprint() {
+        let base = 0x10_0000u64;
+        let (at, slot) = (16usize, 48usize);
+        let movz_x3 = |hw: u32| 0xD280_0003 | (hw << 21);
+        let cases: &[(PatchKind, &[u32], u64, u64)] = &[
+            (PatchKind::Abs32, &[], 0x1234_5678, 0),
+            (PatchKind::Abs64, &[], 0x1122_3344_5566_7788, 0),
+            (PatchKind::Rel32, &[], base + 0x100, 0),
+            // `call [rip+slot]`, the slot holding a near address: relaxed to `nop; call`.
+            (
+                PatchKind::X86_64Rel32x,
+                &[],
+                base + slot as u64 - 4,
+                base + 0x1000,
+            ),
+            (PatchKind::Aarch64Lo12, &[ADD_X0_X0_0], 0x123, 0),
+            (PatchKind::Aarch64Lo12x, &[LDR_X1_X1_0], 0xFF8, 0),
+            (PatchKind::Aarch64Mov16a, &[movz_x3(0)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16b, &[movz_x3(1)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16c, &[movz_x3(2)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16d, &[movz_x3(3)], u64::MAX, 0),
+            (PatchKind::Aarch64Page21r, &[ADRP_X1], base + 0x5000, 0),
+            (PatchKind::Aarch64Page21rx, &[ADRP_X1], base + 0x5000, 0),
+            (PatchKind::Aarch64Branch26r, &[0x9400_0000], base + 0x100, 0),
+            (
+                PatchKind::Aarch64Trampoline,
+                &[0x9400_0000],
+                base + 0x100,
+                0,
+            ),
+            // A 32-bit slot value: relaxed to `MOVZ; MOVK`, both words rewritten.
+            (
+                PatchKind::Aarch64Pair33rx,
+                &[ADRP_X1, LDR_X1_X1_0],
+                base + slot as u64,
+                0xDEAD_BEEF,
+            ),
+        ];
+        for &(kind, instructions, value, slot_contents) in cases {
+            let mut b = vec![0xAAu8; 64];
+            if kind == PatchKind::X86_64Rel32x {
+                b[at - 2..at].copy_from_slice(&[0xFF, 0x15]);
+            }
+            let code = words(instructions);
+            b[at..at + code.len()].copy_from_slice(&code);
+            b[slot..slot + 8].copy_from_slice(&slot_contents.to_le_bytes());
+            let before = b.clone();
+            apply(&mut b, base, kind, at, value).unwrap();
+            let f = Footprint::of(kind);
+            let inside = at - f.before as usize..at + f.len as usize;
+            // The whole footprint is used: the bytes before (relaxed opcode) and the last word.
+            let ends = [inside.start..at, inside.end - 4..inside.end];
+            for end in ends.into_iter().filter(|r| !r.is_empty()) {
+                assert_ne!(b[end.clone()], before[end.clone()], "{kind:?} left {end:?}");
+            }
+            for i in (0..b.len()).filter(|i| !inside.contains(i)) {
+                assert_eq!(
+                    b[i], before[i],
+                    "{kind:?} wrote byte {i}, outside {inside:?}"
+                );
+            }
+        }
     }
 }
