@@ -675,48 +675,20 @@ mod sys {
     use super::{Backend, DataProtection};
     use std::ffi::c_void;
     use std::io;
-
-    const MEM_COMMIT: u32 = 0x1000;
-    const MEM_RESERVE: u32 = 0x2000;
-    const MEM_DECOMMIT: u32 = 0x4000;
-    const MEM_RELEASE: u32 = 0x8000;
-    const PAGE_NOACCESS: u32 = 0x01;
-    const PAGE_READONLY: u32 = 0x02;
-    const PAGE_READWRITE: u32 = 0x04;
-    const PAGE_EXECUTE_READ: u32 = 0x20;
-
-    #[repr(C)]
-    struct SystemInfo {
-        processor_architecture: u16,
-        reserved: u16,
-        page_size: u32,
-        minimum_application_address: *mut c_void,
-        maximum_application_address: *mut c_void,
-        active_processor_mask: usize,
-        number_of_processors: u32,
-        processor_type: u32,
-        allocation_granularity: u32,
-        processor_level: u16,
-        processor_revision: u16,
-    }
-
-    #[link(name = "kernel32")]
-    extern "system" {
-        fn VirtualAlloc(address: *mut c_void, size: usize, kind: u32, protect: u32) -> *mut c_void;
-        fn VirtualFree(address: *mut c_void, size: usize, kind: u32) -> i32;
-        fn VirtualProtect(address: *mut c_void, size: usize, protect: u32, old: *mut u32) -> i32;
-        fn FlushInstructionCache(process: *mut c_void, address: *const c_void, size: usize) -> i32;
-        fn GetCurrentProcess() -> *mut c_void;
-        fn GetSystemInfo(info: *mut SystemInfo);
-    }
+    use windows_sys::Win32::System::Diagnostics::Debug::FlushInstructionCache;
+    use windows_sys::Win32::System::Memory::{
+        VirtualAlloc, VirtualFree, VirtualProtect, MEM_COMMIT, MEM_DECOMMIT, MEM_RELEASE,
+        MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_NOACCESS, PAGE_PROTECTION_FLAGS, PAGE_READONLY,
+        PAGE_READWRITE,
+    };
+    use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+    use windows_sys::Win32::System::Threading::GetCurrentProcess;
 
     pub fn page_size() -> usize {
-        let mut info = std::mem::MaybeUninit::<SystemInfo>::zeroed();
+        let mut info = SYSTEM_INFO::default();
         // SAFETY: GetSystemInfo fills the struct.
-        unsafe {
-            GetSystemInfo(info.as_mut_ptr());
-            info.assume_init().page_size as usize
-        }
+        unsafe { GetSystemInfo(&mut info) };
+        info.dwPageSize as usize
     }
 
     /// VirtualAlloc/VirtualProtect W^X.
@@ -724,7 +696,7 @@ mod sys {
     pub struct Host;
     pub const HOST: Host = Host;
 
-    fn protect(ptr: *mut u8, len: usize, new: u32) -> io::Result<()> {
+    fn protect(ptr: *mut u8, len: usize, new: PAGE_PROTECTION_FLAGS) -> io::Result<()> {
         if len == 0 {
             return Ok(());
         }
@@ -743,7 +715,7 @@ mod sys {
             // SAFETY: reserving address space has no preconditions; a taken hint fails, so retry.
             let mut ptr = unsafe {
                 VirtualAlloc(
-                    hint.unwrap_or(0) as *mut c_void,
+                    hint.unwrap_or(0) as *const c_void,
                     len,
                     MEM_RESERVE,
                     PAGE_NOACCESS,
@@ -751,8 +723,7 @@ mod sys {
             };
             if ptr.is_null() && hint.is_some() {
                 // SAFETY: as above.
-                ptr =
-                    unsafe { VirtualAlloc(std::ptr::null_mut(), len, MEM_RESERVE, PAGE_NOACCESS) };
+                ptr = unsafe { VirtualAlloc(std::ptr::null(), len, MEM_RESERVE, PAGE_NOACCESS) };
             }
             if ptr.is_null() {
                 return Err(io::Error::last_os_error());
@@ -1054,35 +1025,22 @@ mod tests {
     /// The page protection at `address` as the OS reports it, `rwx`-style.
     #[cfg(windows)]
     fn protection(address: usize) -> String {
-        #[repr(C)]
-        struct MemoryBasicInformation {
-            base_address: usize,
-            allocation_base: usize,
-            allocation_protect: u32,
-            partition_id: u16,
-            region_size: usize,
-            state: u32,
-            protect: u32,
-            kind: u32,
-        }
-        #[link(name = "kernel32")]
-        extern "system" {
-            fn VirtualQuery(address: usize, info: *mut MemoryBasicInformation, len: usize)
-                -> usize;
-        }
-        let mut info = std::mem::MaybeUninit::<MemoryBasicInformation>::zeroed();
-        let len = std::mem::size_of::<MemoryBasicInformation>();
+        use windows_sys::Win32::System::Memory::{
+            VirtualQuery, MEMORY_BASIC_INFORMATION, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE,
+            PAGE_READONLY, PAGE_READWRITE,
+        };
+        let mut info = MEMORY_BASIC_INFORMATION::default();
+        let len = std::mem::size_of::<MEMORY_BASIC_INFORMATION>();
         // SAFETY: VirtualQuery fills at most `len` bytes of `info`.
         assert_eq!(
-            unsafe { VirtualQuery(address, info.as_mut_ptr(), len) },
+            unsafe { VirtualQuery(address as *const _, &mut info, len) },
             len
         );
-        // SAFETY: filled above.
-        match unsafe { info.assume_init() }.protect {
-            0x02 => "r--",
-            0x04 => "rw-",
-            0x20 => "r-x",
-            0x40 => "rwx",
+        match info.Protect {
+            PAGE_READONLY => "r--",
+            PAGE_READWRITE => "rw-",
+            PAGE_EXECUTE_READ => "r-x",
+            PAGE_EXECUTE_READWRITE => "rwx",
             other => panic!("protection {other:#x}"),
         }
         .to_string()
