@@ -144,6 +144,9 @@ pub enum EmitError {
     Memory(io::Error),
     /// [`Options::gdb`] was set but the crate was built without its `gdb-jit` feature.
     GdbUnavailable,
+    /// [`Options::perf_map`] was set but the perf map could not be opened safely (e.g. another
+    /// user planted a symlink at its path).
+    PerfMap(io::Error),
 }
 
 impl fmt::Display for EmitError {
@@ -220,6 +223,7 @@ impl fmt::Display for EmitError {
                 "program is larger than 4 GiB of code or data, or has 2^32 instructions or labels",
             ),
             EmitError::Memory(e) => write!(f, "executable memory: {e}"),
+            EmitError::PerfMap(e) => e.fmt(f),
             EmitError::GdbUnavailable => f.write_str(
                 "GDB registration requested, but patchjit was built without its `gdb-jit` feature",
             ),
@@ -231,7 +235,7 @@ impl std::error::Error for EmitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             EmitError::Patch { error, .. } => Some(error),
-            EmitError::Memory(e) => Some(e),
+            EmitError::Memory(e) | EmitError::PerfMap(e) => Some(e),
             _ => None,
         }
     }
@@ -253,7 +257,8 @@ pub struct Options {
     pub placement: Placement,
     /// Whether data pages end up read-only (default) or read+write.
     pub data_protection: DataProtection,
-    /// Append one line per instruction to `/tmp/perf-<pid>.map` (for `perf report`).
+    /// Append one line per instruction to `/tmp/perf-<pid>.map` (for `perf report`). A path
+    /// another user planted (a symlink, a file not ours) is [`EmitError::PerfMap`].
     pub perf_map: bool,
     /// Register the unit with GDB's JIT interface (one symbol per instruction). Needs the
     /// `gdb-jit` feature (on by default); without it, [`Emitter::finish`] refuses.
@@ -837,13 +842,16 @@ impl<'t> Emitter<'t> {
                 });
                 symbols.push((start, end - start, format!("patchjit:{i}:{name}")));
             }
-            Some(visibility::register(
-                base as usize,
-                layout.code_len as usize,
-                &symbols,
-                options.perf_map,
-                options.gdb,
-            ))
+            Some(
+                visibility::register(
+                    base as usize,
+                    layout.code_len as usize,
+                    &symbols,
+                    options.perf_map,
+                    options.gdb,
+                )
+                .map_err(EmitError::PerfMap)?,
+            )
         } else {
             None
         };
