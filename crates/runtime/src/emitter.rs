@@ -96,10 +96,12 @@ impl fmt::Display for Site {
 /// Why a program could not be emitted.
 #[derive(Debug)]
 pub enum EmitError {
-    /// A hole's value did not fit its instruction (see the [`PatchError`]).
+    /// A hole's value did not fit its instruction (see the [`PatchError`]); `hole` is its
+    /// offset in the stencil (for the trampolines, in the trampoline area).
     Patch {
         site: Site,
         section: Section,
+        hole: u32,
         error: PatchError,
     },
     /// A hole refers to a symbol the resolver given to [`Emitter::new`] did not provide.
@@ -155,8 +157,9 @@ impl fmt::Display for EmitError {
             EmitError::Patch {
                 site,
                 section,
+                hole,
                 error,
-            } => write!(f, "{site}, {section:?} stencil: {error}"),
+            } => write!(f, "{site}, {section:?} stencil, hole at {hole:#x}: {error}"),
             EmitError::UnresolvedSymbol { site, symbol } => {
                 write!(f, "{site}: symbol `{symbol}` was not given to the emitter")
             }
@@ -794,6 +797,7 @@ impl<'t> Emitter<'t> {
                         instruction: None,
                     },
                     section: Section::Code,
+                    hole: (slot * AARCH64_TRAMPOLINE_SIZE) as u32,
                     error,
                 })?;
         }
@@ -1042,6 +1046,7 @@ impl Run<'_, '_, '_> {
             .map_err(|error| EmitError::Patch {
                 site: self.site(frame),
                 section,
+                hole: hole.offset,
                 error,
             })
     }
@@ -1849,9 +1854,16 @@ mod tests {
             0x1400_0000 | 0x01FF_FFFF
         );
         let err = emit_a64("branch", 0x10_0000 + (1 << 27)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "instruction 0 (branch), Code stencil, hole at 0x0: cannot apply Aarch64Branch26r at \
+             offset 0x0 with value 0x8100000: 0x8000000 does not fit in a signed 28-bit field: a \
+             distance of +128 MiB, beyond the ±128 MiB B/BL reaches"
+        );
         let EmitError::Patch {
             site,
             section,
+            hole: 0,
             error,
         } = err
         else {

@@ -53,11 +53,22 @@ impl fmt::Display for PatchError {
                 bits,
                 signed,
                 distance,
-            } => write!(
-                f,
-                "{distance:#x} does not fit in {} {bits}-bit field",
-                if signed { "a signed" } else { "an unsigned" }
-            ),
+            } => {
+                write!(
+                    f,
+                    "{distance:#x} does not fit in {} {bits}-bit field",
+                    if signed { "a signed" } else { "an unsigned" }
+                )?;
+                match reach(self.kind) {
+                    Some((unit, instruction)) if signed => write!(
+                        f,
+                        ": a distance of {}, beyond the ±{} {instruction} reaches",
+                        size(i128::from(distance) << unit, true),
+                        size(1i128 << (bits - 1 + unit), false)
+                    ),
+                    _ => Ok(()),
+                }
+            }
             PatchProblem::Misaligned { align, distance } => {
                 write!(f, "{distance:#x} is not a multiple of {align}")
             }
@@ -69,6 +80,35 @@ impl fmt::Display for PatchError {
 }
 
 impl std::error::Error for PatchError {}
+
+/// For PC-relative kinds: log2 of the unit their field counts (bytes or 4 KiB pages) and the
+/// instruction whose reach that is, so a refused distance can be told against the limit.
+fn reach(kind: PatchKind) -> Option<(u32, &'static str)> {
+    match kind {
+        PatchKind::Aarch64Branch26r | PatchKind::Aarch64Trampoline => Some((0, "B/BL")),
+        PatchKind::Rel32 | PatchKind::X86_64Rel32x => Some((0, "a rel32 displacement")),
+        PatchKind::Aarch64Page21r | PatchKind::Aarch64Page21rx | PatchKind::Aarch64Pair33rx => {
+            Some((12, "ADRP"))
+        }
+        _ => None,
+    }
+}
+
+/// `bytes` in KiB, MiB or GiB, signed if `sign`; whole numbers without decimals.
+fn size(bytes: i128, sign: bool) -> String {
+    let (scale, unit) = match bytes.unsigned_abs() {
+        b if b >= 1 << 30 => (1u64 << 30, "GiB"),
+        b if b >= 1 << 20 => (1 << 20, "MiB"),
+        _ => (1 << 10, "KiB"),
+    };
+    let value = bytes as f64 / scale as f64;
+    let digits = if value.fract() == 0.0 { 0 } else { 1 };
+    if sign {
+        format!("{value:+.digits$} {unit}")
+    } else {
+        format!("{value:.digits$} {unit}")
+    }
+}
 
 /// The bytes a patch may rewrite, relative to its offset: `offset - before .. offset + len`.
 /// The emitter refuses a table with a hole whose footprint leaves its own stencil, so no patch
@@ -727,6 +767,38 @@ mod tests {
             base - (1 << 32) - 0x1000
         )
         .is_err());
+    }
+
+    /// A program whose AArch64 code spans more than ±128 MiB fails with the limit spelled out.
+    #[test]
+    fn out_of_range_messages_state_the_reach() {
+        let mut b = words(&[0x9400_0000]);
+        let base = 0x4000_0000u64;
+        let far = base + (1 << 27);
+        let e = apply(&mut b, base, PatchKind::Aarch64Branch26r, 0, far).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot apply Aarch64Branch26r at offset 0x0 with value 0x48000000: 0x8000000 does \
+             not fit in a signed 28-bit field: a distance of +128 MiB, beyond the ±128 MiB B/BL \
+             reaches"
+        );
+        let back = base - (200 << 20) - 0x800;
+        let e = apply(&mut b, base, PatchKind::Aarch64Branch26r, 0, back).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("a distance of -200.0 MiB, beyond the ±128 MiB B/BL reaches"),
+            "{e}"
+        );
+        let mut b = words(&[ADRP_X1]);
+        let e = apply(&mut b, base, PatchKind::Aarch64Page21r, 0, base + (5 << 30)).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("a distance of +5 GiB, beyond the ±4 GiB ADRP reaches"),
+            "{e}"
+        );
+        let mut b = vec![0u8; 4];
+        let e = apply(&mut b, 0, PatchKind::Abs32, 0, 1 << 32).unwrap_err();
+        assert!(e.to_string().ends_with("unsigned 32-bit field"), "{e}");
     }
 
     #[test]
