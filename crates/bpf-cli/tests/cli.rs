@@ -144,7 +144,11 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_is_one_line() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{:?}", out.status);
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let full = std::fs::File::create("/dev/full").unwrap();
     let out = bpf()
         .arg("conformance")

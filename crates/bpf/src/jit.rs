@@ -356,7 +356,7 @@ impl Jit {
             )],
         )?;
         emitter.set_shim(stencils::SHIM)?;
-        emitter.reserve(starts.len());
+        emitter.reserve(starts.len())?;
         // With a budget: (the counted instruction, its real destination), one stub each.
         let mut stubs: Vec<(usize, u32)> = Vec::new();
         for &pc in &starts {

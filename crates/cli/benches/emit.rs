@@ -21,8 +21,8 @@ fn emit(c: &mut Criterion) {
     }
     let e = emitter(&program).unwrap();
     let layout = e.layout().unwrap();
-    let data_offset = (layout.code_len as usize).next_multiple_of(4096);
-    let mut buf = vec![0u8; data_offset + layout.data_len as usize];
+    let data_offset = (layout.code_len() as usize).next_multiple_of(4096);
+    let mut buf = vec![0u8; data_offset + layout.data_len() as usize];
     let base = buf.as_ptr() as u64;
     let pieces = pieces(&program);
 

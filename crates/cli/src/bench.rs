@@ -133,8 +133,8 @@ fn emit(args: &EmitArgs) -> Result<(), String> {
 
     let unit = build()?;
     let layout = unit.layout().map_err(|e| e.to_string())?;
-    let data_offset = (layout.code_len as usize).next_multiple_of(4096);
-    let mut buf = vec![0u8; data_offset + layout.data_len as usize];
+    let data_offset = (layout.code_len() as usize).next_multiple_of(4096);
+    let mut buf = vec![0u8; data_offset + layout.data_len() as usize];
     let base = buf.as_ptr() as u64;
 
     let emit = |buf: &mut [u8]| {

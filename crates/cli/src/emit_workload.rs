@@ -283,7 +283,7 @@ pub fn emitter(program: &[Instruction]) -> Result<Emitter<'static>, EmitError> {
     let mut e = Emitter::new(&TABLE, &[("helper", helper as *const () as usize)])?;
     e.set_shim(SHIM)?;
     e.set_terminator(RET)?;
-    e.reserve(program.len());
+    e.reserve(program.len())?;
     for &i in program {
         e.push(i)?;
     }

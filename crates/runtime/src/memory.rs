@@ -1,10 +1,21 @@
 //! Executable memory for one compiled unit, kept W^X: pages are writable while the unit is being
 //! copied and patched, then code becomes read+execute and data read-only (or read+write), never
-//! writable and executable at once. Code and data of a unit share one allocation so data is
-//! always within reach of PC-relative code. An [`Arena`] reserves address space once and hands
-//! out page-aligned chunks, so many small units do not each pay for `mmap`/`munmap`.
+//! writable and executable at once. Code and data of a unit are adjacent (`[code pages][data
+//! pages]`) so data is always within reach of PC-relative code. An [`Arena`] reserves address
+//! space once and hands out page-aligned chunks, so many small units do not each pay for
+//! `mmap`/`munmap`.
+//!
+//! On macOS arm64 code must live in a `MAP_JIT` mapping, writable or executable per thread
+//! (`pthread_jit_write_protect_np`) rather than per page, and `mprotect` cannot change it. A
+//! fresh unit's data therefore gets its own plain mapping over the data part of the reservation
+//! (`MAP_FIXED`; `MAP_JIT` itself cannot be fixed), protected with `mprotect` like anywhere else.
+//! Arena chunks cannot: a data page replaced that way could never again be code. Their data
+//! stays in `MAP_JIT` pages, which are read+execute while code runs (never writable then), and
+//! read+write data in an arena is refused there.
 
+use std::cell::Cell;
 use std::io;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 /// How a unit's data pages are protected after sealing.
@@ -39,18 +50,157 @@ fn round_up(n: usize, to: usize) -> Option<usize> {
     Some(n.checked_add(to - 1)? & !(to - 1))
 }
 
+/// The page operations a unit's life is made of. `sys::Host` makes them on this machine; tests
+/// drive the `MAP_JIT` scheme with recorded calls on any host.
+trait Backend: Copy {
+    /// Whether executable pages are `MAP_JIT`: read+write+execute, writable or executable per
+    /// thread, never `mprotect`ed.
+    const JIT: bool;
+    /// Reserves address space: inaccessible, or (`JIT`) a `MAP_JIT` mapping.
+    fn reserve(self, len: usize, hint: Option<usize>) -> io::Result<*mut u8>;
+    /// Makes reserved pages read+write (`JIT`: they already are).
+    fn commit(self, ptr: *mut u8, len: usize) -> io::Result<()>;
+    /// Gives a fresh mapping's data pages a plain read+write mapping of their own, so they can
+    /// be protected apart from the code (`JIT` only; elsewhere they already can).
+    fn own_data_mapping(self, ptr: *mut u8, len: usize) -> io::Result<()>;
+    /// Releases an arena chunk's pages (later reuse sees zeros) and makes them inaccessible.
+    fn decommit(self, ptr: *mut u8, len: usize);
+    /// Unmaps a whole reservation.
+    fn release(self, ptr: *mut u8, len: usize);
+    /// Code pages become read+execute (`JIT`: this thread's write mode ending does it).
+    fn seal_code(self, ptr: *mut u8, len: usize) -> io::Result<()>;
+    /// Data pages with their own mapping become read-only or read+write.
+    fn protect_data(self, ptr: *mut u8, len: usize, data: DataProtection) -> io::Result<()>;
+    /// Switches this thread between writing and executing `MAP_JIT` pages (`JIT` only).
+    fn set_jit_writable(self, writable: bool);
+    /// Makes freshly written instructions visible to instruction fetch.
+    fn flush_icache(self, ptr: *mut u8, len: usize);
+}
+
+thread_local! {
+    /// Units this thread is writing: its `MAP_JIT` write mode lasts while any is.
+    static WRITERS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// This thread's write mode for `MAP_JIT` pages while one unit is written. Dropping it — when
+/// the unit is sealed, or when emission fails and the unit is dropped unsealed — returns the
+/// thread to execute mode once no other unit on it is being written. Bound to its thread, as
+/// the mode is.
+struct WriteMode<B: Backend> {
+    backend: B,
+    _thread: PhantomData<*const ()>,
+}
+
+impl<B: Backend> WriteMode<B> {
+    fn begin(backend: B) -> Self {
+        if B::JIT {
+            let writers = WRITERS.get();
+            if writers == 0 {
+                backend.set_jit_writable(true);
+            }
+            WRITERS.set(writers + 1);
+        }
+        WriteMode {
+            backend,
+            _thread: PhantomData,
+        }
+    }
+}
+
+impl<B: Backend> Drop for WriteMode<B> {
+    fn drop(&mut self) {
+        if B::JIT {
+            let writers = WRITERS.get() - 1;
+            WRITERS.set(writers);
+            if writers == 0 {
+                self.backend.set_jit_writable(false);
+            }
+        }
+    }
+}
+
 /// Page-aligned memory while it is being written: `[code pages][data pages]`, read+write.
-pub struct WritableMemory {
-    block: Block,
+/// Dropping it unsealed frees it and ends this thread's write mode.
+pub struct WritableMemory(Writing<sys::Host>);
+
+/// Sealed memory: code pages read+execute, data pages read-only or read+write. Freed on drop.
+pub struct ExecutableMemory(Sealed<sys::Host>);
+
+struct Writing<B: Backend> {
+    /// Declared first: an unsealed unit leaves write mode before its pages are freed.
+    write_mode: WriteMode<B>,
+    block: Block<B>,
+    code_size: usize,
+    data_size: usize,
+    /// Whether the data pages have their own mapping (else they share a `MAP_JIT` one).
+    own_data: bool,
+}
+
+struct Sealed<B: Backend> {
+    block: Block<B>,
     code_size: usize,
     data_size: usize,
 }
 
-/// Sealed memory: code pages read+execute, data pages read-only or read+write. Freed on drop.
-pub struct ExecutableMemory {
-    block: Block,
-    code_size: usize,
-    data_size: usize,
+/// Sizes of a unit's code and data, each rounded up to whole pages.
+fn unit_sizes(code_len: usize, data_len: usize) -> io::Result<(usize, usize)> {
+    let page = page_size();
+    let too_big = || io::Error::new(io::ErrorKind::OutOfMemory, "unit size overflows");
+    let code_size = round_up(code_len.max(1), page).ok_or_else(too_big)?;
+    let data_size = round_up(data_len, page).ok_or_else(too_big)?;
+    code_size.checked_add(data_size).ok_or_else(too_big)?;
+    Ok((code_size, data_size))
+}
+
+impl<B: Backend> Writing<B> {
+    /// Starts writing `block`; `own_data` splits a fresh mapping's data pages off (`JIT`).
+    fn begin(block: Block<B>, code_size: usize, own_data: bool) -> io::Result<Self> {
+        let data_size = block.len - code_size;
+        let own_data = own_data || !B::JIT;
+        if B::JIT && own_data && data_size > 0 {
+            // SAFETY: the data pages follow the code pages inside the block.
+            let data = unsafe { block.ptr.add(code_size) };
+            block.backend.own_data_mapping(data, data_size)?;
+        }
+        Ok(Writing {
+            write_mode: WriteMode::begin(block.backend),
+            block,
+            code_size,
+            data_size,
+            own_data,
+        })
+    }
+
+    fn seal(self, code_written: usize, data: DataProtection) -> io::Result<Sealed<B>> {
+        let Writing {
+            write_mode,
+            block,
+            code_size,
+            data_size,
+            own_data,
+        } = self;
+        drop(write_mode);
+        if !own_data && data_size > 0 && data == DataProtection::ReadWrite {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "read+write data needs a fresh mapping here (Placement::Anywhere or Near): arena \
+                 data shares MAP_JIT pages, never writable while code runs",
+            ));
+        }
+        let ptr = block.ptr;
+        block.backend.flush_icache(ptr, code_written.min(code_size));
+        block.backend.seal_code(ptr, code_size)?;
+        if own_data && data_size > 0 {
+            // SAFETY: the data pages follow the code pages inside the block.
+            let data_ptr = unsafe { ptr.add(code_size) };
+            block.backend.protect_data(data_ptr, data_size, data)?;
+        }
+        Ok(Sealed {
+            block,
+            code_size,
+            data_size,
+        })
+    }
 }
 
 impl WritableMemory {
@@ -61,91 +211,64 @@ impl WritableMemory {
         data_len: usize,
         placement: &Placement,
     ) -> io::Result<WritableMemory> {
-        let page = page_size();
-        let too_big = || io::Error::new(io::ErrorKind::OutOfMemory, "unit size overflows");
-        let code_size = round_up(code_len.max(1), page).ok_or_else(too_big)?;
-        let data_size = round_up(data_len, page).ok_or_else(too_big)?;
-        let total = code_size.checked_add(data_size).ok_or_else(too_big)?;
-        let block = match placement {
-            Placement::Anywhere => Block::map(total, None)?,
-            Placement::Near(hint) => Block::map(total, Some(*hint))?,
-            Placement::Arena(arena) => arena.allocate(total)?,
+        let (code_size, data_size) = unit_sizes(code_len, data_len)?;
+        let total = code_size + data_size;
+        let host = sys::HOST;
+        let (block, fresh) = match placement {
+            Placement::Anywhere => (Block::map(host, total, None)?, true),
+            Placement::Near(hint) => (Block::map(host, total, Some(*hint))?, true),
+            Placement::Arena(arena) => (arena.allocate(total)?, false),
         };
-        sys::begin_write(block.ptr, total)?;
-        Ok(WritableMemory {
-            block,
-            code_size,
-            data_size,
-        })
+        Writing::begin(block, code_size, fresh).map(WritableMemory)
     }
 
     /// Address of the first code byte.
     pub fn code_address(&self) -> usize {
-        self.block.ptr as usize
+        self.0.block.ptr as usize
     }
 
     /// Address of the first data byte (page-aligned, right after the code pages).
     pub fn data_address(&self) -> usize {
-        self.block.ptr as usize + self.code_size
+        self.0.block.ptr as usize + self.0.code_size
     }
 
     /// The whole unit, code pages then data pages.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: the block is mapped read+write for `code_size + data_size` bytes and owned
-        // exclusively by `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.block.ptr, self.code_size + self.data_size) }
+        // SAFETY: the block is mapped read+write (for this thread, in write mode) for
+        // `code_size + data_size` bytes and owned exclusively by `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.0.block.ptr, self.0.block.len) }
     }
 
     /// Makes code executable and data read-only/read+write. `code_written` is how many code
     /// bytes were written (the instruction cache is flushed for exactly those).
     pub fn seal(self, code_written: usize, data: DataProtection) -> io::Result<ExecutableMemory> {
-        let code_written = code_written.min(self.code_size);
-        let ptr = self.block.ptr;
-        sys::end_write(ptr, self.code_size + self.data_size)?;
-        sys::flush_icache(ptr, code_written);
-        sys::protect(ptr, self.code_size, sys::Protection::ReadExecute)?;
-        if self.data_size > 0 {
-            let protection = match data {
-                DataProtection::ReadOnly => sys::Protection::Read,
-                DataProtection::ReadWrite => sys::Protection::ReadWrite,
-            };
-            // SAFETY: data pages follow the code pages inside the same block.
-            sys::protect(
-                unsafe { ptr.add(self.code_size) },
-                self.data_size,
-                protection,
-            )?;
-        }
-        Ok(ExecutableMemory {
-            block: self.block,
-            code_size: self.code_size,
-            data_size: self.data_size,
-        })
+        self.0.seal(code_written, data).map(ExecutableMemory)
     }
 }
 
 impl ExecutableMemory {
     /// Address of the first code byte (read+execute).
     pub fn code_address(&self) -> usize {
-        self.block.ptr as usize
+        self.0.block.ptr as usize
     }
 
     /// Address of the first data byte (page-aligned, after the code pages).
     pub fn data_address(&self) -> usize {
-        self.block.ptr as usize + self.code_size
+        self.0.block.ptr as usize + self.0.code_size
     }
 
     /// Total mapped bytes (code pages + data pages).
     pub fn size(&self) -> usize {
-        self.code_size + self.data_size
+        self.0.code_size + self.0.data_size
     }
 }
 
 /// A mapped, page-aligned block and who frees it.
-struct Block {
+struct Block<B: Backend> {
     ptr: *mut u8,
     len: usize,
     owner: Owner,
+    backend: B,
 }
 
 enum Owner {
@@ -154,29 +277,29 @@ enum Owner {
 }
 
 // SAFETY: a block is plain memory owned by one unit; nothing in it is thread-bound.
-unsafe impl Send for Block {}
+unsafe impl<B: Backend + Send> Send for Block<B> {}
 // SAFETY: shared access only reads the pointer value.
-unsafe impl Sync for Block {}
+unsafe impl<B: Backend + Sync> Sync for Block<B> {}
 
-impl Block {
-    fn map(len: usize, hint: Option<usize>) -> io::Result<Block> {
-        let ptr = sys::reserve(len, hint)?;
-        if let Err(e) = sys::commit(ptr, len) {
-            sys::release(ptr, len);
-            return Err(e);
-        }
-        Ok(Block {
+impl<B: Backend> Block<B> {
+    fn map(backend: B, len: usize, hint: Option<usize>) -> io::Result<Block<B>> {
+        let ptr = backend.reserve(len, hint)?;
+        // Owned from here: a failed commit releases the mapping.
+        let block = Block {
             ptr,
             len,
             owner: Owner::Mapping,
-        })
+            backend,
+        };
+        backend.commit(ptr, len)?;
+        Ok(block)
     }
 }
 
-impl Drop for Block {
+impl<B: Backend> Drop for Block<B> {
     fn drop(&mut self) {
         match &self.owner {
-            Owner::Mapping => sys::release(self.ptr, self.len),
+            Owner::Mapping => self.backend.release(self.ptr, self.len),
             Owner::Arena(arena) => arena.free(self.ptr, self.len),
         }
     }
@@ -210,7 +333,7 @@ impl Arena {
     fn reserve(size: usize, hint: Option<usize>) -> io::Result<Arc<Arena>> {
         let size = round_up(size.max(1), page_size())
             .ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, "arena size overflows"))?;
-        let base = sys::reserve(size, hint)?;
+        let base = sys::HOST.reserve(size, hint)?;
         Ok(Arc::new(Arena {
             base,
             size,
@@ -233,7 +356,7 @@ impl Arena {
             .sum()
     }
 
-    fn allocate(self: &Arc<Arena>, len: usize) -> io::Result<Block> {
+    fn allocate(self: &Arc<Arena>, len: usize) -> io::Result<Block<sys::Host>> {
         let offset = {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
             let index = free.iter().position(|&(_, l)| l >= len).ok_or_else(|| {
@@ -252,7 +375,7 @@ impl Arena {
         };
         // SAFETY: `offset + len` is inside the reserved range.
         let ptr = unsafe { self.base.add(offset) };
-        if let Err(e) = sys::commit(ptr, len) {
+        if let Err(e) = sys::HOST.commit(ptr, len) {
             self.give_back(offset, len);
             return Err(e);
         }
@@ -260,11 +383,12 @@ impl Arena {
             ptr,
             len,
             owner: Owner::Arena(Arc::clone(self)),
+            backend: sys::HOST,
         })
     }
 
     fn free(&self, ptr: *mut u8, len: usize) {
-        sys::decommit(ptr, len);
+        sys::HOST.decommit(ptr, len);
         self.give_back(ptr as usize - self.base as usize, len);
     }
 
@@ -294,20 +418,18 @@ impl std::fmt::Debug for Arena {
 
 impl Drop for Arena {
     fn drop(&mut self) {
-        sys::release(self.base, self.size);
+        sys::HOST.release(self.base, self.size);
     }
 }
 
 #[cfg(unix)]
 mod sys {
+    use super::{Backend, DataProtection, WriteMode};
     use std::io;
 
-    #[derive(Clone, Copy)]
-    pub enum Protection {
-        Read,
-        ReadWrite,
-        ReadExecute,
-    }
+    /// This machine's page operations: `mprotect`-based W^X, or `MAP_JIT` on macOS arm64.
+    pub type Host = Scheme<Libc>;
+    pub const HOST: Host = Scheme(Libc);
 
     pub fn page_size() -> usize {
         // SAFETY: sysconf has no preconditions.
@@ -319,93 +441,118 @@ mod sys {
         }
     }
 
-    /// On Apple Silicon, executable memory must be a `MAP_JIT` mapping made RWX up front;
-    /// writability is toggled per thread instead of with `mprotect`.
-    const APPLE_JIT: bool = cfg!(all(target_os = "macos", target_arch = "aarch64"));
+    /// Page protections the schemes ask for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Prot {
+        None,
+        Read,
+        ReadWrite,
+        ReadExecute,
+    }
 
-    pub fn reserve(len: usize, hint: Option<usize>) -> io::Result<*mut u8> {
-        let (prot, flags) = if APPLE_JIT {
-            (
-                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | map_jit(),
-            )
-        } else {
-            (
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | map_noreserve(),
-            )
-        };
-        let addr = hint.unwrap_or(0) as *mut libc::c_void;
-        // SAFETY: anonymous mapping without MAP_FIXED: the kernel picks a free range.
-        let ptr = unsafe { libc::mmap(addr, len, prot, flags, -1, 0) };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+    /// The system calls the schemes are made of: `Libc` makes them, tests record them.
+    pub trait Calls: Copy {
+        /// Whether executable memory must be `MAP_JIT` (macOS arm64).
+        const MAP_JIT: bool;
+        /// An anonymous private mapping anywhere (near `hint`): inaccessible, or `MAP_JIT` and
+        /// read+write+execute if `jit`.
+        fn mmap(self, len: usize, hint: Option<usize>, jit: bool) -> io::Result<*mut u8>;
+        /// An anonymous private mapping replacing `ptr..ptr+len` of one of ours (`MAP_FIXED`).
+        fn mmap_fixed(self, ptr: *mut u8, len: usize, prot: Prot) -> io::Result<()>;
+        fn mprotect(self, ptr: *mut u8, len: usize, prot: Prot) -> io::Result<()>;
+        fn munmap(self, ptr: *mut u8, len: usize);
+        /// Drops the pages' contents: they read back as zeros.
+        fn discard(self, ptr: *mut u8, len: usize);
+        /// `pthread_jit_write_protect_np(enabled)`.
+        fn jit_write_protect(self, enabled: bool);
+        fn flush_icache(self, ptr: *mut u8, len: usize);
+    }
+
+    /// W^X for unix from the calls `C` makes.
+    #[derive(Clone, Copy)]
+    pub struct Scheme<C>(pub C);
+
+    impl<C: Calls> Backend for Scheme<C> {
+        const JIT: bool = C::MAP_JIT;
+
+        fn reserve(self, len: usize, hint: Option<usize>) -> io::Result<*mut u8> {
+            self.0.mmap(len, hint, C::MAP_JIT)
         }
-        Ok(ptr.cast())
+
+        fn commit(self, ptr: *mut u8, len: usize) -> io::Result<()> {
+            if C::MAP_JIT {
+                return Ok(());
+            }
+            self.0.mprotect(ptr, len, Prot::ReadWrite)
+        }
+
+        fn own_data_mapping(self, ptr: *mut u8, len: usize) -> io::Result<()> {
+            self.0.mmap_fixed(ptr, len, Prot::ReadWrite)
+        }
+
+        fn decommit(self, ptr: *mut u8, len: usize) {
+            if C::MAP_JIT {
+                let _writing = WriteMode::begin(self);
+                // SAFETY: the range is a chunk of our MAP_JIT mapping, writable on this thread
+                // in write mode, and no unit uses it any more.
+                unsafe { std::ptr::write_bytes(ptr, 0, len) };
+                return;
+            }
+            self.0.discard(ptr, len);
+            // Best effort: the pages are zero and unused either way.
+            let _ = self.0.mprotect(ptr, len, Prot::None);
+        }
+
+        fn release(self, ptr: *mut u8, len: usize) {
+            self.0.munmap(ptr, len);
+        }
+
+        fn seal_code(self, ptr: *mut u8, len: usize) -> io::Result<()> {
+            if C::MAP_JIT {
+                return Ok(());
+            }
+            self.0.mprotect(ptr, len, Prot::ReadExecute)
+        }
+
+        fn protect_data(self, ptr: *mut u8, len: usize, data: DataProtection) -> io::Result<()> {
+            let prot = match data {
+                DataProtection::ReadOnly => Prot::Read,
+                DataProtection::ReadWrite => Prot::ReadWrite,
+            };
+            self.0.mprotect(ptr, len, prot)
+        }
+
+        fn set_jit_writable(self, writable: bool) {
+            self.0.jit_write_protect(!writable);
+        }
+
+        fn flush_icache(self, ptr: *mut u8, len: usize) {
+            self.0.flush_icache(ptr, len);
+        }
+    }
+
+    /// The real system calls.
+    #[derive(Clone, Copy)]
+    pub struct Libc;
+
+    fn prot_bits(prot: Prot) -> libc::c_int {
+        match prot {
+            Prot::None => libc::PROT_NONE,
+            Prot::Read => libc::PROT_READ,
+            Prot::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+            Prot::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
+        }
     }
 
     #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
-    fn map_jit() -> libc::c_int {
-        libc::MAP_JIT
-    }
+    const MAP_JIT_FLAG: libc::c_int = libc::MAP_JIT;
     #[cfg(not(all(target_os = "macos", target_arch = "aarch64")))]
-    fn map_jit() -> libc::c_int {
-        0
-    }
+    const MAP_JIT_FLAG: libc::c_int = 0;
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn map_noreserve() -> libc::c_int {
-        libc::MAP_NORESERVE
-    }
+    const MAP_NORESERVE: libc::c_int = libc::MAP_NORESERVE;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn map_noreserve() -> libc::c_int {
-        0
-    }
-
-    pub fn commit(ptr: *mut u8, len: usize) -> io::Result<()> {
-        if APPLE_JIT {
-            return Ok(());
-        }
-        protect(ptr, len, Protection::ReadWrite)
-    }
-
-    /// Releases the pages' contents (later reuse sees zeros) and makes them inaccessible.
-    pub fn decommit(ptr: *mut u8, len: usize) {
-        if APPLE_JIT {
-            begin_write(ptr, len).ok();
-            // SAFETY: the range is a chunk of our mapping, writable on this thread now.
-            unsafe { std::ptr::write_bytes(ptr, 0, len) };
-            end_write(ptr, len).ok();
-            return;
-        }
-        // SAFETY: the range is a chunk of a private anonymous mapping we own; after
-        // MADV_DONTNEED it reads back as zeros.
-        unsafe {
-            libc::madvise(ptr.cast(), len, libc::MADV_DONTNEED);
-            libc::mprotect(ptr.cast(), len, libc::PROT_NONE);
-        }
-    }
-
-    pub fn release(ptr: *mut u8, len: usize) {
-        // SAFETY: `ptr..ptr+len` is a whole mapping we created and nothing refers to it any more.
-        unsafe { libc::munmap(ptr.cast(), len) };
-    }
-
-    pub fn protect(ptr: *mut u8, len: usize, protection: Protection) -> io::Result<()> {
-        if APPLE_JIT || len == 0 {
-            return Ok(());
-        }
-        let prot = match protection {
-            Protection::Read => libc::PROT_READ,
-            Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
-            Protection::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
-        };
-        // SAFETY: the range is page-aligned and inside a mapping we own.
-        if unsafe { libc::mprotect(ptr.cast(), len, prot) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
+    const MAP_NORESERVE: libc::c_int = 0;
 
     #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
     extern "C" {
@@ -413,35 +560,78 @@ mod sys {
         fn sys_icache_invalidate(start: *mut libc::c_void, len: libc::size_t);
     }
 
-    /// Makes `MAP_JIT` memory writable for this thread (no-op elsewhere: pages are RW already).
-    pub fn begin_write(_ptr: *mut u8, _len: usize) -> io::Result<()> {
-        #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
-        // SAFETY: toggles this thread's view of MAP_JIT pages.
-        unsafe {
-            pthread_jit_write_protect_np(0)
-        };
-        Ok(())
-    }
+    impl Calls for Libc {
+        const MAP_JIT: bool = cfg!(all(target_os = "macos", target_arch = "aarch64"));
 
-    pub fn end_write(_ptr: *mut u8, _len: usize) -> io::Result<()> {
-        #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
-        // SAFETY: as in `begin_write`.
-        unsafe {
-            pthread_jit_write_protect_np(1)
-        };
-        Ok(())
-    }
+        fn mmap(self, len: usize, hint: Option<usize>, jit: bool) -> io::Result<*mut u8> {
+            let (prot, extra) = if jit {
+                (
+                    libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                    MAP_JIT_FLAG,
+                )
+            } else {
+                (libc::PROT_NONE, MAP_NORESERVE)
+            };
+            let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra;
+            let addr = hint.unwrap_or(0) as *mut libc::c_void;
+            // SAFETY: anonymous mapping without MAP_FIXED: the kernel picks a free range.
+            let ptr = unsafe { libc::mmap(addr, len, prot, flags, -1, 0) };
+            if ptr == libc::MAP_FAILED {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(ptr.cast())
+        }
 
-    /// Makes freshly written instructions visible to instruction fetch (AArch64 has no coherent
-    /// instruction cache; x86 needs nothing).
-    pub fn flush_icache(_ptr: *mut u8, _len: usize) {
-        #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
-        // SAFETY: the range was just written and is mapped.
-        unsafe {
-            sys_icache_invalidate(_ptr.cast(), _len)
-        };
-        #[cfg(all(not(target_os = "macos"), target_arch = "aarch64"))]
-        super::aarch64::flush_icache(_ptr as usize, _len);
+        fn mmap_fixed(self, ptr: *mut u8, len: usize, prot: Prot) -> io::Result<()> {
+            let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED;
+            // SAFETY: the range is part of a mapping we own that nothing refers to yet.
+            let got = unsafe { libc::mmap(ptr.cast(), len, prot_bits(prot), flags, -1, 0) };
+            if got == libc::MAP_FAILED {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+
+        fn mprotect(self, ptr: *mut u8, len: usize, prot: Prot) -> io::Result<()> {
+            if len == 0 {
+                return Ok(());
+            }
+            // SAFETY: the range is page-aligned and inside a mapping we own.
+            if unsafe { libc::mprotect(ptr.cast(), len, prot_bits(prot)) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+
+        fn munmap(self, ptr: *mut u8, len: usize) {
+            // SAFETY: `ptr..ptr+len` is a whole reservation of ours nothing refers to any more.
+            unsafe { libc::munmap(ptr.cast(), len) };
+        }
+
+        fn discard(self, ptr: *mut u8, len: usize) {
+            // SAFETY: the range is a chunk of a private anonymous mapping we own; after
+            // MADV_DONTNEED it reads back as zeros.
+            unsafe { libc::madvise(ptr.cast(), len, libc::MADV_DONTNEED) };
+        }
+
+        fn jit_write_protect(self, _enabled: bool) {
+            #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+            // SAFETY: toggles this thread's view of MAP_JIT pages.
+            unsafe {
+                pthread_jit_write_protect_np(libc::c_int::from(_enabled))
+            };
+        }
+
+        /// AArch64 has no coherent instruction cache; x86 needs nothing.
+        fn flush_icache(self, _ptr: *mut u8, _len: usize) {
+            #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+            // SAFETY: the range was just written and is mapped.
+            unsafe {
+                sys_icache_invalidate(_ptr.cast(), _len)
+            };
+            #[cfg(all(not(target_os = "macos"), target_arch = "aarch64"))]
+            super::aarch64::flush_icache(_ptr as usize, _len);
+        }
     }
 }
 
@@ -482,106 +672,34 @@ mod aarch64 {
 
 #[cfg(windows)]
 mod sys {
+    use super::{Backend, DataProtection};
     use std::ffi::c_void;
     use std::io;
-
-    #[derive(Clone, Copy)]
-    pub enum Protection {
-        Read,
-        ReadWrite,
-        ReadExecute,
-    }
-
-    const MEM_COMMIT: u32 = 0x1000;
-    const MEM_RESERVE: u32 = 0x2000;
-    const MEM_DECOMMIT: u32 = 0x4000;
-    const MEM_RELEASE: u32 = 0x8000;
-    const PAGE_NOACCESS: u32 = 0x01;
-    const PAGE_READONLY: u32 = 0x02;
-    const PAGE_READWRITE: u32 = 0x04;
-    const PAGE_EXECUTE_READ: u32 = 0x20;
-
-    #[repr(C)]
-    struct SystemInfo {
-        processor_architecture: u16,
-        reserved: u16,
-        page_size: u32,
-        minimum_application_address: *mut c_void,
-        maximum_application_address: *mut c_void,
-        active_processor_mask: usize,
-        number_of_processors: u32,
-        processor_type: u32,
-        allocation_granularity: u32,
-        processor_level: u16,
-        processor_revision: u16,
-    }
-
-    #[link(name = "kernel32")]
-    extern "system" {
-        fn VirtualAlloc(address: *mut c_void, size: usize, kind: u32, protect: u32) -> *mut c_void;
-        fn VirtualFree(address: *mut c_void, size: usize, kind: u32) -> i32;
-        fn VirtualProtect(address: *mut c_void, size: usize, protect: u32, old: *mut u32) -> i32;
-        fn FlushInstructionCache(process: *mut c_void, address: *const c_void, size: usize) -> i32;
-        fn GetCurrentProcess() -> *mut c_void;
-        fn GetSystemInfo(info: *mut SystemInfo);
-    }
+    use windows_sys::Win32::System::Diagnostics::Debug::FlushInstructionCache;
+    use windows_sys::Win32::System::Memory::{
+        VirtualAlloc, VirtualFree, VirtualProtect, MEM_COMMIT, MEM_DECOMMIT, MEM_RELEASE,
+        MEM_RESERVE, PAGE_EXECUTE_READ, PAGE_NOACCESS, PAGE_PROTECTION_FLAGS, PAGE_READONLY,
+        PAGE_READWRITE,
+    };
+    use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+    use windows_sys::Win32::System::Threading::GetCurrentProcess;
 
     pub fn page_size() -> usize {
-        let mut info = std::mem::MaybeUninit::<SystemInfo>::zeroed();
+        let mut info = SYSTEM_INFO::default();
         // SAFETY: GetSystemInfo fills the struct.
-        unsafe {
-            GetSystemInfo(info.as_mut_ptr());
-            info.assume_init().page_size as usize
-        }
+        unsafe { GetSystemInfo(&mut info) };
+        info.dwPageSize as usize
     }
 
-    pub fn reserve(len: usize, hint: Option<usize>) -> io::Result<*mut u8> {
-        // SAFETY: reserving address space has no preconditions; a taken hint fails, so retry.
-        let mut ptr = unsafe {
-            VirtualAlloc(
-                hint.unwrap_or(0) as *mut c_void,
-                len,
-                MEM_RESERVE,
-                PAGE_NOACCESS,
-            )
-        };
-        if ptr.is_null() && hint.is_some() {
-            // SAFETY: as above.
-            ptr = unsafe { VirtualAlloc(std::ptr::null_mut(), len, MEM_RESERVE, PAGE_NOACCESS) };
-        }
-        if ptr.is_null() {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(ptr.cast())
-    }
+    /// VirtualAlloc/VirtualProtect W^X.
+    #[derive(Clone, Copy)]
+    pub struct Host;
+    pub const HOST: Host = Host;
 
-    pub fn commit(ptr: *mut u8, len: usize) -> io::Result<()> {
-        // SAFETY: the range lies in a reservation we own.
-        if unsafe { VirtualAlloc(ptr.cast(), len, MEM_COMMIT, PAGE_READWRITE) }.is_null() {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    pub fn decommit(ptr: *mut u8, len: usize) {
-        // SAFETY: the range lies in a reservation we own; decommitted pages read back as zeros.
-        unsafe { VirtualFree(ptr.cast(), len, MEM_DECOMMIT) };
-    }
-
-    pub fn release(ptr: *mut u8, _len: usize) {
-        // SAFETY: `ptr` is the base of a reservation we own.
-        unsafe { VirtualFree(ptr.cast(), 0, MEM_RELEASE) };
-    }
-
-    pub fn protect(ptr: *mut u8, len: usize, protection: Protection) -> io::Result<()> {
+    fn protect(ptr: *mut u8, len: usize, new: PAGE_PROTECTION_FLAGS) -> io::Result<()> {
         if len == 0 {
             return Ok(());
         }
-        let new = match protection {
-            Protection::Read => PAGE_READONLY,
-            Protection::ReadWrite => PAGE_READWRITE,
-            Protection::ReadExecute => PAGE_EXECUTE_READ,
-        };
         let mut old = 0;
         // SAFETY: the range is committed memory we own.
         if unsafe { VirtualProtect(ptr.cast(), len, new, &mut old) } == 0 {
@@ -590,17 +708,296 @@ mod sys {
         Ok(())
     }
 
-    pub fn begin_write(_ptr: *mut u8, _len: usize) -> io::Result<()> {
-        Ok(())
+    impl Backend for Host {
+        const JIT: bool = false;
+
+        fn reserve(self, len: usize, hint: Option<usize>) -> io::Result<*mut u8> {
+            // SAFETY: reserving address space has no preconditions; a taken hint fails, so retry.
+            let mut ptr = unsafe {
+                VirtualAlloc(
+                    hint.unwrap_or(0) as *const c_void,
+                    len,
+                    MEM_RESERVE,
+                    PAGE_NOACCESS,
+                )
+            };
+            if ptr.is_null() && hint.is_some() {
+                // SAFETY: as above.
+                ptr = unsafe { VirtualAlloc(std::ptr::null(), len, MEM_RESERVE, PAGE_NOACCESS) };
+            }
+            if ptr.is_null() {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(ptr.cast())
+        }
+
+        fn commit(self, ptr: *mut u8, len: usize) -> io::Result<()> {
+            // SAFETY: the range lies in a reservation we own.
+            if unsafe { VirtualAlloc(ptr.cast(), len, MEM_COMMIT, PAGE_READWRITE) }.is_null() {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+
+        fn own_data_mapping(self, _ptr: *mut u8, _len: usize) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn decommit(self, ptr: *mut u8, len: usize) {
+            // SAFETY: the range lies in a reservation we own; decommitted pages read back as
+            // zeros.
+            unsafe { VirtualFree(ptr.cast(), len, MEM_DECOMMIT) };
+        }
+
+        fn release(self, ptr: *mut u8, _len: usize) {
+            // SAFETY: `ptr` is the base of a reservation we own.
+            unsafe { VirtualFree(ptr.cast(), 0, MEM_RELEASE) };
+        }
+
+        fn seal_code(self, ptr: *mut u8, len: usize) -> io::Result<()> {
+            protect(ptr, len, PAGE_EXECUTE_READ)
+        }
+
+        fn protect_data(self, ptr: *mut u8, len: usize, data: DataProtection) -> io::Result<()> {
+            match data {
+                DataProtection::ReadOnly => protect(ptr, len, PAGE_READONLY),
+                DataProtection::ReadWrite => protect(ptr, len, PAGE_READWRITE),
+            }
+        }
+
+        fn set_jit_writable(self, _writable: bool) {}
+
+        fn flush_icache(self, ptr: *mut u8, len: usize) {
+            // SAFETY: flushing a range of our own process.
+            unsafe { FlushInstructionCache(GetCurrentProcess(), ptr.cast(), len) };
+        }
+    }
+}
+
+/// The unix schemes driven with recorded system calls, so the `MAP_JIT` sequence (macOS arm64)
+/// is checked on any host.
+#[cfg(all(test, unix))]
+mod scheme_tests {
+    use super::sys::{Calls, Prot, Scheme};
+    use super::*;
+
+    const BASE: usize = 0x10_0000;
+
+    /// A call, with addresses as offsets from the fake mapping's base.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Call {
+        Mmap { len: usize, jit: bool },
+        MmapFixed { at: usize, len: usize, prot: Prot },
+        Mprotect { at: usize, len: usize, prot: Prot },
+        Munmap { at: usize, len: usize },
+        Discard { at: usize, len: usize },
+        JitWriteProtect(bool),
+        FlushIcache { at: usize, len: usize },
+    }
+    use Call::*;
+
+    /// Records calls and maps nothing: the pages are never touched.
+    #[derive(Default)]
+    struct Recording<const JIT: bool> {
+        calls: Mutex<Vec<Call>>,
     }
 
-    pub fn end_write(_ptr: *mut u8, _len: usize) -> io::Result<()> {
-        Ok(())
+    impl<const JIT: bool> Recording<JIT> {
+        fn push(&self, call: Call) {
+            self.calls.lock().unwrap().push(call);
+        }
+        fn take(&self) -> Vec<Call> {
+            std::mem::take(&mut self.calls.lock().unwrap())
+        }
     }
 
-    pub fn flush_icache(ptr: *mut u8, len: usize) {
-        // SAFETY: flushing a range of our own process.
-        unsafe { FlushInstructionCache(GetCurrentProcess(), ptr.cast(), len) };
+    fn at(ptr: *mut u8) -> usize {
+        ptr as usize - BASE
+    }
+
+    impl<const JIT: bool> Calls for &Recording<JIT> {
+        const MAP_JIT: bool = JIT;
+        fn mmap(self, len: usize, _: Option<usize>, jit: bool) -> io::Result<*mut u8> {
+            self.push(Mmap { len, jit });
+            Ok(BASE as *mut u8)
+        }
+        fn mmap_fixed(self, ptr: *mut u8, len: usize, prot: Prot) -> io::Result<()> {
+            self.push(MmapFixed {
+                at: at(ptr),
+                len,
+                prot,
+            });
+            Ok(())
+        }
+        fn mprotect(self, ptr: *mut u8, len: usize, prot: Prot) -> io::Result<()> {
+            self.push(Mprotect {
+                at: at(ptr),
+                len,
+                prot,
+            });
+            Ok(())
+        }
+        fn munmap(self, ptr: *mut u8, len: usize) {
+            self.push(Munmap { at: at(ptr), len });
+        }
+        fn discard(self, ptr: *mut u8, len: usize) {
+            self.push(Discard { at: at(ptr), len });
+        }
+        fn jit_write_protect(self, enabled: bool) {
+            self.push(JitWriteProtect(enabled));
+        }
+        fn flush_icache(self, ptr: *mut u8, len: usize) {
+            self.push(FlushIcache { at: at(ptr), len });
+        }
+    }
+
+    /// A fresh unit of one code page and one data page, being written.
+    fn fresh<const JIT: bool>(calls: &Recording<JIT>) -> Writing<Scheme<&Recording<JIT>>> {
+        let page = page_size();
+        let block = Block::map(Scheme(calls), 2 * page, None).unwrap();
+        Writing::begin(block, page, true).unwrap()
+    }
+
+    #[test]
+    fn map_jit_unit_gets_its_own_data_mapping_and_ends_in_execute_mode() {
+        let calls = Recording::<true>::default();
+        let page = page_size();
+        let writing = [
+            Mmap {
+                len: 2 * page,
+                jit: true,
+            },
+            MmapFixed {
+                at: page,
+                len: page,
+                prot: Prot::ReadWrite,
+            },
+            JitWriteProtect(false),
+        ];
+        // Emission failed: the unit is dropped unsealed, and the thread is back in execute mode.
+        drop(fresh(&calls));
+        let failed = [
+            JitWriteProtect(true),
+            Munmap {
+                at: 0,
+                len: 2 * page,
+            },
+        ];
+        assert_eq!(calls.take(), [&writing[..], &failed].concat());
+
+        let sealed = fresh(&calls).seal(10, DataProtection::ReadOnly).unwrap();
+        let sealing = [
+            JitWriteProtect(true),
+            FlushIcache { at: 0, len: 10 },
+            Mprotect {
+                at: page,
+                len: page,
+                prot: Prot::Read,
+            },
+        ];
+        assert_eq!(calls.take(), [&writing[..], &sealing].concat());
+        drop(sealed);
+        assert_eq!(
+            calls.take(),
+            [Munmap {
+                at: 0,
+                len: 2 * page
+            }]
+        );
+    }
+
+    #[test]
+    fn write_mode_lasts_while_any_unit_on_the_thread_is_written() {
+        let calls = Recording::<true>::default();
+        let first = fresh(&calls);
+        let second = fresh(&calls);
+        let toggles = |calls: Vec<Call>| -> Vec<Call> {
+            calls
+                .into_iter()
+                .filter(|c| matches!(c, JitWriteProtect(_)))
+                .collect()
+        };
+        assert_eq!(toggles(calls.take()), [JitWriteProtect(false)]);
+        let first = first.seal(1, DataProtection::ReadWrite).unwrap();
+        assert_eq!(toggles(calls.take()), [], "second unit still being written");
+        drop(second);
+        assert_eq!(toggles(calls.take()), [JitWriteProtect(true)]);
+        drop(first);
+        // Another thread's write mode is its own.
+        let other = std::thread::scope(|s| s.spawn(|| drop(fresh(&calls))).join());
+        other.unwrap();
+        assert_eq!(
+            toggles(calls.take()),
+            [JitWriteProtect(false), JitWriteProtect(true)]
+        );
+    }
+
+    /// Arena chunks share the MAP_JIT reservation: read-only data is the execute-mode view,
+    /// read+write data is refused (and the thread still ends in execute mode).
+    #[test]
+    fn map_jit_data_without_its_own_mapping_is_never_writable() {
+        let calls = Recording::<true>::default();
+        let page = page_size();
+        let chunk = || {
+            let block = Block::map(Scheme(&calls), 2 * page, None).unwrap();
+            Writing::begin(block, page, false).unwrap()
+        };
+        let err = chunk().seal(4, DataProtection::ReadWrite).err().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        let recorded = calls.take();
+        assert!(!recorded.iter().any(|c| matches!(c, MmapFixed { .. })));
+        assert_eq!(
+            recorded.last(),
+            Some(&Munmap {
+                at: 0,
+                len: 2 * page
+            })
+        );
+        assert_eq!(
+            recorded
+                .iter()
+                .rev()
+                .find(|c| matches!(c, JitWriteProtect(_))),
+            Some(&JitWriteProtect(true))
+        );
+        drop(chunk().seal(4, DataProtection::ReadOnly).unwrap());
+        assert!(!calls.take().iter().any(|c| matches!(c, Mprotect { .. })));
+    }
+
+    #[test]
+    fn mprotect_unit_is_read_write_then_read_execute_and_read_only() {
+        let calls = Recording::<false>::default();
+        let page = page_size();
+        drop(fresh(&calls).seal(10, DataProtection::ReadOnly).unwrap());
+        assert_eq!(
+            calls.take(),
+            [
+                Mmap {
+                    len: 2 * page,
+                    jit: false
+                },
+                Mprotect {
+                    at: 0,
+                    len: 2 * page,
+                    prot: Prot::ReadWrite
+                },
+                FlushIcache { at: 0, len: 10 },
+                Mprotect {
+                    at: 0,
+                    len: page,
+                    prot: Prot::ReadExecute
+                },
+                Mprotect {
+                    at: page,
+                    len: page,
+                    prot: Prot::Read
+                },
+                Munmap {
+                    at: 0,
+                    len: 2 * page
+                },
+            ]
+        );
     }
 }
 
@@ -628,35 +1025,22 @@ mod tests {
     /// The page protection at `address` as the OS reports it, `rwx`-style.
     #[cfg(windows)]
     fn protection(address: usize) -> String {
-        #[repr(C)]
-        struct MemoryBasicInformation {
-            base_address: usize,
-            allocation_base: usize,
-            allocation_protect: u32,
-            partition_id: u16,
-            region_size: usize,
-            state: u32,
-            protect: u32,
-            kind: u32,
-        }
-        #[link(name = "kernel32")]
-        extern "system" {
-            fn VirtualQuery(address: usize, info: *mut MemoryBasicInformation, len: usize)
-                -> usize;
-        }
-        let mut info = std::mem::MaybeUninit::<MemoryBasicInformation>::zeroed();
-        let len = std::mem::size_of::<MemoryBasicInformation>();
+        use windows_sys::Win32::System::Memory::{
+            VirtualQuery, MEMORY_BASIC_INFORMATION, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE,
+            PAGE_READONLY, PAGE_READWRITE,
+        };
+        let mut info = MEMORY_BASIC_INFORMATION::default();
+        let len = std::mem::size_of::<MEMORY_BASIC_INFORMATION>();
         // SAFETY: VirtualQuery fills at most `len` bytes of `info`.
         assert_eq!(
-            unsafe { VirtualQuery(address, info.as_mut_ptr(), len) },
+            unsafe { VirtualQuery(address as *const _, &mut info, len) },
             len
         );
-        // SAFETY: filled above.
-        match unsafe { info.assume_init() }.protect {
-            0x02 => "r--",
-            0x04 => "rw-",
-            0x20 => "r-x",
-            0x40 => "rwx",
+        match info.Protect {
+            PAGE_READONLY => "r--",
+            PAGE_READWRITE => "rw-",
+            PAGE_EXECUTE_READ => "r-x",
+            PAGE_EXECUTE_READWRITE => "rwx",
             other => panic!("protection {other:#x}"),
         }
         .to_string()

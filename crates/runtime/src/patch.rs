@@ -53,11 +53,22 @@ impl fmt::Display for PatchError {
                 bits,
                 signed,
                 distance,
-            } => write!(
-                f,
-                "{distance:#x} does not fit in {} {bits}-bit field",
-                if signed { "a signed" } else { "an unsigned" }
-            ),
+            } => {
+                write!(
+                    f,
+                    "{distance:#x} does not fit in {} {bits}-bit field",
+                    if signed { "a signed" } else { "an unsigned" }
+                )?;
+                match reach(self.kind) {
+                    Some((unit, instruction)) if signed => write!(
+                        f,
+                        ": a distance of {}, beyond the ±{} {instruction} reaches",
+                        size(i128::from(distance) << unit, true),
+                        size(1i128 << (bits - 1 + unit), false)
+                    ),
+                    _ => Ok(()),
+                }
+            }
             PatchProblem::Misaligned { align, distance } => {
                 write!(f, "{distance:#x} is not a multiple of {align}")
             }
@@ -69,6 +80,73 @@ impl fmt::Display for PatchError {
 }
 
 impl std::error::Error for PatchError {}
+
+/// For PC-relative kinds: log2 of the unit their field counts (bytes or 4 KiB pages) and the
+/// instruction whose reach that is, so a refused distance can be told against the limit.
+fn reach(kind: PatchKind) -> Option<(u32, &'static str)> {
+    match kind {
+        PatchKind::Aarch64Branch26r | PatchKind::Aarch64Trampoline => Some((0, "B/BL")),
+        PatchKind::Rel32 | PatchKind::X86_64Rel32x => Some((0, "a rel32 displacement")),
+        PatchKind::Aarch64Page21r | PatchKind::Aarch64Page21rx | PatchKind::Aarch64Pair33rx => {
+            Some((12, "ADRP"))
+        }
+        _ => None,
+    }
+}
+
+/// `bytes` in KiB, MiB or GiB, signed if `sign`; whole numbers without decimals.
+fn size(bytes: i128, sign: bool) -> String {
+    let (scale, unit) = match bytes.unsigned_abs() {
+        b if b >= 1 << 30 => (1u64 << 30, "GiB"),
+        b if b >= 1 << 20 => (1 << 20, "MiB"),
+        _ => (1 << 10, "KiB"),
+    };
+    let value = bytes as f64 / scale as f64;
+    let digits = if value.fract() == 0.0 { 0 } else { 1 };
+    if sign {
+        format!("{value:+.digits$} {unit}")
+    } else {
+        format!("{value:.digits$} {unit}")
+    }
+}
+
+/// The bytes a patch may rewrite, relative to its offset: `offset - before .. offset + len`.
+/// The emitter refuses a table with a hole whose footprint leaves its own stencil, so no patch
+/// (relaxations included) can touch a neighbouring stencil. GOT slots that relaxations read are
+/// reached through the value, bounded by the buffer, and never written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    pub before: u32,
+    pub len: u32,
+}
+
+impl Footprint {
+    pub(crate) fn of(kind: PatchKind) -> Footprint {
+        // The opcode and ModRM bytes before the displacement are rewritten when relaxed; every
+        // other patch writes exactly its width (an ADRP+LDR pair: both words).
+        let before = match kind {
+            PatchKind::X86_64Rel32x => 2,
+            _ => 0,
+        };
+        Footprint {
+            before,
+            len: kind.width().into(),
+        }
+    }
+
+    /// Whether a patch of `kind` may rewrite its `before` bytes, given what they hold (`None`:
+    /// unknown, e.g. a neighbouring stencil's byte). A COFF `jmp rel32` (`E9`) at a stencil's
+    /// start is an `X86_64Rel32x` hole at offset 1 that can never relax, whatever precedes it.
+    pub(crate) fn may_rewrite_before(kind: PatchKind, before: &[Option<u8>]) -> bool {
+        let values = |b: Option<u8>| b.map_or(0..=u8::MAX, |b| b..=b);
+        match (kind, before) {
+            (PatchKind::X86_64Rel32x, &[first, second]) => {
+                values(first).any(|a| values(second).any(|b| x86_64_relaxed([a, b]).is_some()))
+            }
+            _ => false,
+        }
+    }
+}
 
 /// Size of one AArch64 branch trampoline: `LDR x8, #8; BR x8; .quad target`.
 pub const AARCH64_TRAMPOLINE_SIZE: usize = 16;
@@ -144,6 +222,17 @@ impl<'a> PatchTarget<'a> {
         let start = usize::try_from(address.checked_sub(self.base)?).ok()?;
         let bytes = self.bytes.get(start..start.checked_add(8)?)?;
         Some(u64::from_le_bytes(bytes.try_into().ok()?))
+    }
+}
+
+/// What the `[opcode, ModRM]` of a `[rip + GOT slot]` instruction becomes when the slot's contents
+/// are within reach: `mov reg, [rip+d]` → `lea`, `call`/`jmp [rip+d]` → `nop; call/jmp rel32`.
+fn x86_64_relaxed(opcode: [u8; 2]) -> Option<[u8; 2]> {
+    match opcode {
+        [0x8B, modrm] if modrm & 0xC7 == 0x05 => Some([0x8D, modrm]),
+        [0xFF, 0x15] => Some([0x90, 0xE8]),
+        [0xFF, 0x25] => Some([0x90, 0xE9]),
+        _ => None,
     }
 }
 
@@ -303,12 +392,8 @@ impl Patch<'_, '_> {
             return self.rel32(self.value);
         }
         let opcode = [self.t.bytes[before], self.t.bytes[before + 1]];
-        let modrm_is_rip_relative = opcode[1] & 0xC7 == 0x05;
-        let rewritten = match opcode {
-            [0x8B, _] if modrm_is_rip_relative => [0x8D, opcode[1]],
-            [0xFF, 0x15] => [0x90, 0xE8],
-            [0xFF, 0x25] => [0x90, 0xE9],
-            _ => return self.rel32(self.value),
+        let Some(rewritten) = x86_64_relaxed(opcode) else {
+            return self.rel32(self.value);
         };
         self.rel32(relaxed)?;
         self.t.bytes[before..before + 2].copy_from_slice(&rewritten);
@@ -674,6 +759,38 @@ mod tests {
         .is_err());
     }
 
+    /// A program whose AArch64 code spans more than ±128 MiB fails with the limit spelled out.
+    #[test]
+    fn out_of_range_messages_state_the_reach() {
+        let mut b = words(&[0x9400_0000]);
+        let base = 0x4000_0000u64;
+        let far = base + (1 << 27);
+        let e = apply(&mut b, base, PatchKind::Aarch64Branch26r, 0, far).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot apply Aarch64Branch26r at offset 0x0 with value 0x48000000: 0x8000000 does \
+             not fit in a signed 28-bit field: a distance of +128 MiB, beyond the ±128 MiB B/BL \
+             reaches"
+        );
+        let back = base - (200 << 20) - 0x800;
+        let e = apply(&mut b, base, PatchKind::Aarch64Branch26r, 0, back).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("a distance of -200.0 MiB, beyond the ±128 MiB B/BL reaches"),
+            "{e}"
+        );
+        let mut b = words(&[ADRP_X1]);
+        let e = apply(&mut b, base, PatchKind::Aarch64Page21r, 0, base + (5 << 30)).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("a distance of +5 GiB, beyond the ±4 GiB ADRP reaches"),
+            "{e}"
+        );
+        let mut b = vec![0u8; 4];
+        let e = apply(&mut b, 0, PatchKind::Abs32, 0, 1 << 32).unwrap_err();
+        assert!(e.to_string().ends_with("unsigned 32-bit field"), "{e}");
+    }
+
     #[test]
     fn aarch64_branch26_range_and_alignment() {
         let bl = 0x9400_0000u32;
@@ -786,5 +903,72 @@ mod tests {
         assert!(PatchTarget::new(&mut b, 0x1000)
             .write_aarch64_trampoline(4, 0)
             .is_err());
+    }
+
+    /// Each kind, on the path that rewrites the most bytes (relaxations included), writes only
+    /// inside its [`Footprint`]: the emitter's stencil check relies on it.
+    #[test]
+    fn patches_write_only_inside_their_footprint() {
+        let base = 0x10_0000u64;
+        let (at, slot) = (16usize, 48usize);
+        let movz_x3 = |hw: u32| 0xD280_0003 | (hw << 21);
+        let cases: &[(PatchKind, &[u32], u64, u64)] = &[
+            (PatchKind::Abs32, &[], 0x1234_5678, 0),
+            (PatchKind::Abs64, &[], 0x1122_3344_5566_7788, 0),
+            (PatchKind::Rel32, &[], base + 0x100, 0),
+            // `call [rip+slot]`, the slot holding a near address: relaxed to `nop; call`.
+            (
+                PatchKind::X86_64Rel32x,
+                &[],
+                base + slot as u64 - 4,
+                base + 0x1000,
+            ),
+            (PatchKind::Aarch64Lo12, &[ADD_X0_X0_0], 0x123, 0),
+            (PatchKind::Aarch64Lo12x, &[LDR_X1_X1_0], 0xFF8, 0),
+            (PatchKind::Aarch64Mov16a, &[movz_x3(0)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16b, &[movz_x3(1)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16c, &[movz_x3(2)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16d, &[movz_x3(3)], u64::MAX, 0),
+            (PatchKind::Aarch64Page21r, &[ADRP_X1], base + 0x5000, 0),
+            (PatchKind::Aarch64Page21rx, &[ADRP_X1], base + 0x5000, 0),
+            (PatchKind::Aarch64Branch26r, &[0x9400_0000], base + 0x100, 0),
+            (
+                PatchKind::Aarch64Trampoline,
+                &[0x9400_0000],
+                base + 0x100,
+                0,
+            ),
+            // A 32-bit slot value: relaxed to `MOVZ; MOVK`, both words rewritten.
+            (
+                PatchKind::Aarch64Pair33rx,
+                &[ADRP_X1, LDR_X1_X1_0],
+                base + slot as u64,
+                0xDEAD_BEEF,
+            ),
+        ];
+        for &(kind, instructions, value, slot_contents) in cases {
+            let mut b = vec![0xAAu8; 64];
+            if kind == PatchKind::X86_64Rel32x {
+                b[at - 2..at].copy_from_slice(&[0xFF, 0x15]);
+            }
+            let code = words(instructions);
+            b[at..at + code.len()].copy_from_slice(&code);
+            b[slot..slot + 8].copy_from_slice(&slot_contents.to_le_bytes());
+            let before = b.clone();
+            apply(&mut b, base, kind, at, value).unwrap();
+            let f = Footprint::of(kind);
+            let inside = at - f.before as usize..at + f.len as usize;
+            // The whole footprint is used: the bytes before (relaxed opcode) and the last word.
+            let ends = [inside.start..at, inside.end - 4..inside.end];
+            for end in ends.into_iter().filter(|r| !r.is_empty()) {
+                assert_ne!(b[end.clone()], before[end.clone()], "{kind:?} left {end:?}");
+            }
+            for i in (0..b.len()).filter(|i| !inside.contains(i)) {
+                assert_eq!(
+                    b[i], before[i],
+                    "{kind:?} wrote byte {i}, outside {inside:?}"
+                );
+            }
+        }
     }
 }

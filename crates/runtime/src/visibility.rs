@@ -6,7 +6,9 @@
 //!   minimal ELF with a NOBITS `.text` at the code address and one symbol per instruction.
 //!   Only with the `gdb-jit` feature, which defines those two symbols.
 
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
 use std::sync::Mutex;
 
 /// `(code offset, size, name)` of one symbol.
@@ -27,34 +29,86 @@ impl Drop for Registration {
     }
 }
 
-static PERF_MAP: Mutex<Option<std::fs::File>> = Mutex::new(None);
+static PERF_MAP: Mutex<Option<File>> = Mutex::new(None);
 
 /// Path of this process's perf map.
 pub fn perf_map_path() -> String {
     format!("/tmp/perf-{}.map", std::process::id())
 }
 
-fn append_perf_map(base: usize, symbols: &[CodeSymbol]) {
+/// Opens the perf map at `path` for appending. The path is in a world-writable directory and
+/// predictable, so another user may have planted something there: the file is created
+/// exclusively, and an existing one is used only if it is a regular file of ours with no other
+/// links, checked on the opened file itself. A symlink is never followed, nor a FIFO waited on.
+#[cfg(unix)]
+fn open_perf_map(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let refuse = |why: &str| {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("refusing perf map {}: {why}", path.display()),
+        )
+    };
+    let created = OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(flags)
+        .open(path);
+    let file = match created {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new()
+            .append(true)
+            .custom_flags(flags)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => refuse("it is a symbolic link"),
+                _ => io::Error::new(e.kind(), format!("perf map {}: {e}", path.display())),
+            })?,
+        other => other
+            .map_err(|e| io::Error::new(e.kind(), format!("perf map {}: {e}", path.display())))?,
+    };
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(refuse("it is not a regular file"));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return Err(refuse(&format!("it belongs to user {}", meta.uid())));
+    }
+    if meta.nlink() != 1 {
+        return Err(refuse("it has other hard links"));
+    }
+    Ok(file)
+}
+
+/// perf exists only on Linux; elsewhere the map is a plain file nobody else reads.
+#[cfg(not(unix))]
+fn open_perf_map(path: &Path) -> io::Result<File> {
+    OpenOptions::new().append(true).create(true).open(path)
+}
+
+/// Appends one line per symbol of the unit at `base`, opening the map on first use.
+fn append_perf_map(base: usize, symbols: &[CodeSymbol]) -> io::Result<()> {
     let mut text = String::new();
     for (start, size, name) in symbols {
         text.push_str(&format!("{:x} {:x} {name}\n", base + *start as usize, size));
     }
     let mut file = PERF_MAP.lock().unwrap_or_else(|e| e.into_inner());
     if file.is_none() {
-        *file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(perf_map_path())
-            .ok();
+        *file = Some(open_perf_map(Path::new(&perf_map_path()))?);
     }
-    // Profiling aids are best effort: a failed write must not fail compilation.
+    // Profiling aids are best effort once the map is open: a failed write must not fail
+    // compilation.
     if let Some(f) = file.as_mut() {
         let _ = f.write_all(text.as_bytes());
     }
+    Ok(())
 }
 
 /// Records a freshly sealed unit at `base` (`code_len` bytes) with the chosen tools (`gdb` only
 /// with the `gdb-jit` feature; the emitter refuses it otherwise).
+/// Fails only if the perf map cannot be opened safely.
 #[cfg_attr(not(feature = "gdb-jit"), allow(unused_variables))]
 pub(crate) fn register(
     base: usize,
@@ -62,14 +116,14 @@ pub(crate) fn register(
     symbols: &[CodeSymbol],
     perf: bool,
     gdb: bool,
-) -> Registration {
+) -> io::Result<Registration> {
     if perf {
-        append_perf_map(base, symbols);
+        append_perf_map(base, symbols)?;
     }
-    Registration {
+    Ok(Registration {
         #[cfg(feature = "gdb-jit")]
         gdb: gdb.then(|| gdb::register(gdb::symfile(base as u64, code_len as u64, symbols))),
-    }
+    })
 }
 
 #[cfg(feature = "gdb-jit")]
@@ -181,20 +235,22 @@ pub mod gdb {
         }
     }
 
-    /// Addresses of the symfiles currently registered, newest first (for tests and tools).
-    pub fn registered_symfiles() -> Vec<&'static [u8]> {
+    /// Copies of the symfiles currently registered, newest first (for tests and tools). Copies,
+    /// because a unit's symfile is freed when the unit drops, which may happen on another thread
+    /// right after the registry lock is released.
+    pub fn registered_symfiles() -> Vec<Vec<u8>> {
         let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
-        // SAFETY: walked under LOCK; entries stay alive while linked. The returned slices are
-        // only valid until the corresponding unit is dropped, which callers must respect.
+        // SAFETY: walked under LOCK, which `unregister` also takes before an entry is freed, so
+        // every linked entry and its symfile are alive while they are copied.
         unsafe {
             let d = &raw const __jit_debug_descriptor;
             let mut node = (*d).first_entry;
             while !node.is_null() {
-                out.push(std::slice::from_raw_parts(
-                    (*node).symfile_addr,
-                    (*node).symfile_size as usize,
-                ));
+                out.push(
+                    std::slice::from_raw_parts((*node).symfile_addr, (*node).symfile_size as usize)
+                        .to_vec(),
+                );
                 node = (*node).next;
             }
         }
@@ -272,5 +328,77 @@ pub mod gdb {
         section(15, 3, 0, 0, strtab_at, strtab.len() as u64, 0, 0, 1, 0); // .strtab
         section(23, 3, 0, 0, shstrtab_at, shstrtab.len() as u64, 0, 0, 1, 0); // .shstrtab
         f
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    /// A fresh directory for one test's planted paths.
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("patchjit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn perf_map_is_created_exclusively_and_reopened_only_if_ours() {
+        let dir = scratch("perf-ours");
+        let map = dir.join("perf.map");
+        let mut f = open_perf_map(&map).unwrap();
+        f.write_all(b"1000 10 a\n").unwrap();
+        let meta = std::fs::metadata(&map).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+        // SAFETY: geteuid has no preconditions.
+        assert_eq!(meta.uid(), unsafe { libc::geteuid() });
+        // Reopened (a second emitter in another process with this pid): appended, not truncated.
+        open_perf_map(&map)
+            .unwrap()
+            .write_all(b"2000 10 b\n")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&map).unwrap(),
+            "1000 10 a\n2000 10 b\n"
+        );
+        // Our file with a second name may be someone's way to make us write elsewhere.
+        std::fs::hard_link(&map, dir.join("other-name")).unwrap();
+        let err = open_perf_map(&map).unwrap_err();
+        assert!(err.to_string().contains("other hard links"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn planted_symlinks_fifos_and_directories_are_refused() {
+        let dir = scratch("perf-planted");
+        let target = dir.join("precious");
+        std::fs::write(&target, "precious\n").unwrap();
+        let map = dir.join("perf.map");
+        std::os::unix::fs::symlink(&target, &map).unwrap();
+        let err = open_perf_map(&map).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("refusing perf map {}: it is a symbolic link", map.display())
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
+        // A dangling link would otherwise create the file it names.
+        let absent = dir.join("absent");
+        let dangling = dir.join("dangling.map");
+        std::os::unix::fs::symlink(&absent, &dangling).unwrap();
+        assert!(open_perf_map(&dangling).is_err());
+        assert!(!absent.exists());
+        // A FIFO with no reader would block a plain open forever.
+        let fifo = dir.join("fifo.map");
+        let c_fifo = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o644) }, 0);
+        assert!(open_perf_map(&fifo).is_err());
+        let subdir = dir.join("dir.map");
+        std::fs::create_dir(&subdir).unwrap();
+        assert!(open_perf_map(&subdir).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -133,8 +133,8 @@ fn loop_with_a_backward_jump_target() {
     for n in [1i64, 2, 10, 1000] {
         let mut p = Program::new();
         p.push("load", n);
-        let top = p.e.label();
-        p.e.bind(top);
+        let top = p.e.label().unwrap();
+        p.e.bind(top).unwrap();
         p.push("accumulate", 0);
         let dec = Instruction {
             jump_target: Some(Destination::Label(top)),
@@ -152,14 +152,14 @@ fn loop_with_a_backward_jump_target() {
 fn forward_jump_skips_instructions() {
     let mut p = Program::new();
     p.push("load", 1);
-    let skip = p.e.label();
+    let skip = p.e.label().unwrap();
     let jump = Instruction {
         jump_target: Some(Destination::Label(skip)),
         ..p.op("jump")
     };
     p.e.push(jump).unwrap();
     p.push("add", 100);
-    p.e.bind(skip);
+    p.e.bind(skip).unwrap();
     p.push("add", 10);
     assert_eq!(p.finish(&Options::default()).run().0, 11);
 }
@@ -172,7 +172,7 @@ fn error_target_and_error_exit() {
     ] {
         let mut p = Program::new();
         p.push("load", start);
-        let exit = p.e.label();
+        let exit = p.e.label().unwrap();
         let check = Instruction {
             error_target: Some(Destination::Label(exit)),
             ..p.op("error_if_negative")
@@ -180,7 +180,7 @@ fn error_target_and_error_exit() {
         p.e.push(check).unwrap();
         p.push("add", 1000);
         p.push("ret", 0);
-        p.e.bind(exit);
+        p.e.bind(exit).unwrap();
         p.push("error_exit", 0);
         assert_eq!(
             p.finish(&Options::default()).run(),

@@ -9,6 +9,7 @@ use patchjit::visibility::perf_map_path;
 use patchjit::{
     Emitter, Hole, HoleValue, Instruction, Options, PatchKind, Stencil, StencilGroup, StencilTable,
 };
+use std::process::{Command, Output};
 
 const EMPTY: Stencil = Stencil {
     len: 0,
@@ -102,6 +103,61 @@ fn perf_map_has_one_line_per_instruction() {
     }
 }
 
+/// Runs this test binary's `test` alone as a child with `env` set (`command` is the binary, or
+/// a runner such as gdb given it).
+fn run_child(mut command: Command, test: &str, env: &str) -> Output {
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env, "1")
+        .output()
+        .unwrap()
+}
+
+/// Runs in a child (its own pid, so its own perf map path): plants a symlink where the map goes.
+#[test]
+fn perf_map_child_with_planted_symlink() {
+    if std::env::var_os("PATCHJIT_PERF_CHILD").is_none() {
+        return;
+    }
+    let path = perf_map_path();
+    assert!(
+        std::fs::symlink_metadata(&path).is_err(),
+        "{path} exists; not touching it"
+    );
+    let target = std::env::temp_dir().join(format!("patchjit-precious-{}", std::process::id()));
+    std::fs::write(&target, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let result = program(false).finish(&Options {
+        perf_map: true,
+        ..Options::default()
+    });
+    std::fs::remove_file(&path).unwrap();
+    let contents = std::fs::read_to_string(&target).unwrap();
+    std::fs::remove_file(&target).unwrap();
+    let error = result.err().expect("refused");
+    assert!(matches!(error, patchjit::EmitError::PerfMap(_)), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!("refusing perf map {path}: it is a symbolic link")
+    );
+    assert_eq!(contents, "precious\n", "the link was followed");
+}
+
+#[test]
+fn perf_map_does_not_follow_a_planted_symlink() {
+    let out = run_child(
+        Command::new(std::env::current_exe().unwrap()),
+        "perf_map_child_with_planted_symlink",
+        "PATCHJIT_PERF_CHILD",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[cfg(feature = "gdb-jit")]
 #[test]
 fn gdb_symfile_names_every_instruction() {
@@ -114,9 +170,11 @@ fn gdb_symfile_names_every_instruction() {
         .unwrap();
     let start0 = code.instruction_start(0).unwrap() as u64;
     let files = gdb::registered_symfiles();
+    // The copies outlive the unit: reading them after it is freed is sound.
+    drop(code);
     let file = files
         .iter()
-        .map(|f| object::File::parse(*f).unwrap())
+        .map(|f| object::File::parse(f.as_slice()).unwrap())
         .find(|f| {
             f.section_by_name(".text")
                 .is_some_and(|s| s.address() == start0)
@@ -133,9 +191,8 @@ fn gdb_symfile_names_every_instruction() {
             ("patchjit:1:ret".to_string(), 10, 1)
         ]
     );
-    drop(code);
     assert!(gdb::registered_symfiles().iter().all(|f| {
-        object::File::parse(*f)
+        object::File::parse(f.as_slice())
             .unwrap()
             .section_by_name(".text")
             .map(|s| s.address())
@@ -165,26 +222,18 @@ fn gdb_child_hits_trap() {
 #[cfg(feature = "gdb-jit")]
 #[test]
 fn gdb_names_the_jit_frame() {
-    let out = std::process::Command::new("gdb")
-        .args([
-            "-batch",
-            "-nx",
-            "-ex",
-            "run",
-            "-ex",
-            "info symbol $pc",
-            "--args",
-        ])
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "gdb_child_hits_trap",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("PATCHJIT_GDB_CHILD", "1")
-        .output()
-        .unwrap();
+    let mut gdb = Command::new("gdb");
+    gdb.args([
+        "-batch",
+        "-nx",
+        "-ex",
+        "run",
+        "-ex",
+        "info symbol $pc",
+        "--args",
+    ])
+    .arg(std::env::current_exe().unwrap());
+    let out = run_child(gdb, "gdb_child_hits_trap", "PATCHJIT_GDB_CHILD");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("patchjit:1:trap + 1 in section .text"),

@@ -216,7 +216,7 @@ impl Program {
             &[("calc_isqrt", calc_isqrt as *const () as usize)],
         )?;
         emitter.set_shim(s::SHIM)?;
-        emitter.reserve(self.ops.len() + 1);
+        emitter.reserve(self.ops.len() + 1)?;
         let error_exit = Destination::Instruction(self.ops.len() as u32);
         for &op in &self.ops {
             let (group, oparg, operand0, jump) = match op {

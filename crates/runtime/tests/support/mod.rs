@@ -191,8 +191,8 @@ pub fn emit_alone(
     .unwrap();
     e.set_terminator(e.group("ret").unwrap()).unwrap();
     let layout = e.layout().unwrap();
-    let data = data_offset.unwrap_or((layout.code_len as usize).next_multiple_of(16));
-    let mut image = vec![0u8; data + layout.data_len as usize];
+    let data = data_offset.unwrap_or((layout.code_len() as usize).next_multiple_of(16));
+    let mut image = vec![0u8; data + layout.data_len() as usize];
     e.emit_into(&layout, &mut image, base, data).unwrap();
     (image, data)
 }

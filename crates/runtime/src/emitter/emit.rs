@@ -1,0 +1,268 @@
+//! Pass 2: copy every piece's stencils into the buffer and patch their holes.
+
+use super::{BranchKind, Destination, EmitError, Emitter, Instruction, Layout, Section, Site};
+use crate::patch::{PatchTarget, AARCH64_TRAMPOLINE_SIZE};
+use crate::stencil::{Hole, HoleValue, PatchKind};
+
+impl Emitter<'_> {
+    /// Pass 2 into `buf` as if `buf[0]` lived at address `base`: code at offset 0, data at
+    /// `data_offset` (≥ [`Layout::code_len`], 8-aligned). `buf` must be zero-filled, because
+    /// trailing zero bytes of stencils are not copied.
+    pub fn emit_into(
+        &self,
+        layout: &Layout<'_>,
+        buf: &mut [u8],
+        base: u64,
+        data_offset: usize,
+    ) -> Result<(), EmitError> {
+        if !std::ptr::eq(layout.emitter, self) {
+            return Err(EmitError::ForeignLayout);
+        }
+        let data_end = data_offset.checked_add(layout.data_len as usize);
+        if data_offset < layout.code_len as usize
+            || data_offset & 7 != 0
+            || data_end.is_none_or(|e| e > buf.len())
+            || base.checked_add(buf.len() as u64).is_none()
+        {
+            return Err(EmitError::BadBuffer {
+                len: buf.len(),
+                base,
+                data_offset,
+                code_len: layout.code_len,
+                data_len: layout.data_len,
+            });
+        }
+        let mut run = Run {
+            emitter: self,
+            layout,
+            target: PatchTarget::new(buf, base),
+            data_offset,
+            code: 0,
+            data: 0,
+        };
+        if let Some(g) = self.shim {
+            run.piece(g, None)?;
+        }
+        for i in 0..self.instructions.len() {
+            run.piece(self.instructions[i].group, Some(i))?;
+        }
+        if let Some(g) = self.terminator {
+            run.piece(g, None)?;
+        }
+        for (slot, &symbol) in layout.trampoline_symbols.iter().enumerate() {
+            let address = self.symbols[symbol as usize].ok_or(EmitError::UnresolvedSymbol {
+                site: Site {
+                    group: "trampolines",
+                    instruction: None,
+                },
+                symbol: self.table.symbols[symbol as usize],
+            })?;
+            let offset = layout.trampolines_offset as usize + slot * AARCH64_TRAMPOLINE_SIZE;
+            run.target
+                .write_aarch64_trampoline(offset, address)
+                .map_err(|error| EmitError::Patch {
+                    site: Site {
+                        group: "trampolines",
+                        instruction: None,
+                    },
+                    section: Section::Code,
+                    hole: (slot * AARCH64_TRAMPOLINE_SIZE) as u32,
+                    error,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+/// State of pass 2.
+struct Run<'e, 't, 'b> {
+    emitter: &'e Emitter<'t>,
+    layout: &'e Layout<'e>,
+    target: PatchTarget<'b>,
+    data_offset: usize,
+    /// Code offset of the current piece.
+    code: usize,
+    /// Data offset (relative to `data_offset`) of the current piece.
+    data: usize,
+}
+
+/// The addresses a piece's holes are computed from.
+struct Frame<'i> {
+    site_group: u16,
+    instruction: Option<(usize, &'i Instruction)>,
+    code: u64,
+    data: u64,
+    /// Address after this piece's code; `None` when nothing follows it.
+    continue_to: Option<u64>,
+}
+
+impl Run<'_, '_, '_> {
+    fn piece(&mut self, g: u16, index: Option<usize>) -> Result<(), EmitError> {
+        let emitter = self.emitter;
+        let group = emitter.group_of(g);
+        let instruction = index.map(|i| (i, &emitter.instructions[i]));
+        let falls_off = index.is_some_and(|i| i + 1 == emitter.instructions.len())
+            && emitter.terminator.is_none();
+        let code_at = self.code;
+        let mut frame = Frame {
+            site_group: g,
+            instruction,
+            code: self.target.base + code_at as u64,
+            data: 0,
+            continue_to: (!falls_off)
+                .then_some(self.target.base + (code_at + group.code.len as usize) as u64),
+        };
+        if group.data.len != 0 {
+            self.data = self.data.next_multiple_of(8);
+            let data_at = self.data_offset + self.data;
+            frame.data = self.target.base + data_at as u64;
+            copy_small(&mut self.target.bytes[data_at..], group.data.body);
+            for hole in group.data.holes {
+                self.patch(&frame, hole, data_at, Section::Data)?;
+            }
+            self.data += group.data.len as usize;
+        }
+        copy_small(&mut self.target.bytes[code_at..], group.code.body);
+        for hole in group.code.holes {
+            self.patch(&frame, hole, code_at, Section::Code)?;
+        }
+        self.code += group.code.len as usize;
+        Ok(())
+    }
+
+    fn site(&self, frame: &Frame) -> Site {
+        Site {
+            group: self.emitter.group_of(frame.site_group).name,
+            instruction: frame.instruction.map(|(i, _)| i),
+        }
+    }
+
+    fn destination(&self, frame: &Frame, branch: BranchKind) -> Result<u64, EmitError> {
+        let site = || self.site(frame);
+        let instruction = frame.instruction.map(|(_, ins)| ins);
+        let destination = match branch {
+            BranchKind::Jump => instruction.and_then(|i| i.jump_target),
+            BranchKind::Error => instruction.and_then(|i| i.error_target),
+        }
+        .ok_or_else(|| EmitError::MissingDestination {
+            site: site(),
+            branch,
+        })?;
+        let index = match destination {
+            Destination::Instruction(i) => Some(i),
+            Destination::Label(l) => (l.emitter == self.emitter.id)
+                .then(|| self.emitter.labels.get(l.index as usize).copied().flatten())
+                .flatten(),
+        };
+        let start = index.and_then(|i| self.layout.instruction_starts.get(i as usize));
+        let start = start.ok_or_else(|| EmitError::BadDestination {
+            site: site(),
+            branch,
+            destination,
+        })?;
+        Ok(self.target.base + *start as u64)
+    }
+
+    #[inline(always)]
+    fn patch(
+        &mut self,
+        frame: &Frame,
+        hole: &Hole,
+        at: usize,
+        section: Section,
+    ) -> Result<(), EmitError> {
+        let emitter = self.emitter;
+        let ins = frame.instruction.map(|(_, i)| i);
+        let field = |f: fn(&Instruction) -> u64| ins.map_or(0, f);
+        let base = match hole.value {
+            HoleValue::Code => frame.code,
+            HoleValue::Continue => frame.continue_to.ok_or_else(|| EmitError::FallsOffEnd {
+                site: self.site(frame),
+            })?,
+            HoleValue::Data => frame.data,
+            HoleValue::Executor => emitter.executor,
+            HoleValue::Oparg => field(|i| i.oparg),
+            HoleValue::Operand0 => field(|i| i.operand0),
+            HoleValue::Operand0Hi => field(|i| i.operand0 >> 32),
+            HoleValue::Operand0Lo => field(|i| i.operand0 & 0xFFFF_FFFF),
+            HoleValue::Operand1 => field(|i| i.operand1),
+            HoleValue::Operand1Hi => field(|i| i.operand1 >> 32),
+            HoleValue::Operand1Lo => field(|i| i.operand1 & 0xFFFF_FFFF),
+            HoleValue::Target => field(|i| i.target),
+            HoleValue::JumpTarget => self.destination(frame, BranchKind::Jump)?,
+            HoleValue::ErrorTarget => self.destination(frame, BranchKind::Error)?,
+            HoleValue::Zero => 0,
+            HoleValue::Custom(c) => match frame.instruction {
+                Some((i, _)) => emitter.custom[i * emitter.table.custom_values.len() + c as usize],
+                None => 0,
+            },
+        };
+        let symbol = match hole.symbol {
+            Some(s) => emitter.symbols[s as usize].ok_or_else(|| EmitError::UnresolvedSymbol {
+                site: self.site(frame),
+                symbol: emitter.table.symbols[s as usize],
+            })?,
+            None => 0,
+        };
+        let value = base.wrapping_add(symbol).wrapping_add(hole.addend as u64);
+        let offset = at + hole.offset as usize;
+        let mut kind = hole.patch;
+        let mut value = value;
+        if kind == PatchKind::Aarch64Trampoline {
+            kind = PatchKind::Aarch64Branch26r;
+            let location = self.target.base + offset as u64;
+            let distance = value.wrapping_sub(location) as i64;
+            if !(-(1i64 << 27)..(1i64 << 27)).contains(&distance) {
+                let symbol = hole.symbol.unwrap_or(0);
+                let slot = self
+                    .layout
+                    .trampoline_symbols
+                    .binary_search(&symbol)
+                    .unwrap_or(0);
+                value = self.target.base
+                    + self.layout.trampolines_offset as u64
+                    + (slot * AARCH64_TRAMPOLINE_SIZE) as u64;
+            }
+        }
+        self.target
+            .apply(kind, offset, value)
+            .map_err(|error| EmitError::Patch {
+                site: self.site(frame),
+                section,
+                hole: hole.offset,
+                error,
+            })
+    }
+}
+
+/// Copies `src` to the start of `dst` (`dst` is at least as long, checked by the layout).
+/// Stencils are mostly a few dozen bytes, where a call to `memcpy` costs more than the copy:
+/// sizes up to 32 use two overlapping loads and stores.
+#[inline]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    let dst = &mut dst[..n];
+    fn word<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+        b[at..at + N].try_into().expect("N bytes")
+    }
+    match n {
+        0 => {}
+        1..=3 => dst.copy_from_slice(src),
+        4..=7 => {
+            let (a, b) = (word::<4>(src, 0), word::<4>(src, n - 4));
+            dst[..4].copy_from_slice(&a);
+            dst[n - 4..].copy_from_slice(&b);
+        }
+        8..=15 => {
+            let (a, b) = (word::<8>(src, 0), word::<8>(src, n - 8));
+            dst[..8].copy_from_slice(&a);
+            dst[n - 8..].copy_from_slice(&b);
+        }
+        16..=32 => {
+            let (a, b) = (word::<16>(src, 0), word::<16>(src, n - 16));
+            dst[..16].copy_from_slice(&a);
+            dst[n - 16..].copy_from_slice(&b);
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}

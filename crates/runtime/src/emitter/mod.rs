@@ -1,0 +1,257 @@
+//! The emitter: turns a list of instructions (one stencil group each, plus operands and branch
+//! destinations) into one executable unit, in two passes like CPython's `_PyJIT_Compile`:
+//! pass 1 sums sizes and records where each instruction's code starts; pass 2 copies and patches
+//! every group's data, then its code (so GOT-relaxing code patches can read finished slots).
+//!
+//! Layout: `[shim][instruction 0]…[instruction n-1][terminator][trampolines] | [data…]`, with the
+//! data on its own pages after the code. The shim (optional) is the unit's entry; the terminator
+//! (optional) catches the last instruction's fall-through, as CPython's `_FATAL_ERROR` does.
+
+mod check;
+mod emit;
+mod error;
+mod executable;
+mod layout;
+mod program;
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::stencil::{PatchKind, StencilGroup, StencilTable};
+
+pub use error::{BranchKind, EmitError, LabelProblem, Section, Site};
+pub use executable::{ExecutableCode, Options};
+pub use layout::Layout;
+pub use program::{Destination, Instruction, Label};
+
+/// Source of [`Emitter`] identities, which tell its labels from other emitters'. Wraps after
+/// 2^32 emitters; a clash needs two emitters 2^32 creations apart alive at once.
+static NEXT_EMITTER: AtomicU32 = AtomicU32::new(0);
+
+/// Builds one program from a stencil table.
+pub struct Emitter<'t> {
+    /// Identity stamped on this emitter's labels.
+    id: u32,
+    table: &'t StencilTable,
+    /// Resolved address of each `table.symbols` entry.
+    symbols: Vec<Option<u64>>,
+    /// Groups already checked (on first use, so that an emitter costs nothing per unused group).
+    checked: Vec<bool>,
+    shim: Option<u16>,
+    terminator: Option<u16>,
+    instructions: Vec<Instruction>,
+    /// Pass 1 for the instructions, done as they are pushed so that `layout` need not walk
+    /// them again: each one's code offset counted from the first instruction.
+    starts: Vec<u32>,
+    /// Code bytes of the instructions pushed so far.
+    code_end: u64,
+    /// Their data bytes, each group's data rounded up to 8 (the next one starts aligned).
+    data_rounded: u64,
+    /// Padding that rounding added to the last instruction with data (not part of the unit).
+    last_data_pad: u64,
+    /// Symbols the pushed instructions may need a trampoline for.
+    needs: Vec<bool>,
+    /// `table.custom_values.len()` values per instruction.
+    custom: Vec<u64>,
+    labels: Vec<Option<u32>>,
+    executor: u64,
+}
+
+impl<'t> Emitter<'t> {
+    /// Resolves the table's symbols with `resolver` (name → address, e.g.
+    /// `&[("helper", helper as usize)]`). Symbols the resolver lacks are only an error if an
+    /// emitted hole needs them; each group is checked against the table when first used
+    /// ([`EmitError::BadTable`] from `push`, `set_shim` or `set_terminator`).
+    pub fn new(table: &'t StencilTable, resolver: &[(&str, usize)]) -> Result<Self, EmitError> {
+        let symbols = table
+            .symbols
+            .iter()
+            .map(|name| {
+                resolver
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|&(_, a)| a as u64)
+            })
+            .collect();
+        if table.groups.len() > u16::MAX as usize {
+            return Err(EmitError::BadTable {
+                group: "",
+                reason: "more than 65535 groups".into(),
+            });
+        }
+        Ok(Emitter {
+            id: NEXT_EMITTER.fetch_add(1, Ordering::Relaxed),
+            table,
+            symbols,
+            checked: vec![false; table.groups.len()],
+            shim: None,
+            terminator: None,
+            instructions: Vec::new(),
+            starts: Vec::new(),
+            code_end: 0,
+            data_rounded: 0,
+            last_data_pad: 0,
+            needs: vec![false; table.symbols.len()],
+            custom: Vec::new(),
+            labels: Vec::new(),
+            executor: 0,
+        })
+    }
+
+    /// Index of the group named `name`.
+    pub fn group(&self, name: &str) -> Option<u16> {
+        self.table
+            .groups
+            .iter()
+            .position(|g| g.name == name)
+            .map(|i| i as u16)
+    }
+
+    /// Index of the client-defined hole value `name` (for [`Emitter::set_custom`]).
+    pub fn custom_value(&self, name: &str) -> Option<u16> {
+        self.table
+            .custom_values
+            .iter()
+            .position(|&n| n == name)
+            .map(|i| i as u16)
+    }
+
+    /// Symbols `group`'s code may need a trampoline for.
+    fn trampolines(&self, group: u16) -> impl Iterator<Item = u16> + 't {
+        self.group_of(group)
+            .code
+            .holes
+            .iter()
+            .filter(|h| h.patch == PatchKind::Aarch64Trampoline)
+            .filter_map(|h| h.symbol)
+    }
+
+    /// Emits `group` first, with no instruction: the unit's entry (e.g. a C-ABI to
+    /// `preserve_none` shim that calls the first instruction).
+    pub fn set_shim(&mut self, group: u16) -> Result<(), EmitError> {
+        self.check_group(group)?;
+        self.shim = Some(group);
+        Ok(())
+    }
+
+    /// Emits `group` after the last instruction, with no instruction, so falling off the end
+    /// lands somewhere defined.
+    pub fn set_terminator(&mut self, group: u16) -> Result<(), EmitError> {
+        self.check_group(group)?;
+        self.terminator = Some(group);
+        Ok(())
+    }
+
+    /// Appends an instruction and returns its index.
+    pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
+        // Destinations and labels name instructions with 32 bits.
+        if self.instructions.len() >= u32::MAX as usize {
+            return Err(EmitError::TooLarge);
+        }
+        let first_use = self.check_group(instruction.group)?;
+        let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
+        let group = self.group_of(instruction.group);
+        let data = group.data.len as u64;
+        if data != 0 {
+            self.data_rounded += data.next_multiple_of(8);
+            self.last_data_pad = data.next_multiple_of(8) - data;
+        }
+        if first_use {
+            for s in self.trampolines(instruction.group) {
+                self.needs[s as usize] = true;
+            }
+        }
+        self.starts.push(start);
+        self.code_end += group.code.len as u64;
+        self.instructions.push(instruction);
+        let n = self.table.custom_values.len();
+        if n != 0 {
+            self.custom.resize(self.custom.len() + n, 0);
+        }
+        Ok(self.instructions.len() - 1)
+    }
+
+    /// Makes room for `additional` more instructions, so pushing a program of known size
+    /// does not reallocate. An impossible size is an error, not an abort.
+    pub fn reserve(&mut self, additional: usize) -> Result<(), EmitError> {
+        let too_big = || {
+            EmitError::Memory(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("cannot reserve room for {additional} more instructions"),
+            ))
+        };
+        let custom = additional
+            .checked_mul(self.table.custom_values.len())
+            .ok_or_else(too_big)?;
+        self.instructions
+            .try_reserve(additional)
+            .and_then(|()| self.starts.try_reserve(additional))
+            .and_then(|()| self.custom.try_reserve(custom))
+            .map_err(|_| too_big())
+    }
+
+    /// Number of instructions pushed so far.
+    pub fn len(&self) -> usize {
+        self.instructions.len()
+    }
+
+    /// True before the first [`Emitter::push`].
+    pub fn is_empty(&self) -> bool {
+        self.instructions.is_empty()
+    }
+
+    /// Sets client-defined hole value `value_id` of instruction `index`.
+    pub fn set_custom(&mut self, index: usize, value_id: u16, value: u64) -> Result<(), EmitError> {
+        let n = self.table.custom_values.len();
+        if index >= self.instructions.len() {
+            return Err(EmitError::NoSuchInstruction {
+                index,
+                len: self.instructions.len(),
+            });
+        }
+        if value_id as usize >= n {
+            return Err(EmitError::NoSuchCustomValue {
+                value_id,
+                declared: n,
+            });
+        }
+        self.custom[index * n + value_id as usize] = value;
+        Ok(())
+    }
+
+    /// A new, unbound label.
+    pub fn label(&mut self) -> Result<Label, EmitError> {
+        let index = u32::try_from(self.labels.len()).map_err(|_| EmitError::TooLarge)?;
+        self.labels.push(None);
+        Ok(Label {
+            emitter: self.id,
+            index,
+        })
+    }
+
+    /// Binds `label` to the next instruction to be pushed.
+    pub fn bind(&mut self, label: Label) -> Result<(), EmitError> {
+        let problem = |problem| EmitError::BadLabel { label, problem };
+        let slot = (label.emitter == self.id)
+            .then(|| self.labels.get_mut(label.index as usize))
+            .flatten()
+            .ok_or(problem(LabelProblem::Foreign))?;
+        if slot.is_some() {
+            return Err(problem(LabelProblem::AlreadyBound));
+        }
+        // `push` keeps the instruction count within 32 bits.
+        *slot = Some(self.instructions.len() as u32);
+        Ok(())
+    }
+
+    fn group_of(&self, index: u16) -> &'t StencilGroup {
+        &self.table.groups[index as usize]
+    }
+
+    /// Sets the value of `_JIT_EXECUTOR` holes (default 0), e.g. a pointer to client state.
+    pub fn set_executor(&mut self, executor: u64) {
+        self.executor = executor;
+    }
+}
