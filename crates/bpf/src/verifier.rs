@@ -119,9 +119,12 @@ pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
         return Err(err(0, VerifyErrorKind::TooLarge(prog.len())));
     }
     let insns = decode_program(prog)?;
+    // Per slot: whether an instruction starts there, and whether it ends control (exit, ja).
     let mut is_start = vec![false; prog.len()];
-    for &(pc, _) in &insns {
+    let mut terminal = vec![false; prog.len()];
+    for &(pc, ins) in &insns {
         is_start[pc] = true;
+        terminal[pc] = matches!(ins, Instruction::Exit | Instruction::Ja { .. });
     }
     let check_target = |pc: usize, off: i64| -> Result<usize, VerifyError> {
         let t = pc as i64 + 1 + off;
@@ -160,12 +163,15 @@ pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
     entries.sort_unstable();
     entries.dedup();
     let func_of = |pc: usize| entries.partition_point(|&e| e <= pc) - 1;
-    // Each function (slot 0 and every local-call target up to the next one) must end
-    // in `exit` or `ja`, and jumps stay inside their function.
-    for (k, &(pc, ins)) in insns.iter().enumerate() {
-        let next = insns.get(k + 1).map(|&(p, _)| p);
-        let ends_function = next.is_none_or(|p| entries.binary_search(&p).is_ok());
-        if ends_function && !matches!(ins, Instruction::Exit | Instruction::Ja { .. }) {
+    // Each function (slot 0 and every local-call target up to the next one) must end in `exit`
+    // or `ja`: the instruction before each later entry, and the last one. In slot order, so
+    // the first offender is reported.
+    let last_before = |end: usize| {
+        let pc = if is_start[end - 1] { end - 1 } else { end - 2 };
+        (pc, terminal[pc])
+    };
+    for end in entries[1..].iter().copied().chain([prog.len()]) {
+        if let (pc, false) = last_before(end) {
             return Err(err(pc, VerifyErrorKind::FallsOffEnd));
         }
     }

@@ -499,10 +499,7 @@ fn decode_alu(i: RawInsn) -> Result<Instruction, DecodeError> {
                 });
             }
             let alu = match (code, i.off) {
-                (_, 0) => AluOp::ALL
-                    .into_iter()
-                    .find(|a| a.code() == code && a.off() == 0)
-                    .ok_or(DecodeError::InvalidOpcode(op))?,
+                (_, 0) => AluOp::unsigned_from_code(code).ok_or(DecodeError::InvalidOpcode(op))?,
                 (0x30, 1) => AluOp::SDiv,
                 (0x90, 1) => AluOp::SMod,
                 (_, off) => {

@@ -188,7 +188,7 @@ pub enum AluOp {
 
 impl AluOp {
     /// Opcode high nibble (bits 4..8).
-    pub fn code(self) -> u8 {
+    pub const fn code(self) -> u8 {
         match self {
             AluOp::Add => 0x00,
             AluOp::Sub => 0x10,
@@ -203,6 +203,24 @@ impl AluOp {
             AluOp::Mov => 0xb0,
             AluOp::Arsh => 0xc0,
         }
+    }
+
+    /// The unsigned operation (`off` = 0) whose opcode high nibble is `code` (bits 4..8 of
+    /// the opcode), by table: the decoder runs this for every ALU instruction it verifies.
+    pub(crate) fn unsigned_from_code(code: u8) -> Option<AluOp> {
+        const BY_NIBBLE: [Option<AluOp>; 16] = {
+            let mut table = [None; 16];
+            let mut k = 0;
+            while k < AluOp::ALL.len() {
+                let op = AluOp::ALL[k];
+                if !matches!(op, AluOp::SDiv | AluOp::SMod) {
+                    table[(op.code() >> 4) as usize] = Some(op);
+                }
+                k += 1;
+            }
+            table
+        };
+        BY_NIBBLE[(code >> 4) as usize]
     }
 
     /// The `off` field value that selects this operation.
@@ -420,7 +438,7 @@ pub enum Cond {
 
 impl Cond {
     /// Opcode high nibble.
-    pub fn code(self) -> u8 {
+    pub const fn code(self) -> u8 {
         match self {
             Cond::Eq => 0x10,
             Cond::Gt => 0x20,
@@ -468,7 +486,17 @@ impl Cond {
         Cond::Sle,
     ];
 
+    /// The condition whose opcode high nibble is `c` (bits 4..8), by table.
     pub(crate) fn from_code(c: u8) -> Option<Cond> {
-        Cond::ALL.into_iter().find(|k| k.code() == c)
+        const BY_NIBBLE: [Option<Cond>; 16] = {
+            let mut table = [None; 16];
+            let mut k = 0;
+            while k < Cond::ALL.len() {
+                table[(Cond::ALL[k].code() >> 4) as usize] = Some(Cond::ALL[k]);
+                k += 1;
+            }
+            table
+        };
+        BY_NIBBLE[(c >> 4) as usize]
     }
 }
