@@ -1544,17 +1544,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jeq32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x85, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x84,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1587,17 +1585,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jeq64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x85, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x84,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1630,17 +1626,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jge32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x82, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x83,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1673,17 +1667,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jge64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x82, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x83,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1716,17 +1708,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jgt32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x86, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x87,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1759,17 +1749,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jgt64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x86, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x87,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1802,17 +1790,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jle32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x87, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x86,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1845,17 +1831,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jle64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x87, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x86,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1888,17 +1872,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jlt32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x83, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x82,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1931,17 +1913,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jlt64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x83, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x82,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1974,17 +1954,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jne32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x84, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2017,17 +1995,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jne64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x84, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2060,17 +2036,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jset32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x85, 0x0c, 0xc4, 0x0f, 0x84, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x85, 0x0c, 0xc4, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2103,17 +2077,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jset64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x85, 0x0c, 0xc4, 0x0f, 0x84, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x85, 0x0c, 0xc4, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2146,17 +2118,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsge32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8c, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8d,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2189,17 +2159,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsge64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8c, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8d,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2232,17 +2200,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsgt32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8e, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8f,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2275,17 +2241,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsgt64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8e, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8f,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2318,17 +2282,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsle32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8f, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8e,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2361,17 +2323,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsle64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8f, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8e,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2404,17 +2364,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jslt32_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8d, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x41, 0x39, 0x0c, 0xc4, 0x0f, 0x8c,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2447,17 +2405,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jslt64_imm",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 33,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe0, 0x0f, 0x48, 0xb9, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8d, 0x00, 0x00, 0x00,
-                    0x00, 0xe9,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x39, 0x0c, 0xc4, 0x0f, 0x8c,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {

@@ -418,11 +418,11 @@ impl Builder {
         let options = patchjit_stencils::Options {
             custom_values: self.custom_values.clone(),
         };
-        let extraction = patchjit_stencils::extract_objects(&objects, Some(target), &options)
+        let mut extraction = patchjit_stencils::extract_objects(&objects, Some(target), &options)
             .map_err(|error| Error::Extraction {
-                stencil: stencil_of_error(&error, &templates),
-                error,
-            })?;
+            stencil: stencil_of_error(&error, &templates),
+            error,
+        })?;
         let policy = check::Policy {
             allowed_symbols: self.allowed_symbols.clone(),
             shims: self.shims.clone(),
@@ -432,6 +432,8 @@ impl Builder {
         if !violations.is_empty() {
             return Err(Error::Hygiene(violations));
         }
+        // Branch stencils fall through to the next instruction when their condition fails.
+        patchjit_stencils::fall_through(&mut extraction, target);
         let file_names: Vec<String> = templates
             .iter()
             .map(|t| {

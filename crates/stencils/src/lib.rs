@@ -17,6 +17,7 @@
 
 mod clang;
 mod error;
+mod fallthrough;
 mod group;
 mod hole;
 mod json;
@@ -28,6 +29,7 @@ mod site;
 
 pub use clang::ClangArgs;
 pub use error::Error;
+pub use fallthrough::fall_through;
 pub use group::{extract, extract_files, extract_objects, Options};
 pub use hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
 pub use json::{from_json, to_json};

@@ -183,14 +183,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jump_if_zero",
             code: ::patchjit::Stencil {
-                len: 23,
+                len: 18,
                 body: &[
-                    0x4c, 0x89, 0xe8, 0x49, 0x83, 0xc5, 0xf8, 0x48, 0x83, 0x78, 0xf8, 0x00, 0x0f, 0x85, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x4c, 0x89, 0xe8, 0x49, 0x83, 0xc5, 0xf8, 0x48, 0x83, 0x78, 0xf8, 0x00, 0x0f, 0x84,
                 ],
                 holes: &[
-                    ::patchjit::Hole { offset: 0xe, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xe, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
