@@ -91,7 +91,7 @@ fn patchjit(
         jobs: 0,
         cache_dir: None,
         precompiled_header: true,
-        code_comments: CodeComments::Objdump { fallback: None },
+        code_comments: CodeComments::Objdump { fallback: false },
     };
     let events = std::sync::Mutex::new(Vec::new());
     run(&job, &|event| match event {
