@@ -28,7 +28,7 @@ fn outputs() -> &'static Vec<(Target, String)> {
                         "--section-symbols",
                         "--sections",
                     ])
-                    .arg(&object)
+                    .arg(object.path())
                     .output()
                     .expect("cannot run llvm-readobj-19");
                 assert!(output.status.success());

@@ -132,7 +132,7 @@ fn the_readobj_route_has_the_same_zero_fill_limit() {
             "--section-data",
         ])
         .args(["--section-relocations", "--section-symbols", "--sections"])
-        .arg(&object)
+        .arg(object.path())
         .output()
         .expect("llvm-readobj-19 must be installed");
     assert!(output.status.success());
