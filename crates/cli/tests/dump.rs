@@ -163,21 +163,8 @@ fn bad_input_is_one_line_and_exit_status_1() {
 
 /// `llvm-readobj-19` JSON output of `object`, as CPython 3.14 asks for it, written next to it.
 fn readobj_json(object: &Path) -> PathBuf {
-    let output = Command::new("llvm-readobj-19")
-        .args([
-            "--elf-output-style=JSON",
-            "--expand-relocs",
-            "--section-data",
-            "--section-relocations",
-            "--section-symbols",
-            "--sections",
-        ])
-        .arg(object)
-        .output()
-        .expect("run llvm-readobj-19");
-    assert!(output.status.success());
     let path = object.with_extension("json");
-    std::fs::write(&path, output.stdout).unwrap();
+    std::fs::write(&path, patchjit_test_support::readobj_json(object)).unwrap();
     path
 }
 

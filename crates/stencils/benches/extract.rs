@@ -13,7 +13,6 @@
 //! and llvm-readobj-19.
 
 use std::path::Path;
-use std::process::Command;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use patchjit_stencils::{
@@ -35,19 +34,6 @@ const SOURCES: [(&str, &[&str]); 5] = [
     ("tests/templates_readobj/data.c", &[]),
 ];
 
-fn run(tool: &str, args: &[&str]) -> Vec<u8> {
-    let output = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    assert!(
-        output.status.success(),
-        "{tool} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
 /// The ten distinct objects and their `llvm-readobj` JSON.
 fn corpus() -> Vec<(String, Vec<u8>, String)> {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -60,23 +46,8 @@ fn corpus() -> Vec<(String, Vec<u8>, String)> {
             let compiled =
                 patchjit_test_support::compile(TARGET, &source, &[&[opt], extra].concat());
             let object = compiled.path();
-            let json = run(
-                "llvm-readobj-19",
-                &[
-                    "--elf-output-style=JSON",
-                    "--expand-relocs",
-                    "--section-data",
-                    "--section-relocations",
-                    "--section-symbols",
-                    "--sections",
-                    object.to_str().unwrap(),
-                ],
-            );
-            out.push((
-                format!("{stem}.o"),
-                std::fs::read(object).unwrap(),
-                String::from_utf8(json).unwrap(),
-            ));
+            let json = patchjit_test_support::readobj_json(object);
+            out.push((format!("{stem}.o"), std::fs::read(object).unwrap(), json));
         }
     }
     out

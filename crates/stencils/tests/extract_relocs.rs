@@ -20,8 +20,8 @@ struct Listed {
 }
 
 fn readobj_relocations(path: &std::path::Path) -> Vec<Listed> {
-    let tool = common::llvm_tool("llvm-readobj");
-    let output = Command::new(&tool)
+    let tool = "llvm-readobj-19";
+    let output = Command::new(tool)
         .arg("--relocs")
         .arg(path)
         .output()

@@ -6,38 +6,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use patchjit_stencils::{
     extract, read_object, read_readobj_json, readobj_json_target, Error, Format, ObjectSections,
     Options, Target,
 };
-
-/// CPython 3.14's `llvm-readobj` command line (reference §1.8).
-const READOBJ_ARGS: &[&str] = &[
-    "--elf-output-style=JSON",
-    "--expand-relocs",
-    "--section-data",
-    "--section-relocations",
-    "--section-symbols",
-    "--sections",
-];
-
-fn readobj(object: &Path) -> String {
-    let tool = common::llvm_tool("llvm-readobj");
-    let output = Command::new(&tool)
-        .args(READOBJ_ARGS)
-        .arg(object)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    assert!(
-        output.status.success(),
-        "{tool} failed on {}:\n{}",
-        object.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("llvm-readobj prints UTF-8")
-}
 
 fn own_templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates_readobj")
@@ -54,7 +27,7 @@ fn options() -> Options {
 fn agree(target: Target, object: &Path, must_extract: bool) -> ObjectSections {
     let label = format!("{} for {target}", object.display());
     let bytes = std::fs::read(object).unwrap();
-    let json = readobj(object);
+    let json = patchjit_test_support::readobj_json(object);
     let from_object = read_object("t.o", &bytes, Some(target))
         .unwrap_or_else(|e| panic!("{label}: object reader: {e}"));
     let from_json = read_readobj_json("t.o", &json, target)
@@ -155,7 +128,12 @@ fn macho_addend_pairs_and_extern_lines() {
     let target = Target::Aarch64AppleDarwin;
     let object =
         patchjit_test_support::compile(target, &own_templates().join("addend_pair.s"), &[]);
-    let sections = read_readobj_json("t.o", &readobj(object.path()), target).unwrap();
+    let sections = read_readobj_json(
+        "t.o",
+        &patchjit_test_support::readobj_json(object.path()),
+        target,
+    )
+    .unwrap();
     let text = &sections.sections[0];
     let addends: Vec<(u64, &str, i64)> = text
         .relocations
@@ -185,7 +163,12 @@ fn macho_addend_pairs_and_extern_lines() {
 fn macho_private_extern_is_global() {
     let target = Target::X86_64AppleDarwin;
     let object = patchjit_test_support::compile(target, &own_templates().join("data.c"), &[]);
-    let sections = read_readobj_json("t.o", &readobj(object.path()), target).unwrap();
+    let sections = read_readobj_json(
+        "t.o",
+        &patchjit_test_support::readobj_json(object.path()),
+        target,
+    )
+    .unwrap();
     let symbol = |name: &str| {
         sections
             .sections
@@ -204,7 +187,7 @@ fn macho_private_extern_is_global() {
 fn elf_unsigned_addends_are_signed() {
     let target = Target::X86_64UnknownLinuxGnu;
     let object = common::compile_to(target, "calls", &[]);
-    let json = readobj(object.path());
+    let json = patchjit_test_support::readobj_json(object.path());
     assert!(json.contains("\"Addend\":18446744073709551612"));
     let sections = read_readobj_json("t.o", &json, target).unwrap();
     assert!(sections
@@ -215,7 +198,7 @@ fn elf_unsigned_addends_are_signed() {
 }
 
 fn holes_json(target: Target) -> String {
-    readobj(common::compile_to(target, "holes", &[]).path())
+    patchjit_test_support::readobj_json(common::compile_to(target, "holes", &[]).path())
 }
 
 #[test]
@@ -310,7 +293,7 @@ fn truncated_output_never_panics() {
 fn unsupported_relocation_is_named() {
     let target = Target::X86_64UnknownLinuxGnu;
     let object = common::compile_to(target, "bad_reloc", &["-mcmodel=small", "-fno-pic"]);
-    let json = readobj(object.path());
+    let json = patchjit_test_support::readobj_json(object.path());
     match read_readobj_json("bad.o", &json, target).unwrap_err() {
         Error::UnsupportedRelocation { kind, section, .. } => {
             assert_eq!(kind, "R_X86_64_32S");

@@ -1,6 +1,6 @@
 //! What the tests of several patchjit crates need alike, defined once: the clang they compile
-//! templates with, the flags, compiling a C file for a target, and special files for the output
-//! tests. A dev-dependency only; never published.
+//! templates with, the flags, compiling a C file for a target, `llvm-readobj`'s JSON of it, and
+//! special files for the output tests. A dev-dependency only; never published.
 
 #[cfg(unix)]
 pub mod special_files;
@@ -80,6 +80,31 @@ pub fn compile(target: Target, source: &Path, extra: &[&str]) -> Object {
         String::from_utf8_lossy(&output.stderr)
     );
     Object { path, _dir: dir }
+}
+
+/// `llvm-readobj-19`'s JSON for `object`, asked for exactly as CPython 3.14's `Tools/jit`
+/// does: the input of the second reader, `patchjit_stencils::read_readobj_json`.
+pub fn readobj_json(object: &Path) -> String {
+    let tool = "llvm-readobj-19";
+    let output = Command::new(tool)
+        .args([
+            "--elf-output-style=JSON",
+            "--expand-relocs",
+            "--section-data",
+            "--section-relocations",
+            "--section-symbols",
+            "--sections",
+        ])
+        .arg(object)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
+    assert!(
+        output.status.success(),
+        "{tool} failed on {}:\n{}",
+        object.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("llvm-readobj prints UTF-8")
 }
 
 #[cfg(test)]

@@ -9,11 +9,6 @@ use std::path::{Path, PathBuf};
 use patchjit_stencils::{Extraction, Hole, Target};
 use patchjit_test_support::Object;
 
-/// An LLVM 19 tool next to clang-19 (`llvm-readobj-19`, `llvm-objdump-19`).
-pub fn llvm_tool(name: &str) -> String {
-    format!("{name}-19")
-}
-
 pub fn templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates")
 }
