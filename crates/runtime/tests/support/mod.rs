@@ -145,6 +145,32 @@ pub fn leak_table(extraction: &Extraction, target: Target) -> &'static StencilTa
     }))
 }
 
+/// What an oracle test compares: group `name`'s object as compiled (for the linker), and its
+/// extraction beside the `ret` terminator as a runtime table, with the group's GOT offset.
+pub struct Compiled {
+    pub object: Vec<u8>,
+    pub table: &'static StencilTable,
+    pub got_offset: usize,
+}
+
+/// Compiles `name` with `flags` and `ret`, and extracts both for `target`.
+pub fn compile_with_ret(target: Target, name: &str, flags: &[&str]) -> Compiled {
+    let object = compile(target, name, flags);
+    let ret = compile(target, "ret", &[]);
+    let extraction = extract(target, &[(name, object.clone()), ("ret", ret)]);
+    let got_offset = extraction
+        .groups
+        .iter()
+        .find(|g| g.name == name)
+        .unwrap()
+        .got_offset;
+    Compiled {
+        object,
+        table: leak_table(&extraction, target),
+        got_offset,
+    }
+}
+
 /// Emits group `name` alone (its jump and error targets itself, a `ret` terminator so its
 /// continuation exists) as if at `base`, with `operand0`, `oparg` and `helper` resolved; data at
 /// `data_offset`, or just past the code when `None`. Returns the image and the data offset.
