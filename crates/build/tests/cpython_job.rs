@@ -131,11 +131,23 @@ fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-fn emit_order(header: &str) -> Vec<&str> {
-    header
+/// The miniature tree's header layout, on every target: the shim first, then the micro-ops in
+/// case-text order (the footer sorts by name), and the micro-op that only falls through empty
+/// once its continuation jump is removed.
+fn assert_layout(header: &str) {
+    let emitted: Vec<&str> = header
         .lines()
         .filter_map(|l| l.strip_prefix("emit_").and_then(|l| l.strip_suffix('(')))
-        .collect()
+        .collect();
+    assert_eq!(
+        emitted,
+        ["shim", "_A_CALL", "_B_DATA", "_Z_NOP"],
+        "{header}"
+    );
+    assert!(
+        header.contains("    [_Z_NOP] = {emit__Z_NOP, 0, 0, {0}},\n"),
+        "{header}"
+    );
 }
 
 #[test]
@@ -171,16 +183,7 @@ fn x86_64_header_from_a_miniature_tree() {
     let lines: Vec<&str> = header.lines().collect();
     assert_eq!(lines[0].len(), 3 + 64, "digest line: {}", lines[0]);
     assert_eq!(lines[1], "// $ patchjit cpython test");
-    // Shim first, then micro-ops in case-text order; the footer sorts by name.
-    assert_eq!(
-        emit_order(&header),
-        ["shim", "_A_CALL", "_B_DATA", "_Z_NOP"]
-    );
-    // A micro-op that only falls through is empty once its continuation jump is removed.
-    assert!(
-        header.contains("    [_Z_NOP] = {emit__Z_NOP, 0, 0, {0}},\n"),
-        "{header}"
-    );
+    assert_layout(&header);
     // The call to an external function goes through a GOT slot in the data.
     assert!(header.contains("    // 0: &eggs+0x0\n"), "{header}");
     assert!(
@@ -280,14 +283,7 @@ fn aarch64_patch_dialect_follows_the_trees_jit_c() {
         for absent in absent {
             assert!(!header.contains(absent), "{absent} in {header}");
         }
-        assert_eq!(
-            emit_order(&header),
-            ["shim", "_A_CALL", "_B_DATA", "_Z_NOP"]
-        );
-        assert!(
-            header.contains("    [_Z_NOP] = {emit__Z_NOP, 0, 0, {0}},\n"),
-            "{header}"
-        );
+        assert_layout(&header);
         let umbrella = fs::read_to_string(tree.root.join("out/jit_stencils.h")).unwrap();
         assert!(umbrella.contains("#if defined(__aarch64__) && defined(__linux__)\n#include \"jit_stencils-aarch64-unknown-linux-gnu.h\"\n#elif defined(__x86_64__) && defined(__linux__)\n"), "{umbrella}");
     }
