@@ -9,10 +9,6 @@ use patchjit_bpf::elf::{load, ElfError};
 use patchjit_bpf::interp::Interpreter;
 use patchjit_bpf::vm::Helpers;
 
-fn clang() -> String {
-    std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".to_string())
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("patchjit-bpf-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -33,7 +29,7 @@ fn run_cmd(cmd: &mut Command) -> String {
 
 fn compile_bpf(src: &Path, out: &Path, extra: &[&str]) -> Vec<u8> {
     run_cmd(
-        Command::new(clang())
+        Command::new(&patchjit_test_support::clang().path)
             .args(["-target", "bpf", "-O2", "-c"])
             .args(extra)
             .arg(src)
@@ -71,7 +67,7 @@ fn native(program: &Path, dir: &Path) -> String {
     .unwrap();
     let exe = dir.join("native");
     run_cmd(
-        Command::new(clang())
+        Command::new(&patchjit_test_support::clang().path)
             .args(["-O2", "-w"])
             .arg(&driver)
             .arg("-o")

@@ -7,7 +7,6 @@ use std::sync::Mutex;
 
 use patchjit_build::cpython::{run, CodeComments, Job, JobError};
 use patchjit_build::Event;
-use patchjit_stencils::{StencilGroup, Target};
 
 const JIT_H: &str = r#"typedef __attribute__((preserve_none)) long (*jit_func)(long *frame, long *sp);
 enum { _A_CALL = 1, _B_DATA, _Z_NOP };
@@ -104,7 +103,7 @@ impl Tree {
             jobs: 0,
             cache_dir: Some(self.root.join("cache")),
             precompiled_header,
-            code_comments: CodeComments::Objdump { fallback: None },
+            code_comments: CodeComments::Objdump { fallback: false },
         }
     }
 
@@ -132,11 +131,23 @@ fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-fn emit_order(header: &str) -> Vec<&str> {
-    header
+/// The miniature tree's header layout, on every target: the shim first, then the micro-ops in
+/// case-text order (the footer sorts by name), and the micro-op that only falls through empty
+/// once its continuation jump is removed.
+fn assert_layout(header: &str) {
+    let emitted: Vec<&str> = header
         .lines()
         .filter_map(|l| l.strip_prefix("emit_").and_then(|l| l.strip_suffix('(')))
-        .collect()
+        .collect();
+    assert_eq!(
+        emitted,
+        ["shim", "_A_CALL", "_B_DATA", "_Z_NOP"],
+        "{header}"
+    );
+    assert!(
+        header.contains("    [_Z_NOP] = {emit__Z_NOP, 0, 0, {0}},\n"),
+        "{header}"
+    );
 }
 
 #[test]
@@ -172,16 +183,7 @@ fn x86_64_header_from_a_miniature_tree() {
     let lines: Vec<&str> = header.lines().collect();
     assert_eq!(lines[0].len(), 3 + 64, "digest line: {}", lines[0]);
     assert_eq!(lines[1], "// $ patchjit cpython test");
-    // Shim first, then micro-ops in case-text order; the footer sorts by name.
-    assert_eq!(
-        emit_order(&header),
-        ["shim", "_A_CALL", "_B_DATA", "_Z_NOP"]
-    );
-    // A micro-op that only falls through is empty once its continuation jump is removed.
-    assert!(
-        header.contains("    [_Z_NOP] = {emit__Z_NOP, 0, 0, {0}},\n"),
-        "{header}"
-    );
+    assert_layout(&header);
     // The call to an external function goes through a GOT slot in the data.
     assert!(header.contains("    // 0: &eggs+0x0\n"), "{header}");
     assert!(
@@ -281,14 +283,7 @@ fn aarch64_patch_dialect_follows_the_trees_jit_c() {
         for absent in absent {
             assert!(!header.contains(absent), "{absent} in {header}");
         }
-        assert_eq!(
-            emit_order(&header),
-            ["shim", "_A_CALL", "_B_DATA", "_Z_NOP"]
-        );
-        assert!(
-            header.contains("    [_Z_NOP] = {emit__Z_NOP, 0, 0, {0}},\n"),
-            "{header}"
-        );
+        assert_layout(&header);
         let umbrella = fs::read_to_string(tree.root.join("out/jit_stencils.h")).unwrap();
         assert!(umbrella.contains("#if defined(__aarch64__) && defined(__linux__)\n#include \"jit_stencils-aarch64-unknown-linux-gnu.h\"\n#elif defined(__x86_64__) && defined(__linux__)\n"), "{umbrella}");
     }
@@ -333,18 +328,9 @@ fn errors_name_the_micro_op_and_show_clang() {
         .contains("--cflags: no closing quotation"));
 }
 
-/// Stands in for the CLI's disassembler: one line naming the target, the group and its size.
-fn fake_disassembler(target: Target, group: &StencilGroup) -> Vec<String> {
-    vec![format!(
-        "{target} {}: {} code bytes, {} holes",
-        group.name,
-        group.code.body.len(),
-        group.code.holes.len()
-    )]
-}
-
-/// A built-in disassembler replaces llvm-objdump's comments (forced, or as the fallback when
-/// llvm-objdump is missing); the code lines stay the same.
+/// The built-in listing replaces llvm-objdump's comments (forced, or as the fallback when
+/// llvm-objdump is missing): each instruction of the copied code with its holes marked under
+/// it; the code lines stay the same.
 #[test]
 fn builtin_disassembler_writes_the_code_comments() {
     let tree = Tree::new("builtin", "/* CPython 3.14.7 jit.c */\n");
@@ -353,16 +339,31 @@ fn builtin_disassembler_writes_the_code_comments() {
     let objdump = tree.header(triple);
     let builtin = Job {
         force: true,
-        code_comments: CodeComments::Builtin(fake_disassembler),
+        code_comments: CodeComments::Builtin,
         ..tree.job(&[triple], true)
     };
     run_job(&builtin).unwrap();
     let header = tree.header(triple);
+    assert!(!header.contains("file format elf64-x86-64"), "{header}");
     assert!(
-        header.contains("    // x86_64-unknown-linux-gnu _A_CALL: "),
+        header.contains("    //      e: ff 15 00 00 00 00              call qword ptr [14h]\n"),
         "{header}"
     );
-    assert!(!header.contains("file format elf64-x86-64"), "{header}");
+    // Every code patch is marked, in order, under the function's instructions.
+    let (mut marks, mut patches) = (Vec::new(), Vec::new());
+    for line in header.lines() {
+        if let Some(mark) = line.trim_start().strip_prefix("//         ^ hole at ") {
+            let (offset, rest) = mark.split_once(": ").unwrap();
+            marks.push(format!(
+                "{}(code + {offset}",
+                rest.split(' ').next().unwrap()
+            ));
+        } else if line.starts_with("    patch_") && line.contains("(code + ") {
+            patches.push(line.trim_start().split(',').next().unwrap().to_string());
+        }
+    }
+    assert_eq!(marks.len(), 8, "{header}");
+    assert_eq!(marks, patches, "{header}");
     let code = |text: &str| -> Vec<String> {
         text.lines()
             .filter(|l| !l.trim_start().starts_with("//"))

@@ -12,10 +12,19 @@ use patchjit_build::cpython::{run, CodeComments, Job, PatchDialect, TargetHeader
 use patchjit_build::Event;
 use patchjit_stencils::{Extraction, Hole, HoleValue, PatchKind, RelocKind, Stencil, StencilGroup};
 
-fn env_dir(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir())
+/// The CPython source tree and its configured build directory, when both are given; else None
+/// (saying the test is skipped).
+fn cpython_dirs() -> Option<(PathBuf, PathBuf)> {
+    let dir = |name| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir())
+    };
+    let dirs = dir("PATCHJIT_CPYTHON_SRC").zip(dir("PATCHJIT_CPYTHON_BUILD"));
+    if dirs.is_none() {
+        println!("skipped: PATCHJIT_CPYTHON_SRC or PATCHJIT_CPYTHON_BUILD not set");
+    }
+    dirs
 }
 
 /// A scratch directory, removed when the test ends.
@@ -91,7 +100,7 @@ fn patchjit(
         jobs: 0,
         cache_dir: None,
         precompiled_header: true,
-        code_comments: CodeComments::Objdump { fallback: None },
+        code_comments: CodeComments::Objdump { fallback: false },
     };
     let events = std::sync::Mutex::new(Vec::new());
     run(&job, &|event| match event {
@@ -108,11 +117,7 @@ fn patchjit(
 
 #[test]
 fn headers_match_tools_jit_build_py() {
-    let (Some(src), Some(build)) = (
-        env_dir("PATCHJIT_CPYTHON_SRC"),
-        env_dir("PATCHJIT_CPYTHON_BUILD"),
-    ) else {
-        println!("skipped: PATCHJIT_CPYTHON_SRC not set");
+    let Some((src, build)) = cpython_dirs() else {
         return;
     };
     let aarch64_cflags = "-isystem /usr/aarch64-linux-gnu/include";
@@ -284,11 +289,7 @@ fn parse_dump(dump: &str) -> (Extraction, Vec<Vec<String>>) {
 /// included, to the tree's `_writer.py`.
 #[test]
 fn writer_matches_tools_jit_writer() {
-    let (Some(src), Some(build)) = (
-        env_dir("PATCHJIT_CPYTHON_SRC"),
-        env_dir("PATCHJIT_CPYTHON_BUILD"),
-    ) else {
-        println!("skipped: PATCHJIT_CPYTHON_SRC not set");
+    let Some((src, build)) = cpython_dirs() else {
         return;
     };
     let scratch = scratch("writer");

@@ -99,7 +99,7 @@ fn patchjit_clang_means_the_same_to_the_builder_and_the_cpython_job() {
         jobs: 1,
         cache_dir: None,
         precompiled_header: false,
-        code_comments: patchjit_build::cpython::CodeComments::Objdump { fallback: None },
+        code_comments: patchjit_build::cpython::CodeComments::Objdump { fallback: false },
     };
     let clang_20 = dir.join("clang-20");
     std::fs::write(

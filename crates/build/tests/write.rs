@@ -2,14 +2,13 @@
 //! FIFO are written through and stay what they are, a symlink keeps pointing at its target,
 //! which gets the bytes, and a directory is refused.
 
-#[path = "support/special_files.rs"]
-mod special_files;
-
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use patchjit_build::write_if_changed;
-use special_files::{file_type, make_fifo, make_null_device, rdev, read_later};
+use patchjit_test_support::special_files::{
+    file_type, make_fifo, make_null_device, rdev, read_later,
+};
 
 fn entries(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()

@@ -75,11 +75,9 @@ pub fn run(args: Args) -> Result<(), String> {
         cache_dir: Some(crate::build::default_cache_dir()?),
         precompiled_header: !args.exact_commands,
         code_comments: if args.builtin_disassembler {
-            CodeComments::Builtin(crate::dump::code_comments)
+            CodeComments::Builtin
         } else {
-            CodeComments::Objdump {
-                fallback: Some(crate::dump::code_comments),
-            }
+            CodeComments::Objdump { fallback: true }
         },
     };
     let progress = Progress::new(false);

@@ -5,10 +5,10 @@ use std::fmt::Write;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use patchjit_build::cpython::patch_call;
+use patchjit_build::cpython::{hole_marks, patch_call};
 use patchjit_stencils::{
-    extract, extract_objects, read_readobj_json, readobj_json_target, to_json, Arch, Extraction,
-    Hole, Options, StencilGroup, Target,
+    extract, extract_objects, read_readobj_json, readobj_json_target, to_json, Extraction, Hole,
+    Options, StencilGroup, Target,
 };
 
 /// Show the stencils an object file becomes.
@@ -156,10 +156,10 @@ pub fn render_text(extraction: &Extraction, target: Target) -> String {
         }
         if !group.code.body.is_empty() {
             let _ = writeln!(out, "code:");
-            out.push_str(&disassemble(
+            out.push_str(&patchjit_disasm::listing(
                 target.arch(),
                 &group.code.body,
-                &group.code.holes,
+                &hole_marks(&group.code.holes),
             ));
         }
         if !group.data.body.is_empty() {
@@ -202,79 +202,4 @@ fn call_text(group: &StencilGroup, hole: &Hole, part: &str) -> String {
             hole.addend
         )
     })
-}
-
-/// `patchjit cpython`'s code comments when llvm-objdump is missing (or not wanted): the group's
-/// code as copied, disassembled with its holes marked.
-pub fn code_comments(target: Target, group: &StencilGroup) -> Vec<String> {
-    disassemble(target.arch(), &group.code.body, &group.code.holes)
-        .lines()
-        .map(|l| l.trim_end().to_string())
-        .collect()
-}
-
-/// One line per instruction (offset, bytes, text), with a `^ hole` line under every
-/// instruction that contains a hole.
-fn disassemble(arch: Arch, code: &[u8], holes: &[Hole]) -> String {
-    let mut out = String::new();
-    for line in patchjit_disasm::decode(arch, code, 0) {
-        let _ = writeln!(out, "{}", patchjit_disasm::format_line(&line, code, 0));
-        let (start, end) = (line.offset as u64, (line.offset + line.len) as u64);
-        for hole in holes.iter().filter(|h| (start..end).contains(&h.offset)) {
-            let symbol = hole
-                .symbol
-                .as_ref()
-                .map_or(String::new(), |s| format!(" + &{s}"));
-            let addend = match hole.addend {
-                0 => String::new(),
-                a if a < 0 => format!(" - {:#x}", a.unsigned_abs()),
-                a => format!(" + {a:#x}"),
-            };
-            let _ = writeln!(
-                out,
-                "        ^ hole at {:#x}: {} {}{symbol}{addend}",
-                hole.offset,
-                hole.patch.func_name(),
-                hole.value
-            );
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use patchjit_stencils::{HoleValue, PatchKind, RelocKind, Stencil};
-
-    #[test]
-    fn code_comments_mark_holes_with_symbol_and_addend() {
-        // movabs rax, <hole>; ret
-        let group = StencilGroup {
-            name: "load".to_string(),
-            code: Stencil {
-                body: vec![0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xC3],
-                holes: vec![Hole {
-                    offset: 2,
-                    kind: RelocKind::R_X86_64_64,
-                    value: HoleValue::Zero,
-                    symbol: Some("table".to_string()),
-                    addend: -8,
-                    patch: PatchKind::Abs64,
-                }],
-            },
-            data: Stencil::default(),
-            data_section_len: 0,
-            got_offset: 0,
-            trampolines: Vec::new(),
-        };
-        assert_eq!(
-            code_comments(Target::X86_64UnknownLinuxGnu, &group),
-            [
-                "     0: 48 b8 00 00 00 00 00 00 00 00  mov rax,0",
-                "        ^ hole at 0x2: patch_64 ZERO + &table - 0x8",
-                "     a: c3                             ret",
-            ]
-        );
-    }
 }

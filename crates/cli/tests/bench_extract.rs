@@ -13,8 +13,8 @@ fn bench_extract_prints_one_json_line_with_its_figures() {
         "extern char _JIT_OPARG[]; long add(long x) { return x + (long)&_JIT_OPARG; }\n",
     )
     .unwrap();
-    let clang = std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".to_string());
-    let status = Command::new(&clang)
+    let clang = &patchjit_test_support::clang().path;
+    let status = Command::new(clang)
         .args([
             "--target=x86_64-unknown-linux-gnu",
             "-O2",
@@ -27,7 +27,7 @@ fn bench_extract_prints_one_json_line_with_its_figures() {
         .arg(&object)
         .arg(&source)
         .status()
-        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", clang.display()));
     assert!(status.success());
 
     let bench = |args: &[&str]| {

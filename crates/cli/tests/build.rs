@@ -1,14 +1,11 @@
 //! `patchjit build -o` onto outputs that are not regular files: a device node, a FIFO and a
 //! symlink are each still there, of the same type, after the table is written.
 
-#[path = "../../build/tests/support/special_files.rs"]
-mod special_files;
-
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use special_files::{
+use patchjit_test_support::special_files::{
     closed_pipe, file_type, full_disk, make_fifo, make_null_device, rdev, read_later,
 };
 

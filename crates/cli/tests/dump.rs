@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use patchjit_stencils::{extract_objects, from_json, to_json, ClangArgs, Options, Target};
+use patchjit_stencils::{extract_objects, from_json, to_json, Options, Target};
 
-#[path = "../../build/tests/support/special_files.rs"]
-mod special_files;
-use special_files::{closed_pipe, full_disk};
+use patchjit_test_support::special_files::{closed_pipe, full_disk};
+use patchjit_test_support::Object;
 
 fn patchjit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_patchjit"))
@@ -30,37 +29,12 @@ fn scratch(name: &str) -> PathBuf {
     .join(name)
 }
 
-/// Compiles one of the extraction tests' templates for `target` with the flags they use.
-fn compile(target: Target, template: &str, extra: &[&str]) -> PathBuf {
+/// Compiles one of the extraction tests' templates for `target` with the template flags they use.
+fn compile(target: Target, template: &str, extra: &[&str]) -> Object {
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stencils/tests/templates");
-    let out = scratch(&format!("{}-{template}.o", target.triple()));
-    let clang = std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".to_string());
-    let status = Command::new(&clang)
-        .arg(format!("--target={}", target.triple()))
-        .args([
-            "-O3",
-            "-c",
-            "-std=c11",
-            "-ffreestanding",
-            "-fno-asynchronous-unwind-tables",
-        ])
-        .args([
-            "-fno-builtin",
-            "-fno-plt",
-            "-fno-stack-protector",
-            "-fno-jump-tables",
-        ])
-        .args(target.clang_args())
-        .args(extra)
-        .arg("-I")
-        .arg(&templates)
-        .arg("-o")
-        .arg(&out)
-        .arg(templates.join(format!("{template}.c")))
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
-    assert!(status.success(), "{clang} failed on {template}.c");
-    out
+    let include = format!("-I{}", templates.display());
+    let source = templates.join(format!("{template}.c"));
+    patchjit_test_support::compile(target, &source, &[extra, &[include.as_str()]].concat())
 }
 
 fn stdout(output: &Output) -> String {
@@ -76,9 +50,9 @@ fn stdout(output: &Output) -> String {
 fn json_dump_is_the_extraction_in_the_stable_schema_for_every_target() {
     for target in Target::ALL {
         let object = compile(target, "calls", &[]);
-        let path = object.to_str().unwrap();
+        let path = object.path().to_str().unwrap();
         let json = stdout(&patchjit(&["dump", path, "--format", "json"]));
-        let bytes = std::fs::read(&object).unwrap();
+        let bytes = object.bytes();
         let expected =
             extract_objects(&[(path, &bytes)], Some(target), &Options::default()).unwrap();
         assert_eq!(json, to_json(&expected, target), "{target}");
@@ -104,7 +78,7 @@ fn json_dump_is_the_extraction_in_the_stable_schema_for_every_target() {
 #[test]
 fn text_dump_shows_holes_patch_calls_and_marked_disassembly() {
     let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
-    let text = stdout(&patchjit(&["dump", object.to_str().unwrap()]));
+    let text = stdout(&patchjit(&["dump", object.path().to_str().unwrap()]));
     assert!(text.contains("target x86_64-unknown-linux-gnu"), "{text}");
     assert!(
         text.contains("kind='R_X86_64_GOTPCRELX', value=DATA, symbol=None, addend=4, func='patch_x86_64_32rx')"),
@@ -115,7 +89,7 @@ fn text_dump_shows_holes_patch_calls_and_marked_disassembly() {
     assert!(text.contains("^ hole at 0x"), "{text}");
 
     let object = compile(Target::Aarch64UnknownLinuxGnu, "calls", &[]);
-    let text = stdout(&patchjit(&["dump", object.to_str().unwrap()]));
+    let text = stdout(&patchjit(&["dump", object.path().to_str().unwrap()]));
     assert!(text.contains("adrp x"), "{text}");
     assert!(
         text.contains("patch_aarch64_trampoline(code + 0x"),
@@ -138,7 +112,7 @@ fn bad_input_is_one_line_and_exit_status_1() {
     std::fs::write(&empty, b"").unwrap();
     assert_one_line_error(&patchjit(&["dump", empty.to_str().unwrap()]), "empty.o");
 
-    let good = std::fs::read(compile(Target::X86_64UnknownLinuxGnu, "calls", &[])).unwrap();
+    let good = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]).bytes();
     let truncated = scratch("truncated.o");
     std::fs::write(&truncated, &good[..good.len() / 3]).unwrap();
     assert_one_line_error(
@@ -163,7 +137,7 @@ fn bad_input_is_one_line_and_exit_status_1() {
         &["-mcmodel=small"],
     );
     assert_one_line_error(
-        &patchjit(&["dump", bad_reloc.to_str().unwrap()]),
+        &patchjit(&["dump", bad_reloc.path().to_str().unwrap()]),
         "unsupported relocation type R_X86_64_32S",
     );
 
@@ -173,13 +147,13 @@ fn bad_input_is_one_line_and_exit_status_1() {
         "calls",
         &["--target=i686-unknown-linux-gnu"],
     );
-    assert_one_line_error(&patchjit(&["dump", elf32.to_str().unwrap()]), "");
+    assert_one_line_error(&patchjit(&["dump", elf32.path().to_str().unwrap()]), "");
 
     let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
     assert_one_line_error(
         &patchjit(&[
             "dump",
-            object.to_str().unwrap(),
+            object.path().to_str().unwrap(),
             "--target",
             "sparc-sun-solaris",
         ]),
@@ -189,21 +163,8 @@ fn bad_input_is_one_line_and_exit_status_1() {
 
 /// `llvm-readobj-19` JSON output of `object`, as CPython 3.14 asks for it, written next to it.
 fn readobj_json(object: &Path) -> PathBuf {
-    let output = Command::new("llvm-readobj-19")
-        .args([
-            "--elf-output-style=JSON",
-            "--expand-relocs",
-            "--section-data",
-            "--section-relocations",
-            "--section-symbols",
-            "--sections",
-        ])
-        .arg(object)
-        .output()
-        .expect("run llvm-readobj-19");
-    assert!(output.status.success());
     let path = object.with_extension("json");
-    std::fs::write(&path, output.stdout).unwrap();
+    std::fs::write(&path, patchjit_test_support::readobj_json(object)).unwrap();
     path
 }
 
@@ -211,8 +172,8 @@ fn readobj_json(object: &Path) -> PathBuf {
 fn readobj_json_route_dumps_the_same_stencils_for_every_target() {
     for target in Target::ALL {
         let object = compile(target, "calls", &[]);
-        let json = readobj_json(&object);
-        let path = object.to_str().unwrap();
+        let json = readobj_json(object.path());
+        let path = object.path().to_str().unwrap();
         for format in ["json", "text"] {
             let direct = stdout(&patchjit(&["dump", path, "--format", format]));
             // The target comes from the JSON's summary; FILE only names the object.
@@ -241,7 +202,7 @@ fn readobj_json_route_dumps_the_same_stencils_for_every_target() {
 #[test]
 fn bad_readobj_json_is_one_line_and_exit_status_1() {
     let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
-    let json = readobj_json(&object);
+    let json = readobj_json(object.path());
     let text = std::fs::read_to_string(&json).unwrap();
 
     let truncated = scratch("truncated.json");
@@ -296,7 +257,7 @@ fn dump_into(object: &Path, stdout: std::process::Stdio) -> Output {
 #[test]
 fn a_closed_pipe_ends_the_dump_quietly() {
     let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
-    let output = dump_into(&object, closed_pipe().into());
+    let output = dump_into(object.path(), closed_pipe().into());
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 
@@ -305,7 +266,7 @@ fn a_closed_pipe_ends_the_dump_quietly() {
         .arg("-c")
         .arg("set -o pipefail; \"$0\" dump \"$1\" | head -1")
         .arg(env!("CARGO_BIN_EXE_patchjit"))
-        .arg(&object)
+        .arg(object.path())
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -320,7 +281,7 @@ fn a_closed_pipe_ends_the_dump_quietly() {
 fn a_full_disk_is_one_line_and_exit_status_1() {
     let object = compile(Target::X86_64UnknownLinuxGnu, "calls", &[]);
     assert_one_line_error(
-        &dump_into(&object, full_disk().into()),
+        &dump_into(object.path(), full_disk().into()),
         "writing to stdout: No space left on device",
     );
 }

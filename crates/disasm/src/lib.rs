@@ -3,7 +3,10 @@
 //! became read the same. Decoding never fails: bytes that are not an instruction become `.byte`
 //! (x86) or `.word` (AArch64) lines and decoding resynchronises after them.
 
+use std::fmt::Write;
+
 pub use patchjit_vocab::Arch;
+use patchjit_vocab::{HoleValue, PatchKind};
 
 /// One decoded instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +40,45 @@ pub fn format_line(line: &Line, code: &[u8], address: u64) -> String {
         bytes.join(" "),
         line.text
     )
+}
+
+/// A hole to point out in a [`listing`]: what gets patched at `offset`, in the words of the
+/// relocation it came from (`patch_64 OPERAND0 + &table - 0x8`).
+#[derive(Clone, Copy, Debug)]
+pub struct HoleMark<'a> {
+    /// Offset of the hole's first byte in the listed code.
+    pub offset: u64,
+    pub patch: PatchKind,
+    pub value: &'a HoleValue<String>,
+    pub symbol: Option<&'a str>,
+    pub addend: i64,
+}
+
+/// A stencil's code as copied (holes unpatched): one [`format_line`] per instruction, each
+/// followed by a `^ hole at` line for every hole that starts inside it, so `patchjit dump` and
+/// `patchjit cpython`'s comments show the same thing.
+pub fn listing(arch: Arch, code: &[u8], holes: &[HoleMark<'_>]) -> String {
+    let mut out = String::new();
+    for line in decode(arch, code, 0) {
+        let _ = writeln!(out, "{}", format_line(&line, code, 0));
+        let (start, end) = (line.offset as u64, (line.offset + line.len) as u64);
+        for hole in holes.iter().filter(|h| (start..end).contains(&h.offset)) {
+            let symbol = hole.symbol.map_or(String::new(), |s| format!(" + &{s}"));
+            let addend = match hole.addend {
+                0 => String::new(),
+                a if a < 0 => format!(" - {:#x}", a.unsigned_abs()),
+                a => format!(" + {a:#x}"),
+            };
+            let _ = writeln!(
+                out,
+                "        ^ hole at {:#x}: {} {}{symbol}{addend}",
+                hole.offset,
+                hole.patch.func_name(),
+                hole.value
+            );
+        }
+    }
+    out
 }
 
 fn decode_x86(bitness: u32, code: &[u8], address: u64) -> Vec<Line> {
@@ -131,6 +173,42 @@ mod tests {
             "jmp 0000000000004005h"
         );
         assert_eq!(decode(Arch::I686, &code, 0x4000)[0].text, "jmp 00004005h");
+    }
+
+    #[test]
+    fn listing_marks_holes_under_the_instruction_holding_them() {
+        // movabs rax, <hole>; call rel32 <hole>; ret
+        let code = [0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xE8, 0, 0, 0, 0, 0xC3];
+        let table = HoleValue::Zero;
+        let helper = HoleValue::Custom("HELPER".to_string());
+        let holes = [
+            HoleMark {
+                offset: 2,
+                patch: PatchKind::Abs64,
+                value: &table,
+                symbol: Some("table"),
+                addend: -8,
+            },
+            HoleMark {
+                offset: 11,
+                patch: PatchKind::Rel32,
+                value: &helper,
+                symbol: None,
+                addend: 0x10,
+            },
+        ];
+        let text = listing(Arch::X86_64, &code, &holes);
+        assert!(text.ends_with('\n'), "{text}");
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "     0: 48 b8 00 00 00 00 00 00 00 00  mov rax,0",
+                "        ^ hole at 0x2: patch_64 ZERO + &table - 0x8",
+                "     a: e8 00 00 00 00                 call 000000000000000Fh",
+                "        ^ hole at 0xb: patch_32r HELPER + 0x10",
+                "     f: c3                             ret",
+            ]
+        );
     }
 
     #[test]

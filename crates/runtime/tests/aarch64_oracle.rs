@@ -61,16 +61,11 @@ struct Seen {
 }
 
 fn compare(name: &str, flags: &[&str], v: Values, seen: &mut Seen) {
-    let object = support::compile(TARGET, name, flags);
-    let ret = support::compile(TARGET, "ret", &[]);
-    let extraction = support::extract(TARGET, &[(name, object.clone()), ("ret", ret)]);
-    let got_offset = extraction
-        .groups
-        .iter()
-        .find(|g| g.name == name)
-        .unwrap()
-        .got_offset;
-    let table = support::leak_table(&extraction, TARGET);
+    let support::Compiled {
+        object,
+        table,
+        got_offset,
+    } = support::compile_with_ret(TARGET, name, flags);
     let group = table.groups.iter().find(|g| g.name == name).unwrap();
     let (ours, _) = support::emit_alone(
         table,

@@ -114,16 +114,12 @@ fn aarch64_pair_target(bytes: &[u8], base: u64, adrp: usize, at: usize) -> u64 {
 }
 
 fn compare(target: Target, name: &str, v: Values, seen: &mut Seen) {
-    let object = support::compile(target, name, &[]);
-    let ret = support::compile(target, "ret", &[]);
-    let extraction = support::extract(target, &[(name, object.clone()), ("ret", ret)]);
-    let got_offset = extraction
-        .groups
-        .iter()
-        .find(|g| g.name == name)
-        .unwrap()
-        .got_offset as u64;
-    let table = support::leak_table(&extraction, target);
+    let support::Compiled {
+        object,
+        table,
+        got_offset,
+    } = support::compile_with_ret(target, name, &[]);
+    let got_offset = got_offset as u64;
     let group = table.groups.iter().find(|g| g.name == name).unwrap();
     let len = group.code.len as usize;
     let linked = link(target, name, &object, len as u64, v);

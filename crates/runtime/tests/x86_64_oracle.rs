@@ -19,16 +19,11 @@ const DATA_OFFSET: u64 = 0x1000;
 
 /// Returns the opcode bytes patchjit chose for each GOT operand.
 fn compare(name: &str, flags: &[&str], helper: u64, operand0: u64) -> Vec<[u8; 2]> {
-    let object = support::compile(TARGET, name, flags);
-    let ret = support::compile(TARGET, "ret", &[]);
-    let extraction = support::extract(TARGET, &[(name, object.clone()), ("ret", ret)]);
-    let got_offset = extraction
-        .groups
-        .iter()
-        .find(|g| g.name == name)
-        .unwrap()
-        .got_offset;
-    let table = support::leak_table(&extraction, TARGET);
+    let support::Compiled {
+        object,
+        table,
+        got_offset,
+    } = support::compile_with_ret(TARGET, name, flags);
     let (ours, _) = support::emit_alone(
         table,
         name,

@@ -9,15 +9,14 @@
 //! - `readobj_json+extract`: CPython's route minus the subprocess: parsing the 300
 //!   `llvm-readobj-19` JSON outputs (produced once, before timing) and extracting each.
 //!
-//! Run: `cargo bench -p patchjit-stencils --bench extract`. Needs clang-19 and llvm-readobj-19
-//! (or `PATCHJIT_CLANG`).
+//! Run: `cargo bench -p patchjit-stencils --bench extract`. Needs clang-19 (or `PATCHJIT_CLANG`)
+//! and llvm-readobj-19.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use patchjit_stencils::{
-    extract, extract_objects, read_object, read_readobj_json, ClangArgs, Options, Target,
+    extract, extract_objects, read_object, read_readobj_json, Options, Target,
 };
 
 const OBJECTS: usize = 300;
@@ -35,68 +34,22 @@ const SOURCES: [(&str, &[&str]); 5] = [
     ("tests/templates_readobj/data.c", &[]),
 ];
 
-fn run(tool: &str, args: &[&str]) -> Vec<u8> {
-    let output = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    assert!(
-        output.status.success(),
-        "{tool} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
 /// The ten distinct objects and their `llvm-readobj` JSON.
 fn corpus() -> Vec<(String, Vec<u8>, String)> {
-    let clang = std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".to_string());
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!("patchjit-bench-extract-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let mut out = Vec::new();
     for opt in ["-O3", "-Os"] {
         for (source, extra) in SOURCES {
             let source = crate_dir.join(source);
             let stem = source.file_stem().unwrap().to_string_lossy().to_string();
-            let object: PathBuf = dir.join(format!("{stem}{opt}.o"));
-            let mut args = vec![
-                format!("--target={}", TARGET.triple()),
-                opt.to_string(),
-                "-c".into(),
-                "-std=c11".into(),
-                "-ffreestanding".into(),
-                "-fno-asynchronous-unwind-tables".into(),
-                "-fno-builtin".into(),
-                "-fno-plt".into(),
-                "-fno-stack-protector".into(),
-                "-fno-jump-tables".into(),
-            ];
-            args.extend(TARGET.clang_args().iter().map(|a| a.to_string()));
-            args.extend(extra.iter().map(|a| a.to_string()));
-            args.extend(["-o".into(), object.display().to_string()]);
-            args.push(source.display().to_string());
-            run(&clang, &args.iter().map(String::as_str).collect::<Vec<_>>());
-            let json = run(
-                "llvm-readobj-19",
-                &[
-                    "--elf-output-style=JSON",
-                    "--expand-relocs",
-                    "--section-data",
-                    "--section-relocations",
-                    "--section-symbols",
-                    "--sections",
-                    object.to_str().unwrap(),
-                ],
-            );
-            out.push((
-                format!("{stem}.o"),
-                std::fs::read(&object).unwrap(),
-                String::from_utf8(json).unwrap(),
-            ));
+            // The template flags say -O3; a later -Os wins.
+            let compiled =
+                patchjit_test_support::compile(TARGET, &source, &[&[opt], extra].concat());
+            let object = compiled.path();
+            let json = patchjit_test_support::readobj_json(object);
+            out.push((format!("{stem}.o"), std::fs::read(object).unwrap(), json));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     out
 }
 

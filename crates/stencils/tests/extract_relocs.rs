@@ -20,8 +20,8 @@ struct Listed {
 }
 
 fn readobj_relocations(path: &std::path::Path) -> Vec<Listed> {
-    let tool = common::llvm_tool("llvm-readobj");
-    let output = Command::new(&tool)
+    let tool = "llvm-readobj-19";
+    let output = Command::new(tool)
         .arg("--relocs")
         .arg(path)
         .output()
@@ -128,8 +128,8 @@ fn is_got_reference(group: &StencilGroup, addend: i64) -> bool {
 fn every_listed_relocation_becomes_a_hole() {
     for target in Target::ALL {
         for template in ["empty", "holes", "calls"] {
-            let path = common::compile_to(target, template, &[]);
-            let bytes = std::fs::read(&path).unwrap();
+            let object = common::compile_to(target, template, &[]);
+            let bytes = object.bytes();
             let options = Options {
                 custom_values: vec!["COUNTER".to_string()],
             };
@@ -138,7 +138,7 @@ fn every_listed_relocation_becomes_a_hole() {
             let [group] = extraction.groups.as_slice() else {
                 panic!("{template}.c for {target}: one group expected");
             };
-            let listed = readobj_relocations(&path);
+            let listed = readobj_relocations(object.path());
             assert!(
                 template == "empty" || listed.len() >= 3,
                 "{template}.c for {target}: too few relocations listed"

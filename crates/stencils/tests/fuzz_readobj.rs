@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::OnceLock;
 
 use patchjit_stencils::{extract, read_readobj_json, Options, Target};
@@ -19,20 +18,7 @@ fn outputs() -> &'static Vec<(Target, String)> {
             .into_iter()
             .map(|target| {
                 let object = common::compile_to(target, "calls", &[]);
-                let output = Command::new(common::llvm_tool("llvm-readobj"))
-                    .args([
-                        "--elf-output-style=JSON",
-                        "--expand-relocs",
-                        "--section-data",
-                        "--section-relocations",
-                        "--section-symbols",
-                        "--sections",
-                    ])
-                    .arg(&object)
-                    .output()
-                    .expect("cannot run llvm-readobj-19");
-                assert!(output.status.success());
-                (target, String::from_utf8(output.stdout).unwrap())
+                (target, patchjit_test_support::readobj_json(object.path()))
             })
             .collect()
     })

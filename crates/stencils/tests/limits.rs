@@ -5,7 +5,6 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -125,18 +124,7 @@ fn two_256_mib_arrays_are_refused_at_once() {
 fn the_readobj_route_has_the_same_zero_fill_limit() {
     let target = Target::X86_64UnknownLinuxGnu;
     let object = common::compile_to(target, "huge_bss", &["-fdata-sections"]);
-    let output = Command::new(common::llvm_tool("llvm-readobj"))
-        .args([
-            "--elf-output-style=JSON",
-            "--expand-relocs",
-            "--section-data",
-        ])
-        .args(["--section-relocations", "--section-symbols", "--sections"])
-        .arg(&object)
-        .output()
-        .expect("llvm-readobj-19 must be installed");
-    assert!(output.status.success());
-    let json = String::from_utf8(output.stdout).unwrap();
+    let json = patchjit_test_support::readobj_json(object.path());
     let run = || {
         let sections = read_readobj_json("huge_bss.json", &json, target)?;
         extract("huge_bss.o", &[sections], &Options::default())

@@ -6,64 +6,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use patchjit_stencils::{
-    extract, read_object, read_readobj_json, readobj_json_target, ClangArgs, Error, Format,
-    ObjectSections, Options, Target,
+    extract, read_object, read_readobj_json, readobj_json_target, Error, Format, ObjectSections,
+    Options, Target,
 };
-
-/// CPython 3.14's `llvm-readobj` command line (reference §1.8).
-const READOBJ_ARGS: &[&str] = &[
-    "--elf-output-style=JSON",
-    "--expand-relocs",
-    "--section-data",
-    "--section-relocations",
-    "--section-symbols",
-    "--sections",
-];
-
-fn readobj(object: &Path) -> String {
-    let tool = common::llvm_tool("llvm-readobj");
-    let output = Command::new(&tool)
-        .args(READOBJ_ARGS)
-        .arg(object)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    assert!(
-        output.status.success(),
-        "{tool} failed on {}:\n{}",
-        object.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("llvm-readobj prints UTF-8")
-}
 
 fn own_templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates_readobj")
-}
-
-/// Compiles `source` (C or assembly) for `target` with the templates' flags plus `extra`.
-fn compile_source(target: Target, source: &Path, extra: &[&str]) -> PathBuf {
-    let stem = source.file_stem().unwrap().to_string_lossy();
-    let out = common::scratch(&format!("{}-{stem}.o", target.triple()));
-    let output = Command::new(common::clang())
-        .arg(format!("--target={}", target.triple()))
-        .args(common::COMMON_FLAGS)
-        .args(target.clang_args())
-        .args(extra)
-        .arg("-o")
-        .arg(&out)
-        .arg(source)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", common::clang()));
-    assert!(
-        output.status.success(),
-        "clang failed on {} for {target}:\n{}",
-        source.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
 }
 
 fn options() -> Options {
@@ -77,7 +27,7 @@ fn options() -> Options {
 fn agree(target: Target, object: &Path, must_extract: bool) -> ObjectSections {
     let label = format!("{} for {target}", object.display());
     let bytes = std::fs::read(object).unwrap();
-    let json = readobj(object);
+    let json = patchjit_test_support::readobj_json(object);
     let from_object = read_object("t.o", &bytes, Some(target))
         .unwrap_or_else(|e| panic!("{label}: object reader: {e}"));
     let from_json = read_readobj_json("t.o", &json, target)
@@ -126,12 +76,12 @@ fn check_target(target: Target) {
         sources.push((own.join("addend_pair.s"), &[], true));
     }
     for (source, extra, must_extract) in sources {
-        let object = compile_source(target, &source, extra);
-        let sections = agree(target, &object, must_extract);
+        let object = patchjit_test_support::compile(target, &source, extra);
+        let sections = agree(target, object.path(), must_extract);
         assert!(
             !sections.sections.is_empty(),
             "{}: no sections read",
-            object.display()
+            object.path().display()
         );
     }
 }
@@ -176,8 +126,14 @@ fn i686_pc_windows_msvc() {
 #[test]
 fn macho_addend_pairs_and_extern_lines() {
     let target = Target::Aarch64AppleDarwin;
-    let object = compile_source(target, &own_templates().join("addend_pair.s"), &[]);
-    let sections = read_readobj_json("t.o", &readobj(&object), target).unwrap();
+    let object =
+        patchjit_test_support::compile(target, &own_templates().join("addend_pair.s"), &[]);
+    let sections = read_readobj_json(
+        "t.o",
+        &patchjit_test_support::readobj_json(object.path()),
+        target,
+    )
+    .unwrap();
     let text = &sections.sections[0];
     let addends: Vec<(u64, &str, i64)> = text
         .relocations
@@ -206,8 +162,13 @@ fn macho_addend_pairs_and_extern_lines() {
 #[test]
 fn macho_private_extern_is_global() {
     let target = Target::X86_64AppleDarwin;
-    let object = compile_source(target, &own_templates().join("data.c"), &[]);
-    let sections = read_readobj_json("t.o", &readobj(&object), target).unwrap();
+    let object = patchjit_test_support::compile(target, &own_templates().join("data.c"), &[]);
+    let sections = read_readobj_json(
+        "t.o",
+        &patchjit_test_support::readobj_json(object.path()),
+        target,
+    )
+    .unwrap();
     let symbol = |name: &str| {
         sections
             .sections
@@ -225,8 +186,8 @@ fn macho_private_extern_is_global() {
 #[test]
 fn elf_unsigned_addends_are_signed() {
     let target = Target::X86_64UnknownLinuxGnu;
-    let object = compile_source(target, &common::templates().join("calls.c"), &[]);
-    let json = readobj(&object);
+    let object = common::compile_to(target, "calls", &[]);
+    let json = patchjit_test_support::readobj_json(object.path());
     assert!(json.contains("\"Addend\":18446744073709551612"));
     let sections = read_readobj_json("t.o", &json, target).unwrap();
     assert!(sections
@@ -237,11 +198,7 @@ fn elf_unsigned_addends_are_signed() {
 }
 
 fn holes_json(target: Target) -> String {
-    readobj(&compile_source(
-        target,
-        &common::templates().join("holes.c"),
-        &[],
-    ))
+    patchjit_test_support::readobj_json(common::compile_to(target, "holes", &[]).path())
 }
 
 #[test]
@@ -335,12 +292,8 @@ fn truncated_output_never_panics() {
 #[test]
 fn unsupported_relocation_is_named() {
     let target = Target::X86_64UnknownLinuxGnu;
-    let object = compile_source(
-        target,
-        &common::templates().join("bad_reloc.c"),
-        &["-mcmodel=small", "-fno-pic"],
-    );
-    let json = readobj(&object);
+    let object = common::compile_to(target, "bad_reloc", &["-mcmodel=small", "-fno-pic"]);
+    let json = patchjit_test_support::readobj_json(object.path());
     match read_readobj_json("bad.o", &json, target).unwrap_err() {
         Error::UnsupportedRelocation { kind, section, .. } => {
             assert_eq!(kind, "R_X86_64_32S");
@@ -349,7 +302,7 @@ fn unsupported_relocation_is_named() {
         other => panic!("{other}"),
     }
     // The object reader refuses the same object.
-    assert!(read_object("bad.o", &std::fs::read(&object).unwrap(), Some(target)).is_err());
+    assert!(read_object("bad.o", &object.bytes(), Some(target)).is_err());
 }
 
 /// Both readers on every object of a directory, e.g. CPython's micro-op objects:

@@ -8,11 +8,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use patchjit_stencils::{ClangArgs, Extraction, StencilGroup, Target};
+use patchjit_stencils::{ClangArgs, Extraction, Target};
 
 use super::cases::find_micro_ops;
 use super::digest::{digest, DigestInputs};
 use super::header::{render_umbrella, HeaderError, PatchDialect, TargetHeader};
+use super::listing::code_comments;
 use super::llvm;
 use super::pytext::shell_join;
 use super::template::split_template;
@@ -52,18 +53,15 @@ pub struct Job {
     pub code_comments: CodeComments,
 }
 
-/// A built-in disassembler: comment lines for a group's code as extracted (holes unpatched).
-/// The CLI provides one; this crate stays free of disassembler dependencies.
-pub type Disassembler = fn(Target, &StencilGroup) -> Vec<String>;
-
 /// The source of the code comments (they never change the code lines).
 #[derive(Clone, Copy, Debug)]
 pub enum CodeComments {
     /// `llvm-objdump --disassemble --reloc` of each object, as CPython writes them, when
-    /// llvm-objdump is installed; otherwise the fallback, if any, else no comments.
-    Objdump { fallback: Option<Disassembler> },
-    /// Always the given disassembler (no llvm-objdump runs).
-    Builtin(Disassembler),
+    /// llvm-objdump is installed; otherwise [`code_comments`]'s listing if `fallback`, else
+    /// none (as CPython does).
+    Objdump { fallback: bool },
+    /// Always [`code_comments`]'s listing (no llvm-objdump runs).
+    Builtin,
 }
 
 /// Why a job failed; each names the file, micro-op or tool involved.
@@ -217,7 +215,7 @@ impl Tools {
                 Err(problem) if problem.from_env() => return Err(JobError::Tool(problem)),
                 Err(_) => None,
             },
-            CodeComments::Builtin(_) => None,
+            CodeComments::Builtin => None,
         };
         Ok(Tools { clang, objdump })
     }
@@ -373,17 +371,18 @@ impl TargetBuild<'_> {
             message,
         })?;
         let builtin = match (self.job.code_comments, &self.tools.objdump) {
-            (CodeComments::Builtin(disassembler), _) => Some(disassembler),
+            (CodeComments::Builtin, _) => true,
             (CodeComments::Objdump { fallback }, None) => fallback,
-            (CodeComments::Objdump { .. }, Some(_)) => None,
+            (CodeComments::Objdump { .. }, Some(_)) => false,
         };
-        let comments: Vec<Vec<String>> = match builtin {
-            Some(disassemble) => extraction
+        let comments: Vec<Vec<String>> = if builtin {
+            extraction
                 .groups
                 .iter()
-                .map(|g| disassemble(self.target, g))
-                .collect(),
-            None => compiled.into_iter().map(|c| c.comments).collect(),
+                .map(|g| code_comments(self.target, g))
+                .collect()
+        } else {
+            compiled.into_iter().map(|c| c.comments).collect()
         };
         let text = TargetHeader {
             digest,

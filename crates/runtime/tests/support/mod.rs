@@ -15,12 +15,7 @@ use patchjit::{
     Destination, Emitter, Hole, Instruction, PatchKind, Stencil, StencilGroup, StencilTable,
 };
 use patchjit_stencils as stencils;
-use stencils::{ClangArgs, Extraction, Target};
-
-/// The clang to use: `$PATCHJIT_CLANG` or `clang-19`.
-pub fn clang() -> String {
-    std::env::var("PATCHJIT_CLANG").unwrap_or_else(|_| "clang-19".to_string())
-}
+use stencils::{Extraction, Target};
 
 pub fn templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates")
@@ -37,30 +32,11 @@ fn scratch(name: &str) -> PathBuf {
     ))
 }
 
-/// Compiles `tests/templates/<name>.c` for `target` with CPython 3.14's flags plus `extra`;
-/// returns the object file's bytes.
+/// Compiles `tests/templates/<name>.c` for `target` with the template flags, calling through
+/// the PLT unless `extra` says `-fno-plt`; returns the object file's bytes.
 pub fn compile(target: Target, name: &str, extra: &[&str]) -> Vec<u8> {
-    let out = scratch(&format!("{name}.o"));
-    let status = Command::new(clang())
-        .arg(format!("--target={}", target.triple()))
-        .args([
-            "-O3",
-            "-c",
-            "-std=c11",
-            "-ffreestanding",
-            "-fno-asynchronous-unwind-tables",
-            "-fno-builtin",
-        ])
-        .args(["-fno-stack-protector", "-fno-jump-tables"])
-        .args(target.clang_args())
-        .args(extra)
-        .arg("-o")
-        .arg(&out)
-        .arg(templates().join(format!("{name}.c")))
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {} (set PATCHJIT_CLANG): {e}", clang()));
-    assert!(status.success(), "clang failed on {name}.c");
-    std::fs::read(&out).unwrap()
+    let source = templates().join(format!("{name}.c"));
+    patchjit_test_support::compile(target, &source, &[&["-fplt"], extra].concat()).bytes()
 }
 
 /// The default flags of the runtime tests: CPython's, plus `-fno-plt` (calls through the GOT).
@@ -169,6 +145,32 @@ pub fn leak_table(extraction: &Extraction, target: Target) -> &'static StencilTa
     }))
 }
 
+/// What an oracle test compares: group `name`'s object as compiled (for the linker), and its
+/// extraction beside the `ret` terminator as a runtime table, with the group's GOT offset.
+pub struct Compiled {
+    pub object: Vec<u8>,
+    pub table: &'static StencilTable,
+    pub got_offset: usize,
+}
+
+/// Compiles `name` with `flags` and `ret`, and extracts both for `target`.
+pub fn compile_with_ret(target: Target, name: &str, flags: &[&str]) -> Compiled {
+    let object = compile(target, name, flags);
+    let ret = compile(target, "ret", &[]);
+    let extraction = extract(target, &[(name, object.clone()), ("ret", ret)]);
+    let got_offset = extraction
+        .groups
+        .iter()
+        .find(|g| g.name == name)
+        .unwrap()
+        .got_offset;
+    Compiled {
+        object,
+        table: leak_table(&extraction, target),
+        got_offset,
+    }
+}
+
 /// Emits group `name` alone (its jump and error targets itself, a `ret` terminator so its
 /// continuation exists) as if at `base`, with `operand0`, `oparg` and `helper` resolved; data at
 /// `data_offset`, or just past the code when `None`. Returns the image and the data offset.
@@ -264,7 +266,7 @@ pub fn assemble(target: Target, name: &str, source: &str) -> Vec<u8> {
     let input = scratch(&format!("{name}.s"));
     let out = scratch(&format!("{name}.o"));
     std::fs::write(&input, source).unwrap();
-    let status = Command::new(clang())
+    let status = Command::new(&patchjit_test_support::clang().path)
         .arg(format!("--target={}", target.triple()))
         .arg("-c")
         .arg("-o")

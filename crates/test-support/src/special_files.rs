@@ -1,6 +1,5 @@
-//! Device nodes and FIFOs for the tests of writing outputs (here and in crates/cli's tests).
-
-#![allow(dead_code)]
+//! Device nodes, FIFOs, a closed pipe and a full disk: where the tests of writing outputs
+//! (patchjit-build's and the CLI's) point them.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
