@@ -1,106 +1,312 @@
-//! patchjit-bpf's interpreter and JIT against rbpf's interpreter and JIT, in one criterion run,
-//! on the loops of `crates/bpf/benches/programs.rs` (every engine's result is checked against
-//! patchjit's interpreter first), and the two JIT compilers on a 200-instruction program (rbpf 0.3 compiles into one 4 KiB page and
-//! panics beyond it).
+//! patchjit-bpf's interpreter and JIT (plain and with a budget) against rbpf 0.4.1's
+//! interpreter, x86-64 JIT and Cranelift JIT, in one criterion run:
+//!
+//! - run time on the two loops of `crates/bpf/benches/programs.rs` and on the clang-compiled
+//!   programs of `crates/bpf/tests/programs/` (`suite.rs` there), each run on a fresh copy of
+//!   its input; before timing, every engine must give patchjit's interpreter's r0 and memory;
+//! - compile time (verification included) of straight-line programs of 100, 1,000 and 10,000
+//!   instructions, for each JIT and for the interpreters' setup (verification alone).
+//!
 //! Run from this directory: `cargo bench --bench engines`.
 //!
-//! Not like for like in one respect: patchjit's JIT checks every load and store against the
-//! input and the stack, as its interpreter does; rbpf's JIT checks none (its interpreter does).
+//! What each engine checks: patchjit's tiers bound-check every load and store (a fault stops
+//! the program with an error), the budgeted JIT also counts backward jumps and local calls;
+//! rbpf's interpreter checks memory; its Cranelift JIT checks memory and traps (the process
+//! dies: nothing handles the trap), takes no local calls and compares only the low 32 bits in
+//! 64-bit conditional jumps (the check below keeps it to programs where that gives the right
+//! result); its x86-64 JIT checks nothing and fits code into one 4 KiB page.
 
 #[path = "../../../crates/bpf/benches/programs.rs"]
 mod programs;
+#[path = "../../../crates/bpf/tests/programs/suite.rs"]
+mod suite;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::interp::Interpreter;
-use patchjit_bpf::vm::Helpers;
-use patchjit_bpf::isa::slots_to_bytes;
+use patchjit_bpf::isa::{opcode, slots_to_bytes, RawInsn};
 use patchjit_bpf::jit::Jit;
+use patchjit_bpf::vm::Helpers;
 use programs::{ARITH, ITERS, MEMORY};
 
-fn bench(c: &mut Criterion, name: &str, src: &str, per_iter: u64, fixed: u64) {
-    let prog = assemble(src).expect("bench program assembles");
-    let bytes = slots_to_bytes(&prog);
-    let interp = Interpreter::new(prog.clone(), Helpers::new()).expect("verifies");
-    let jit = Jit::new(prog, Helpers::new()).expect("compiles");
-    let rbpf_interp = rbpf::EbpfVmRaw::new(Some(&bytes)).expect("rbpf accepts it");
-    let mut rbpf_jit = rbpf::EbpfVmRaw::new(Some(&bytes)).expect("rbpf accepts it");
-    rbpf_jit.jit_compile().expect("rbpf compiles it");
+/// Budget of the budgeted JIT: never reached by these programs, so that it costs what
+/// counting costs.
+const BUDGET: u64 = 1 << 40;
 
-    let mut mem = [1u8; 64];
-    let want = interp.run(&mut mem.clone()).expect("runs");
-    assert_eq!(jit.run(&mut mem.clone()), Ok(want), "patchjit JIT");
-    assert_eq!(
-        rbpf_interp.execute_program(&mut mem.clone()).ok(),
-        Some(want),
-        "rbpf"
-    );
-    // SAFETY: the program only touches its 64-byte input and the stack (checked above by
-    // patchjit's bounds-checking interpreter on the same input).
-    let got = unsafe { rbpf_jit.execute_program_jit(&mut mem.clone()) };
-    assert_eq!(got.ok(), Some(want), "rbpf JIT");
+#[derive(Clone, Copy, Debug)]
+enum Engine {
+    PatchjitJit,
+    PatchjitJitBudget,
+    PatchjitInterp,
+    RbpfJit,
+    RbpfCranelift,
+    RbpfInterp,
+}
 
+impl Engine {
+    const ALL: [Engine; 6] = [
+        Engine::PatchjitJit,
+        Engine::PatchjitJitBudget,
+        Engine::PatchjitInterp,
+        Engine::RbpfJit,
+        Engine::RbpfCranelift,
+        Engine::RbpfInterp,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Engine::PatchjitJit => "patchjit_jit",
+            Engine::PatchjitJitBudget => "patchjit_jit_budget",
+            Engine::PatchjitInterp => "patchjit_interp",
+            Engine::RbpfJit => "rbpf_jit",
+            Engine::RbpfCranelift => "rbpf_cranelift",
+            Engine::RbpfInterp => "rbpf_interp",
+        }
+    }
+}
+
+/// Cranelift compiles every `call` as a helper call (rbpf 0.4.1's `cranelift.rs`), so programs
+/// with local calls are refused (as calls of unknown helpers).
+fn has_local_calls(prog: &[RawInsn]) -> bool {
+    prog.iter().any(|i| i.opcode == opcode::CALL && i.src == 1)
+}
+
+/// One program compiled for every engine that takes it.
+struct Engines<'a> {
+    interp: Interpreter,
+    jit: Jit,
+    jit_budget: Jit,
+    /// rbpf's VM: its interpreter and, when they take the program, its x86-64 JIT and
+    /// Cranelift.
+    rbpf: rbpf::EbpfVmRaw<'a>,
+    rbpf_jit: bool,
+    cranelift: bool,
+}
+
+impl<'a> Engines<'a> {
+    fn new(prog: &[RawInsn], bytes: &'a [u8]) -> Engines<'a> {
+        let mut rbpf = rbpf::EbpfVmRaw::new(Some(bytes)).expect("rbpf verifies it");
+        for (id, _, f) in suite::HELPERS {
+            rbpf.register_helper(id, f).expect("rbpf registers it");
+        }
+        let rbpf_jit = rbpf_jit_compile(&mut rbpf);
+        let cranelift = !has_local_calls(prog);
+        if cranelift {
+            rbpf.cranelift_compile().expect("Cranelift compiles it");
+        }
+        Engines {
+            interp: Interpreter::new(prog.to_vec(), suite::helpers()).expect("verifies"),
+            jit: Jit::new(prog.to_vec(), suite::helpers()).expect("compiles"),
+            jit_budget: Jit::with_budget(
+                prog.to_vec(),
+                suite::helpers(),
+                &patchjit::Options::default(),
+                BUDGET,
+            )
+            .expect("compiles"),
+            rbpf,
+            rbpf_jit,
+            cranelift,
+        }
+    }
+
+    fn takes(&self, engine: Engine) -> bool {
+        match engine {
+            Engine::RbpfJit => self.rbpf_jit,
+            Engine::RbpfCranelift => self.cranelift,
+            _ => true,
+        }
+    }
+
+    fn run(&self, engine: Engine, mem: &mut [u8]) -> Result<u64, String> {
+        match engine {
+            Engine::PatchjitJit => self.jit.run(mem).map_err(|e| e.to_string()),
+            Engine::PatchjitJitBudget => self.jit_budget.run(mem).map_err(|e| e.to_string()),
+            Engine::PatchjitInterp => self.interp.run(mem).map_err(|e| e.to_string()),
+            // SAFETY: rbpf's JIT checks no access. `check` runs patchjit's bounds-checking
+            // interpreter on the same input first: the deterministic program stays inside its
+            // input and its stack frames.
+            Engine::RbpfJit => {
+                unsafe { self.rbpf.execute_program_jit(mem) }.map_err(|e| e.to_string())
+            }
+            Engine::RbpfCranelift => self
+                .rbpf
+                .execute_program_cranelift(mem)
+                .map_err(|e| e.to_string()),
+            Engine::RbpfInterp => self.rbpf.execute_program(mem).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Every engine that takes the program gives the interpreter's r0 and memory afterwards.
+    fn check(&self, name: &str, input: &[u8]) {
+        let mut want_mem = input.to_vec();
+        let want = self.run(Engine::PatchjitInterp, &mut want_mem);
+        assert!(want.is_ok(), "{name}: {want:?}");
+        for engine in Engine::ALL.into_iter().filter(|&e| self.takes(e)) {
+            let mut mem = input.to_vec();
+            let got = self.run(engine, &mut mem);
+            assert_eq!(
+                (got, mem),
+                (want.clone(), want_mem.clone()),
+                "{name}: {} vs patchjit_interp",
+                engine.name()
+            );
+        }
+    }
+}
+
+/// Times `prog` on every engine that takes it, each run on a fresh copy of `input`;
+/// `executed`: instructions per run when known (criterion then shows instructions per second).
+fn bench(c: &mut Criterion, name: &str, prog: &[RawInsn], input: &[u8], executed: Option<u64>) {
+    let bytes = slots_to_bytes(prog);
+    let engines = Engines::new(prog, &bytes);
+    engines.check(name, input);
     let mut g = c.benchmark_group(name);
-    g.throughput(Throughput::Elements(ITERS * per_iter + fixed));
-    g.bench_function("patchjit_jit", |b| b.iter(|| jit.run(&mut mem).unwrap()));
-    g.bench_function("rbpf_jit", |b| {
-        // SAFETY: as above.
-        b.iter(|| unsafe { rbpf_jit.execute_program_jit(&mut mem) }.unwrap())
-    });
-    g.bench_function("patchjit_interp", |b| {
-        b.iter(|| interp.run(&mut mem).unwrap())
-    });
-    g.bench_function("rbpf_interp", |b| {
-        b.iter(|| rbpf_interp.execute_program(&mut mem).unwrap())
-    });
+    if let Some(n) = executed {
+        g.throughput(Throughput::Elements(n));
+    }
+    let mut mem = input.to_vec();
+    for engine in Engine::ALL.into_iter().filter(|&e| engines.takes(e)) {
+        g.bench_function(engine.name(), |b| {
+            b.iter(|| {
+                mem.copy_from_slice(input);
+                engines.run(engine, &mut mem).unwrap()
+            })
+        });
+    }
     g.finish();
 }
 
-/// Compile time: verification included on both sides (rbpf's `new` runs its verifier).
-fn compile(c: &mut Criterion) {
+/// A straight-line program of `n` instructions (the last is `exit`): ALU, stack stores and
+/// loads and a forward branch every 16, a mix dense enough for rbpf's one-page JIT (under
+/// 4 bytes of x86-64 per instruction: 1,000 fit, 10,000 do not). The branch is a `jset`, one
+/// of the 64-bit jumps rbpf's Cranelift JIT gets right: it compares only the low 32 bits in
+/// every other (`is_32` is true for the JMP class too in its `cranelift.rs`).
+fn straight_line(n: usize) -> Vec<RawInsn> {
     let ops = [
         "add %r0, %r1",
-        "mul %r1, 3",
+        "xor %r0, %r2",
         "stxdw [%r10-8], %r0",
         "ldxdw %r2, [%r10-8]",
-        "xor %r0, %r2",
-        "jgt %r0, 1000, +1",
-        "mov %r1, 7",
-        "rsh %r0, 1",
+        "mov %r3, %r0",
+        "rsh %r3, 3",
+        "add %r1, %r3",
+        "stxw [%r10-16], %r1",
+        "ldxw %r4, [%r10-16]",
+        "sub %r0, %r4",
+        "or %r2, %r4",
+        "and %r1, %r0",
+        "lsh %r4, 2",
+        "add %r0, %r4",
+        "jset %r0, %r2, +1",
+        "mov %r1, %r2",
     ];
-    let src: String = (0..199)
-        .map(|k| ops[k % ops.len()])
+    let src: Vec<&str> = ["mov %r0, 1", "mov %r1, 2", "mov %r2, 3"]
+        .into_iter()
+        .chain((0..n - 4).map(|k| ops[k % ops.len()]))
         .chain(["exit"])
-        .collect::<Vec<_>>()
-        .join("\n");
-    let prog = assemble(&src).expect("assembles");
+        .collect();
+    assemble(&src.join("\n")).expect("assembles")
+}
+
+/// Compiles `vm`'s program with rbpf's x86-64 JIT; false when the code outgrows the one
+/// 4 KiB page that JIT writes into (it panics then).
+fn rbpf_jit_compile(vm: &mut rbpf::EbpfVmRaw<'_>) -> bool {
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vm.jit_compile()));
+    std::panic::set_hook(quiet);
+    match compiled {
+        Ok(result) => {
+            result.expect("rbpf's JIT compiles it");
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Compile time, verification included on every side (rbpf's `new` runs its verifier and its
+/// stack-usage pass); the compiled program is dropped outside the timing.
+fn compile(c: &mut Criterion, n: usize) {
+    let prog = straight_line(n);
+    assert_eq!(prog.len(), n);
     let bytes = slots_to_bytes(&prog);
-    let mut g = c.benchmark_group("compile_200");
-    g.throughput(Throughput::Elements(prog.len() as u64));
-    g.bench_function("patchjit_jit", |b| {
-        b.iter(|| Jit::new(prog.clone(), Helpers::new()).unwrap())
-    });
+    // The compiled code is run once on each engine: what is timed must be right.
+    let engines = Engines::new(&prog, &bytes);
+    engines.check(&format!("compile_{n}"), &[0; 8]);
+    let rbpf_jit = engines.rbpf_jit;
+    if !rbpf_jit {
+        eprintln!("compile_{n}: rbpf's x86-64 JIT cannot compile it (over its 4 KiB page)");
+    }
     let arena = patchjit::Options {
-        placement: patchjit::Placement::Arena(patchjit::Arena::new(16 << 20).unwrap()),
+        placement: patchjit::Placement::Arena(patchjit::Arena::new(64 << 20).unwrap()),
         ..patchjit::Options::default()
     };
-    g.bench_function("patchjit_jit_arena", |b| {
-        b.iter(|| Jit::with_options(prog.clone(), Helpers::new(), &arena).unwrap())
+    let mut g = c.benchmark_group(format!("compile_{n}"));
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    let batch = BatchSize::SmallInput;
+    g.bench_function("patchjit_jit", |b| {
+        b.iter_batched(
+            || prog.clone(),
+            |p| Jit::new(p, Helpers::new()).unwrap(),
+            batch,
+        )
     });
-    g.bench_function("rbpf_jit", |b| {
-        b.iter(|| {
+    g.bench_function("patchjit_jit_arena", |b| {
+        b.iter_batched(
+            || prog.clone(),
+            |p| Jit::with_options(p, Helpers::new(), &arena).unwrap(),
+            batch,
+        )
+    });
+    g.bench_function("patchjit_interp", |b| {
+        b.iter_batched(
+            || prog.clone(),
+            |p| Interpreter::new(p, Helpers::new()).unwrap(),
+            batch,
+        )
+    });
+    if rbpf_jit {
+        g.bench_function("rbpf_jit", |b| {
+            b.iter_with_large_drop(|| {
+                let mut vm = rbpf::EbpfVmRaw::new(Some(&bytes)).unwrap();
+                vm.jit_compile().unwrap();
+                vm
+            })
+        });
+    }
+    g.bench_function("rbpf_cranelift", |b| {
+        b.iter_with_large_drop(|| {
             let mut vm = rbpf::EbpfVmRaw::new(Some(&bytes)).unwrap();
-            vm.jit_compile().unwrap();
+            vm.cranelift_compile().unwrap();
             vm
         })
+    });
+    g.bench_function("rbpf_interp", |b| {
+        b.iter_with_large_drop(|| rbpf::EbpfVmRaw::new(Some(&bytes)).unwrap())
     });
     g.finish();
 }
 
 fn benches(c: &mut Criterion) {
-    bench(c, "arith_loop", ARITH, 6, 4);
-    bench(c, "memory_loop", MEMORY, 7, 5);
-    compile(c);
+    let ones = [1u8; 64];
+    for (name, src, per_iter, fixed) in [("arith_loop", ARITH, 6, 4), ("memory_loop", MEMORY, 7, 5)]
+    {
+        let prog = assemble(src).expect("bench program assembles");
+        bench(c, name, &prog, &ones, Some(ITERS * per_iter + fixed));
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/bpf/tests/programs");
+    for file in suite::PROGRAMS {
+        let prog = suite::compile(&dir, file).unwrap_or_else(|e| panic!("{e}"));
+        let name = file.trim_end_matches(".c").trim_start_matches("bench_");
+        bench(c, name, &prog, &suite::input(), None);
+    }
+    for n in [100, 1_000, 10_000] {
+        compile(c, n);
+    }
 }
 
 criterion_group!(engines, benches);
