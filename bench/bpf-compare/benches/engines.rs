@@ -39,6 +39,7 @@ const BUDGET: u64 = 1 << 40;
 enum Engine {
     PatchjitJit,
     PatchjitJitBudget,
+    PatchjitJitUnchecked,
     PatchjitInterp,
     RbpfJit,
     RbpfCranelift,
@@ -46,9 +47,10 @@ enum Engine {
 }
 
 impl Engine {
-    const ALL: [Engine; 6] = [
+    const ALL: [Engine; 7] = [
         Engine::PatchjitJit,
         Engine::PatchjitJitBudget,
+        Engine::PatchjitJitUnchecked,
         Engine::PatchjitInterp,
         Engine::RbpfJit,
         Engine::RbpfCranelift,
@@ -59,6 +61,7 @@ impl Engine {
         match self {
             Engine::PatchjitJit => "patchjit_jit",
             Engine::PatchjitJitBudget => "patchjit_jit_budget",
+            Engine::PatchjitJitUnchecked => "patchjit_jit_unchecked",
             Engine::PatchjitInterp => "patchjit_interp",
             Engine::RbpfJit => "rbpf_jit",
             Engine::RbpfCranelift => "rbpf_cranelift",
@@ -78,6 +81,8 @@ struct Engines<'a> {
     interp: Interpreter,
     jit: Jit,
     jit_budget: Jit,
+    /// No bounds checks, like rbpf's x86-64 JIT (run only after `check`, see `run`).
+    jit_unchecked: Jit,
     /// rbpf's VM: its interpreter and, when they take the program, its x86-64 JIT and
     /// Cranelift.
     rbpf: rbpf::EbpfVmRaw<'a>,
@@ -106,6 +111,11 @@ impl<'a> Engines<'a> {
                 BUDGET,
             )
             .expect("compiles"),
+            // SAFETY: run only through `run`, after `check` (see there).
+            jit_unchecked: unsafe {
+                Jit::unchecked(prog.to_vec(), suite::helpers(), &patchjit::Options::default())
+            }
+            .expect("compiles"),
             rbpf,
             rbpf_jit,
             cranelift,
@@ -125,6 +135,9 @@ impl<'a> Engines<'a> {
             Engine::PatchjitJit => self.jit.run(mem).map_err(|e| e.to_string()),
             Engine::PatchjitJitBudget => self.jit_budget.run(mem).map_err(|e| e.to_string()),
             Engine::PatchjitInterp => self.interp.run(mem).map_err(|e| e.to_string()),
+            // patchjit's unchecked code and rbpf's JIT check no access (the unchecked code was
+            // compiled for exactly this, see `Engines::new`).
+            Engine::PatchjitJitUnchecked => self.jit_unchecked.run(mem).map_err(|e| e.to_string()),
             // SAFETY: rbpf's JIT checks no access. `check` runs patchjit's bounds-checking
             // interpreter on the same input first: the deterministic program stays inside its
             // input and its stack frames.

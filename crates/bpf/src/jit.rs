@@ -204,9 +204,18 @@ fn oparg(i: &RawInsn, pc: usize) -> u64 {
     (i.dst & 0xf) as u64 | ((i.src & 0xf) as u64) << 4 | (pc as u64) << 8
 }
 
+/// Whether loads, stores and atomics check their address ([`Jit::unchecked`] drops it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Checked,
+    Unchecked,
+}
+
 /// The stencil for `i` (verified, so every opcode is known).
-fn group(i: RawInsn) -> u16 {
+fn group(i: RawInsn, access: Access) -> u16 {
     use stencils::*;
+    // Memory stencils come as [checked, unchecked] pairs.
+    let unchecked = usize::from(access == Access::Unchecked);
     let (operation, form) = ((i.opcode >> 4) as usize, form(i));
     let alu = matches!(i.class(), Class::Alu | Class::Alu64);
     match i.opcode {
@@ -249,27 +258,27 @@ fn group(i: RawInsn) -> u16 {
         op::STX_H if i.dst == 10 => STX_H_FRAME,
         op::STX_W if i.dst == 10 => STX_W_FRAME,
         op::STX_DW if i.dst == 10 => STX_DW_FRAME,
-        op::LDX_B => LDX_B,
-        op::LDX_H => LDX_H,
-        op::LDX_W => LDX_W,
-        op::LDX_DW => LDX_DW,
-        op::LDXS_B => LDXS_B,
-        op::LDXS_H => LDXS_H,
-        op::LDXS_W => LDXS_W,
-        op::ST_B => ST_B,
-        op::ST_H => ST_H,
-        op::ST_W => ST_W,
-        op::ST_DW => ST_DW,
-        op::STX_B => STX_B,
-        op::STX_H => STX_H,
-        op::STX_W => STX_W,
-        op::STX_DW => STX_DW,
+        op::LDX_B => [LDX_B, LDX_B_UNCHECKED][unchecked],
+        op::LDX_H => [LDX_H, LDX_H_UNCHECKED][unchecked],
+        op::LDX_W => [LDX_W, LDX_W_UNCHECKED][unchecked],
+        op::LDX_DW => [LDX_DW, LDX_DW_UNCHECKED][unchecked],
+        op::LDXS_B => [LDXS_B, LDXS_B_UNCHECKED][unchecked],
+        op::LDXS_H => [LDXS_H, LDXS_H_UNCHECKED][unchecked],
+        op::LDXS_W => [LDXS_W, LDXS_W_UNCHECKED][unchecked],
+        op::ST_B => [ST_B, ST_B_UNCHECKED][unchecked],
+        op::ST_H => [ST_H, ST_H_UNCHECKED][unchecked],
+        op::ST_W => [ST_W, ST_W_UNCHECKED][unchecked],
+        op::ST_DW => [ST_DW, ST_DW_UNCHECKED][unchecked],
+        op::STX_B => [STX_B, STX_B_UNCHECKED][unchecked],
+        op::STX_H => [STX_H, STX_H_UNCHECKED][unchecked],
+        op::STX_W => [STX_W, STX_W_UNCHECKED][unchecked],
+        op::STX_DW => [STX_DW, STX_DW_UNCHECKED][unchecked],
         op::ATOMIC32 | op::ATOMIC64 => {
-            let pick = |wide: u16, narrow: u16| {
+            let pick = |wide: [u16; 2], narrow: [u16; 2]| {
                 if i.opcode == op::ATOMIC64 {
-                    wide
+                    wide[unchecked]
                 } else {
-                    narrow
+                    narrow[unchecked]
                 }
             };
             let fetch = i.imm & ATOMIC_FETCH != 0;
@@ -278,16 +287,46 @@ fn group(i: RawInsn) -> u16 {
                 .into_iter()
                 .find(|o| o.code() & !ATOMIC_FETCH == i.imm & !ATOMIC_FETCH);
             match (operation, fetch) {
-                (Some(AtomicOp::Add), false) => pick(ATOMIC64_ADD, ATOMIC32_ADD),
-                (Some(AtomicOp::Add), true) => pick(ATOMIC64_FETCH_ADD, ATOMIC32_FETCH_ADD),
-                (Some(AtomicOp::Or), false) => pick(ATOMIC64_OR, ATOMIC32_OR),
-                (Some(AtomicOp::Or), true) => pick(ATOMIC64_FETCH_OR, ATOMIC32_FETCH_OR),
-                (Some(AtomicOp::And), false) => pick(ATOMIC64_AND, ATOMIC32_AND),
-                (Some(AtomicOp::And), true) => pick(ATOMIC64_FETCH_AND, ATOMIC32_FETCH_AND),
-                (Some(AtomicOp::Xor), false) => pick(ATOMIC64_XOR, ATOMIC32_XOR),
-                (Some(AtomicOp::Xor), true) => pick(ATOMIC64_FETCH_XOR, ATOMIC32_FETCH_XOR),
-                (Some(AtomicOp::Xchg), _) => pick(ATOMIC64_XCHG, ATOMIC32_XCHG),
-                _ => pick(ATOMIC64_CMPXCHG, ATOMIC32_CMPXCHG),
+                (Some(AtomicOp::Add), false) => pick(
+                    [ATOMIC64_ADD, ATOMIC64_ADD_UNCHECKED],
+                    [ATOMIC32_ADD, ATOMIC32_ADD_UNCHECKED],
+                ),
+                (Some(AtomicOp::Add), true) => pick(
+                    [ATOMIC64_FETCH_ADD, ATOMIC64_FETCH_ADD_UNCHECKED],
+                    [ATOMIC32_FETCH_ADD, ATOMIC32_FETCH_ADD_UNCHECKED],
+                ),
+                (Some(AtomicOp::Or), false) => pick(
+                    [ATOMIC64_OR, ATOMIC64_OR_UNCHECKED],
+                    [ATOMIC32_OR, ATOMIC32_OR_UNCHECKED],
+                ),
+                (Some(AtomicOp::Or), true) => pick(
+                    [ATOMIC64_FETCH_OR, ATOMIC64_FETCH_OR_UNCHECKED],
+                    [ATOMIC32_FETCH_OR, ATOMIC32_FETCH_OR_UNCHECKED],
+                ),
+                (Some(AtomicOp::And), false) => pick(
+                    [ATOMIC64_AND, ATOMIC64_AND_UNCHECKED],
+                    [ATOMIC32_AND, ATOMIC32_AND_UNCHECKED],
+                ),
+                (Some(AtomicOp::And), true) => pick(
+                    [ATOMIC64_FETCH_AND, ATOMIC64_FETCH_AND_UNCHECKED],
+                    [ATOMIC32_FETCH_AND, ATOMIC32_FETCH_AND_UNCHECKED],
+                ),
+                (Some(AtomicOp::Xor), false) => pick(
+                    [ATOMIC64_XOR, ATOMIC64_XOR_UNCHECKED],
+                    [ATOMIC32_XOR, ATOMIC32_XOR_UNCHECKED],
+                ),
+                (Some(AtomicOp::Xor), true) => pick(
+                    [ATOMIC64_FETCH_XOR, ATOMIC64_FETCH_XOR_UNCHECKED],
+                    [ATOMIC32_FETCH_XOR, ATOMIC32_FETCH_XOR_UNCHECKED],
+                ),
+                (Some(AtomicOp::Xchg), _) => pick(
+                    [ATOMIC64_XCHG, ATOMIC64_XCHG_UNCHECKED],
+                    [ATOMIC32_XCHG, ATOMIC32_XCHG_UNCHECKED],
+                ),
+                _ => pick(
+                    [ATOMIC64_CMPXCHG, ATOMIC64_CMPXCHG_UNCHECKED],
+                    [ATOMIC32_CMPXCHG, ATOMIC32_CMPXCHG_UNCHECKED],
+                ),
             }
         }
         op::JA | op::JA32 => JA,
@@ -314,7 +353,7 @@ impl Jit {
         helpers: Helpers,
         options: &Options,
     ) -> Result<Jit, JitError> {
-        Jit::compile(prog, helpers, options, None)
+        Jit::compile(prog, helpers, options, None, Access::Checked)
     }
 
     /// [`Jit::with_options`] for untrusted programs: every run may take at most `budget`
@@ -328,7 +367,23 @@ impl Jit {
         options: &Options,
         budget: u64,
     ) -> Result<Jit, JitError> {
-        Jit::compile(prog, helpers, options, Some(budget))
+        Jit::compile(prog, helpers, options, Some(budget), Access::Checked)
+    }
+
+    /// [`Jit::with_options`] without bounds checks on loads, stores and atomics (those
+    /// through r10 are confined to the frame by the verifier either way), for programs trusted
+    /// not to stray — what rbpf's x86-64 JIT assumes of every program.
+    ///
+    /// # Safety
+    ///
+    /// Every memory access the program makes, on every input it will be run with, must lie
+    /// inside that input or the stack; any other access reads or writes the host's memory.
+    pub unsafe fn unchecked(
+        prog: Vec<RawInsn>,
+        helpers: Helpers,
+        options: &Options,
+    ) -> Result<Jit, JitError> {
+        Jit::compile(prog, helpers, options, None, Access::Unchecked)
     }
 
     fn compile(
@@ -336,6 +391,7 @@ impl Jit {
         helpers: Helpers,
         options: &Options,
         budget: Option<u64>,
+        access: Access,
     ) -> Result<Jit, JitError> {
         verify(&prog).map_err(JitError::Verify)?;
         // One emitted instruction per eBPF instruction (lddw's two slots make one): the index
@@ -361,7 +417,7 @@ impl Jit {
         let mut stubs: Vec<(usize, u32)> = Vec::new();
         for &pc in &starts {
             let i = prog[pc];
-            let group = group(i);
+            let group = group(i, access);
             let next = pc as i64 + 1;
             let destination = match i.opcode {
                 op::JA32 => Some(next + i.imm as i64),

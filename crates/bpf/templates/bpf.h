@@ -54,7 +54,12 @@ static inline int bpf_in_bounds(BpfVm *vm, uint64_t a, uint64_t n) {
     return io <= vm->input_len && n <= vm->input_len - io;
 }
 
-/* Stops the program with an out-of-bounds fault unless [a, a + n) is accessible. */
+/* Stops the program with an out-of-bounds fault unless [a, a + n) is accessible; nothing in the
+ * *_unchecked.c variants, which define BPF_UNCHECKED (Jit::unchecked: the caller vouches that
+ * every access stays in bounds, as rbpf's x86-64 JIT assumes). */
+#ifdef BPF_UNCHECKED
+#define CHECK(a, n, kind)
+#else
 #define CHECK(a, n, kind)                                            \
     if (__builtin_expect(!bpf_in_bounds(vm, (a), (n)), 0)) {         \
         vm->fault = (kind);                                          \
@@ -63,6 +68,7 @@ static inline int bpf_in_bounds(BpfVm *vm, uint64_t a, uint64_t n) {
         vm->fault_size = (n);                                        \
         return 0;                                                    \
     }
+#endif
 
 /* Unaligned access to program memory. */
 typedef uint16_t u16u __attribute__((aligned(1), may_alias));

@@ -253,3 +253,38 @@ fn extreme_offsets_reach_the_bytes_they_name() {
         }
     }
 }
+
+/// `Jit::unchecked` on every conformance program the interpreter runs to a result (so every
+/// access it makes is in bounds): the same r0 and the same memory afterwards.
+#[test]
+fn unchecked_code_agrees_on_every_in_bounds_conformance_program() {
+    use patchjit_bpf::conformance::{parse_test, test_files};
+    let dir = std::env::var_os("PATCHJIT_BPF_CONFORMANCE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bpf-conformance")
+        })
+        .join("tests");
+    let mut compared = 0;
+    for path in test_files(&dir).unwrap() {
+        let tc = parse_test(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Ok(prog) = tc.program() else { continue };
+        let Ok(interp) = Interpreter::new(prog.clone(), Helpers::conformance()) else {
+            continue;
+        };
+        let mut mem = tc.mem.clone();
+        let Ok(want) = interp.run(&mut mem) else {
+            continue;
+        };
+        // SAFETY: the interpreter ran this program on this input to the end with every access
+        // checked, and both tiers make the same accesses.
+        let jit =
+            unsafe { Jit::unchecked(prog, Helpers::conformance(), &patchjit::Options::default()) }
+                .unwrap();
+        let mut copy = tc.mem.clone();
+        assert_eq!(jit.run(&mut copy), Ok(want), "{}", path.display());
+        assert_eq!(copy, mem, "{}: memory after", path.display());
+        compared += 1;
+    }
+    assert!(compared > 250, "only {compared} programs compared");
+}

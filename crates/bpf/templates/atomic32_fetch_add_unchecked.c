@@ -1,0 +1,3 @@
+/* lock fetch add [dst + off], src (32-bit), unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
+#define BPF_UNCHECKED
+#include "atomic32_fetch_add.c"
