@@ -218,6 +218,18 @@ fn group(i: RawInsn) -> u16 {
             (_, 8) => MOVSX32_8,
             _ => MOVSX32_16,
         },
+        // Division by an immediate 0: the templates' zero test cannot see an immediate (clang
+        // takes `&_JIT_OPERAND0` for non-null and folds it away), so the division would trap.
+        // The RFC's results instead, from stencils whose operand (the immediate) is 0:
+        // quotient `mov dst, 0`, remainder `add dst, 0` (which cuts it to 32 bits in ALU32).
+        _ if matches!(i.opcode & 0xf, 4 | 7) && matches!(op, 3 | 9) && i.imm == 0 => {
+            match (op, form) {
+                (3, 0) => MOV64_IMM,
+                (3, _) => MOV32_IMM,
+                (_, 0) => ADD64_IMM,
+                _ => ADD32_IMM,
+            }
+        }
         _ if matches!(i.opcode & 7, 4 | 7) && i.off != 0 && op == 3 => SDIV[form],
         _ if matches!(i.opcode & 7, 4 | 7) && i.off != 0 && op == 9 => SMOD[form],
         _ if matches!(i.opcode & 7, 4 | 7) => ALU[op][form],
