@@ -129,7 +129,8 @@ impl Watchdog {
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
             let at = watched.load(Ordering::Relaxed);
-            if at != 0 && epoch.elapsed().as_millis() as u64 - at > HANG.as_millis() as u64 {
+            let now = epoch.elapsed().as_millis() as u64;
+            if at != 0 && now.saturating_sub(at) > HANG.as_millis() as u64 {
                 eprintln!("a case ran past {HANG:?}: its input is current.bin");
                 std::process::exit(3);
             }
