@@ -277,11 +277,40 @@ fn split(object: &ObjectSections, functions: &[(usize, &str)]) -> Vec<(String, V
 fn macho_atoms(file: &str, object: &ObjectSections) -> Result<ObjectSections, Error> {
     let mut sections = Vec::new();
     for section in &object.sections {
+        // Atoms and relayout move symbols with their sections: a section past the end of the
+        // address space, or a symbol outside its section (corrupt addresses), cannot be moved.
+        let place = || {
+            format!(
+                "section {} ({:#x} bytes at {:#x})",
+                section.name,
+                section.bytes.len(),
+                section.address
+            )
+        };
+        let end = section
+            .address
+            .checked_add(section.bytes.len() as u64)
+            .ok_or_else(|| {
+                let message = format!("{} runs past the end of the address space", place());
+                invalid(file, None, message)
+            })?;
+        if let Some(symbol) = section
+            .symbols
+            .iter()
+            .find(|y| !(section.address..=end).contains(&y.value))
+        {
+            let message = format!(
+                "symbol {} at {:#x} lies outside {}",
+                symbol.name,
+                symbol.value,
+                place()
+            );
+            return Err(invalid(file, None, message));
+        }
         if section.kind != SectionKind::Code {
             sections.push(section.clone());
             continue;
         }
-        let end = section.address + section.bytes.len() as u64;
         let mut bounds: Vec<u64> = section
             .symbols
             .iter()
