@@ -7,7 +7,7 @@
 //! are restored on return. Addresses are host addresses of the two regions, so both tiers
 //! see the same values.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Bytes of stack per call frame.
@@ -45,7 +45,9 @@ impl fmt::Display for HelperFault {
 /// Helper functions callable with `call N` / `callx reg`, by id.
 #[derive(Default)]
 pub struct Helpers {
-    table: HashMap<u32, (String, HelperFn)>,
+    // Ordered, not hashed: a lookup per call is on the hot path of helper-heavy programs, and a
+    // few comparisons beat hashing the id.
+    table: BTreeMap<u32, (String, HelperFn)>,
     unwind: Option<u32>,
 }
 
