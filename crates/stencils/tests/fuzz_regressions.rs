@@ -45,3 +45,16 @@ fn readobj_json_symbol_outside_its_section_is_an_error() {
     let message = message(extract("multi.json", &[sections], &Options::default()));
     assert!(message.contains("lies outside section"), "{message}");
 }
+
+/// An i686 COFF object (the mutation campaign's) whose `.bss` claims 160 MiB: extraction used
+/// to fill it, taking 40 s to dump; the per-object zero-fill cap makes it an error at once.
+#[test]
+fn a_coff_bss_of_160_mib_is_refused_at_once() {
+    let bytes = input("coff_bss_160mib.bin");
+    let start = std::time::Instant::now();
+    let result = extract_objects(&[("bss.o", &bytes)], None, &Options::default());
+    let message = message(result);
+    assert!(message.contains(".bss") && message.contains("over the limit"), "{message}");
+    // Generous for a debug build on a loaded machine; it took 40 s before the cap.
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
