@@ -7,9 +7,9 @@ use std::path::Path;
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::elf;
 use patchjit_bpf::interp::Interpreter;
-use patchjit_bpf::vm::Helpers;
 use patchjit_bpf::isa::RawInsn;
 use patchjit_bpf::jit::Jit;
+use patchjit_bpf::vm::Helpers;
 
 /// r0 from both tiers, which must agree.
 fn both(prog: Vec<RawInsn>) -> u64 {

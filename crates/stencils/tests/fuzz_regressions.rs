@@ -54,7 +54,10 @@ fn a_coff_bss_of_160_mib_is_refused_at_once() {
     let start = std::time::Instant::now();
     let result = extract_objects(&[("bss.o", &bytes)], None, &Options::default());
     let message = message(result);
-    assert!(message.contains(".bss") && message.contains("over the limit"), "{message}");
+    assert!(
+        message.contains(".bss") && message.contains("over the limit"),
+        "{message}"
+    );
     // Generous for a debug build on a loaded machine; it took 40 s before the cap.
     assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }
