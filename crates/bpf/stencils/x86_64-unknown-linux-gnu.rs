@@ -2047,16 +2047,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jeq32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x85, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x84,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2088,16 +2086,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jeq64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x85, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x84,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2129,16 +2125,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jge32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x82, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x83,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2170,16 +2164,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jge64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x82, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x83,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2211,16 +2203,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jgt32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x86, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x87,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2252,16 +2242,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jgt64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x86, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x87,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2293,16 +2281,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jle32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x87, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x86,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2334,16 +2320,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jle64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x87, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x86,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2375,16 +2359,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jlt32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x83, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x82,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2416,16 +2398,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jlt64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x83, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x82,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2457,16 +2437,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jne32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x84, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2498,16 +2476,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jne64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x84, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2539,16 +2515,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jset32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x85, 0x0c, 0x04, 0x0f, 0x84, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x85, 0x0c, 0x04, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2580,16 +2554,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jset64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0xd1,
-                    0xe8, 0x83, 0xe0, 0x78, 0x49, 0x8b, 0x04, 0x04, 0x49, 0x85, 0x04, 0xcc, 0x0f, 0x84, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0xe8, 0x83, 0xe0, 0x78, 0x49, 0x8b, 0x04, 0x04, 0x49, 0x85, 0x04, 0xcc, 0x0f, 0x85,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2621,16 +2593,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsge32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8c, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8d,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2662,16 +2632,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsge64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8c, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8d,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2703,16 +2671,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsgt32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8e, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8f,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2744,16 +2710,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsgt64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8e, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8f,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2785,16 +2749,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsle32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8f, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8e,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2826,16 +2788,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jsle64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8f, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8e,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2867,16 +2827,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jslt32_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x41,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8d, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x41, 0x3b, 0x0c, 0x04, 0x0f, 0x8c,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2908,16 +2866,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jslt64_reg",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 34,
                 body: &[
                     0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc1, 0x83, 0xe1, 0x0f, 0x49,
-                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8d, 0x00, 0x00,
-                    0x00, 0x00, 0xe9,
+                    0x8b, 0x0c, 0xcc, 0xd1, 0xe8, 0x83, 0xe0, 0x78, 0x49, 0x3b, 0x0c, 0x04, 0x0f, 0x8c,
                 ],
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
