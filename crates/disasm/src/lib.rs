@@ -52,9 +52,13 @@ pub fn format_line(line: &Line, code: &[u8], address: u64) -> String {
 pub struct HoleMark<'a> {
     /// Offset of the hole's first byte in the listed code.
     pub offset: u64,
+    /// The patch function, shown by its CPython name (`patch_64`).
     pub patch: PatchKind,
+    /// The base the patch starts from (`OPERAND0`, `CONTINUE`, a custom value's name).
     pub value: &'a HoleValue<String>,
+    /// The external symbol whose address is added, if any.
     pub symbol: Option<&'a str>,
+    /// Added last; shown as `+ 0x..` or `- 0x..`, omitted when 0.
     pub addend: i64,
 }
 
