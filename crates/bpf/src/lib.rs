@@ -4,6 +4,8 @@
 //! an ELF loader for `clang -target bpf` objects and the conformance-suite runner, which runs
 //! both tiers.
 
+#![warn(missing_docs)]
+
 pub mod asm;
 pub mod conformance;
 pub mod disasm;
@@ -14,3 +16,8 @@ pub mod isa;
 pub mod jit;
 pub mod verifier;
 pub mod vm;
+
+/// The README's example, run as a doctest so the published front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

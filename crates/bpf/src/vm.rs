@@ -171,7 +171,7 @@ pub enum ExecError {
         /// instruction index
         pc: usize,
     },
-    /// The budget ran out (see [`Interpreter::set_budget`]).
+    /// The budget ran out (see [`crate::interp::Interpreter::set_budget`]).
     BudgetExhausted {
         /// the back-edge or local call that would have exceeded it
         pc: usize,

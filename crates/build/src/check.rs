@@ -30,13 +30,20 @@ pub enum Rule {
     /// Uses thread-local storage.
     ThreadLocal(String),
     /// Code larger than the limit.
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The stencil's code size in bytes.
+        size: usize,
+        /// [`crate::Builder::max_code_size`]'s value.
+        limit: usize,
+    },
 }
 
 /// One broken rule in one stencil.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
+    /// The stencil group (template stem) at fault.
     pub stencil: String,
+    /// What it did wrong.
     pub rule: Rule,
 }
 

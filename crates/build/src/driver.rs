@@ -12,24 +12,34 @@ pub enum Event<'a> {
     /// `total` sources are about to be compiled for `target` with the clang whose `--version`
     /// line is `clang`.
     Compiling {
+        /// The target triple.
         target: &'a str,
+        /// How many sources.
         total: usize,
+        /// clang's `--version` line.
         clang: &'a str,
     },
     /// One source compiled (or found in the cache), in completion order.
     Compiled {
+        /// The template's path, or the micro-op's name in the CPython job.
         name: &'a str,
+        /// Taken from the compile cache rather than compiled.
         cached: bool,
+        /// Sources finished so far, this one included.
         done: usize,
+        /// As in [`Event::Compiling`].
         total: usize,
     },
     /// A tool command line (the CPython job's `verbose`).
     Command(&'a str),
     /// An output already matches its inputs: nothing was built.
     UpToDate {
+        /// The output left as it was.
         path: &'a Path,
     },
+    /// An output was written.
     Wrote {
+        /// The output written.
         path: &'a Path,
     },
 }

@@ -14,6 +14,9 @@
 //!
 //! and in the crate: `mod stencils { include!(concat!(env!("OUT_DIR"), "/stencils.rs")); }`,
 //! which defines `STENCILS: patchjit::StencilTable` and one `u16` index constant per template.
+
+#![warn(missing_docs)]
+
 pub mod cpython;
 
 mod check;
@@ -79,17 +82,32 @@ pub enum Error {
     /// No usable clang, and no committed table to fall back on.
     Clang(ToolProblem),
     /// No usable clang, and the committed table for the target is missing.
-    NoCommittedTable { problem: ToolProblem, path: PathBuf },
-    Io {
+    NoCommittedTable {
+        /// Why no clang could be used.
+        problem: ToolProblem,
+        /// Where the committed table was looked for.
         path: PathBuf,
+    },
+    /// Reading or writing a file (template, cache entry, output) failed.
+    Io {
+        /// The file or directory the operation was on.
+        path: PathBuf,
+        /// What the operating system said.
         error: std::io::Error,
     },
     /// clang rejected a template.
-    Compile { template: PathBuf, stderr: String },
+    Compile {
+        /// The template clang was given.
+        template: PathBuf,
+        /// clang's diagnostics, as printed.
+        stderr: String,
+    },
     /// The object of a template could not become stencils (the error also names the file,
     /// section, offset and relocation type where it has them).
     Extraction {
+        /// The stencil (template stem) whose object failed.
         stencil: String,
+        /// What extraction found wrong.
         error: patchjit_stencils::Error,
     },
     /// Templates broke hygiene rules.
@@ -97,7 +115,12 @@ pub enum Error {
     /// The builder's configuration or the templates' names are unusable.
     Invalid(String),
     /// A directory under the shared temporary directory is not safely the user's own.
-    UnsafeDir { path: PathBuf, problem: DirProblem },
+    UnsafeDir {
+        /// The directory refused.
+        path: PathBuf,
+        /// What makes it unsafe.
+        problem: DirProblem,
+    },
 }
 
 impl Error {
@@ -170,17 +193,25 @@ pub enum TableSource {
 /// extracted, so every count is zero.
 #[derive(Clone, Debug)]
 pub struct Report {
+    /// The target the table is for.
     pub target: Target,
+    /// Whether the table was generated now or copied from the committed tables.
     pub source: TableSource,
+    /// Where the Rust table was written.
     pub output: PathBuf,
-    /// Templates compiled / taken from the cache.
+    /// Templates clang compiled in this build.
     pub compiled: usize,
+    /// Templates whose object was taken from the cache instead.
     pub cached: usize,
+    /// Stencil groups in the table.
     pub stencils: usize,
+    /// Code bytes over all groups, after padding: what one use of every operation copies.
     pub code_bytes: usize,
+    /// Data bytes over all groups, GOT slots included.
     pub data_bytes: usize,
     /// Number of holes of each patch kind, in kind order (kinds with none left out).
     pub holes: Vec<(PatchKind, usize)>,
+    /// Wall time the build took (for progress lines and the CLI's summary).
     pub elapsed: Duration,
 }
 
@@ -189,7 +220,9 @@ pub struct Report {
 pub struct Generated {
     /// The Rust module body.
     pub rust: String,
+    /// The stencil groups the table was written from (for the JSON dump or other writers).
     pub extraction: Extraction,
+    /// The counts, as [`Builder::build`] would report them (no output path yet).
     pub report: Report,
     /// Files the outputs depend on (templates and headers), for `rerun-if-changed`.
     pub dependencies: Vec<PathBuf>,
@@ -224,6 +257,8 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// A builder with no templates. The target defaults to Cargo's `TARGET`, so outside a build
+    /// script call [`Builder::target`].
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -665,3 +700,8 @@ fn summarize(
 pub fn find_clang(version_cache: Option<&Path>) -> Result<Tool, ToolProblem> {
     find_tool(ToolKind::Clang, Versions::AtLeast(MIN_MAJOR), version_cache)
 }
+
+/// The README's example, compiled as a doctest so the published front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

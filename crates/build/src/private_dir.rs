@@ -13,14 +13,18 @@ use crate::Error;
 pub enum DirProblem {
     /// A symbolic link (to wherever its creator chose).
     Symlink,
+    /// Something else (a file, a FIFO) already has the name.
     NotADirectory,
     /// Owned by another user.
     Owner {
+        /// The directory owner's uid.
         owner: u32,
+        /// The current user's uid.
         user: u32,
     },
     /// Others could add or replace files in it.
     Writable {
+        /// Its permission bits.
         mode: u32,
     },
 }

@@ -7,11 +7,13 @@ use std::path::Path;
 /// How a file on disk compares with the text generated for it.
 #[derive(Debug)]
 pub enum Freshness {
+    /// Byte for byte what would be generated.
     UpToDate,
     /// The file cannot be read (usually: it does not exist yet).
     Unreadable(std::io::Error),
     /// The file differs; `summary` says from which line, how many lines, and in which stencil.
     Stale {
+        /// Human-readable, a few lines.
         summary: String,
     },
 }

@@ -16,7 +16,9 @@ const NEWEST_NAMED: u32 = 22;
 /// An LLVM program patchjit runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ToolKind {
+    /// Compiles templates (and CPython's micro-ops).
     Clang,
+    /// `llvm-objdump`, for the disassembly comments in CPython's headers.
     Objdump,
 }
 
@@ -80,9 +82,11 @@ impl fmt::Display for Versions {
 /// A runnable LLVM tool: where it is and what `--version` says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tool {
+    /// The executable, as found on `PATH` or named by the environment variable.
     pub path: PathBuf,
     /// The line of `--version` naming the version (part of every compile cache key).
     pub version: String,
+    /// The LLVM major version parsed from `version`.
     pub major: u32,
 }
 
@@ -91,18 +95,31 @@ pub struct Tool {
 pub enum ToolProblem {
     /// The tool's environment variable names something that does not run.
     EnvNotRunnable {
+        /// The tool looked for.
         kind: ToolKind,
+        /// The variable's value.
         path: String,
+        /// Why it did not run (the OS error, or a failing or unparsable `--version`).
         reason: String,
+        /// The versions that would have been accepted.
         wanted: Versions,
     },
     /// None of the candidate names is on `PATH` (or none of them runs).
-    NotFound { kind: ToolKind, wanted: Versions },
+    NotFound {
+        /// The tool looked for.
+        kind: ToolKind,
+        /// The versions that would have been accepted.
+        wanted: Versions,
+    },
     /// The tool found (by the variable, or the last found on `PATH`) has the wrong version.
     WrongVersion {
+        /// The tool looked for.
         kind: ToolKind,
+        /// The executable found.
         path: String,
+        /// Its `--version` line.
         version: String,
+        /// The versions that would have been accepted.
         wanted: Versions,
     },
 }

@@ -41,8 +41,8 @@ fn group(
     }
 }
 
-/// The x86-64 shape of CPython's §3.10 toy example: a removed continuation jump, a string
-/// literal with padding, one GOT slot, every kind of value expression.
+/// An x86-64 extraction shaped like a toy two-case CPython build: a removed continuation jump,
+/// a string literal with padding, one GOT slot, every kind of value expression.
 fn x86_extraction() -> Extraction {
     let shim = group("shim", vec![0xc3], vec![], vec![], 0, 0, vec![]);
     let empty = group("_A", vec![], vec![], vec![], 0, 0, vec![]);

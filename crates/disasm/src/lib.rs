@@ -3,6 +3,8 @@
 //! became read the same. Decoding never fails: bytes that are not an instruction become `.byte`
 //! (x86) or `.word` (AArch64) lines and decoding resynchronises after them.
 
+#![warn(missing_docs)]
+
 use std::fmt::Write;
 
 pub use patchjit_vocab::Arch;
@@ -13,6 +15,8 @@ use patchjit_vocab::{HoleValue, PatchKind};
 pub struct Line {
     /// Offset of the first byte in the decoded slice.
     pub offset: usize,
+    /// Bytes it covers, so `code[offset..offset + len]` is the instruction: 1 for an x86
+    /// `.byte`, 4 on AArch64 except a trailing `.byte` line of fewer.
     pub len: usize,
     /// Intel syntax on x86, LLVM-like syntax on AArch64.
     pub text: String,
@@ -48,9 +52,13 @@ pub fn format_line(line: &Line, code: &[u8], address: u64) -> String {
 pub struct HoleMark<'a> {
     /// Offset of the hole's first byte in the listed code.
     pub offset: u64,
+    /// The patch function, shown by its CPython name (`patch_64`).
     pub patch: PatchKind,
+    /// The base the patch starts from (`OPERAND0`, `CONTINUE`, a custom value's name).
     pub value: &'a HoleValue<String>,
+    /// The external symbol whose address is added, if any.
     pub symbol: Option<&'a str>,
+    /// Added last; shown as `+ 0x..` or `- 0x..`, omitted when 0.
     pub addend: i64,
 }
 
@@ -223,3 +231,8 @@ mod tests {
         assert_eq!(lines[2].len, 2);
     }
 }
+
+/// The README's example, run as a doctest so the published front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

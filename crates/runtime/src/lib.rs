@@ -30,6 +30,8 @@
 //! assert_eq!(f(), 42);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod emitter;
 pub mod memory;
 pub mod patch;
@@ -43,3 +45,8 @@ pub use emitter::{
 pub use memory::{Arena, DataProtection, ExecutableMemory, Placement, WritableMemory};
 pub use patch::{PatchError, PatchProblem, PatchTarget};
 pub use stencil::{Hole, HoleValue, PatchKind, Stencil, StencilGroup, StencilTable};
+
+/// The README's example, run as a doctest so the published front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -14,17 +14,34 @@ use crate::stencil::PatchKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PatchProblem {
     /// The bytes to patch (or a GOT slot the patch reads) are not inside the buffer.
-    OutOfBounds { buffer_len: usize },
+    OutOfBounds {
+        /// The buffer's length.
+        buffer_len: usize,
+    },
     /// The value, or its distance from the location, does not fit in `bits` bits.
     OutOfRange {
+        /// The field's width.
         bits: u32,
+        /// Whether the field is signed (PC-relative fields are).
         signed: bool,
+        /// The value, or for PC-relative patches its distance from the location.
         distance: i64,
     },
     /// The value or distance must be a multiple of `align`.
-    Misaligned { align: u64, distance: i64 },
+    Misaligned {
+        /// The multiple the encoding needs: 4 for AArch64 instructions and branch distances,
+        /// the access size for scaled loads.
+        align: u64,
+        /// The value or distance that is not.
+        distance: i64,
+    },
     /// The instruction at the location is not one this patch kind can rewrite.
-    UnexpectedInstruction { found: u32, expected: &'static str },
+    UnexpectedInstruction {
+        /// The 32-bit instruction word found.
+        found: u32,
+        /// The instruction the patch kind rewrites.
+        expected: &'static str,
+    },
 }
 
 /// A patch that was refused; the buffer is unchanged at `offset`.
@@ -32,9 +49,11 @@ pub enum PatchProblem {
 pub struct PatchError {
     /// Byte offset of the patch location in the buffer.
     pub offset: usize,
+    /// The patch function that refused.
     pub kind: PatchKind,
     /// The value that was to be written (before any PC-relative subtraction).
     pub value: u64,
+    /// Why it was refused.
     pub problem: PatchProblem,
 }
 

@@ -133,6 +133,7 @@ pub mod gdb {
     use super::CodeSymbol;
     use std::sync::Mutex;
 
+    /// One registered unit: a node of the list GDB walks (layout fixed by the interface).
     #[repr(C)]
     pub struct JitCodeEntry {
         next: *mut JitCodeEntry,
@@ -141,11 +142,16 @@ pub mod gdb {
         symfile_size: u64,
     }
 
+    /// The type of [`__jit_debug_descriptor`] (layout fixed by the interface).
     #[repr(C)]
     pub struct JitDescriptor {
+        /// Interface version: 1.
         pub version: u32,
+        /// What the last call of [`__jit_debug_register_code`] did: nothing, register, unregister.
         pub action_flag: u32,
+        /// The entry that call was about.
         pub relevant_entry: *mut JitCodeEntry,
+        /// The head of the list of registered units.
         pub first_entry: *mut JitCodeEntry,
     }
 

@@ -7,20 +7,37 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The bytes are not a readable object (empty, truncated, corrupt tables, bad JSON).
-    Malformed { file: String, message: String },
+    Malformed {
+        /// The file name the caller gave for the bytes.
+        file: String,
+        /// What is wrong, with the section or offset where one applies.
+        message: String,
+    },
     /// A format, architecture or section type patchjit does not handle.
-    Unsupported { file: String, message: String },
+    Unsupported {
+        /// The file name the caller gave for the bytes.
+        file: String,
+        /// What is not handled.
+        message: String,
+    },
     /// A relocation type that has no patch function.
     UnsupportedRelocation {
+        /// The file name the caller gave for the bytes.
         file: String,
+        /// The section the relocation applies to.
         section: String,
+        /// Where in that section the relocation applies.
         offset: u64,
+        /// The type: its name where one is known, else its raw number.
         kind: String,
     },
     /// A well-formed object that cannot become a good stencil group.
     Invalid {
+        /// The file name the caller gave for the bytes.
         file: String,
+        /// The template function (stencil group) at fault, when the problem is inside one.
         group: Option<String>,
+        /// What is wrong.
         message: String,
     },
 }

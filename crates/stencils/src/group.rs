@@ -1,7 +1,6 @@
-//! Turns parsed objects into stencil groups exactly as CPython 3.14's `Tools/jit` does
-//! (reference §2.1–2.4 and §2.6): section concatenation per format, one hole per relocation,
-//! internal symbol resolution, GOT slots, AArch64 trampolines, trailing-jump removal, padding,
-//! and ADRP+LDR pair folding.
+//! Turns parsed objects into stencil groups exactly as CPython 3.14's `Tools/jit` does: section
+//! concatenation per format, one hole per relocation, internal symbol resolution, GOT slots,
+//! AArch64 trampolines, trailing-jump removal, padding, and ADRP+LDR pair folding.
 //!
 //! One object usually holds one template function (`_JIT_ENTRY`, CPython's way) and gives one
 //! group named after the file stem. An object compiled with `-ffunction-sections` that defines
@@ -750,7 +749,8 @@ impl<'a> Builder<'a> {
         Ok((HoleValue::Zero, Some(name.to_string())))
     }
 
-    /// §2.4 step 1: AArch64 branches to external symbols may need a trampoline.
+    /// Post-processing starts here, in CPython's order: AArch64 branches to external symbols
+    /// may need a trampoline.
     fn trampolines(
         &mut self,
         known: &mut HashMap<String, u32>,
@@ -784,7 +784,8 @@ impl<'a> Builder<'a> {
         ordinals.into_iter().collect()
     }
 
-    /// §2.4 step 2: drop a trailing jump to the continuation (the next stencil follows).
+    /// After the trampolines: drop a trailing jump to the continuation (the next stencil
+    /// follows).
     fn remove_continue_jump(&mut self) {
         let Some(last) = self
             .code
@@ -837,7 +838,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// §2.4 step 3: NOPs up to the code alignment.
+    /// After the jump is gone: NOPs up to the code alignment (the data is zero-padded to 8 next).
     fn pad_code(&mut self) -> Result<(), Error> {
         let align = self.target.code_alignment();
         let nop = self.target.nop();
@@ -855,7 +856,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// §2.4 step 5: GOT references become data-relative slots; names defined in the group become
+    /// After padding: GOT references become data-relative slots; names defined in the group become
     /// code/data offsets.
     fn resolve(
         &mut self,
@@ -913,9 +914,10 @@ fn macho_section_name(name: &str) -> &str {
     name.strip_prefix('_').unwrap_or(name)
 }
 
-/// §2.6: an ADRP (`Page21rx`) directly followed by its LDR (`Lo12x`) of the same GOT slot, with
-/// Rd(ADRP) = Rt(LDR) = Rn(LDR), becomes one `Aarch64Pair33rx` hole at the ADRP; the LDR's hole
-/// is dropped (the patch function rewrites both instructions).
+/// Last, after the holes are sorted (CPython does it while writing): an ADRP (`Page21rx`)
+/// directly followed by its LDR (`Lo12x`) of the same GOT slot, with Rd(ADRP) = Rt(LDR) =
+/// Rn(LDR), becomes one `Aarch64Pair33rx` hole at the ADRP; the LDR's hole is dropped (the patch
+/// function rewrites both instructions).
 fn fold_pairs(stencil: &mut Stencil) {
     let word = |offset: u64| -> Option<u32> {
         let start = usize::try_from(offset).ok()?;

@@ -13,6 +13,7 @@ pub struct Hole {
     pub offset: u64,
     /// The relocation the hole came from (GOT slots use `R_X86_64_64`, as CPython does).
     pub kind: RelocKind,
+    /// The base the patch starts from (`_JIT_<NAME>` in the template, or `DATA` for a GOT slot).
     pub value: HoleValue,
     /// An external symbol whose address is added, if any.
     pub symbol: Option<String>,
@@ -25,6 +26,7 @@ pub struct Hole {
 /// A contiguous run of bytes to copy, and the holes in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stencil {
+    /// The bytes to copy, holes still holding what the object file had there.
     pub body: Vec<u8>,
     /// Sorted by offset (stable: equal offsets keep relocation order). An AArch64 ADRP + LDR
     /// pair loading one GOT slot (a `Page21rx` hole followed 4 bytes later by a `Lo12x` hole
@@ -44,7 +46,9 @@ pub struct StencilGroup {
     /// The template function's name (prefix stripped), or the object's stem for one-function
     /// objects (CPython's way: the micro-op name).
     pub name: String,
+    /// Copied into executable memory, one after another in program order.
     pub code: Stencil,
+    /// Its constants, variables and GOT slots, copied beside the code and patched the same way.
     pub data: Stencil,
     /// Length of the data copied from the object's sections, before padding and GOT slots;
     /// CPython's data comments are derived from it.
@@ -58,6 +62,7 @@ pub struct StencilGroup {
 /// Everything extracted from one build: groups in order, and the symbols trampolines refer to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Extraction {
+    /// One per template function, in the order of the objects they came from.
     pub groups: Vec<StencilGroup>,
     /// Symbol of trampoline ordinal `i` at index `i`, shared by all groups of the build.
     pub trampoline_symbols: Vec<String>,

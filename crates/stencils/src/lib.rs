@@ -15,6 +15,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod clang;
 mod error;
 mod fallthrough;
@@ -37,3 +39,8 @@ pub use object_file::read_object;
 pub use patchjit_vocab::{Addend, Arch, Format, PatchKind, RelocKind, Target};
 pub use readobj::{read_readobj_json, readobj_json_target};
 pub use sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
+
+/// The README's example, compiled as a doctest so the published front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

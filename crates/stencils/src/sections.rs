@@ -48,7 +48,9 @@ pub enum RelocTarget {
 pub struct Relocation {
     /// Offset within the section it applies to.
     pub offset: u64,
+    /// The relocation type's row, which fixes the patch function, GOT use and addend rule.
     pub kind: RelocKind,
+    /// What the relocated field refers to.
     pub target: RelocTarget,
     /// Explicit (ELF RELA) or read from the instruction bytes by the format's rules.
     pub addend: i64,
@@ -61,7 +63,9 @@ pub struct Section {
     /// index, COFF 1-based section number, Mach-O 1-based section ordinal (`n_sect`, i.e.
     /// `llvm-readobj`'s 0-based `Index` + 1).
     pub index: usize,
+    /// As the file spells it (`.text`, `__text`, `.rdata`), for error messages.
     pub name: String,
+    /// Whether it goes into the code or the data stencil.
     pub kind: SectionKind,
     /// Mach-O: the section's address in the object's single address space; 0 elsewhere.
     pub address: u64,
@@ -76,6 +80,8 @@ pub struct Section {
 /// A parsed object: everything grouping needs and nothing more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectSections {
+    /// The target the object was compiled for, from its header (or `llvm-readobj`'s format line).
     pub target: Target,
+    /// The allocated sections in file order (debug info and other unloaded sections left out).
     pub sections: Vec<Section>,
 }

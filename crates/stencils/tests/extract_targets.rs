@@ -1,7 +1,7 @@
 //! Compiles the templates in `tests/templates` with clang 19 for all seven targets and checks the
 //! extracted stencil groups hole by hole. The expectations were read off `llvm-objdump-19 -dr` of
-//! the same objects and CPython 3.14's rules (reference §2.3–2.6): GOT slot order, trampoline
-//! ordinals, the removed trailing jump, NOP/zero padding and folded ADRP+LDR pairs.
+//! the same objects and CPython 3.14's `Tools/jit` rules: GOT slot order, trampoline ordinals,
+//! the removed trailing jump, NOP/zero padding and folded ADRP+LDR pairs.
 
 mod common;
 

@@ -14,3 +14,8 @@ mod target;
 pub use hole::{HoleValue, PatchKind};
 pub use reloc::{Addend, RelocKind};
 pub use target::{Arch, Format, Target};
+
+/// The README's example, run as a doctest so the published front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -6,6 +6,7 @@
 pub struct MicroOp {
     /// From `case` through the closing `}` (eight-space indented), inclusive.
     pub case_text: String,
+    /// The `NAME` of `case NAME:`, which names the stencil and its `emit_NAME` function.
     pub name: String,
 }
 

@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 pub struct DigestInputs<'a> {
     /// The triple exactly as given on the command line.
     pub triple: &'a str,
+    /// A debug interpreter build (`--debug`), hashed as one byte.
     pub debug: bool,
+    /// The extra clang flags exactly as given, hashed as text.
     pub cflags: &'a str,
     /// The CPython source root.
     pub cpython: &'a Path,

@@ -39,15 +39,28 @@ pub enum HeaderError {
     /// The extraction has no group named `shim`, which CPython's footer needs.
     MissingShim,
     /// There must be exactly one list of code comment lines per group.
-    CommentCount { groups: usize, comments: usize },
+    CommentCount {
+        /// Groups in the extraction.
+        groups: usize,
+        /// Comment lists given.
+        comments: usize,
+    },
     /// A hole whose value CPython's `jit.c` has no expression for.
     UnprintableValue {
+        /// The stencil group holding the hole.
         group: String,
+        /// The hole's offset in its stencil.
         offset: u64,
+        /// The value's name (a client's custom value, which CPython does not have).
         value: String,
     },
     /// The data stencil's layout disagrees with its recorded section length and GOT offset.
-    DataLayout { group: String, message: String },
+    DataLayout {
+        /// The stencil group at fault.
+        group: String,
+        /// Which length or offset disagrees.
+        message: String,
+    },
 }
 
 impl fmt::Display for HeaderError {
@@ -74,9 +87,11 @@ pub struct TargetHeader<'a> {
     pub digest: &'a str,
     /// The command that produced the file (second line), without the `$ ` prefix.
     pub command: &'a str,
+    /// The target's stencil groups, `shim` among them.
     pub extraction: &'a Extraction,
     /// Code comment lines (disassembly) per group, in `extraction.groups` order.
     pub code_comments: &'a [Vec<String>],
+    /// Which AArch64 GOT-load patch functions the tree's `jit.c` has.
     pub dialect: PatchDialect,
 }
 

@@ -25,6 +25,7 @@ use crate::tools::{find_tool, Tool, ToolKind, ToolProblem, Versions};
 pub struct Job {
     /// Target triples, used verbatim for `--target=`, the file name and the digest.
     pub triples: Vec<String>,
+    /// Where `jit_stencils-<triple>.h` and the umbrella `jit_stencils.h` are written.
     pub output_dir: PathBuf,
     /// Directory holding the configured `pyconfig.h`.
     pub pyconfig_dir: PathBuf,
@@ -59,7 +60,10 @@ pub enum CodeComments {
     /// `llvm-objdump --disassemble --reloc` of each object, as CPython writes them, when
     /// llvm-objdump is installed; otherwise [`code_comments`]'s listing if `fallback`, else
     /// none (as CPython does).
-    Objdump { fallback: bool },
+    Objdump {
+        /// Whether to fall back on the built-in listing when llvm-objdump is missing.
+        fallback: bool,
+    },
     /// Always [`code_comments`]'s listing (no llvm-objdump runs).
     Builtin,
 }
@@ -67,30 +71,49 @@ pub enum CodeComments {
 /// Why a job failed; each names the file, micro-op or tool involved.
 #[derive(Debug)]
 pub enum JobError {
+    /// Reading the CPython tree or writing a header failed.
     Io {
+        /// The file or directory the operation was on.
         path: PathBuf,
+        /// What the operating system said.
         error: io::Error,
     },
+    /// A triple that matches none of patchjit's targets.
     UnknownTriple(String),
     /// clang (or llvm-objdump, when `PATCHJIT_OBJDUMP` names it) from LLVM 19 is not usable.
     Tool(ToolProblem),
+    /// `cflags` cannot be split like a shell would (an unclosed quote, a trailing backslash).
     BadCflags(String),
+    /// clang failed on one micro-op's template.
     Compile {
+        /// The micro-op.
         stencil: String,
+        /// The whole command line, so it can be rerun by hand.
         command: String,
+        /// The exit status, or why clang could not start.
         status: String,
+        /// clang's diagnostics.
         stderr: String,
     },
+    /// llvm-objdump failed on one micro-op's object (code comments only).
     Objdump {
+        /// The micro-op.
         stencil: String,
+        /// What went wrong.
         message: String,
     },
+    /// A target's objects could not become stencils.
     Extract {
+        /// The triple as given.
         triple: String,
+        /// The extraction error, naming file, section, offset and relocation.
         message: String,
     },
+    /// A target's header could not be written from its stencils.
     Header {
+        /// The triple as given.
         triple: String,
+        /// What the writer refused.
         error: HeaderError,
     },
 }

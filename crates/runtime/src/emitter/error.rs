@@ -11,14 +11,18 @@ use crate::patch::PatchError;
 /// Which section of a group a failing hole is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
+    /// The group's code stencil.
     Code,
+    /// The group's data stencil (GOT slots included).
     Data,
 }
 
 /// Which of an instruction's branch destinations is meant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BranchKind {
+    /// [`super::Instruction::jump_target`], for `_JIT_JUMP_TARGET`.
     Jump,
+    /// [`super::Instruction::error_target`], for `_JIT_ERROR_TARGET`.
     Error,
 }
 
@@ -26,7 +30,9 @@ pub enum BranchKind {
 /// and terminator).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Site {
+    /// The stencil group's name, as the table has it.
     pub group: &'static str,
+    /// The instruction's index in the program, if the piece is an instruction.
     pub instruction: Option<usize>,
 }
 
@@ -45,47 +51,98 @@ pub enum EmitError {
     /// A hole's value did not fit its instruction (see the [`PatchError`]); `hole` is its
     /// offset in the stencil (for the trampolines, in the trampoline area).
     Patch {
+        /// The group and instruction.
         site: Site,
+        /// Code or data.
         section: Section,
+        /// The hole's offset.
         hole: u32,
+        /// What the patch function refused.
         error: PatchError,
     },
     /// A hole refers to a symbol the resolver given to [`Emitter::new`] did not provide.
-    UnresolvedSymbol { site: Site, symbol: &'static str },
+    UnresolvedSymbol {
+        /// The group and instruction.
+        site: Site,
+        /// The symbol's name.
+        symbol: &'static str,
+    },
     /// An instruction's code uses `_JIT_JUMP_TARGET`/`_JIT_ERROR_TARGET` but none was set.
-    MissingDestination { site: Site, branch: BranchKind },
+    MissingDestination {
+        /// The group and instruction.
+        site: Site,
+        /// Which destination is missing.
+        branch: BranchKind,
+    },
     /// A destination names an instruction that does not exist or a label never bound.
     BadDestination {
+        /// The group and instruction.
         site: Site,
+        /// Which destination is wrong.
         branch: BranchKind,
+        /// What it named.
         destination: Destination,
     },
     /// The last instruction continues past the end of the program and there is no terminator.
-    FallsOffEnd { site: Site },
+    FallsOffEnd {
+        /// The last instruction.
+        site: Site,
+    },
     /// A group index that is not in the table.
-    NoSuchGroup { group: u16 },
+    NoSuchGroup {
+        /// The index given.
+        group: u16,
+    },
     /// An instruction index past the end of the program.
-    NoSuchInstruction { index: usize, len: usize },
+    NoSuchInstruction {
+        /// The index given.
+        index: usize,
+        /// Instructions pushed so far.
+        len: usize,
+    },
     /// A client-defined value index past the table's `custom_values`.
-    NoSuchCustomValue { value_id: u16, declared: usize },
+    NoSuchCustomValue {
+        /// The index a hole gives.
+        value_id: u16,
+        /// How many values the table declares.
+        declared: usize,
+    },
     /// [`Emitter::bind`] got a label another emitter made, or one already bound.
-    BadLabel { label: Label, problem: LabelProblem },
+    BadLabel {
+        /// The label given.
+        label: Label,
+        /// What is wrong with it.
+        problem: LabelProblem,
+    },
     /// [`Emitter::emit_into`] got the [`Layout`] of another emitter.
     ForeignLayout,
     /// [`Emitter::emit_into`]'s buffer cannot hold the layout at `data_offset`, `data_offset` is
     /// not 8-aligned, or `base + len` wraps the address space.
     BadBuffer {
+        /// The buffer's length.
         len: usize,
+        /// The address the buffer was to be patched for.
         base: u64,
+        /// Where the data was to start in the buffer.
         data_offset: usize,
+        /// [`Layout::code_len`].
         code_len: u32,
+        /// [`Layout::data_len`].
         data_len: u32,
     },
     /// The table is inconsistent (a hole outside its stencil, an unknown symbol index...).
-    BadTable { group: &'static str, reason: String },
+    BadTable {
+        /// The group at fault.
+        group: &'static str,
+        /// What is inconsistent.
+        reason: String,
+    },
     /// The table was built for another architecture or calling-convention family (Windows,
     /// Apple, other) than the one running.
-    ForeignTable { target: &'static str },
+    ForeignTable {
+        /// The table's target triple.
+        target: &'static str,
+    },
     /// The program needs more than 4 GiB of code or data, or 2^32 instructions or labels.
     TooLarge,
     /// Mapping or protecting memory failed.

@@ -19,6 +19,7 @@ pub struct Label {
 pub enum Destination {
     /// An instruction index.
     Instruction(u32),
+    /// The instruction the label is bound to, which may be pushed later.
     Label(Label),
 }
 
