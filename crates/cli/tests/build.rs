@@ -10,7 +10,7 @@ use patchjit_test_support::special_files::{
 };
 
 fn template() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/tests/templates/add.c")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../builder/tests/templates/add.c")
 }
 
 /// `patchjit build` of one template into `output`, with its own cache; asserts success.

@@ -12,7 +12,7 @@ use patchjit_stencils::{Extraction, HoleValue, Target};
 
 /// `patchjit.h` itself, as client templates include it.
 fn header_dir() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/include");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../builder/include");
     format!("-I{}", dir.display())
 }
 
