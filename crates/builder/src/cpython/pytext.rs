@@ -25,25 +25,14 @@ pub fn bytes_repr(bytes: &[u8]) -> String {
     out
 }
 
-/// `shlex.join` exactly as Python writes it, because the header records the command line and
-/// must match `build.py`'s byte for byte: a word of only ASCII letters, digits and `_@%+=:,./-`
-/// stays bare, any other is single-quoted (the `shlex` crate also quotes `=`, which Python does
-/// not: `--cflags=`).
+/// `shlex.join`, with the `shlex` crate's quoting: any POSIX shell reads the line back as the
+/// same words. It quotes a little more than Python does (`'--cflags='` where `build.py` writes
+/// `--cflags=`); the line is the header's command-line comment, which differs from `build.py`'s
+/// anyway (it names `patchjit cpython`). No word of a real command line holds a NUL, which no
+/// quoting can carry; such a word is written as it is.
 pub fn shell_join<S: AsRef<str>>(args: &[S]) -> String {
-    args.iter()
-        .map(|a| python_quote(a.as_ref()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `shlex.quote`.
-fn python_quote(word: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
-    if !word.is_empty() && word.chars().all(safe) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\"'\"'"))
-    }
+    let words = || args.iter().map(|a| a.as_ref());
+    shlex::try_join(words()).unwrap_or_else(|_| words().collect::<Vec<_>>().join(" "))
 }
 
 /// `str.splitlines()`: splits on `\n`, `\r\n`, `\r`, `\v`, `\f`, `\x1c`-`\x1e`, `\x85`,
@@ -132,9 +121,10 @@ mod tests {
         ];
         let line = shell_join(&words);
         assert_eq!(shlex::split(&line).unwrap(), words);
-        // What Python's shlex.join prints for these words.
-        let python = r#"python3 build.py --cflags= '' 'a b' 'it'"'"'s' '$HOME' '"q"\'"#;
-        assert_eq!(line, python);
+        assert!(
+            line.starts_with("python3 build.py '--cflags=' '' 'a b' "),
+            "{line}"
+        );
     }
 
     #[test]
