@@ -2,19 +2,11 @@
 //! every tier (results, faults, budgets), and bad input or a closed pipe handled without a
 //! panic.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use patchjit_bpf::conformance::Tier;
 
-fn suite(sub: &str) -> PathBuf {
-    let root = std::env::var_os("PATCHJIT_BPF_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bpf-conformance")
-        });
-    root.join(sub)
-}
+use patchjit_test_support::bpf_conformance as suite;
 
 fn bpf() -> Command {
     Command::new(env!("CARGO_BIN_EXE_patchjit-bpf"))

@@ -1,20 +1,11 @@
 //! Runs the shared bpf_conformance data: every positive test must pass on every tier,
 //! no negative test may pass, and every program round-trips through the disassembler.
 
-use std::path::PathBuf;
-
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::conformance::{parse_test, run_dir, test_files, Outcome, Tier};
 use patchjit_bpf::disasm::disassemble;
 
-fn suite(sub: &str) -> PathBuf {
-    let root = std::env::var_os("PATCHJIT_BPF_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bpf-conformance")
-        });
-    root.join(sub)
-}
+use patchjit_test_support::bpf_conformance as suite;
 
 #[test]
 fn positive_suite_passes_on_every_tier() {

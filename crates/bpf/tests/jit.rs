@@ -259,12 +259,7 @@ fn extreme_offsets_reach_the_bytes_they_name() {
 #[test]
 fn unchecked_code_agrees_on_every_in_bounds_conformance_program() {
     use patchjit_bpf::conformance::{parse_test, test_files};
-    let dir = std::env::var_os("PATCHJIT_BPF_CONFORMANCE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bpf-conformance")
-        })
-        .join("tests");
+    let dir = patchjit_test_support::bpf_conformance("tests");
     let mut compared = 0;
     for path in test_files(&dir).unwrap() {
         let tc = parse_test(&std::fs::read_to_string(&path).unwrap()).unwrap();

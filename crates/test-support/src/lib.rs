@@ -1,6 +1,6 @@
 //! What the tests of several patchjit crates need alike, defined once: the clang they compile
-//! templates with, the flags, compiling a C file for a target, `llvm-readobj`'s JSON of it, and
-//! special files for the output tests. A dev-dependency only; never published.
+//! templates with, the flags, compiling a C file for a target, `llvm-readobj`'s JSON of it, the
+//! eBPF conformance suite's location, and special files for the output tests. A dev-dependency only; never published.
 
 #[cfg(unix)]
 pub mod special_files;
@@ -105,6 +105,17 @@ pub fn readobj_json(object: &Path) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("llvm-readobj prints UTF-8")
+}
+
+/// The bpf_conformance suite's directory `sub` (`tests`, `negative`):
+/// `$PATCHJIT_BPF_CONFORMANCE/sub`, else `../shared/bpf-conformance/sub` beside the checkout.
+pub fn bpf_conformance(sub: &str) -> PathBuf {
+    std::env::var_os("PATCHJIT_BPF_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bpf-conformance")
+        })
+        .join(sub)
 }
 
 #[cfg(test)]
