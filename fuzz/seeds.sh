@@ -15,7 +15,7 @@ readobj=${PATCHJIT_READOBJ:-llvm-readobj-19}
 mkdir -p "$out/extract_emit" "$out/readobj_json" "$out/bpf_elf"
 
 common="-O3 -c -std=c11 -ffreestanding -fno-asynchronous-unwind-tables -fno-builtin -fno-plt
-        -fno-stack-protector -fno-jump-tables"
+        -fno-stack-protector -fno-jump-tables -I$root/crates/builder/include"
 target_flags() {
     case $1 in
         x86_64-unknown-linux-gnu) echo "-fno-pic -mcmodel=medium -mlarge-data-threshold=0" ;;
