@@ -19,7 +19,9 @@ pub fn make_null_device(path: &Path) -> Option<u64> {
     let rdev = libc::makedev(1, 3);
     let made = unsafe { libc::mknod(c_path(path).as_ptr(), libc::S_IFCHR | 0o666, rdev) };
     assert_eq!(made, 0, "mknod: {}", std::io::Error::last_os_error());
-    Some(rdev)
+    // dev_t is u64 on Linux and i32 on macOS; `MetadataExt::rdev` reports a u64 on both.
+    #[allow(clippy::unnecessary_cast)]
+    Some(rdev as u64)
 }
 
 pub fn make_fifo(path: &Path) {
