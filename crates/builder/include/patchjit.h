@@ -45,8 +45,15 @@
 /* The type of a stencil (and of every branch destination). */
 typedef PATCHJIT_CC PATCHJIT_RETURN (*patchjit_stencil)(PATCHJIT_PARAMS);
 
+/* The stencil's function: `_JIT_ENTRY`, or, when patchjit-build compiles a template's variants
+ * into one object (a `patchjit-variants:` line, see docs/templates.md), each variant's own name,
+ * which the build defines before each inclusion of the template. */
+#ifndef PATCHJIT_ENTRY_NAME
+#define PATCHJIT_ENTRY_NAME _JIT_ENTRY
+#endif
+
 /* Opens the stencil's body: `PATCHJIT_STENCIL { ... PATCHJIT_CONTINUE(); }`. */
-#define PATCHJIT_STENCIL PATCHJIT_CC PATCHJIT_RETURN _JIT_ENTRY(PATCHJIT_PARAMS)
+#define PATCHJIT_STENCIL PATCHJIT_CC PATCHJIT_RETURN PATCHJIT_ENTRY_NAME(PATCHJIT_PARAMS)
 
 /* On Windows, values are imported symbols (`__imp_<name>`, loaded from patchjit's GOT), as
  * CPython's PyAPI_DATA values are: clang assumes a plain symbol's address is within 2 GiB of the
