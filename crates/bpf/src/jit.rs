@@ -42,21 +42,21 @@ struct Vm {
     stack_base: u64,
     stack_len: u64,
     depth: u64,
-    ret: [u64; MAX_CALL_DEPTH],
-    saved: [[u64; 4]; MAX_CALL_DEPTH],
     fault: u64,
     fault_pc: u64,
     fault_addr: u64,
     fault_size: u64,
     host: *mut c_void,
     budget: u64,
+    call_id: u64,
+    call_pc: u64,
 }
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
 const _: () = assert!(std::mem::offset_of!(Vm, input_base) == 0x80);
-const _: () = assert!(std::mem::offset_of!(Vm, fault) == 0x1e8);
-const _: () = assert!(std::mem::offset_of!(Vm, host) == 0x208);
-const _: () = assert!(std::mem::offset_of!(Vm, budget) == 0x210);
+const _: () = assert!(std::mem::offset_of!(Vm, depth) == 0xa0);
+const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xc8);
+const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0xe0);
 
 /// What helper calls need from the Rust side while the code runs.
 struct Host<'h> {
@@ -71,9 +71,10 @@ struct Host<'h> {
     panic: Option<Box<dyn Any + Send>>,
 }
 
-/// Called by the `call_helper` and `callx` stencils; returns nonzero when the program must
-/// stop (the reason is left in the state).
-extern "C" fn bpf_jit_call_helper(vm: *mut Vm, id: u64, pc: u64) -> u64 {
+/// Called by the `call_helper` and `callx` stencils with the helper's arguments (r1-r5; its
+/// id and the caller's pc are in the state); returns r0, or sets `fault` when the program
+/// must stop.
+extern "C" fn bpf_jit_call_helper(vm: *mut Vm, r1: u64, r2: u64, r3: u64, r4: u64, r5: u64) -> u64 {
     // SAFETY: the stencils pass the state `Jit::run` created, whose `host` points to a live
     // `Host`; nothing else touches either while the machine code runs.
     let vm = unsafe { &mut *vm };
@@ -87,22 +88,17 @@ extern "C" fn bpf_jit_call_helper(vm: *mut Vm, id: u64, pc: u64) -> u64 {
         )
     };
     let mut memory = Memory::new(input, stack);
-    let args = [vm.r[1], vm.r[2], vm.r[3], vm.r[4], vm.r[5]];
-    let helpers = host.helpers;
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        helpers.call(pc as usize, id, &args, &mut memory)
-    }));
+    let args = [r1, r2, r3, r4, r5];
+    let (helpers, id, pc) = (host.helpers, vm.call_id, vm.call_pc as usize);
+    let outcome = catch_unwind(AssertUnwindSafe(|| helpers.call(pc, id, &args, &mut memory)));
     match outcome {
-        Ok(Ok(Some(r0))) => {
-            vm.r[0] = r0;
-            return 0;
-        }
-        Ok(Ok(None)) => vm.r[0] = 0,
+        Ok(Ok(Some(r0))) => return r0,
+        Ok(Ok(None)) => {}
         Ok(Err(error)) => host.error = Some(error),
         Err(panic) => host.panic = Some(panic),
     }
     vm.fault = FAULT_HELPER;
-    1
+    0
 }
 
 /// Why a program could not be compiled.
@@ -139,202 +135,174 @@ pub struct Jit {
     budget: Option<u64>,
 }
 
-/// Stencils of an operation in its four forms, in the order of [`form`].
-type Forms = [u16; 4];
+/// An ALU operation's stencils in its four forms, each indexed by register numbers (the
+/// table's variant arrays): 64-bit immediate `[dst]`, 64-bit register `[dst][src]`, 32-bit
+/// immediate, 32-bit register. r10 is never a destination (the verifier's rule).
+type AluForms = (
+    &'static [u16; 10],
+    &'static [[u16; 11]; 10],
+    &'static [u16; 10],
+    &'static [[u16; 11]; 10],
+);
 
-/// Which of an ALU or jump operation's [`Forms`] an opcode selects: 64-bit immediate, 64-bit
+/// A conditional jump's stencils in the same four forms (r10 may be compared).
+type JumpForms = (
+    &'static [u16; 11],
+    &'static [[u16; 11]; 11],
+    &'static [u16; 11],
+    &'static [[u16; 11]; 11],
+);
+
+/// Which of an ALU or jump operation's forms an opcode selects: 64-bit immediate, 64-bit
 /// register, 32-bit immediate, 32-bit register (ALU32 and JMP32 are classes 4 and 6).
 fn form(i: RawInsn) -> usize {
     ((i.opcode >> 3) & 1) as usize + 2 * usize::from(matches!(i.class(), Class::Alu | Class::Jmp32))
 }
 
-/// ALU operations by `opcode >> 4` (`neg` ignores its operand; `end` is decided by `imm`).
-const ALU: [Forms; 13] = {
+/// ALU operations by `opcode >> 4` (`neg` and `end` are chosen before; `div` and `mod` with
+/// offset 1 are the signed ones).
+fn alu(operation: u8, signed: bool) -> AluForms {
     use stencils::*;
-    [
-        [ADD64_IMM, ADD64_REG, ADD32_IMM, ADD32_REG],
-        [SUB64_IMM, SUB64_REG, SUB32_IMM, SUB32_REG],
-        [MUL64_IMM, MUL64_REG, MUL32_IMM, MUL32_REG],
-        [DIV64_IMM, DIV64_REG, DIV32_IMM, DIV32_REG],
-        [OR64_IMM, OR64_REG, OR32_IMM, OR32_REG],
-        [AND64_IMM, AND64_REG, AND32_IMM, AND32_REG],
-        [LSH64_IMM, LSH64_REG, LSH32_IMM, LSH32_REG],
-        [RSH64_IMM, RSH64_REG, RSH32_IMM, RSH32_REG],
-        [NEG64, NEG64, NEG32, NEG32],
-        [MOD64_IMM, MOD64_REG, MOD32_IMM, MOD32_REG],
-        [XOR64_IMM, XOR64_REG, XOR32_IMM, XOR32_REG],
-        [MOV64_IMM, MOV64_REG, MOV32_IMM, MOV32_REG],
-        [ARSH64_IMM, ARSH64_REG, ARSH32_IMM, ARSH32_REG],
-    ]
-};
+    match (operation, signed) {
+        (0, _) => (&ADD64_IMM, &ADD64_REG, &ADD32_IMM, &ADD32_REG),
+        (1, _) => (&SUB64_IMM, &SUB64_REG, &SUB32_IMM, &SUB32_REG),
+        (2, _) => (&MUL64_IMM, &MUL64_REG, &MUL32_IMM, &MUL32_REG),
+        (3, false) => (&DIV64_IMM, &DIV64_REG, &DIV32_IMM, &DIV32_REG),
+        (3, true) => (&SDIV64_IMM, &SDIV64_REG, &SDIV32_IMM, &SDIV32_REG),
+        (4, _) => (&OR64_IMM, &OR64_REG, &OR32_IMM, &OR32_REG),
+        (5, _) => (&AND64_IMM, &AND64_REG, &AND32_IMM, &AND32_REG),
+        (6, _) => (&LSH64_IMM, &LSH64_REG, &LSH32_IMM, &LSH32_REG),
+        (7, _) => (&RSH64_IMM, &RSH64_REG, &RSH32_IMM, &RSH32_REG),
+        (9, false) => (&MOD64_IMM, &MOD64_REG, &MOD32_IMM, &MOD32_REG),
+        (9, true) => (&SMOD64_IMM, &SMOD64_REG, &SMOD32_IMM, &SMOD32_REG),
+        (10, _) => (&XOR64_IMM, &XOR64_REG, &XOR32_IMM, &XOR32_REG),
+        (11, _) => (&MOV64_IMM, &MOV64_REG, &MOV32_IMM, &MOV32_REG),
+        _ => (&ARSH64_IMM, &ARSH64_REG, &ARSH32_IMM, &ARSH32_REG),
+    }
+}
 
-/// `div` and `mod` with offset 1: the signed variants.
-const SDIV: Forms = {
+/// Conditional jumps by `opcode >> 4` (0, 8 and 9 are `ja`, `call` and `exit`, chosen before).
+fn jump(operation: u8) -> JumpForms {
     use stencils::*;
-    [SDIV64_IMM, SDIV64_REG, SDIV32_IMM, SDIV32_REG]
-};
-const SMOD: Forms = {
-    use stencils::*;
-    [SMOD64_IMM, SMOD64_REG, SMOD32_IMM, SMOD32_REG]
-};
-
-/// Conditional jumps by `opcode >> 4` (0, 8 and 9 are `ja`, `call` and `exit`).
-const JUMPS: [Forms; 14] = {
-    use stencils::*;
-    [
-        [0; 4],
-        [JEQ64_IMM, JEQ64_REG, JEQ32_IMM, JEQ32_REG],
-        [JGT64_IMM, JGT64_REG, JGT32_IMM, JGT32_REG],
-        [JGE64_IMM, JGE64_REG, JGE32_IMM, JGE32_REG],
-        [JSET64_IMM, JSET64_REG, JSET32_IMM, JSET32_REG],
-        [JNE64_IMM, JNE64_REG, JNE32_IMM, JNE32_REG],
-        [JSGT64_IMM, JSGT64_REG, JSGT32_IMM, JSGT32_REG],
-        [JSGE64_IMM, JSGE64_REG, JSGE32_IMM, JSGE32_REG],
-        [0; 4],
-        [0; 4],
-        [JLT64_IMM, JLT64_REG, JLT32_IMM, JLT32_REG],
-        [JLE64_IMM, JLE64_REG, JLE32_IMM, JLE32_REG],
-        [JSLT64_IMM, JSLT64_REG, JSLT32_IMM, JSLT32_REG],
-        [JSLE64_IMM, JSLE64_REG, JSLE32_IMM, JSLE32_REG],
-    ]
-};
+    match operation {
+        1 => (&JEQ64_IMM, &JEQ64_REG, &JEQ32_IMM, &JEQ32_REG),
+        2 => (&JGT64_IMM, &JGT64_REG, &JGT32_IMM, &JGT32_REG),
+        3 => (&JGE64_IMM, &JGE64_REG, &JGE32_IMM, &JGE32_REG),
+        4 => (&JSET64_IMM, &JSET64_REG, &JSET32_IMM, &JSET32_REG),
+        5 => (&JNE64_IMM, &JNE64_REG, &JNE32_IMM, &JNE32_REG),
+        6 => (&JSGT64_IMM, &JSGT64_REG, &JSGT32_IMM, &JSGT32_REG),
+        7 => (&JSGE64_IMM, &JSGE64_REG, &JSGE32_IMM, &JSGE32_REG),
+        10 => (&JLT64_IMM, &JLT64_REG, &JLT32_IMM, &JLT32_REG),
+        11 => (&JLE64_IMM, &JLE64_REG, &JLE32_IMM, &JLE32_REG),
+        12 => (&JSLT64_IMM, &JSLT64_REG, &JSLT32_IMM, &JSLT32_REG),
+        _ => (&JSLE64_IMM, &JSLE64_REG, &JSLE32_IMM, &JSLE32_REG),
+    }
+}
 
 /// OPARG of `templates/bpf.h`: registers and the instruction index (for errors).
 fn oparg(i: &RawInsn, pc: usize) -> u64 {
     (i.dst & 0xf) as u64 | ((i.src & 0xf) as u64) << 4 | (pc as u64) << 8
 }
 
-/// Whether loads, stores and atomics check their address ([`Jit::unchecked`] drops it).
+/// Whether loads, stores and atomics check their address ([`Jit::unchecked`] drops it); the
+/// value is the index of the templates' `CHECKED` variant.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Access {
-    Checked,
-    Unchecked,
+    Unchecked = 0,
+    Checked = 1,
 }
 
-/// The stencil for `i` (verified, so every opcode is known).
+/// The stencil for `i` (verified, so every opcode is known and every register number is in
+/// range for its role).
 fn group(i: RawInsn, access: Access) -> u16 {
     use stencils::*;
-    // Memory stencils come as [checked, unchecked] pairs.
-    let unchecked = usize::from(access == Access::Unchecked);
-    let (operation, form) = ((i.opcode >> 4) as usize, form(i));
-    let alu = matches!(i.class(), Class::Alu | Class::Alu64);
+    let (d, s, c) = (i.dst as usize, i.src as usize, access as usize);
+    let is_alu = matches!(i.class(), Class::Alu | Class::Alu64);
     match i.opcode {
         op::BSWAP | op::LE | op::BE => {
             let widths = match i.opcode {
-                op::BSWAP => [BSWAP16, BSWAP32, BSWAP64],
-                op::LE => [LE16, LE32, LE64],
-                _ => [BE16, BE32, BE64],
+                op::BSWAP => [&BSWAP16, &BSWAP32, &BSWAP64],
+                op::LE => [&LE16, &LE32, &LE64],
+                _ => [&BE16, &BE32, &BE64],
             };
             widths[match i.imm {
                 16 => 0,
                 32 => 1,
                 _ => 2,
-            }]
+            }][d]
         }
+        op::NEG64 => NEG64[d],
+        op::NEG32 => NEG32[d],
         op::MOV64_REG | op::MOV32_REG if i.off != 0 => match (i.opcode, i.off) {
-            (op::MOV64_REG, 8) => MOVSX64_8,
-            (op::MOV64_REG, 16) => MOVSX64_16,
-            (op::MOV64_REG, _) => MOVSX64_32,
-            (_, 8) => MOVSX32_8,
-            _ => MOVSX32_16,
+            (op::MOV64_REG, 8) => MOVSX64_8[d][s],
+            (op::MOV64_REG, 16) => MOVSX64_16[d][s],
+            (op::MOV64_REG, _) => MOVSX64_32[d][s],
+            (_, 8) => MOVSX32_8[d][s],
+            _ => MOVSX32_16[d][s],
         },
-        _ if alu && i.off != 0 && operation == 3 => SDIV[form],
-        _ if alu && i.off != 0 && operation == 9 => SMOD[form],
-        _ if alu => ALU[operation][form],
-        op::LDDW => LDDW,
-        // Through r10 the verifier has already bounded the access to the current frame.
-        op::LDX_B if i.src == 10 => LDX_B_FRAME,
-        op::LDX_H if i.src == 10 => LDX_H_FRAME,
-        op::LDX_W if i.src == 10 => LDX_W_FRAME,
-        op::LDX_DW if i.src == 10 => LDX_DW_FRAME,
-        op::LDXS_B if i.src == 10 => LDXS_B_FRAME,
-        op::LDXS_H if i.src == 10 => LDXS_H_FRAME,
-        op::LDXS_W if i.src == 10 => LDXS_W_FRAME,
-        op::ST_B if i.dst == 10 => ST_B_FRAME,
-        op::ST_H if i.dst == 10 => ST_H_FRAME,
-        op::ST_W if i.dst == 10 => ST_W_FRAME,
-        op::ST_DW if i.dst == 10 => ST_DW_FRAME,
-        op::STX_B if i.dst == 10 => STX_B_FRAME,
-        op::STX_H if i.dst == 10 => STX_H_FRAME,
-        op::STX_W if i.dst == 10 => STX_W_FRAME,
-        op::STX_DW if i.dst == 10 => STX_DW_FRAME,
-        op::LDX_B => [LDX_B, LDX_B_UNCHECKED][unchecked],
-        op::LDX_H => [LDX_H, LDX_H_UNCHECKED][unchecked],
-        op::LDX_W => [LDX_W, LDX_W_UNCHECKED][unchecked],
-        op::LDX_DW => [LDX_DW, LDX_DW_UNCHECKED][unchecked],
-        op::LDXS_B => [LDXS_B, LDXS_B_UNCHECKED][unchecked],
-        op::LDXS_H => [LDXS_H, LDXS_H_UNCHECKED][unchecked],
-        op::LDXS_W => [LDXS_W, LDXS_W_UNCHECKED][unchecked],
-        op::ST_B => [ST_B, ST_B_UNCHECKED][unchecked],
-        op::ST_H => [ST_H, ST_H_UNCHECKED][unchecked],
-        op::ST_W => [ST_W, ST_W_UNCHECKED][unchecked],
-        op::ST_DW => [ST_DW, ST_DW_UNCHECKED][unchecked],
-        op::STX_B => [STX_B, STX_B_UNCHECKED][unchecked],
-        op::STX_H => [STX_H, STX_H_UNCHECKED][unchecked],
-        op::STX_W => [STX_W, STX_W_UNCHECKED][unchecked],
-        op::STX_DW => [STX_DW, STX_DW_UNCHECKED][unchecked],
+        _ if is_alu => {
+            let (imm64, reg64, imm32, reg32) = alu(i.opcode >> 4, i.off != 0);
+            match form(i) {
+                0 => imm64[d],
+                1 => reg64[d][s],
+                2 => imm32[d],
+                _ => reg32[d][s],
+            }
+        }
+        op::LDDW => LDDW[d],
+        op::LDX_B => LDX_B[c][d][s],
+        op::LDX_H => LDX_H[c][d][s],
+        op::LDX_W => LDX_W[c][d][s],
+        op::LDX_DW => LDX_DW[c][d][s],
+        op::LDXS_B => LDXS_B[c][d][s],
+        op::LDXS_H => LDXS_H[c][d][s],
+        op::LDXS_W => LDXS_W[c][d][s],
+        op::ST_B => ST_B[c][d],
+        op::ST_H => ST_H[c][d],
+        op::ST_W => ST_W[c][d],
+        op::ST_DW => ST_DW[c][d],
+        op::STX_B => STX_B[c][d][s],
+        op::STX_H => STX_H[c][d][s],
+        op::STX_W => STX_W[c][d][s],
+        op::STX_DW => STX_DW[c][d][s],
         op::ATOMIC32 | op::ATOMIC64 => {
-            let pick = |wide: [u16; 2], narrow: [u16; 2]| {
-                if i.opcode == op::ATOMIC64 {
-                    wide[unchecked]
-                } else {
-                    narrow[unchecked]
-                }
-            };
             let fetch = i.imm & ATOMIC_FETCH != 0;
             // Verified: imm names one of the operations.
             let operation = AtomicOp::ALL
                 .into_iter()
                 .find(|o| o.code() & !ATOMIC_FETCH == i.imm & !ATOMIC_FETCH);
-            match (operation, fetch) {
-                (Some(AtomicOp::Add), false) => pick(
-                    [ATOMIC64_ADD, ATOMIC64_ADD_UNCHECKED],
-                    [ATOMIC32_ADD, ATOMIC32_ADD_UNCHECKED],
-                ),
-                (Some(AtomicOp::Add), true) => pick(
-                    [ATOMIC64_FETCH_ADD, ATOMIC64_FETCH_ADD_UNCHECKED],
-                    [ATOMIC32_FETCH_ADD, ATOMIC32_FETCH_ADD_UNCHECKED],
-                ),
-                (Some(AtomicOp::Or), false) => pick(
-                    [ATOMIC64_OR, ATOMIC64_OR_UNCHECKED],
-                    [ATOMIC32_OR, ATOMIC32_OR_UNCHECKED],
-                ),
-                (Some(AtomicOp::Or), true) => pick(
-                    [ATOMIC64_FETCH_OR, ATOMIC64_FETCH_OR_UNCHECKED],
-                    [ATOMIC32_FETCH_OR, ATOMIC32_FETCH_OR_UNCHECKED],
-                ),
-                (Some(AtomicOp::And), false) => pick(
-                    [ATOMIC64_AND, ATOMIC64_AND_UNCHECKED],
-                    [ATOMIC32_AND, ATOMIC32_AND_UNCHECKED],
-                ),
-                (Some(AtomicOp::And), true) => pick(
-                    [ATOMIC64_FETCH_AND, ATOMIC64_FETCH_AND_UNCHECKED],
-                    [ATOMIC32_FETCH_AND, ATOMIC32_FETCH_AND_UNCHECKED],
-                ),
-                (Some(AtomicOp::Xor), false) => pick(
-                    [ATOMIC64_XOR, ATOMIC64_XOR_UNCHECKED],
-                    [ATOMIC32_XOR, ATOMIC32_XOR_UNCHECKED],
-                ),
-                (Some(AtomicOp::Xor), true) => pick(
-                    [ATOMIC64_FETCH_XOR, ATOMIC64_FETCH_XOR_UNCHECKED],
-                    [ATOMIC32_FETCH_XOR, ATOMIC32_FETCH_XOR_UNCHECKED],
-                ),
-                (Some(AtomicOp::Xchg), _) => pick(
-                    [ATOMIC64_XCHG, ATOMIC64_XCHG_UNCHECKED],
-                    [ATOMIC32_XCHG, ATOMIC32_XCHG_UNCHECKED],
-                ),
-                _ => pick(
-                    [ATOMIC64_CMPXCHG, ATOMIC64_CMPXCHG_UNCHECKED],
-                    [ATOMIC32_CMPXCHG, ATOMIC32_CMPXCHG_UNCHECKED],
-                ),
+            let (wide, narrow) = match (operation, fetch) {
+                (Some(AtomicOp::Add), false) => (&ATOMIC64_ADD, &ATOMIC32_ADD),
+                (Some(AtomicOp::Add), true) => (&ATOMIC64_FETCH_ADD, &ATOMIC32_FETCH_ADD),
+                (Some(AtomicOp::Or), false) => (&ATOMIC64_OR, &ATOMIC32_OR),
+                (Some(AtomicOp::Or), true) => (&ATOMIC64_FETCH_OR, &ATOMIC32_FETCH_OR),
+                (Some(AtomicOp::And), false) => (&ATOMIC64_AND, &ATOMIC32_AND),
+                (Some(AtomicOp::And), true) => (&ATOMIC64_FETCH_AND, &ATOMIC32_FETCH_AND),
+                (Some(AtomicOp::Xor), false) => (&ATOMIC64_XOR, &ATOMIC32_XOR),
+                (Some(AtomicOp::Xor), true) => (&ATOMIC64_FETCH_XOR, &ATOMIC32_FETCH_XOR),
+                (Some(AtomicOp::Xchg), _) => (&ATOMIC64_XCHG, &ATOMIC32_XCHG),
+                _ => (&ATOMIC64_CMPXCHG, &ATOMIC32_CMPXCHG),
+            };
+            if i.opcode == op::ATOMIC64 {
+                wide[c]
+            } else {
+                narrow[c]
             }
         }
         op::JA | op::JA32 => JA,
         op::CALL if i.src == 1 => CALL_LOCAL,
         op::CALL => CALL_HELPER,
-        op::CALLX => CALLX,
+        op::CALLX => CALLX[d],
         op::EXIT => EXIT,
-        _ => JUMPS[operation][form],
+        _ => {
+            let (imm64, reg64, imm32, reg32) = jump(i.opcode >> 4);
+            match form(i) {
+                0 => imm64[d],
+                1 => reg64[d][s],
+                2 => imm32[d],
+                _ => reg32[d][s],
+            }
+        }
     }
 }
 
@@ -487,14 +455,14 @@ impl Jit {
             stack_base,
             stack_len: host.stack_len as u64,
             depth: 0,
-            ret: [0; MAX_CALL_DEPTH],
-            saved: [[0; 4]; MAX_CALL_DEPTH],
             fault: 0,
             fault_pc: 0,
             fault_addr: 0,
             fault_size: 0,
             host: &mut host as *mut Host<'_> as *mut c_void,
             budget: self.budget.unwrap_or(0),
+            call_id: 0,
+            call_pc: 0,
         };
         // No input is a null pointer, as in uBPF and the kernel (the interpreter's rule).
         vm.r[1] = if input.is_empty() { 0 } else { input_base };

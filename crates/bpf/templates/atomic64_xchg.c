@@ -1,3 +1,4 @@
+/* patchjit-variants: CHECKED=0,1 */
 #include "bpf.h"
 /* xchg [dst + off], src (64-bit) */
 ATOMIC(8, u64u, uint64_t, v, 1)

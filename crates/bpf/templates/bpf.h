@@ -1,25 +1,38 @@
 /* The eBPF JIT's stencil vocabulary: one template per operation and operand form, over the
  * machine state below (`jit::Vm` on the Rust side, which must match it field for field).
  *
- * Holes: OPARG = dst | src << 4 | pc << 8 (registers, and the instruction index for errors);
- * OPERAND0 = the immediate, sign-extended to 64 bits (the whole constant for lddw, the helper
- * id for calls); OPERAND1 = the offset of a load or store, sign-extended. Branch destinations
- * are the emitter's jump target (a local call's callee, a jump's destination).
+ * Registers are pinned: eBPF r0-r10 are parameters of every stencil (`preserve_none`, so they
+ * stay in host registers from instruction to instruction), and each template is compiled once
+ * per register it names (build-time variants, `patchjit-variants:` lines): D and S are the
+ * destination and source register numbers, CHECKED whether memory accesses are bounds-checked.
+ * `add64_reg` with D=1, S=2 is one `add` instruction.
+ *
+ * The parameter order puts r6-r9 (which helpers preserve) in the host's callee-saved argument
+ * registers (x86-64 r12-r15, AArch64 x20-x23), the state in rdi and r1-r5 in rsi, rdx, rcx, r8,
+ * r9 (x86-64): a helper call `bpf_jit_call_helper(vm, r1, ..., r5)` needs no register moves.
+ *
+ * Holes: OPARG = dst | src << 4 | pc << 8 (the instruction index for errors; the register
+ * nibbles serve the atomics, which work on the state's copy of the registers); OPERAND0 = the
+ * immediate, sign-extended to 64 bits (the whole constant for lddw, the helper id for calls);
+ * OPERAND1 = the offset of a load or store, sign-extended. Branch destinations are the
+ * emitter's jump target (a local call's callee, a jump's destination).
  *
  * Faults (out-of-bounds access, call depth) record what happened in the state and return to
  * the Rust caller; helper calls go through the Rust function `bpf_jit_call_helper`. */
+#ifndef BPF_H
+#define BPF_H
+
 #include <stdint.h>
 
 typedef struct BpfVm {
-    uint64_t r[16]; /* r0-r10; 16 entries so that a register nibble needs no check */
+    uint64_t r[16];        /* the registers, where the atomics and the entry/exit see them */
     uint64_t input_base, input_len, stack_base, stack_len;
     uint64_t depth;        /* local-call frames active below the entry function */
-    uint64_t ret[8];       /* their continuation addresses */
-    uint64_t saved[8][4];  /* their callers' r6-r9 */
     uint64_t fault;        /* BPF_FAULT_*, 0 while running or after a normal exit */
     uint64_t fault_pc, fault_addr, fault_size;
     void *host;            /* the Rust side's context, for helper calls */
     uint64_t budget;       /* back-edges and local calls left (code compiled with a budget) */
+    uint64_t call_id, call_pc; /* the helper being called, and from where */
 } BpfVm;
 
 #define BPF_FAULT_LOAD 1
@@ -29,46 +42,64 @@ typedef struct BpfVm {
 #define BPF_STACK_SIZE 512
 #define BPF_MAX_CALL_DEPTH 8
 
-#define PATCHJIT_PARAMS BpfVm *vm
-#define PATCHJIT_ARGS vm
+#define PATCHJIT_PARAMS                                                                     \
+    uint64_t r6, uint64_t r7, uint64_t r8, uint64_t r9, BpfVm *vm, uint64_t r1, uint64_t r2, \
+        uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10, uint64_t r0
+#define PATCHJIT_ARGS r6, r7, r8, r9, vm, r1, r2, r3, r4, r5, r10, r0
 #define PATCHJIT_RETURN uint64_t
 #include "patchjit.h"
 
-#define DST vm->r[PATCHJIT_OPARG & 15]
-#define SRC vm->r[(PATCHJIT_OPARG >> 4) & 15]
+/* Register n, by its number (a variant constant). */
+#define REG_(n) r##n
+#define REG(n) REG_(n)
+#define DST REG(D)
+#define SRC REG(S)
 #define PC (PATCHJIT_OPARG >> 8)
 #define IMM PATCHJIT_OPERAND0
 #define OFF PATCHJIT_OPERAND1
 #define NEXT() PATCHJIT_CONTINUE()
 
-/* Returns nonzero when the program must stop (a fault, or the unwind helper returned 0). */
-PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, BpfVm *vm, uint64_t id, uint64_t pc);
+/* The state's copy of the registers, for the atomics (rare: one generic stencil each, which
+ * stores every register, works on the copy with the registers OPARG names, and reloads). */
+#define SPILL()                                                                   \
+    (vm->r[0] = r0, vm->r[1] = r1, vm->r[2] = r2, vm->r[3] = r3, vm->r[4] = r4,   \
+     vm->r[5] = r5, vm->r[6] = r6, vm->r[7] = r7, vm->r[8] = r8, vm->r[9] = r9,   \
+     vm->r[10] = r10)
+#define FILL()                                                                    \
+    (r0 = vm->r[0], r1 = vm->r[1], r2 = vm->r[2], r3 = vm->r[3], r4 = vm->r[4],   \
+     r5 = vm->r[5], r6 = vm->r[6], r7 = vm->r[7], r8 = vm->r[8], r9 = vm->r[9],   \
+     r10 = vm->r[10])
+#define VDST vm->r[PATCHJIT_OPARG & 15]
+#define VSRC vm->r[(PATCHJIT_OPARG >> 4) & 15]
 
-/* Whether [a, a + n) lies inside the stack or the input (the interpreter's rule). */
+/* Returns r0 when the helper let the program go on; sets vm->fault otherwise (a fault, or
+ * the unwind helper returned 0). Its id and the caller's pc are in vm->call_id and call_pc. */
+PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, BpfVm *vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                uint64_t r4, uint64_t r5);
+
+/* Whether [a, a + n) lies inside the input or the stack (the interpreter's rule). */
 static inline int bpf_in_bounds(BpfVm *vm, uint64_t a, uint64_t n) {
-    uint64_t so = a - vm->stack_base;
-    if (so <= vm->stack_len && n <= vm->stack_len - so) {
+    uint64_t io = a - vm->input_base;
+    if (io <= vm->input_len && n <= vm->input_len - io) {
         return 1;
     }
-    uint64_t io = a - vm->input_base;
-    return io <= vm->input_len && n <= vm->input_len - io;
+    uint64_t so = a - vm->stack_base;
+    return so <= vm->stack_len && n <= vm->stack_len - so;
 }
 
-/* Stops the program with an out-of-bounds fault unless [a, a + n) is accessible; nothing in the
- * *_unchecked.c variants, which define BPF_UNCHECKED (Jit::unchecked: the caller vouches that
- * every access stays in bounds, as rbpf's x86-64 JIT assumes). */
-#ifdef BPF_UNCHECKED
-#define CHECK(a, n, kind)
-#else
-#define CHECK(a, n, kind)                                            \
-    if (__builtin_expect(!bpf_in_bounds(vm, (a), (n)), 0)) {         \
-        vm->fault = (kind);                                          \
-        vm->fault_pc = PC;                                           \
-        vm->fault_addr = (a);                                        \
-        vm->fault_size = (n);                                        \
-        return 0;                                                    \
+/* Stops the program with an out-of-bounds fault unless [a, a + n) is accessible. Nothing in
+ * the CHECKED=0 variants (Jit::unchecked: the caller vouches that every access stays in
+ * bounds, as rbpf's x86-64 JIT assumes), nor through r10: the verifier keeps every r10 access
+ * inside the current 512-byte frame ([r10 - 512, r10)) and never lets the program write r10;
+ * only `call local` and `exit` move it, frame by frame, inside the 8-frame stack. */
+#define CHECK(base, a, n, kind)                                                      \
+    if (CHECKED && (base) != 10 && __builtin_expect(!bpf_in_bounds(vm, (a), (n)), 0)) { \
+        vm->fault = (kind);                                                          \
+        vm->fault_pc = PC;                                                           \
+        vm->fault_addr = (a);                                                        \
+        vm->fault_size = (n);                                                        \
+        return 0;                                                                    \
     }
-#endif
 
 /* Unaligned access to program memory. */
 typedef uint16_t u16u __attribute__((aligned(1), may_alias));
@@ -107,24 +138,8 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define LOAD(N, TYPE, CONVERT)                   \
     PATCHJIT_STENCIL {                           \
         uint64_t a = SRC + OFF;                  \
-        CHECK(a, N, BPF_FAULT_LOAD);             \
+        CHECK(S, a, N, BPF_FAULT_LOAD);          \
         DST = CONVERT(*(const TYPE *)a);         \
-        NEXT();                                  \
-    }
-
-/* LOAD through r10, unchecked: the verifier keeps every r10 access inside the current 512-byte
- * frame ([r10 - 512, r10)) and never lets the program write r10; only `call local` and `exit`
- * move it, frame by frame, inside the 8-frame stack. */
-#define LOAD_FRAME(TYPE, CONVERT)                \
-    PATCHJIT_STENCIL {                           \
-        DST = CONVERT(*(const TYPE *)(vm->r[10] + OFF)); \
-        NEXT();                                  \
-    }
-
-/* STORE through r10, unchecked (see LOAD_FRAME). */
-#define STORE_FRAME(TYPE, V)                     \
-    PATCHJIT_STENCIL {                           \
-        *(TYPE *)(vm->r[10] + OFF) = (TYPE)(V);  \
         NEXT();                                  \
     }
 
@@ -132,38 +147,43 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define STORE(N, TYPE, V)                        \
     PATCHJIT_STENCIL {                           \
         uint64_t a = DST + OFF;                  \
-        CHECK(a, N, BPF_FAULT_STORE);            \
+        CHECK(D, a, N, BPF_FAULT_STORE);         \
         *(TYPE *)a = (TYPE)(V);                  \
         NEXT();                                  \
     }
 
 /* Read-modify-write of the N-byte TYPE at dst + off: new = EXPR over old and v (src cut to
  * WIDTH); with FETCH, src = old. Checked as a load first, as the interpreter does. The JIT is
- * single-threaded, like the interpreter: no atomic instruction is needed. */
+ * single-threaded, like the interpreter: no atomic instruction is needed. Works on the state's
+ * copy of the registers (SPILL/FILL), so one stencil serves every register pair. */
 #define ATOMIC(N, TYPE, WIDTH, EXPR, FETCH)                      \
     PATCHJIT_STENCIL {                                           \
-        uint64_t a = DST + OFF;                                  \
-        CHECK(a, N, BPF_FAULT_LOAD);                             \
-        uint64_t old = *(TYPE *)a, v = (WIDTH)SRC;               \
+        SPILL();                                                 \
+        uint64_t a = VDST + OFF;                                 \
+        CHECK((PATCHJIT_OPARG & 15), a, N, BPF_FAULT_LOAD);      \
+        uint64_t old = *(TYPE *)a, v = (WIDTH)VSRC;              \
         *(TYPE *)a = (WIDTH)(EXPR);                              \
         if (FETCH) {                                             \
-            SRC = old;                                           \
+            VSRC = old;                                          \
         }                                                        \
+        FILL();                                                  \
         NEXT();                                                  \
     }
 
 /* Compares the N-byte TYPE at dst + off with r0 cut to WIDTH: stores src there when they are
  * equal; r0 = the old value either way. */
-#define CMPXCHG(N, TYPE, WIDTH)                  \
-    PATCHJIT_STENCIL {                           \
-        uint64_t a = DST + OFF;                  \
-        CHECK(a, N, BPF_FAULT_LOAD);             \
-        uint64_t old = *(TYPE *)a;               \
-        if (old == (WIDTH)vm->r[0]) {            \
-            *(TYPE *)a = (WIDTH)SRC;             \
-        }                                        \
-        vm->r[0] = old;                          \
-        NEXT();                                  \
+#define CMPXCHG(N, TYPE, WIDTH)                                  \
+    PATCHJIT_STENCIL {                                           \
+        SPILL();                                                 \
+        uint64_t a = VDST + OFF;                                 \
+        CHECK((PATCHJIT_OPARG & 15), a, N, BPF_FAULT_LOAD);      \
+        uint64_t old = *(TYPE *)a;                               \
+        if (old == (WIDTH)vm->r[0]) {                            \
+            *(TYPE *)a = (WIDTH)VSRC;                            \
+        }                                                        \
+        vm->r[0] = old;                                          \
+        FILL();                                                  \
+        NEXT();                                                  \
     }
 
 /* To the jump target when COND holds, else on. */
@@ -188,3 +208,5 @@ static inline uint32_t bpf_sdiv32(uint32_t a, uint32_t b) {
 static inline uint32_t bpf_smod32(uint32_t a, uint32_t b) {
     return (int32_t)b == -1 ? 0 : (uint32_t)((int32_t)a % (int32_t)b);
 }
+
+#endif /* BPF_H */

@@ -1,8 +1,12 @@
 #include "bpf.h"
 /* call imm: the helper whose id is operand 0 */
 PATCHJIT_STENCIL {
-    if (bpf_jit_call_helper(vm, IMM, PC)) {
+    vm->call_id = IMM;
+    vm->call_pc = PC;
+    uint64_t result = bpf_jit_call_helper(vm, r1, r2, r3, r4, r5);
+    if (__builtin_expect(vm->fault != 0, 0)) {
         return 0;
     }
+    r0 = result;
     NEXT();
 }

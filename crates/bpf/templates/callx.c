@@ -1,8 +1,13 @@
+/* patchjit-variants: D=0..=10 */
 #include "bpf.h"
 /* callx dst: the helper whose id is in dst */
 PATCHJIT_STENCIL {
-    if (bpf_jit_call_helper(vm, DST, PC)) {
+    vm->call_id = DST;
+    vm->call_pc = PC;
+    uint64_t result = bpf_jit_call_helper(vm, r1, r2, r3, r4, r5);
+    if (__builtin_expect(vm->fault != 0, 0)) {
         return 0;
     }
+    r0 = result;
     NEXT();
 }

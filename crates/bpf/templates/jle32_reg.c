@@ -1,3 +1,4 @@
+/* patchjit-variants: D=0..=10 S=0..=10 */
 #include "bpf.h"
 /* jle32 dst, reg, target */
 BRANCH((uint32_t)DST <= (uint32_t)SRC)

@@ -1,3 +1,4 @@
+/* patchjit-variants: D=0..=10 S=0..=10 */
 #include "bpf.h"
 /* jsge32 dst, reg, target */
 BRANCH((int32_t)DST >= (int32_t)SRC)

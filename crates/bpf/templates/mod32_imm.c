@@ -1,3 +1,4 @@
+/* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* mod32 dst, imm */
 ALU32(IMM, b ? a % b : a)

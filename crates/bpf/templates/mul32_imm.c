@@ -1,3 +1,4 @@
+/* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* mul32 dst, imm */
 ALU32(IMM, a * b)

@@ -1,3 +1,4 @@
+/* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* sdiv dst, imm */
 ALU64(IMM, v ? bpf_sdiv64(d, v) : 0)

@@ -1,3 +1,4 @@
+/* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* smod32 dst, imm */
 ALU32(IMM, b ? bpf_smod32(a, b) : a)

@@ -27,11 +27,12 @@ pub struct Compiled {
 }
 
 /// Compiles every source with `clang <flags> -c source` on all cores (in order of `sources` in
-/// the result), reporting each as [`Event::Compiled`].
+/// the result), reporting each as [`Event::Compiled`] under its template's name (a template's
+/// variants are compiled from a generated source).
 pub fn compile_all(
     clang: &Tool,
     flags: &[String],
-    sources: &[PathBuf],
+    sources: &[(PathBuf, String)],
     cache_dir: &Path,
     progress: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<Vec<Compiled>, Error> {
@@ -40,10 +41,10 @@ pub fn compile_all(
     parallel_map(
         sources,
         0,
-        |source| compile_one(clang, flags, source, cache_dir, &header_hashes),
-        |source, compiled, done| {
+        |(source, _)| compile_one(clang, flags, source, cache_dir, &header_hashes),
+        |(_, name), compiled, done| {
             progress(Event::Compiled {
-                name: &source.display().to_string(),
+                name,
                 cached: compiled.cached,
                 done,
                 total: sources.len(),

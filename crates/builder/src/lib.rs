@@ -26,6 +26,7 @@ mod private_dir;
 mod rust;
 mod stale;
 mod tools;
+mod variants;
 mod write;
 
 use std::fmt;
@@ -40,6 +41,7 @@ pub use patchjit_stencils::{Extraction, PatchKind, Target};
 pub use private_dir::{private_temp_dir, DirProblem};
 pub use stale::{freshness, Freshness};
 pub use tools::{find_tool, Tool, ToolKind, ToolProblem, Versions, MIN_MAJOR};
+pub use variants::{Axis, Variants, MAX_VARIANTS};
 pub use write::write_if_changed;
 
 /// The template header (`patchjit.h`), embedded so downstream crates need no source tree.
@@ -424,18 +426,27 @@ impl Builder {
         let mut templates = self.templates.clone();
         templates.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
         let flags = self.flags(target)?;
+        let cache_dir = self.resolved_cache_dir()?;
+        // What clang compiles per template: the template itself, or a generated source holding
+        // all its variants.
+        let mut variants: Vec<Option<Variants>> = Vec::with_capacity(templates.len());
+        let mut sources: Vec<(PathBuf, String)> = Vec::with_capacity(templates.len());
+        for template in &templates {
+            let text = std::fs::read_to_string(template).map_err(|e| Error::io(template, e))?;
+            let declared = Variants::declared(template, &text)?;
+            let source = match &declared {
+                None => template.clone(),
+                Some(declared) => variant_source(template, declared, &cache_dir)?,
+            };
+            sources.push((source, template.display().to_string()));
+            variants.push(declared);
+        }
         progress(Event::Compiling {
             target: target.triple(),
             total: templates.len(),
             clang: &clang.version,
         });
-        let compiled = compile::compile_all(
-            clang,
-            &flags,
-            &templates,
-            &self.resolved_cache_dir()?,
-            progress,
-        )?;
+        let compiled = compile::compile_all(clang, &flags, &sources, &cache_dir, progress)?;
         let names: Vec<String> = templates.iter().map(|t| t.display().to_string()).collect();
         let objects: Vec<(&str, &[u8])> = names
             .iter()
@@ -478,6 +489,12 @@ impl Builder {
                 )
             })
             .collect();
+        let indices = templates
+            .iter()
+            .zip(&variants)
+            .filter_map(|(template, declared)| Some((template, declared.as_ref()?)))
+            .map(|(template, declared)| rust::VariantIndex::new(&stem(template), declared, &extraction))
+            .collect::<Result<Vec<_>, _>>()?;
         let rust = rust::render(
             &extraction,
             target,
@@ -485,6 +502,7 @@ impl Builder {
             &rust::Provenance {
                 templates: &file_names,
             },
+            &indices,
         )?;
         let cached = compiled.iter().filter(|c| c.cached).count();
         let mut dependencies: Vec<PathBuf> = compiled
@@ -636,6 +654,21 @@ impl Builder {
             }
         }
     }
+}
+
+/// Writes the source that compiles every variant of `template` into one object, under the
+/// cache directory at a path fixed by the template's absolute path (so the compile cache
+/// finds it again).
+fn variant_source(template: &Path, variants: &Variants, cache_dir: &Path) -> Result<PathBuf, Error> {
+    use sha2::{Digest, Sha256};
+    let absolute = std::fs::canonicalize(template).map_err(|e| Error::io(template, e))?;
+    let key = hex::encode(&Sha256::digest(absolute.as_os_str().as_encoded_bytes())[..8]);
+    let stem = stem(template);
+    let dir = cache_dir.join("variants");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let path = dir.join(format!("{stem}-{key}.c"));
+    write_if_changed(&path, variants.wrapper_source(&stem, &absolute).as_bytes())?;
+    Ok(path)
 }
 
 /// The stencil an extraction error is about: its group, else the stem of its file.

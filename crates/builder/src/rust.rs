@@ -1,10 +1,12 @@
 //! The Rust writer: an extraction becomes `pub static STENCILS: patchjit::StencilTable` plus one
 //! index constant per group, as deterministic source (same extraction → same bytes).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use patchjit_stencils::{Extraction, HoleValue, PatchKind, Stencil, Target};
 
+use crate::variants::Variants;
 use crate::Error;
 
 /// What the header comment says the table was made from.
@@ -13,15 +15,116 @@ pub struct Provenance<'a> {
     pub templates: &'a [String],
 }
 
+/// A template's variants as an index array: `NAME[i][j]...` is the group of the variant whose
+/// constants are the i-th, j-th... values of their domains.
+pub struct VariantIndex {
+    /// The template's stem, which names the array.
+    stem: String,
+    variants: Variants,
+    /// Group indices, in [`Variants::combinations`] order.
+    groups: Vec<u16>,
+}
+
+impl VariantIndex {
+    /// Finds the group of every variant of the template `stem` in `extraction`.
+    pub fn new(
+        stem: &str,
+        variants: &Variants,
+        extraction: &Extraction,
+    ) -> Result<VariantIndex, Error> {
+        let position: HashMap<&str, usize> = extraction
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.as_str(), i))
+            .collect();
+        let groups = variants
+            .combinations()
+            .iter()
+            .map(|values| {
+                let name = variants.function_name(stem, values);
+                let index = position.get(name.as_str()).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "template {stem}: variant {name} gave no stencil (does the template \
+                         define its stencil with PATCHJIT_STENCIL?)"
+                    ))
+                })?;
+                u16::try_from(*index).map_err(|_| {
+                    Error::Invalid(format!(
+                        "template {stem}: more than {} stencils in one table",
+                        u16::MAX
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(VariantIndex {
+            stem: stem.to_string(),
+            variants: variants.clone(),
+            groups,
+        })
+    }
+
+    /// `[[u16; 11]; 10]` and its initializer, one innermost row per line.
+    fn array(&self) -> (String, String) {
+        let mut ty = "u16".to_string();
+        for axis in self.variants.axes.iter().rev() {
+            ty = format!("[{ty}; {}]", axis.values.len());
+        }
+        let row = self.variants.axes.last().map_or(1, |a| a.values.len());
+        // The outermost brackets are the constant's own; the last axis is the row.
+        let axes = &self.variants.axes;
+        let outer = if axes.len() > 2 {
+            &axes[1..axes.len() - 1]
+        } else {
+            &[]
+        };
+        let mut value = String::new();
+        for (r, chunk) in self.groups.chunks(row).enumerate() {
+            // Open the brackets of every outer axis this row starts.
+            let mut stride = 1;
+            let mut opens = 0;
+            for axis in outer.iter().rev() {
+                stride *= axis.values.len();
+                if r % stride == 0 {
+                    opens += 1;
+                }
+            }
+            let numbers: Vec<String> = chunk.iter().map(u16::to_string).collect();
+            if axes.len() == 1 {
+                // The constant's own brackets are the row's.
+                value.push_str(&numbers.join(", "));
+                value.push_str(",\n");
+                continue;
+            }
+            value.push_str(&"[".repeat(opens));
+            value.push_str(&format!("[{}]", numbers.join(", ")));
+            let mut stride = 1;
+            let mut closes = 0;
+            for axis in outer.iter().rev() {
+                stride *= axis.values.len();
+                if (r + 1) % stride == 0 {
+                    closes += 1;
+                }
+            }
+            value.push_str(&"]".repeat(closes));
+            value.push_str(",\n");
+        }
+        (ty, value)
+    }
+}
+
 /// Renders the module body (meant for `include!`, so it has no inner attributes or `//!`).
-/// `custom_values` fixes the `HoleValue::Custom` indices (the declared order).
+/// `custom_values` fixes the `HoleValue::Custom` indices (the declared order). Groups of a
+/// template with variants get no constant of their own, but one index array per template.
 pub fn render(
     extraction: &Extraction,
     target: Target,
     custom_values: &[String],
     provenance: &Provenance<'_>,
+    indices: &[VariantIndex],
 ) -> Result<String, Error> {
-    let constants = constant_names(extraction)?;
+    let in_index: HashSet<u16> = indices.iter().flat_map(|i| i.groups.iter().copied()).collect();
+    let constants = constant_names(extraction, indices)?;
     let mut symbols: Vec<String> = Vec::new();
     let mut groups = String::new();
     for group in &extraction.groups {
@@ -61,6 +164,9 @@ pub fn render(
     .unwrap();
     out.push('\n');
     for (index, (group, name)) in extraction.groups.iter().zip(&constants).enumerate() {
+        if in_index.contains(&(index as u16)) {
+            continue;
+        }
         writeln!(
             out,
             "/// Index of stencil group `{}` in [`STENCILS`] (for `patchjit::Instruction::group`).",
@@ -69,12 +175,42 @@ pub fn render(
         .unwrap();
         writeln!(out, "pub const {name}: u16 = {index};").unwrap();
     }
-    if !constants.is_empty() {
+    if in_index.len() < constants.len() {
+        out.push('\n');
+    }
+    for index in indices {
+        let axes: Vec<String> = index
+            .variants
+            .axes
+            .iter()
+            .map(|a| {
+                let values: Vec<String> = a.values.iter().map(i64::to_string).collect();
+                format!("{} in [{}]", a.name, values.join(", "))
+            })
+            .collect();
+        let subscripts: String = index
+            .variants
+            .axes
+            .iter()
+            .map(|a| format!("[{}]", a.name.to_ascii_lowercase()))
+            .collect();
+        writeln!(
+            out,
+            "/// The {} variants of template `{}` ({}): `{}{subscripts}` is the index in \
+             [`STENCILS`] of the variant with the values at those positions.",
+            index.groups.len(),
+            index.stem,
+            axes.join(", "),
+            constant_name(&index.stem),
+        )
+        .unwrap();
+        let (ty, value) = index.array();
+        writeln!(out, "pub const {}: {ty} = [\n{value}];", constant_name(&index.stem)).unwrap();
         out.push('\n');
     }
     writeln!(
         out,
-        "/// The stencils of {} template{} for `{}`.",
+        "/// The {} stencil{} for `{}`.",
         extraction.groups.len(),
         if extraction.groups.len() == 1 {
             ""
@@ -97,25 +233,42 @@ pub fn render(
     Ok(out)
 }
 
-/// `add` → `ADD`, `load-fast` → `LOAD_FAST`; refuses names that collide.
-fn constant_names(extraction: &Extraction) -> Result<Vec<String>, Error> {
-    let mut names: Vec<String> = Vec::new();
-    for group in &extraction.groups {
-        let mut name: String = group
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || name == "_" {
-            name.insert(0, '_');
+/// `add` → `ADD`, `load-fast` → `LOAD_FAST`.
+fn constant_name(group: &str) -> String {
+    let mut name: String = group
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || name == "_" {
+        name.insert(0, '_');
+    }
+    name
+}
+
+/// Every group's constant name (variants' included: their names must not collide either),
+/// refusing names that collide with each other, an index array or `STENCILS`.
+fn constant_names(extraction: &Extraction, indices: &[VariantIndex]) -> Result<Vec<String>, Error> {
+    let mut taken: HashSet<String> = HashSet::from(["STENCILS".to_string()]);
+    for index in indices {
+        let name = constant_name(&index.stem);
+        if !taken.insert(name.clone()) {
+            return Err(Error::Invalid(format!(
+                "template {}: its index array `{name}` collides with another item of the \
+                 generated module; rename the template",
+                index.stem
+            )));
         }
-        if name == "STENCILS" || names.contains(&name) {
+    }
+    let mut names: Vec<String> = Vec::with_capacity(extraction.groups.len());
+    for group in &extraction.groups {
+        let name = constant_name(&group.name);
+        if !taken.insert(name.clone()) {
             return Err(Error::Invalid(format!(
                 "stencil {}: its index constant `{name}` collides with another item of the \
                  generated module; rename the template",

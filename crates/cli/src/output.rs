@@ -56,7 +56,7 @@ impl Progress {
                 clang,
             } => {
                 note(format_args!(
-                    "patchjit: {target}: compiling {total} stencils with {clang}\n"
+                    "patchjit: {target}: compiling {total} templates with {clang}\n"
                 ));
                 *current = Some((progress_bar(total as u64), Instant::now()));
             }

@@ -163,7 +163,7 @@ fn progress_bar_only_on_a_terminal() {
     let lines: Vec<&str> = piped.lines().collect();
     assert_eq!(lines.len(), 2, "{piped}");
     assert!(
-        lines[0].starts_with("patchjit: x86_64-unknown-linux-gnu: compiling 1 stencils with "),
+        lines[0].starts_with("patchjit: x86_64-unknown-linux-gnu: compiling 1 templates with "),
         "{piped}"
     );
     assert!(lines[1].starts_with("1 stencils,"), "{piped}");

@@ -1,3 +1,0 @@
-/* lock fetch add [dst + off], src (32-bit), unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
-#define BPF_UNCHECKED
-#include "atomic32_fetch_add.c"

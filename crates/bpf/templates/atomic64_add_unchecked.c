@@ -1,3 +1,0 @@
-/* lock add [dst + off], src (64-bit), unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
-#define BPF_UNCHECKED
-#include "atomic64_add.c"

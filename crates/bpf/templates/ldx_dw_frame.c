@@ -1,3 +1,0 @@
-#include "bpf.h"
-/* ldxdw dst, [r10 + off] */
-LOAD_FRAME(u64u, (uint64_t))

@@ -1,3 +1,0 @@
-/* ldxw dst, [src + off], unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
-#define BPF_UNCHECKED
-#include "ldx_w.c"

@@ -1,3 +1,0 @@
-/* ldxsh dst, [src + off]: sign-extending, unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
-#define BPF_UNCHECKED
-#include "ldxs_h.c"

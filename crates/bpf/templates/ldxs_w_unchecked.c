@@ -1,3 +1,0 @@
-/* ldxsw dst, [src + off]: sign-extending, unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
-#define BPF_UNCHECKED
-#include "ldxs_w.c"

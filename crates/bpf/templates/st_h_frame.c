@@ -1,3 +1,0 @@
-#include "bpf.h"
-/* sth [r10 + off], imm */
-STORE_FRAME(u16u, IMM)

@@ -1,3 +1,0 @@
-#include "bpf.h"
-/* stxdw [r10 + off], src */
-STORE_FRAME(u64u, SRC)

@@ -1,3 +1,0 @@
-/* stxdw [dst + off], src, unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
-#define BPF_UNCHECKED
-#include "stx_dw.c"

@@ -1,3 +1,0 @@
-/* stxw [dst + off], src, unchecked: for programs trusted to stay in bounds (Jit::unchecked) */
-#define BPF_UNCHECKED
-#include "stx_w.c"
