@@ -38,9 +38,9 @@ const FAULT_BUDGET: u64 = 5;
 struct Vm {
     r: [u64; 16],
     input_base: u64,
-    input_len: u64,
     stack_base: u64,
-    stack_len: u64,
+    input_room: [u64; 4],
+    stack_room: [u64; 4],
     depth: u64,
     fault: u64,
     fault_pc: u64,
@@ -54,9 +54,15 @@ struct Vm {
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
 const _: () = assert!(std::mem::offset_of!(Vm, input_base) == 0x80);
-const _: () = assert!(std::mem::offset_of!(Vm, depth) == 0xa0);
-const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xc8);
-const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0xe0);
+const _: () = assert!(std::mem::offset_of!(Vm, depth) == 0xd0);
+const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xf8);
+const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0x110);
+
+/// `*_room` of `templates/bpf.h`: for accesses of 1, 2, 4 and 8 bytes, how many addresses from
+/// a region's base can start one (`len - n + 1`, or 0 when the region is shorter than `n`).
+fn room(len: usize) -> [u64; 4] {
+    [1, 2, 4, 8].map(|n| (len as u64 + 1).saturating_sub(n))
+}
 
 /// What helper calls need from the Rust side while the code runs.
 struct Host<'h> {
@@ -451,9 +457,9 @@ impl Jit {
         let mut vm = Vm {
             r: [0; 16],
             input_base,
-            input_len: host.input_len as u64,
             stack_base,
-            stack_len: host.stack_len as u64,
+            input_room: room(host.input_len),
+            stack_room: room(host.stack_len),
             depth: 0,
             fault: 0,
             fault_pc: 0,

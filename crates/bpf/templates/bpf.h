@@ -26,7 +26,10 @@
 
 typedef struct BpfVm {
     uint64_t r[16];        /* the registers, where the atomics and the entry/exit see them */
-    uint64_t input_base, input_len, stack_base, stack_len;
+    uint64_t input_base, stack_base;
+    /* By access size (1, 2, 4, 8 bytes): how many addresses from the region's base can start
+     * one, i.e. len - n + 1, or 0 when the region is shorter than n. One compare per check. */
+    uint64_t input_room[4], stack_room[4];
     uint64_t depth;        /* local-call frames active below the entry function */
     uint64_t fault;        /* BPF_FAULT_*, 0 while running or after a normal exit */
     uint64_t fault_pc, fault_addr, fault_size;
@@ -77,15 +80,14 @@ typedef struct BpfVm {
 PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, BpfVm *vm, uint64_t r1, uint64_t r2, uint64_t r3,
                 uint64_t r4, uint64_t r5);
 
-/* Whether [a, a + n) lies inside the input or the stack (the interpreter's rule). */
-static inline int bpf_in_bounds(BpfVm *vm, uint64_t a, uint64_t n) {
-    uint64_t io = a - vm->input_base;
-    if (io <= vm->input_len && n <= vm->input_len - io) {
-        return 1;
-    }
-    uint64_t so = a - vm->stack_base;
-    return so <= vm->stack_len && n <= vm->stack_len - so;
-}
+/* The index of an access size in the `*_room` arrays. */
+#define BPF_SIZE_INDEX(n) ((n) == 1 ? 0 : (n) == 2 ? 1 : (n) == 4 ? 2 : 3)
+
+/* Whether [a, a + n) lies outside both the input and the stack (the interpreter's rule). The
+ * input is tested first: the stack is mostly reached through r10, which needs no test. */
+#define BPF_OUT_OF_BOUNDS(a, n)                                                        \
+    (__builtin_expect((a) - vm->input_base >= vm->input_room[BPF_SIZE_INDEX(n)], 0) && \
+     (a) - vm->stack_base >= vm->stack_room[BPF_SIZE_INDEX(n)])
 
 /* Stops the program with an out-of-bounds fault unless [a, a + n) is accessible. Nothing in
  * the CHECKED=0 variants (Jit::unchecked: the caller vouches that every access stays in
@@ -93,7 +95,7 @@ static inline int bpf_in_bounds(BpfVm *vm, uint64_t a, uint64_t n) {
  * inside the current 512-byte frame ([r10 - 512, r10)) and never lets the program write r10;
  * only `call local` and `exit` move it, frame by frame, inside the 8-frame stack. */
 #define CHECK(base, a, n, kind)                                                      \
-    if (CHECKED && (base) != 10 && __builtin_expect(!bpf_in_bounds(vm, (a), (n)), 0)) { \
+    if (CHECKED && (base) != 10 && BPF_OUT_OF_BOUNDS(a, n)) {                       \
         vm->fault = (kind);                                                          \
         vm->fault_pc = PC;                                                           \
         vm->fault_addr = (a);                                                        \
