@@ -50,6 +50,7 @@ struct Vm {
     budget: u64,
     call_id: u64,
     call_pc: u64,
+    callx_id: u64,
 }
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
@@ -77,6 +78,13 @@ struct Host<'h> {
     panic: Option<Box<dyn Any + Send>>,
 }
 
+/// In `call_id` with a `call imm` whose helper was unknown when the program was compiled: the
+/// low 32 bits are its id (it fails when reached). Otherwise `call_id` is a [`Helpers::slot`],
+/// or [`CALLX`].
+const BY_ID: u64 = 1 << 63;
+/// In `call_id`: a `callx`, whose helper id is in `callx_id`.
+const CALLX: u64 = u64::MAX;
+
 /// Called by the `call_helper` and `callx` stencils with the helper's arguments (r1-r5; its
 /// id and the caller's pc are in the state); returns r0, or sets `fault` when the program
 /// must stop.
@@ -95,8 +103,16 @@ extern "C" fn bpf_jit_call_helper(vm: *mut Vm, r1: u64, r2: u64, r3: u64, r4: u6
     };
     let mut memory = Memory::new(input, stack);
     let args = [r1, r2, r3, r4, r5];
-    let (helpers, id, pc) = (host.helpers, vm.call_id, vm.call_pc as usize);
-    let outcome = catch_unwind(AssertUnwindSafe(|| helpers.call(pc, id, &args, &mut memory)));
+    let (helpers, call, pc) = (host.helpers, vm.call_id, vm.call_pc as usize);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if call == CALLX {
+            helpers.call(pc, vm.callx_id, &args, &mut memory)
+        } else if call & BY_ID != 0 {
+            helpers.call(pc, call & !BY_ID, &args, &mut memory)
+        } else {
+            helpers.call_slot(pc, call as usize, &args, &mut memory)
+        }
+    }));
     match outcome {
         Ok(Ok(Some(r0))) => return r0,
         Ok(Ok(None)) => {}
@@ -403,7 +419,9 @@ impl Jit {
             let operand0 = if i.opcode == op::LDDW {
                 (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
             } else if i.opcode == op::CALL {
-                i.imm as u32 as u64
+                // A helper known now is called by its slot; an unknown one fails when reached.
+                let id = i.imm as u32 as u64;
+                helpers.slot(id).map_or(id | BY_ID, |slot| slot as u64)
             } else {
                 i.imm as i64 as u64
             };
@@ -469,6 +487,7 @@ impl Jit {
             budget: self.budget.unwrap_or(0),
             call_id: 0,
             call_pc: 0,
+            callx_id: 0,
         };
         // No input is a null pointer, as in uBPF and the kernel (the interpreter's rule).
         vm.r[1] = if input.is_empty() { 0 } else { input_base };

@@ -7,7 +7,6 @@
 //! are restored on return. Addresses are host addresses of the two regions, so both tiers
 //! see the same values.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Bytes of stack per call frame.
@@ -45,9 +44,10 @@ impl fmt::Display for HelperFault {
 /// Helper functions callable with `call N` / `callx reg`, by id.
 #[derive(Default)]
 pub struct Helpers {
-    // Ordered, not hashed: a lookup per call is on the hot path of helper-heavy programs, and a
-    // few comparisons beat hashing the id.
-    table: BTreeMap<u32, (String, HelperFn)>,
+    // Sorted by id: a `call N` resolves its helper once, when it is compiled, to a position
+    // here (`slot`), so the JIT's calls index instead of searching; `callx` and the
+    // interpreter search (a few comparisons, no hashing).
+    entries: Vec<(u32, String, HelperFn)>,
     unwind: Option<u32>,
 }
 
@@ -59,13 +59,22 @@ impl Helpers {
 
     /// Registers (or replaces) helper `id`.
     pub fn register(&mut self, id: u32, name: &str, f: HelperFn) {
-        self.table.insert(id, (name.to_string(), f));
+        match self.entries.binary_search_by_key(&id, |e| e.0) {
+            Ok(at) => self.entries[at] = (id, name.to_string(), f),
+            Err(at) => self.entries.insert(at, (id, name.to_string(), f)),
+        }
     }
 
     /// Marks helper `id` as the unwind helper: when it returns 0 the program stops with r0 = 0
     /// (the convention of uBPF's conformance plugin).
     pub fn set_unwind(&mut self, id: u32) {
         self.unwind = Some(id);
+    }
+
+    /// The position of helper `id`, for [`Helpers::call_slot`].
+    pub(crate) fn slot(&self, id: u64) -> Option<usize> {
+        let id = u32::try_from(id).ok()?;
+        self.entries.binary_search_by_key(&id, |e| e.0).ok()
     }
 
     /// Calls helper `id` for the instruction at `pc`: `Some(r0)` to go on, `None` when the
@@ -77,14 +86,27 @@ impl Helpers {
         args: &[u64; 5],
         mem: &mut Memory<'_>,
     ) -> Result<Option<u64>, ExecError> {
-        let helper = u32::try_from(id)
-            .ok()
-            .and_then(|k| self.table.get(&k).map(|(_, f)| (k, f)));
-        let Some((k, f)) = helper else {
-            return Err(ExecError::UnknownHelper { pc, id });
-        };
-        let r0 = f(args, mem).map_err(|fault| ExecError::HelperFault { pc, id: k, fault })?;
-        Ok(if self.unwind == Some(k) && r0 == 0 {
+        match self.slot(id) {
+            Some(slot) => self.call_slot(pc, slot, args, mem),
+            None => Err(ExecError::UnknownHelper { pc, id }),
+        }
+    }
+
+    /// [`Helpers::call`] of the helper at `slot` (a [`Helpers::slot`] of this registry).
+    pub(crate) fn call_slot(
+        &self,
+        pc: usize,
+        slot: usize,
+        args: &[u64; 5],
+        mem: &mut Memory<'_>,
+    ) -> Result<Option<u64>, ExecError> {
+        let (k, _, f) = &self.entries[slot];
+        let r0 = f(args, mem).map_err(|fault| ExecError::HelperFault {
+            pc,
+            id: *k,
+            fault,
+        })?;
+        Ok(if self.unwind == Some(*k) && r0 == 0 {
             None
         } else {
             Some(r0)
@@ -93,7 +115,8 @@ impl Helpers {
 
     /// Name of helper `id`, if registered.
     pub fn name(&self, id: u32) -> Option<&str> {
-        self.table.get(&id).map(|(n, _)| n.as_str())
+        let slot = self.slot(u64::from(id))?;
+        Some(self.entries[slot].1.as_str())
     }
 
     /// uBPF's test helpers, which its conformance plugin registers, with uBPF's results:

@@ -35,7 +35,9 @@ typedef struct BpfVm {
     uint64_t fault_pc, fault_addr, fault_size;
     void *host;            /* the Rust side's context, for helper calls */
     uint64_t budget;       /* back-edges and local calls left (code compiled with a budget) */
-    uint64_t call_id, call_pc; /* the helper being called, and from where */
+    /* The helper being called: its slot in the registry (`call imm` of a known helper), its
+     * id | 1 << 63 (`call imm` of an unknown one), or ~0 with the id in callx_id (`callx`). */
+    uint64_t call_id, call_pc, callx_id;
 } BpfVm;
 
 #define BPF_FAULT_LOAD 1
