@@ -407,7 +407,16 @@ impl Jit {
         let mut stubs: Vec<(usize, u32)> = Vec::new();
         for &pc in &starts {
             let i = prog[pc];
-            let group = group(i, access);
+            // A plain helper known now is called straight from the machine code.
+            let plain = (i.opcode == op::CALL && i.src != 1)
+                .then(|| helpers.slot(i.imm as u32 as u64))
+                .flatten()
+                .and_then(|slot| helpers.plain(slot));
+            let group = if plain.is_some() {
+                stencils::CALL_PLAIN
+            } else {
+                group(i, access)
+            };
             let next = pc as i64 + 1;
             let destination = match i.opcode {
                 op::JA32 => Some(next + i.imm as i64),
@@ -416,7 +425,9 @@ impl Jit {
                 _ if matches!(i.class(), Class::Jmp | Class::Jmp32) => Some(next + i.off as i64),
                 _ => None,
             };
-            let operand0 = if i.opcode == op::LDDW {
+            let operand0 = if let Some(f) = plain {
+                f as usize as u64
+            } else if i.opcode == op::LDDW {
                 (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
             } else if i.opcode == op::CALL {
                 // A helper known now is called by its slot; an unknown one fails when reached.

@@ -19,6 +19,18 @@ pub const MAX_CALL_DEPTH: usize = 8;
 pub type HelperFn =
     Box<dyn Fn(&[u64; 5], &mut Memory<'_>) -> Result<u64, HelperFault> + Send + Sync>;
 
+/// A helper that needs nothing but its arguments (no program memory, no faults): the JIT calls
+/// it straight from the machine code, as rbpf calls its helpers, where a [`HelperFn`] goes
+/// through a bridge that builds its [`Memory`] view and catches its panics. Being
+/// `extern "C"`, a plain helper that panics aborts the process.
+pub type PlainHelper = extern "C" fn(u64, u64, u64, u64, u64) -> u64;
+
+/// A registered helper, in one of the two forms.
+enum Helper {
+    Memory(HelperFn),
+    Plain(PlainHelper),
+}
+
 /// A helper's refusal to continue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HelperFault {
@@ -47,7 +59,7 @@ pub struct Helpers {
     // Sorted by id: a `call N` resolves its helper once, when it is compiled, to a position
     // here (`slot`), so the JIT's calls index instead of searching; `callx` and the
     // interpreter search (a few comparisons, no hashing).
-    entries: Vec<(u32, String, HelperFn)>,
+    entries: Vec<(u32, String, Helper)>,
     unwind: Option<u32>,
 }
 
@@ -59,9 +71,28 @@ impl Helpers {
 
     /// Registers (or replaces) helper `id`.
     pub fn register(&mut self, id: u32, name: &str, f: HelperFn) {
+        self.insert(id, name, Helper::Memory(f));
+    }
+
+    /// Registers (or replaces) helper `id` as a [`PlainHelper`].
+    pub fn register_plain(&mut self, id: u32, name: &str, f: PlainHelper) {
+        self.insert(id, name, Helper::Plain(f));
+    }
+
+    fn insert(&mut self, id: u32, name: &str, helper: Helper) {
+        let entry = (id, name.to_string(), helper);
         match self.entries.binary_search_by_key(&id, |e| e.0) {
-            Ok(at) => self.entries[at] = (id, name.to_string(), f),
-            Err(at) => self.entries.insert(at, (id, name.to_string(), f)),
+            Ok(at) => self.entries[at] = entry,
+            Err(at) => self.entries.insert(at, entry),
+        }
+    }
+
+    /// The plain helper at `slot`, if it is one the machine code may call directly (not the
+    /// unwind helper, whose result decides whether the program goes on).
+    pub(crate) fn plain(&self, slot: usize) -> Option<PlainHelper> {
+        match &self.entries[slot] {
+            (id, _, Helper::Plain(f)) if self.unwind != Some(*id) => Some(*f),
+            _ => None,
         }
     }
 
@@ -100,12 +131,15 @@ impl Helpers {
         args: &[u64; 5],
         mem: &mut Memory<'_>,
     ) -> Result<Option<u64>, ExecError> {
-        let (k, _, f) = &self.entries[slot];
-        let r0 = f(args, mem).map_err(|fault| ExecError::HelperFault {
-            pc,
-            id: *k,
-            fault,
-        })?;
+        let (k, _, helper) = &self.entries[slot];
+        let r0 = match helper {
+            Helper::Memory(f) => f(args, mem).map_err(|fault| ExecError::HelperFault {
+                pc,
+                id: *k,
+                fault,
+            })?,
+            Helper::Plain(f) => f(args[0], args[1], args[2], args[3], args[4]),
+        };
         Ok(if self.unwind == Some(*k) && r0 == 0 {
             None
         } else {

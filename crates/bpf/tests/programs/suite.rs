@@ -38,16 +38,20 @@ fn rotl(x: u64, n: u64, _: u64, _: u64, _: u64) -> u64 {
     x.rotate_left((n & 63) as u32)
 }
 
-/// [`HELPERS`] registered for patchjit-bpf's tiers.
+extern "C" fn plain_mix(h: u64, v: u64, c: u64, d: u64, e: u64) -> u64 {
+    mix(h, v, c, d, e)
+}
+
+extern "C" fn plain_rotl(x: u64, n: u64, c: u64, d: u64, e: u64) -> u64 {
+    rotl(x, n, c, d, e)
+}
+
+/// [`HELPERS`] registered for patchjit-bpf's tiers, as plain helpers (they only compute on
+/// their arguments, like rbpf's).
 pub fn helpers() -> Helpers {
     let mut helpers = Helpers::new();
-    for (id, name, f) in HELPERS {
-        helpers.register(
-            id,
-            name,
-            Box::new(move |r, _| Ok(f(r[0], r[1], r[2], r[3], r[4]))),
-        );
-    }
+    helpers.register_plain(1, "mix", plain_mix);
+    helpers.register_plain(2, "rotl", plain_rotl);
     helpers
 }
 
