@@ -93,7 +93,7 @@ struct Engines<'a> {
 impl<'a> Engines<'a> {
     fn new(prog: &[RawInsn], bytes: &'a [u8]) -> Engines<'a> {
         let mut rbpf = rbpf::EbpfVmRaw::new(Some(bytes)).expect("rbpf verifies it");
-        for (id, _, f) in suite::HELPERS {
+        for (id, _, f, _) in suite::HELPERS {
             rbpf.register_helper(id, f).expect("rbpf registers it");
         }
         let rbpf_jit = rbpf_jit_compile(&mut rbpf);

@@ -133,11 +133,9 @@ impl Helpers {
     ) -> Result<Option<u64>, ExecError> {
         let (k, _, helper) = &self.entries[slot];
         let r0 = match helper {
-            Helper::Memory(f) => f(args, mem).map_err(|fault| ExecError::HelperFault {
-                pc,
-                id: *k,
-                fault,
-            })?,
+            Helper::Memory(f) => {
+                f(args, mem).map_err(|fault| ExecError::HelperFault { pc, id: *k, fault })?
+            }
             Helper::Plain(f) => f(args[0], args[1], args[2], args[3], args[4]),
         };
         Ok(if self.unwind == Some(*k) && r0 == 0 {

@@ -25,10 +25,12 @@ mod driver;
 mod private_dir;
 mod rust;
 mod stale;
+mod stamp;
 mod tools;
 mod variants;
 mod write;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -215,6 +217,9 @@ pub struct Report {
     pub holes: Vec<(PatchKind, usize)>,
     /// Wall time the build took (for progress lines and the CLI's summary).
     pub elapsed: Duration,
+    /// clang's warnings, per template that had any (a build with warnings is never a no-op,
+    /// so they show every time).
+    pub warnings: Vec<(PathBuf, String)>,
 }
 
 /// The generated outputs, before they are written.
@@ -228,8 +233,6 @@ pub struct Generated {
     pub report: Report,
     /// Files the outputs depend on (templates and headers), for `rerun-if-changed`.
     pub dependencies: Vec<PathBuf>,
-    /// clang's warnings, per template that had any.
-    pub warnings: Vec<(PathBuf, String)>,
 }
 
 impl Generated {
@@ -489,11 +492,19 @@ impl Builder {
                 )
             })
             .collect();
+        let position: HashMap<&str, usize> = extraction
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.as_str(), i))
+            .collect();
         let indices = templates
             .iter()
             .zip(&variants)
             .filter_map(|(template, declared)| Some((template, declared.as_ref()?)))
-            .map(|(template, declared)| rust::VariantIndex::new(&stem(template), declared, &extraction))
+            .map(|(template, declared)| {
+                rust::VariantIndex::new(&stem(template), declared, &position)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let rust = rust::render(
             &extraction,
@@ -518,13 +529,15 @@ impl Builder {
             .filter(|(_, c)| !c.warnings.is_empty())
             .map(|(t, c)| (t.clone(), c.warnings.clone()))
             .collect();
-        let report = summarize(&extraction, target, compiled.len() - cached, cached, start);
+        let report = Report {
+            warnings,
+            ..summarize(&extraction, target, compiled.len() - cached, cached, start)
+        };
         Ok(Generated {
             rust,
             extraction,
             report,
             dependencies,
-            warnings,
         })
     }
 
@@ -584,24 +597,64 @@ impl Builder {
         std::fs::create_dir_all(&cache_dir).map_err(|e| Error::io(&cache_dir, e))?;
         match find_clang(Some(&cache_dir)) {
             Ok(clang) => {
-                let generated = self.generate_with(&clang, progress)?;
-                write_if_changed(&output, generated.rust.as_bytes())?;
-                if let Some(json) = &self.json_path {
-                    write_if_changed(json, generated.json().as_bytes())?;
-                }
-                if cargo {
-                    for dep in &generated.dependencies {
-                        println!("cargo:rerun-if-changed={}", dep.display());
-                    }
-                    for (_, text) in &generated.warnings {
-                        for line in text.lines() {
-                            println!("cargo:warning={line}");
+                // Everything the outputs depend on besides file contents.
+                let key = format!(
+                    "{self:?}\n{}\n{}\n{}\n{}",
+                    target.triple(),
+                    clang.path.display(),
+                    clang.version,
+                    env!("CARGO_PKG_VERSION")
+                );
+                let stamp = stamp::path(&cache_dir, &key);
+                let (report, dependencies, rust) =
+                    match stamp::fresh(&stamp, target, &output, start) {
+                        Some((report, dependencies)) => (report, dependencies, None),
+                        None => {
+                            let generated = self.generate_with(&clang, progress)?;
+                            write_if_changed(&output, generated.rust.as_bytes())?;
+                            if let Some(json) = &self.json_path {
+                                write_if_changed(json, generated.json().as_bytes())?;
+                            }
+                            if cargo {
+                                for (_, text) in &generated.report.warnings {
+                                    for line in text.lines() {
+                                        println!("cargo:warning={line}");
+                                    }
+                                }
+                            }
+                            // Warnings must show on every build: no stamp then.
+                            if generated.report.warnings.is_empty() {
+                                let outputs: Vec<&Path> =
+                                    [Some(output.as_path()), self.json_path.as_deref()]
+                                        .into_iter()
+                                        .flatten()
+                                        .collect();
+                                stamp::record(
+                                    &stamp,
+                                    &generated.report,
+                                    &generated.dependencies,
+                                    &outputs,
+                                )?;
+                            }
+                            (
+                                generated.report,
+                                generated.dependencies,
+                                Some(generated.rust),
+                            )
                         }
+                    };
+                if cargo {
+                    for dep in &dependencies {
+                        println!("cargo:rerun-if-changed={}", dep.display());
                     }
                     if let Some(committed) = self.committed_table(target) {
                         println!("cargo:rerun-if-changed={}", committed.display());
-                        if let Freshness::Stale { summary } = freshness(&committed, &generated.rust)
-                        {
+                        let rust = match rust {
+                            Some(rust) => rust,
+                            None => std::fs::read_to_string(&output)
+                                .map_err(|e| Error::io(&output, e))?,
+                        };
+                        if let Freshness::Stale { summary } = freshness(&committed, &rust) {
                             println!(
                                 "cargo:warning=patchjit: the committed table {} is stale (builds \
                                  without clang would use it); regenerate it with `patchjit build`",
@@ -613,10 +666,7 @@ impl Builder {
                         }
                     }
                 }
-                Ok(Report {
-                    output,
-                    ..generated.report
-                })
+                Ok(Report { output, ..report })
             }
             Err(problem) => {
                 let Some(committed) = self.committed_table(target) else {
@@ -650,6 +700,7 @@ impl Builder {
                     data_bytes: 0,
                     holes: Vec::new(),
                     elapsed: start.elapsed(),
+                    warnings: Vec::new(),
                 })
             }
         }
@@ -659,7 +710,11 @@ impl Builder {
 /// Writes the source that compiles every variant of `template` into one object, under the
 /// cache directory at a path fixed by the template's absolute path (so the compile cache
 /// finds it again).
-fn variant_source(template: &Path, variants: &Variants, cache_dir: &Path) -> Result<PathBuf, Error> {
+fn variant_source(
+    template: &Path,
+    variants: &Variants,
+    cache_dir: &Path,
+) -> Result<PathBuf, Error> {
     use sha2::{Digest, Sha256};
     let absolute = std::fs::canonicalize(template).map_err(|e| Error::io(template, e))?;
     let key = hex::encode(&Sha256::digest(absolute.as_os_str().as_encoded_bytes())[..8]);
@@ -725,6 +780,7 @@ fn summarize(
         data_bytes: extraction.groups.iter().map(|g| g.data.body.len()).sum(),
         holes,
         elapsed: start.elapsed(),
+        warnings: Vec::new(),
     }
 }
 

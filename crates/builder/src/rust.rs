@@ -26,18 +26,13 @@ pub struct VariantIndex {
 }
 
 impl VariantIndex {
-    /// Finds the group of every variant of the template `stem` in `extraction`.
+    /// Finds the group of every variant of the template `stem`, given the position of every
+    /// group by name.
     pub fn new(
         stem: &str,
         variants: &Variants,
-        extraction: &Extraction,
+        position: &HashMap<&str, usize>,
     ) -> Result<VariantIndex, Error> {
-        let position: HashMap<&str, usize> = extraction
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.name.as_str(), i))
-            .collect();
         let groups = variants
             .combinations()
             .iter()
@@ -123,7 +118,10 @@ pub fn render(
     provenance: &Provenance<'_>,
     indices: &[VariantIndex],
 ) -> Result<String, Error> {
-    let in_index: HashSet<u16> = indices.iter().flat_map(|i| i.groups.iter().copied()).collect();
+    let in_index: HashSet<u16> = indices
+        .iter()
+        .flat_map(|i| i.groups.iter().copied())
+        .collect();
     let constants = constant_names(extraction, indices)?;
     let mut symbols: Vec<String> = Vec::new();
     let mut groups = String::new();
@@ -205,7 +203,12 @@ pub fn render(
         )
         .unwrap();
         let (ty, value) = index.array();
-        writeln!(out, "pub const {}: {ty} = [\n{value}];", constant_name(&index.stem)).unwrap();
+        writeln!(
+            out,
+            "pub const {}: {ty} = [\n{value}];",
+            constant_name(&index.stem)
+        )
+        .unwrap();
         out.push('\n');
     }
     writeln!(

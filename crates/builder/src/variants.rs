@@ -218,9 +218,10 @@ mod tests {
 
     #[test]
     fn ranges_lists_and_names() {
-        let v = parse("#include \"x.h\"\n/* patchjit-variants: DST=0..=2 SIZE=1,2,8 OFF=-1..=0 */\n")
-            .unwrap()
-            .unwrap();
+        let v =
+            parse("#include \"x.h\"\n/* patchjit-variants: DST=0..=2 SIZE=1,2,8 OFF=-1..=0 */\n")
+                .unwrap()
+                .unwrap();
         assert_eq!(v.count(), 18);
         assert_eq!(v.axes[1].values, [1, 2, 8]);
         let combinations = v.combinations();
@@ -230,7 +231,9 @@ mod tests {
         assert_eq!(v.function_name("ld", &[2, 8, -1]), "ld__dst2_size8_offm1");
         let wrapper = v.wrapper_source("ld", Path::new("/t/ld.c"));
         assert_eq!(wrapper.matches("#include \"/t/ld.c\"").count(), 18);
-        assert!(wrapper.contains("#define PATCHJIT_ENTRY_NAME ld__dst0_size1_offm1\n#define DST 0\n"));
+        assert!(
+            wrapper.contains("#define PATCHJIT_ENTRY_NAME ld__dst0_size1_offm1\n#define DST 0\n")
+        );
         assert_eq!(parse("int x;\n").unwrap(), None);
     }
 
@@ -246,10 +249,16 @@ mod tests {
             ("// patchjit-variants: A=1,1", "listed twice"),
             ("// patchjit-variants:", "no constants"),
             ("// patchjit-variants: A=0..=99 B=0..=99", "at most 4096"),
-            ("// patchjit-variants: A=0\n// patchjit-variants: B=0", "second"),
+            (
+                "// patchjit-variants: A=0\n// patchjit-variants: B=0",
+                "second",
+            ),
         ] {
             let error = parse(source).unwrap_err().to_string();
-            assert!(error.contains("t.c:") && error.contains(why), "{source}: {error}");
+            assert!(
+                error.contains("t.c:") && error.contains(why),
+                "{source}: {error}"
+            );
         }
     }
 }

@@ -97,11 +97,13 @@ fn no_op_rebuild_runs_no_compiler_and_output_is_deterministic() {
     };
     for out in ["w1.rs", "w2.rs"] {
         let generated = warned(out);
-        assert_eq!(generated.warnings.len(), 1, "{out}");
+        assert_eq!(generated.report.warnings.len(), 1, "{out}");
         assert!(
-            generated.warnings[0].1.contains("unused function 'unused'"),
+            generated.report.warnings[0]
+                .1
+                .contains("unused function 'unused'"),
             "{:?}",
-            generated.warnings
+            generated.report.warnings
         );
     }
     std::fs::write(src.join("one.c"), body("BIAS")).unwrap();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use patchjit_build::{find_clang, freshness, Builder, Freshness, Target};
+use patchjit_build::{find_clang, freshness, Builder, Event, Freshness, Target};
 
 use crate::output::{self, note, Progress};
 
@@ -116,32 +116,52 @@ pub fn run(args: Args) -> Result<(), String> {
         builder = builder.flag(flag);
     }
     let progress = Progress::new(args.quiet);
-    let generated = builder.generate_with(&clang, &|event| progress.show(event));
-    progress.clear();
-    let generated = generated.map_err(|e| e.to_string())?;
-    for (_, text) in &generated.warnings {
-        note(format_args!("{text}"));
-    }
-    match (&args.output, args.check) {
-        (Some(path), true) => {
-            check(path, &generated.rust)?;
+    let show = |event: Event<'_>| progress.show(event);
+    let report = match (&args.output, args.check) {
+        // Writing files: the builder's own build, with its no-op fast path.
+        (Some(path), false) => {
+            builder = builder.out_path(path);
             if let Some(json) = &args.json {
-                check(json, &generated.json())?;
+                builder = builder.json_path(json);
             }
-            if !args.quiet {
-                note(format_args!("{} is up to date\n", path.display()));
+            let report = builder.build_with_progress(&show);
+            progress.clear();
+            let report = report.map_err(|e| e.to_string())?;
+            for (_, text) in &report.warnings {
+                note(format_args!("{text}"));
             }
+            report
         }
-        (Some(path), false) => patchjit_build::write_if_changed(path, generated.rust.as_bytes())
-            .map_err(|e| e.to_string())?,
-        (None, _) => output::print(&generated.rust)?,
-    }
-    if let (Some(json), false) = (&args.json, args.check) {
-        patchjit_build::write_if_changed(json, generated.json().as_bytes())
-            .map_err(|e| e.to_string())?;
-    }
+        (output, check_only) => {
+            let generated = builder.generate_with(&clang, &show);
+            progress.clear();
+            let generated = generated.map_err(|e| e.to_string())?;
+            for (_, text) in &generated.report.warnings {
+                note(format_args!("{text}"));
+            }
+            match output {
+                Some(path) if check_only => {
+                    check(path, &generated.rust)?;
+                    if let Some(json) = &args.json {
+                        check(json, &generated.json())?;
+                    }
+                    if !args.quiet {
+                        note(format_args!("{} is up to date\n", path.display()));
+                    }
+                }
+                _ => {
+                    output::print(&generated.rust)?;
+                    if let Some(json) = &args.json {
+                        patchjit_build::write_if_changed(json, generated.json().as_bytes())
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            generated.report
+        }
+    };
     if !args.quiet {
-        let r = &generated.report;
+        let r = &report;
         let holes: Vec<String> = r.holes.iter().map(|(k, n)| format!("{k:?} {n}")).collect();
         note(format_args!(
             "{} stencils, {} code bytes, {} data bytes; holes: {}; {} compiled, {} cached; {:.3} s\n",

@@ -26,7 +26,7 @@
 //! `.debug$S`, which CPython 3.14 copies into the data) are skipped.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::error::Error;
 use patchjit_vocab::{Arch, Format, PatchKind, RelocKind, Target};
@@ -64,6 +64,7 @@ pub fn extract_files(
 ) -> Result<Extraction, Error> {
     let mut extraction = Extraction::default();
     let mut known = HashMap::new();
+    let mut names: HashSet<String> = HashSet::new();
     for &(file, object) in objects {
         if let Some(&(first, other)) = objects.first().filter(|(_, o)| o.target != object.target) {
             return Err(invalid(
@@ -78,7 +79,7 @@ pub fn extract_files(
         // Stencil bytes the object's earlier groups produced (see `MAX_STENCIL_BYTES`).
         let mut produced = 0;
         for plan in plan(file, object)? {
-            if extraction.groups.iter().any(|g| g.name == plan.name) {
+            if !names.insert(plan.name.clone()) {
                 return Err(invalid(
                     file,
                     Some(&plan.name),

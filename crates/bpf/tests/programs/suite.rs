@@ -8,7 +8,7 @@ use std::process::Command;
 
 use patchjit_bpf::elf::load;
 use patchjit_bpf::isa::RawInsn;
-use patchjit_bpf::vm::Helpers;
+use patchjit_bpf::vm::{Helpers, PlainHelper};
 
 /// The programs, by file name (each exercises one kind of work, named by its first line).
 pub const PROGRAMS: [&str; 6] = [
@@ -26,8 +26,10 @@ pub const INPUT_LEN: usize = 256;
 /// A helper as rbpf registers it: r1–r5 in, r0 out.
 pub type RawHelper = fn(u64, u64, u64, u64, u64) -> u64;
 
-/// The helpers `bench.h` declares, by id, with the functions it defines for native builds.
-pub const HELPERS: [(u32, &str, RawHelper); 2] = [(1, "mix", mix), (2, "rotl", rotl)];
+/// The helpers `bench.h` declares, by id, with the functions it defines for native builds
+/// (as rbpf registers them, and as patchjit's plain helpers).
+pub const HELPERS: [(u32, &str, RawHelper, PlainHelper); 2] =
+    [(1, "mix", mix, plain_mix), (2, "rotl", rotl, plain_rotl)];
 
 fn mix(h: u64, v: u64, _: u64, _: u64, _: u64) -> u64 {
     let h = (h ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -50,8 +52,9 @@ extern "C" fn plain_rotl(x: u64, n: u64, c: u64, d: u64, e: u64) -> u64 {
 /// their arguments, like rbpf's).
 pub fn helpers() -> Helpers {
     let mut helpers = Helpers::new();
-    helpers.register_plain(1, "mix", plain_mix);
-    helpers.register_plain(2, "rotl", plain_rotl);
+    for (id, name, _, plain) in HELPERS {
+        helpers.register_plain(id, name, plain);
+    }
     helpers
 }
 
