@@ -468,3 +468,83 @@ fn check_1_0(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module::Module;
+
+    fn lowered(func: &str) -> Vec<Op> {
+        let text = format!("(module {func})");
+        let buf = wast::parser::ParseBuffer::new(&text).unwrap();
+        let mut wat: wast::Wat = wast::parser::parse(&buf).unwrap();
+        let module = Module::decode(&wat.encode().unwrap()).unwrap();
+        module.bodies[0].ops.clone()
+    }
+
+    fn br(target: u32, height: u32, arity: u32) -> Branch {
+        Branch {
+            target,
+            height,
+            arity,
+        }
+    }
+
+    #[test]
+    fn ops_stay_two_words() {
+        assert_eq!(std::mem::size_of::<Op>(), 16);
+    }
+
+    #[test]
+    fn a_branch_out_of_a_block_carries_its_value_to_the_block_height() {
+        let ops = lowered(
+            "(func (param i32) (result i32) (local i64)
+               (block (result i32) (i32.const 1) (local.get 0) (br_if 0) (drop) (i32.const 2)))",
+        );
+        // Two locals, then the block's operands: a taken br_if keeps one value at slot 2.
+        let exit = br(5, 2, 1);
+        assert_eq!(
+            ops,
+            [
+                Op::Const(1),
+                Op::LocalGet(0),
+                Op::BrIf(exit),
+                Op::Drop,
+                Op::Const(2),
+                Op::Return
+            ]
+        );
+    }
+
+    #[test]
+    fn loops_branch_back_and_if_else_jumps_over_the_other_arm() {
+        let ops = lowered(
+            "(func (param i32) (result i32)
+               (loop $l (br_if $l (local.get 0)))
+               (if (result i32) (local.get 0) (then (i32.const 1)) (else (i32.const 2))))",
+        );
+        assert_eq!(
+            ops,
+            [
+                Op::LocalGet(0),
+                Op::BrIf(br(0, 1, 0)),
+                Op::LocalGet(0),
+                Op::If { else_target: 6 },
+                Op::Const(1),
+                Op::Br(br(7, 1, 1)),
+                Op::Const(2),
+                Op::Return,
+            ]
+        );
+    }
+
+    #[test]
+    fn unreachable_code_is_not_emitted_but_its_blocks_are_tracked() {
+        let ops = lowered(
+            "(func (result i32)
+               (block (return (i32.const 1)) (block (br 0)) (i32.const 2) (drop))
+               (i32.const 3))",
+        );
+        assert_eq!(ops, [Op::Const(1), Op::Return, Op::Const(3), Op::Return]);
+    }
+}

@@ -15,7 +15,7 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 
 use crate::module::Module;
 use crate::spectest;
-use crate::store::{CallError, Extern, InstantiateError, Store};
+use crate::store::{CallError, Extern, InstantiateError, LinkError, Store};
 use crate::tier::Tier;
 use crate::types::Value;
 
@@ -39,15 +39,28 @@ pub struct Report {
 #[derive(Debug)]
 pub enum ScriptError {
     Read(PathBuf, std::io::Error),
-    /// The script is not valid `.wast` text (message with file, line and column).
-    Parse(String),
+    /// The script is not valid `.wast` text: the parser's message at a 1-based position.
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The `spectest` host module could not be created.
+    Spectest(LinkError),
 }
 
 impl fmt::Display for ScriptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ScriptError::Read(path, e) => write!(f, "{}: {e}", path.display()),
-            ScriptError::Parse(message) => f.write_str(message),
+            ScriptError::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => write!(f, "{}:{line}:{column}: {message}", path.display()),
+            ScriptError::Spectest(e) => write!(f, "spectest: {e}"),
         }
     }
 }
@@ -62,17 +75,21 @@ pub fn run_file(path: &Path, tier: Tier) -> Result<Report, ScriptError> {
 
 /// Runs script `text` (read from `path`, for messages) on `tier`.
 pub fn run_script(text: &str, path: &Path, tier: Tier) -> Result<Report, ScriptError> {
-    let located = |mut e: wast::Error| {
-        e.set_path(path);
-        e.set_text(text);
-        ScriptError::Parse(e.to_string())
+    let located = |e: wast::Error| {
+        let (line, column) = e.span().linecol_in(text);
+        ScriptError::Parse {
+            path: path.into(),
+            line: line + 1,
+            column: column + 1,
+            message: e.message(),
+        }
     };
     // The suite's names.wast has bidirectional-override characters inside names on purpose.
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(located)?;
     let script = parser::parse::<Wast>(&buf).map_err(located)?;
-    let mut runner = Runner::new(tier).map_err(|e| ScriptError::Parse(e.to_string()))?;
+    let mut runner = Runner::new(tier).map_err(ScriptError::Spectest)?;
     let mut report = Report::default();
     for directive in script.directives {
         let line = directive.span().linecol_in(text).0 + 1;
@@ -98,7 +115,7 @@ struct Runner {
 type Check = Result<(), String>;
 
 impl Runner {
-    fn new(tier: Tier) -> Result<Runner, crate::store::LinkError> {
+    fn new(tier: Tier) -> Result<Runner, LinkError> {
         let mut store = Store::new(tier);
         let mut registered = HashMap::new();
         registered.insert("spectest".to_string(), spectest::instantiate(&mut store)?);
