@@ -16,8 +16,11 @@ use crate::types::ValType;
 /// continues at `target` (an index into [`Code::ops`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Branch {
+    /// The op executed next.
     pub target: u32,
+    /// Slots from the frame base that stay below the carried values.
     pub height: u32,
+    /// Values carried (0 or 1 in 1.0).
     pub arity: u32,
 }
 
@@ -30,6 +33,7 @@ macro_rules! ops {
         /// instructions keep their static offset; the alignment hint is dropped.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Op {
+            /// `unreachable`: traps.
             Unreachable,
             /// `br`: always taken.
             Br(Branch),
@@ -37,28 +41,48 @@ macro_rules! ops {
             BrIf(Branch),
             /// `br_table`: pops an index into `Code::br_tables[first..first + len]`; the
             /// last entry is the default.
-            BrTable { first: u32, len: u32 },
+            BrTable {
+                /// The first entry in `Code::br_tables`.
+                first: u32,
+                /// Entries, the default included (at least 1).
+                len: u32,
+            },
             /// `if`: pops an i32 and jumps to `else_target` (the else arm or the end) when it
             /// is zero. The stack needs no reshaping: nothing was pushed inside the `if` yet.
-            If { else_target: u32 },
+            If {
+                /// The first op of the else arm, or the op after the `if`.
+                else_target: u32,
+            },
             /// Moves the function's results to the frame base and returns to the caller.
             Return,
             /// `call` of a function by the module's own function index.
             Call(u32),
             /// `call_indirect` through table 0, checked against the module's type index.
             CallIndirect(u32),
+            /// Pops one value.
             Drop,
+            /// Pops a condition and two values, pushes the first if the condition is non-zero.
             Select,
+            /// Pushes the local (parameters first).
             LocalGet(u32),
+            /// Pops into the local.
             LocalSet(u32),
+            /// Copies the top value into the local.
             LocalTee(u32),
+            /// Pushes the global, by the module's index.
             GlobalGet(u32),
+            /// Pops into the (mutable) global.
             GlobalSet(u32),
             /// Any `*.const`: the value as its slot bits (floats bit-exact).
             Const(u64),
+            /// Pushes memory 0's size in pages.
             MemorySize,
+            /// Pops a page count, grows memory 0, pushes the old size or -1.
             MemoryGrow,
-            $($plain,)*
+            $(
+                #[doc = concat!("The 1.0 instruction `", stringify!($plain), "` (in wasmparser's spelling).")]
+                $plain,
+            )*
             $(
                 /// A memory access at `offset` plus the popped address (33-bit sum).
                 $mem(u32),
@@ -113,6 +137,7 @@ ops! {
 /// A lowered function body.
 #[derive(Debug)]
 pub struct Code {
+    /// The instructions; execution starts at 0 and ends at a [`Op::Return`].
     pub ops: Vec<Op>,
     /// The byte offset in the module of the instruction each op came from (parallel to
     /// `ops`), for error messages.

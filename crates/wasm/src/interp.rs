@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use crate::code::{Branch, Code, Op};
 use crate::num;
-use crate::store::{FuncKind, Store};
+use crate::store::{check_host_results, FuncKind, Store};
 use crate::trap::{Trap, TrapKind, TrapSite};
 use crate::types::Value;
 
@@ -45,7 +45,11 @@ struct Machine {
 pub(crate) fn call(store: &mut Store, addr: u32, args: &[Value]) -> Result<Vec<Value>, Trap> {
     let results = store.func_type(addr).results.clone();
     let (instance, func, code) = match &store.funcs[addr as usize].kind {
-        FuncKind::Host(f) => return f(args),
+        FuncKind::Host(f) => {
+            let results = f(args)?;
+            check_host_results(store.func_type(addr), &results)?;
+            return Ok(results);
+        }
         FuncKind::Wasm {
             instance,
             index,
@@ -120,6 +124,7 @@ impl Machine {
                     .collect();
                 self.stack.truncate(at);
                 let results = f(&args).map_err(|t| t.kind)?;
+                check_host_results(store.func_type(addr), &results)?;
                 self.stack.extend(results.iter().map(|r| r.to_slot()));
                 Ok(())
             }

@@ -6,6 +6,8 @@
 //! the reference interpreter ([`interp`]) is the first tier. [`runner`] runs the official
 //! `.wast` spec scripts on a tier.
 
+#![warn(missing_docs)]
+
 pub mod code;
 pub mod interp;
 pub mod module;

@@ -17,7 +17,9 @@ use crate::types::{ExternKind, FuncType, GlobalType, Limits, ValType, Value};
 /// Why a module was rejected: wasmparser's message (malformed or invalid) at a byte offset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
+    /// What is wrong (wasmparser's wording, or this crate's for the 1.0-only rules).
     pub message: String,
+    /// Byte offset in the module binary.
     pub offset: u64,
 }
 
@@ -115,7 +117,8 @@ fn check_memory_limits(section: Option<&[u8]>, at: u64) -> Result<(), DecodeErro
 
 /// A constant expression of 1.0: a constant or an imported global's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConstExpr {
+pub(crate) enum ConstExpr {
+    /// A `*.const`.
     Value(Value),
     /// `global.get` of an (imported, immutable) global by the module's global index.
     GlobalGet(u32),
@@ -142,63 +145,77 @@ impl ConstExpr {
 pub enum ImportDesc {
     /// A function of the module's type index.
     Func(u32),
+    /// A table with at least these limits.
     Table(Limits),
+    /// A memory with at least these limits.
     Memory(Limits),
+    /// A global of exactly this type.
     Global(GlobalType),
 }
 
 /// One import: `module`.`name` and what it must be.
 #[derive(Clone, Debug)]
 pub struct Import {
+    /// The module name the host or a registered instance answers to.
     pub module: String,
+    /// The entity's name within it.
     pub name: String,
+    /// What it must be.
     pub desc: ImportDesc,
 }
 
 /// One export: `name` and the module's index of the entity in its index space.
 #[derive(Clone, Debug)]
 pub struct Export {
+    /// The name importers use.
     pub name: String,
+    /// Which index space `index` is in.
     pub kind: ExternKind,
+    /// The entity's index in the module.
     pub index: u32,
 }
 
 /// An active element segment of table 0 (1.0 has no other kind).
 #[derive(Clone, Debug)]
-pub struct ElemSegment {
-    pub offset: ConstExpr,
+pub(crate) struct ElemSegment {
+    /// The first table slot written.
+    pub(crate) offset: ConstExpr,
     /// Function indices of the module.
-    pub funcs: Vec<u32>,
+    pub(crate) funcs: Vec<u32>,
 }
 
 /// An active data segment of memory 0.
 #[derive(Clone, Debug)]
-pub struct DataSegment {
-    pub offset: ConstExpr,
-    pub bytes: Vec<u8>,
+pub(crate) struct DataSegment {
+    /// The first byte written.
+    pub(crate) offset: ConstExpr,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// A validated module, ready to instantiate any number of times.
 #[derive(Debug, Default)]
 pub struct Module {
-    pub types: Vec<FuncType>,
-    pub imports: Vec<Import>,
+    /// The type section.
+    pub(crate) types: Vec<FuncType>,
+    /// Imports in index-space order.
+    pub(crate) imports: Vec<Import>,
     /// The type index of every function, imported ones first.
-    pub funcs: Vec<u32>,
+    pub(crate) funcs: Vec<u32>,
     /// The lowered bodies of the functions the module defines (after the imported ones).
-    pub bodies: Vec<Rc<Code>>,
+    pub(crate) bodies: Vec<Rc<Code>>,
     /// Tables the module defines.
-    pub tables: Vec<Limits>,
+    pub(crate) tables: Vec<Limits>,
     /// Memories the module defines.
-    pub memories: Vec<Limits>,
+    pub(crate) memories: Vec<Limits>,
     /// Globals the module defines, with their initializers.
-    pub globals: Vec<(GlobalType, ConstExpr)>,
-    pub exports: Vec<Export>,
-    pub start: Option<u32>,
-    pub elems: Vec<ElemSegment>,
-    pub datas: Vec<DataSegment>,
+    pub(crate) globals: Vec<(GlobalType, ConstExpr)>,
+    pub(crate) exports: Vec<Export>,
+    /// The start function's index.
+    pub(crate) start: Option<u32>,
+    pub(crate) elems: Vec<ElemSegment>,
+    pub(crate) datas: Vec<DataSegment>,
     /// Function names from the `name` section, by function index (for messages).
-    pub names: Vec<(u32, String)>,
+    pub(crate) names: Vec<(u32, String)>,
 }
 
 impl Module {
@@ -344,11 +361,11 @@ impl Module {
                 // A custom section never makes a module invalid: a broken name section only
                 // loses the names.
                 if let KnownCustom::Name(names) = reader.as_known() {
-                    for name in names.flatten() {
+                    for name in names.map_while(Result::ok) {
                         if let Name::Function(map) = name {
                             self.names.extend(
                                 map.into_iter()
-                                    .flatten()
+                                    .map_while(Result::ok)
                                     .map(|n| (n.index, n.name.to_string())),
                             );
                         }
@@ -360,12 +377,14 @@ impl Module {
         Ok(())
     }
 
-    /// Functions the module imports (they come first in its function index space).
-    pub fn imported_funcs(&self) -> usize {
-        self.imports
-            .iter()
-            .filter(|i| matches!(i.desc, ImportDesc::Func(_)))
-            .count()
+    /// What the module imports, in order: what a host must provide to instantiate it.
+    pub fn imports(&self) -> &[Import] {
+        &self.imports
+    }
+
+    /// What the module exports.
+    pub fn exports(&self) -> &[Export] {
+        &self.exports
     }
 
     /// The function's name for a message: its `name` section entry, else its first export

@@ -31,27 +31,35 @@ macro_rules! float_ops {
                 <$f>::from_bits(bits)
             }
 
+            /// Addition.
             pub fn add(a: $bits, b: $bits) -> $bits {
                 quiet(f(a) + f(b))
             }
+            /// Subtraction.
             pub fn sub(a: $bits, b: $bits) -> $bits {
                 quiet(f(a) - f(b))
             }
+            /// Multiplication.
             pub fn mul(a: $bits, b: $bits) -> $bits {
                 quiet(f(a) * f(b))
             }
+            /// Division (by zero: an infinity or NaN, never a trap).
             pub fn div(a: $bits, b: $bits) -> $bits {
                 quiet(f(a) / f(b))
             }
+            /// Square root (correctly rounded).
             pub fn sqrt(a: $bits) -> $bits {
                 quiet(f(a).sqrt())
             }
+            /// Round up.
             pub fn ceil(a: $bits) -> $bits {
                 quiet(f(a).ceil())
             }
+            /// Round down.
             pub fn floor(a: $bits) -> $bits {
                 quiet(f(a).floor())
             }
+            /// Round toward zero.
             pub fn trunc(a: $bits) -> $bits {
                 quiet(f(a).trunc())
             }
@@ -89,31 +97,40 @@ macro_rules! float_ops {
                 }
             }
 
+            /// Clears the sign bit only.
             pub fn abs(a: $bits) -> $bits {
                 a & !SIGN
             }
+            /// Flips the sign bit only.
             pub fn neg(a: $bits) -> $bits {
                 a ^ SIGN
             }
+            /// `a`'s magnitude with `b`'s sign bit.
             pub fn copysign(a: $bits, b: $bits) -> $bits {
                 (a & !SIGN) | (b & SIGN)
             }
 
+            /// Ordered equality (NaN is unequal to everything).
             pub fn eq(a: $bits, b: $bits) -> bool {
                 f(a) == f(b)
             }
+            /// Not `eq`: true when either is NaN.
             pub fn ne(a: $bits, b: $bits) -> bool {
                 f(a) != f(b)
             }
+            /// Less than (false with a NaN).
             pub fn lt(a: $bits, b: $bits) -> bool {
                 f(a) < f(b)
             }
+            /// Greater than (false with a NaN).
             pub fn gt(a: $bits, b: $bits) -> bool {
                 f(a) > f(b)
             }
+            /// At most (false with a NaN).
             pub fn le(a: $bits, b: $bits) -> bool {
                 f(a) <= f(b)
             }
+            /// At least (false with a NaN).
             pub fn ge(a: $bits, b: $bits) -> bool {
                 f(a) >= f(b)
             }
@@ -133,15 +150,19 @@ macro_rules! float_ops {
                 }
             }
 
+            /// `i32.trunc_*_s`: traps on NaN or out of range.
             pub fn trunc_i32(a: $bits) -> Result<i32, TrapKind> {
                 in_range(a, -2147483648.0, 2147483648.0).map(|t| t as i32)
             }
+            /// `i32.trunc_*_u`: traps on NaN or out of range.
             pub fn trunc_u32(a: $bits) -> Result<u32, TrapKind> {
                 in_range(a, 0.0, 4294967296.0).map(|t| t as u32)
             }
+            /// `i64.trunc_*_s`: traps on NaN or out of range.
             pub fn trunc_i64(a: $bits) -> Result<i64, TrapKind> {
                 in_range(a, -9223372036854775808.0, 9223372036854775808.0).map(|t| t as i64)
             }
+            /// `i64.trunc_*_u`: traps on NaN or out of range.
             pub fn trunc_u64(a: $bits) -> Result<u64, TrapKind> {
                 in_range(a, 0.0, 18446744073709551616.0).map(|t| t as u64)
             }
@@ -159,6 +180,7 @@ macro_rules! int_ops {
         pub mod $m {
             use super::TrapKind;
 
+            /// Signed division: traps on zero and on `MIN / -1`.
             pub fn div_s(a: $s, b: $s) -> Result<$s, TrapKind> {
                 match b {
                     0 => Err(TrapKind::IntegerDivideByZero),
@@ -166,6 +188,7 @@ macro_rules! int_ops {
                     _ => Ok(a / b),
                 }
             }
+            /// Unsigned division: traps on zero.
             pub fn div_u(a: $u, b: $u) -> Result<$u, TrapKind> {
                 a.checked_div(b).ok_or(TrapKind::IntegerDivideByZero)
             }
@@ -176,6 +199,7 @@ macro_rules! int_ops {
                     _ => Ok(a.wrapping_rem(b)),
                 }
             }
+            /// Unsigned remainder: traps on zero.
             pub fn rem_u(a: $u, b: $u) -> Result<$u, TrapKind> {
                 a.checked_rem(b).ok_or(TrapKind::IntegerDivideByZero)
             }

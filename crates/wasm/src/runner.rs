@@ -31,19 +31,26 @@ pub struct Failure {
 /// The outcome of one script on one tier.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
+    /// Checks that passed.
     pub passed: usize,
+    /// Checks that failed, in script order.
     pub failures: Vec<Failure>,
 }
 
 /// Why a script could not be run at all.
 #[derive(Debug)]
 pub enum ScriptError {
+    /// The script could not be read.
     Read(PathBuf, std::io::Error),
     /// The script is not valid `.wast` text: the parser's message at a 1-based position.
     Parse {
+        /// The script.
         path: PathBuf,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         column: usize,
+        /// The parser's message.
         message: String,
     },
     /// The `spectest` host module could not be created.

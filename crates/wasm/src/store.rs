@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::code::Code;
 use crate::module::{ConstExpr, ImportDesc, Module};
 use crate::tier::Tier;
-use crate::trap::Trap;
+use crate::trap::{Trap, TrapKind};
 use crate::types::{ExternKind, FuncType, GlobalType, Limits, ValType, Value};
 
 /// Bytes in a memory page.
@@ -22,41 +22,53 @@ pub type HostFunc = Rc<dyn Fn(&[Value]) -> Result<Vec<Value>, Trap>>;
 
 /// What a function address holds.
 #[derive(Clone)]
-pub enum FuncKind {
+pub(crate) enum FuncKind {
     /// A function a module defines: its instance, its index in the module, its lowered body.
     Wasm {
         instance: u32,
         index: u32,
         code: Rc<Code>,
     },
+    /// A function the host provides.
     Host(HostFunc),
 }
 
 /// A function in the store with its signature, interned ([`Store::type_id`]), so a
 /// `call_indirect` check is one comparison even across modules.
 #[derive(Clone)]
-pub struct Func {
-    pub type_id: u32,
-    pub kind: FuncKind,
+pub(crate) struct Func {
+    pub(crate) type_id: u32,
+    pub(crate) kind: FuncKind,
 }
 
 /// A table of function references (the only kind 1.0 has).
 #[derive(Debug)]
-pub struct Table {
+pub(crate) struct Table {
     /// Function addresses; `None` is an uninitialized slot.
-    pub elems: Vec<Option<u32>>,
-    pub max: Option<u32>,
+    pub(crate) elems: Vec<Option<u32>>,
+    pub(crate) max: Option<u32>,
 }
 
 /// A linear memory.
 #[derive(Debug)]
 pub struct Memory {
     /// The bytes; the length is always a whole number of pages.
-    pub data: Vec<u8>,
-    pub max: Option<u32>,
+    data: Vec<u8>,
+    /// The declared maximum in pages.
+    max: Option<u32>,
 }
 
 impl Memory {
+    /// The contents, for a host to read.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The contents, for a host to write (the size changes only through [`Memory::grow`]).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
     /// The current size in pages.
     pub fn pages(&self) -> u32 {
         (self.data.len() / PAGE_SIZE) as u32
@@ -77,7 +89,7 @@ impl Memory {
     }
 
     /// The `N` bytes at `addr + offset` (the 33-bit effective address), if all are inside.
-    pub fn bytes<const N: usize>(&self, addr: u32, offset: u32) -> Option<[u8; N]> {
+    pub(crate) fn bytes<const N: usize>(&self, addr: u32, offset: u32) -> Option<[u8; N]> {
         let start = addr as u64 + offset as u64;
         let start = usize::try_from(start).ok()?;
         let slice = self.data.get(start..start.checked_add(N)?)?;
@@ -85,7 +97,7 @@ impl Memory {
     }
 
     /// Writes `bytes` at `addr + offset`; `false` (nothing written) if any falls outside.
-    pub fn write<const N: usize>(&mut self, addr: u32, offset: u32, bytes: [u8; N]) -> bool {
+    pub(crate) fn write<const N: usize>(&mut self, addr: u32, offset: u32, bytes: [u8; N]) -> bool {
         let Ok(start) = usize::try_from(addr as u64 + offset as u64) else {
             return false;
         };
@@ -104,52 +116,68 @@ impl Memory {
 
 /// A global variable: its type and value as a slot ([`Value::to_slot`]).
 #[derive(Debug)]
-pub struct Global {
-    pub ty: GlobalType,
-    pub value: u64,
+pub(crate) struct Global {
+    pub(crate) ty: GlobalType,
+    pub(crate) value: u64,
 }
 
 /// An entity in the store by address, as imports and exports name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
+    /// A function's store address.
     Func(u32),
+    /// A table's store address.
     Table(u32),
+    /// A memory's store address.
     Memory(u32),
+    /// A global's store address.
     Global(u32),
 }
 
 /// A module instance: its module and the store addresses of its index spaces.
-pub struct Instance {
-    pub module: Rc<Module>,
-    pub funcs: Vec<u32>,
-    pub tables: Vec<u32>,
-    pub memories: Vec<u32>,
-    pub globals: Vec<u32>,
+pub(crate) struct Instance {
+    pub(crate) module: Rc<Module>,
+    pub(crate) funcs: Vec<u32>,
+    pub(crate) tables: Vec<u32>,
+    pub(crate) memories: Vec<u32>,
+    pub(crate) globals: Vec<u32>,
     /// The interned type id of each of the module's types.
-    pub type_ids: Vec<u32>,
+    pub(crate) type_ids: Vec<u32>,
 }
 
 /// Why instantiation failed before any code ran. The messages are the spec suite's
 /// (`assert_unlinkable`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkError {
+    /// No provider has `module`.`name`.
     UnknownImport {
+        /// The import's module name.
         module: String,
+        /// The import's entity name.
         name: String,
     },
+    /// `module`.`name` exists but is not what the import asks for.
     IncompatibleImport {
+        /// The import's module name.
         module: String,
+        /// The import's entity name.
         name: String,
+        /// What was asked for and what was found.
         why: String,
     },
+    /// An element segment reaches past its table's end.
     ElemSegmentDoesNotFit {
+        /// The segment's index in the module.
         segment: usize,
     },
+    /// A data segment reaches past its memory's end.
     DataSegmentDoesNotFit {
+        /// The segment's index in the module.
         segment: usize,
     },
     /// The host could not allocate a table or memory of the declared minimum size.
     OutOfMemory {
+        /// Which of the two.
         what: ExternKind,
     },
 }
@@ -177,6 +205,7 @@ impl fmt::Display for LinkError {
 /// Why instantiation failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InstantiateError {
+    /// Imports or segments did not fit; nothing was written.
     Link(LinkError),
     /// The start function trapped; what segments wrote stays written (1.0 semantics).
     Start(Trap),
@@ -204,9 +233,12 @@ impl From<LinkError> for InstantiateError {
 pub enum CallError {
     /// The arguments do not fit the function's parameters.
     Signature {
+        /// The function's type.
         expected: FuncType,
+        /// The arguments' types.
         got: Vec<ValType>,
     },
+    /// The call trapped.
     Trap(Trap),
 }
 
@@ -232,11 +264,11 @@ impl std::error::Error for CallError {}
 pub struct Store {
     tier: Tier,
     types: Vec<FuncType>,
-    pub funcs: Vec<Func>,
-    pub tables: Vec<Table>,
-    pub memories: Vec<Memory>,
-    pub globals: Vec<Global>,
-    pub instances: Vec<Instance>,
+    pub(crate) funcs: Vec<Func>,
+    pub(crate) tables: Vec<Table>,
+    pub(crate) memories: Vec<Memory>,
+    pub(crate) globals: Vec<Global>,
+    pub(crate) instances: Vec<Instance>,
 }
 
 /// A table or memory's backing vector of `len` copies of `fill`, or `None` when the host
@@ -268,7 +300,7 @@ impl Store {
     }
 
     /// The id of `ty`, equal for equal signatures whichever module declared them.
-    pub fn type_id(&mut self, ty: &FuncType) -> u32 {
+    pub(crate) fn type_id(&mut self, ty: &FuncType) -> u32 {
         match self.types.iter().position(|t| t == ty) {
             Some(i) => i as u32,
             None => {
@@ -295,6 +327,15 @@ impl Store {
 
     /// Adds a table of `limits.min` uninitialized slots.
     pub fn add_table(&mut self, limits: Limits) -> Result<Extern, LinkError> {
+        self.alloc_table(limits).map(Extern::Table)
+    }
+
+    /// Adds a zeroed memory of `limits.min` pages.
+    pub fn add_memory(&mut self, limits: Limits) -> Result<Extern, LinkError> {
+        self.alloc_memory(limits).map(Extern::Memory)
+    }
+
+    fn alloc_table(&mut self, limits: Limits) -> Result<u32, LinkError> {
         let elems = try_filled(limits.min as usize, None).ok_or(LinkError::OutOfMemory {
             what: ExternKind::Table,
         })?;
@@ -302,11 +343,10 @@ impl Store {
             elems,
             max: limits.max,
         });
-        Ok(Extern::Table(self.tables.len() as u32 - 1))
+        Ok(self.tables.len() as u32 - 1)
     }
 
-    /// Adds a zeroed memory of `limits.min` pages.
-    pub fn add_memory(&mut self, limits: Limits) -> Result<Extern, LinkError> {
+    fn alloc_memory(&mut self, limits: Limits) -> Result<u32, LinkError> {
         let data =
             try_filled(limits.min as usize * PAGE_SIZE, 0u8).ok_or(LinkError::OutOfMemory {
                 what: ExternKind::Memory,
@@ -315,7 +355,7 @@ impl Store {
             data,
             max: limits.max,
         });
-        Ok(Extern::Memory(self.memories.len() as u32 - 1))
+        Ok(self.memories.len() as u32 - 1)
     }
 
     /// Adds a global holding `value` (its type is `value`'s).
@@ -328,6 +368,11 @@ impl Store {
             value: value.to_slot(),
         });
         Extern::Global(self.globals.len() as u32 - 1)
+    }
+
+    /// The memory at `addr` (from [`Store::export`] or [`Store::add_memory`]).
+    pub fn memory(&mut self, addr: u32) -> &mut Memory {
+        &mut self.memories[addr as usize]
     }
 
     /// The current value of the global at `addr`.
@@ -422,60 +467,27 @@ impl Store {
                 Extern::Global(a) => inst.globals.push(a),
             }
         }
-        let imported = inst.funcs.len();
-        for (i, code) in module.bodies.iter().enumerate() {
-            let index = (imported + i) as u32;
-            let type_id = inst.type_ids[module.funcs[index as usize] as usize];
-            self.funcs.push(Func {
-                type_id,
-                kind: FuncKind::Wasm {
-                    instance,
-                    index,
-                    code: code.clone(),
-                },
-            });
-            inst.funcs.push(self.funcs.len() as u32 - 1);
-        }
-        for &limits in &module.tables {
-            let Extern::Table(a) = self.add_table(limits)? else {
-                unreachable!("add_table adds a table")
-            };
-            inst.tables.push(a);
-        }
-        for &limits in &module.memories {
-            let Extern::Memory(a) = self.add_memory(limits)? else {
-                unreachable!("add_memory adds a memory")
-            };
-            inst.memories.push(a);
-        }
-        for (ty, init) in &module.globals {
-            let value = self.eval(&inst, *init);
-            self.globals.push(Global {
-                ty: *ty,
-                value: value.to_slot(),
-            });
-            inst.globals.push(self.globals.len() as u32 - 1);
-        }
-
-        // Every segment must fit before any is written.
-        let mut elem_at = Vec::with_capacity(module.elems.len());
-        for (segment, elem) in module.elems.iter().enumerate() {
-            let start = self.eval_offset(&inst, elem.offset);
-            let table = &self.tables[inst.tables[0] as usize];
-            if start + elem.funcs.len() as u64 > table.elems.len() as u64 {
-                return Err(LinkError::ElemSegmentDoesNotFit { segment }.into());
+        // A link error past this point takes back what was allocated, so no function is left
+        // pointing at an instance that never came to be.
+        let mark = (
+            self.funcs.len(),
+            self.tables.len(),
+            self.memories.len(),
+            self.globals.len(),
+        );
+        let placed = self
+            .allocate(&module, &mut inst, instance)
+            .and_then(|()| self.place_segments(&module, &inst));
+        let (elem_at, data_at) = match placed {
+            Ok(at) => at,
+            Err(e) => {
+                self.funcs.truncate(mark.0);
+                self.tables.truncate(mark.1);
+                self.memories.truncate(mark.2);
+                self.globals.truncate(mark.3);
+                return Err(e.into());
             }
-            elem_at.push(start as usize);
-        }
-        let mut data_at = Vec::with_capacity(module.datas.len());
-        for (segment, data) in module.datas.iter().enumerate() {
-            let start = self.eval_offset(&inst, data.offset);
-            let memory = &self.memories[inst.memories[0] as usize];
-            if start + data.bytes.len() as u64 > memory.data.len() as u64 {
-                return Err(LinkError::DataSegmentDoesNotFit { segment }.into());
-            }
-            data_at.push(start as usize);
-        }
+        };
         for (elem, start) in module.elems.iter().zip(elem_at) {
             let table = &mut self.tables[inst.tables[0] as usize];
             for (slot, &f) in table.elems[start..].iter_mut().zip(&elem.funcs) {
@@ -496,6 +508,73 @@ impl Store {
             })?;
         }
         Ok(instance)
+    }
+
+    /// Adds the functions, tables, memories and globals `module` defines to the store and to
+    /// `inst` (instance number `instance`).
+    fn allocate(
+        &mut self,
+        module: &Module,
+        inst: &mut Instance,
+        instance: u32,
+    ) -> Result<(), LinkError> {
+        let imported = inst.funcs.len();
+        for (i, code) in module.bodies.iter().enumerate() {
+            let index = (imported + i) as u32;
+            let type_id = inst.type_ids[module.funcs[index as usize] as usize];
+            self.funcs.push(Func {
+                type_id,
+                kind: FuncKind::Wasm {
+                    instance,
+                    index,
+                    code: code.clone(),
+                },
+            });
+            inst.funcs.push(self.funcs.len() as u32 - 1);
+        }
+        for &limits in &module.tables {
+            inst.tables.push(self.alloc_table(limits)?);
+        }
+        for &limits in &module.memories {
+            inst.memories.push(self.alloc_memory(limits)?);
+        }
+        for (ty, init) in &module.globals {
+            let value = self.eval(inst, *init);
+            self.globals.push(Global {
+                ty: *ty,
+                value: value.to_slot(),
+            });
+            inst.globals.push(self.globals.len() as u32 - 1);
+        }
+        Ok(())
+    }
+
+    /// Where each element and data segment starts, once all are known to fit: 1.0 writes
+    /// none unless every one fits.
+    fn place_segments(
+        &self,
+        module: &Module,
+        inst: &Instance,
+    ) -> Result<(Vec<usize>, Vec<usize>), LinkError> {
+        let mut elem_at = Vec::with_capacity(module.elems.len());
+        for (segment, elem) in module.elems.iter().enumerate() {
+            let start = self.eval_offset(inst, elem.offset);
+            let table = &self.tables[inst.tables[0] as usize];
+            if start + elem.funcs.len() as u64 > table.elems.len() as u64 {
+                return Err(LinkError::ElemSegmentDoesNotFit { segment });
+            }
+            elem_at.push(start as usize);
+        }
+        let mut data_at = Vec::with_capacity(module.datas.len());
+        for (segment, data) in module.datas.iter().enumerate() {
+            let start = self.eval_offset(inst, data.offset);
+            let memory = &self.memories[inst.memories[0] as usize];
+            if start + data.bytes.len() as u64 > memory.data.len() as u64 {
+                return Err(LinkError::DataSegmentDoesNotFit { segment });
+            }
+            data_at.push(start as usize);
+        }
+        Ok((elem_at, data_at))
     }
 
     fn eval(&self, inst: &Instance, expr: ConstExpr) -> Value {
@@ -536,6 +615,24 @@ fn limits_match(what: ExternKind, size: u32, max: Option<u32>, want: Limits) -> 
         Ok(())
     } else {
         Err(format!("{what} limits {have:?} do not match {want:?}"))
+    }
+}
+
+/// A host function's results against its type: a host function that breaks its own
+/// signature traps instead of corrupting a tier's stack.
+pub(crate) fn check_host_results(ty: &FuncType, results: &[Value]) -> Result<(), TrapKind> {
+    if results
+        .iter()
+        .map(|r| r.ty())
+        .eq(ty.results.iter().copied())
+    {
+        Ok(())
+    } else {
+        let got: Vec<String> = results.iter().map(|r| r.to_string()).collect();
+        Err(TrapKind::Host(format!(
+            "host function of type {ty} returned [{}]",
+            got.join(", ")
+        )))
     }
 }
 

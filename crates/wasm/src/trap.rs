@@ -7,15 +7,21 @@ use std::fmt;
 /// prefixes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrapKind {
+    /// `unreachable` ran.
     Unreachable,
+    /// A load or store reached past the memory's end.
     MemoryOutOfBounds,
+    /// Integer division or remainder by zero.
     IntegerDivideByZero,
+    /// Signed `MIN / -1`, or a float truncation out of the integer's range.
     IntegerOverflow,
+    /// A float truncation of NaN.
     InvalidConversion,
     /// `call_indirect` with an index past the table's end.
     UndefinedElement,
     /// `call_indirect` of a table slot no segment filled.
     UninitializedElement,
+    /// `call_indirect` of a function of another signature.
     IndirectCallTypeMismatch,
     /// The call depth or value stack limit was reached (never a host stack overflow).
     CallStackExhausted,
@@ -54,7 +60,10 @@ pub struct TrapSite {
 /// A trap and, when a wasm instruction caused it, where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trap {
+    /// What went wrong.
     pub kind: TrapKind,
+    /// The trapping instruction; `None` for a trap raised outside wasm code (a host function
+    /// called directly).
     pub site: Option<TrapSite>,
 }
 

@@ -5,22 +5,14 @@ use std::fmt;
 /// A WebAssembly 1.0 value type (no vectors, no references: 1.0 has neither as values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
+    /// 32-bit integer, signed or unsigned by operation.
     I32,
+    /// 64-bit integer.
     I64,
+    /// IEEE 754 binary32.
     F32,
+    /// IEEE 754 binary64.
     F64,
-}
-
-impl ValType {
-    /// The zero value a local or a fresh global of this type starts with.
-    pub fn zero(self) -> Value {
-        match self {
-            ValType::I32 => Value::I32(0),
-            ValType::I64 => Value::I64(0),
-            ValType::F32 => Value::F32(0),
-            ValType::F64 => Value::F64(0),
-        }
-    }
 }
 
 impl fmt::Display for ValType {
@@ -38,7 +30,9 @@ impl fmt::Display for ValType {
 /// survive every move (a Rust `f32` move may quiet a signalling NaN on some targets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value {
+    /// An `i32`, read as signed.
     I32(i32),
+    /// An `i64`, read as signed.
     I64(i64),
     /// The bits of an `f32`.
     F32(u32),
@@ -93,7 +87,9 @@ impl fmt::Display for Value {
 /// A function signature. 1.0 allows at most one result; the validator enforces it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FuncType {
+    /// Parameter types, in order.
     pub params: Vec<ValType>,
+    /// Result types (at most one).
     pub results: Vec<ValType>,
 }
 
@@ -112,7 +108,9 @@ impl fmt::Display for FuncType {
 /// Size limits of a table (in elements) or a memory (in 64 KiB pages).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// The initial (declared) or current (actual) size.
     pub min: u32,
+    /// The largest size it may grow to; `None` is the kind's own maximum.
     pub max: Option<u32>,
 }
 
@@ -131,16 +129,22 @@ impl Limits {
 /// A global's type: its value type and whether `global.set` may change it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GlobalType {
+    /// The type of the value it holds.
     pub ty: ValType,
+    /// Whether `global.set` may change it (1.0 allows importing and exporting mutable ones).
     pub mutable: bool,
 }
 
 /// What an import or export names: the four kinds of entity 1.0 has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExternKind {
+    /// A function.
     Func,
+    /// A table of function references.
     Table,
+    /// A linear memory.
     Memory,
+    /// A global variable.
     Global,
 }
 

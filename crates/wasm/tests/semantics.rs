@@ -238,3 +238,57 @@ fn float_bits_survive_locals_globals_and_memory() {
         },
     );
 }
+
+#[test]
+fn host_functions_are_called_with_their_arguments_and_checked_on_return() {
+    use patchjit_wasm::types::{FuncType, ValType};
+    let bytes = wat(r#"(module
+        (import "host" "twice" (func $twice (param i64) (result i64)))
+        (import "host" "liar" (func $liar (result i32)))
+        (func (export "quad") (param i64) (result i64) (call $twice (call $twice (local.get 0))))
+        (func (export "lie") (result i32) (call $liar)))"#);
+    for &tier in Tier::ALL {
+        let mut store = Store::new(tier);
+        let twice = store.add_host_func(
+            &FuncType {
+                params: vec![ValType::I64],
+                results: vec![ValType::I64],
+            },
+            Rc::new(|args| match args {
+                [Value::I64(v)] => Ok(vec![Value::I64(v * 2)]),
+                other => panic!("called with {other:?}"),
+            }),
+        );
+        // Declared to return an i32, returns nothing: a trap, not a corrupt stack.
+        let liar = store.add_host_func(
+            &FuncType {
+                params: vec![],
+                results: vec![ValType::I32],
+            },
+            Rc::new(|_| Ok(vec![])),
+        );
+        let module = Rc::new(Module::decode(&bytes).unwrap());
+        let instance = store
+            .instantiate(module, &|_, name| match name {
+                "twice" => Some(twice),
+                "liar" => Some(liar),
+                _ => None,
+            })
+            .unwrap();
+        let Some(Extern::Func(quad)) = store.export(instance, "quad") else {
+            panic!()
+        };
+        assert_eq!(
+            store.invoke(quad, &[Value::I64(5)]).unwrap(),
+            [Value::I64(20)]
+        );
+        let Some(Extern::Func(lie)) = store.export(instance, "lie") else {
+            panic!()
+        };
+        let kind = trap_kind(store.invoke(lie, &[]));
+        assert_eq!(
+            kind,
+            TrapKind::Host("host function of type [] -> [i32] returned []".into())
+        );
+    }
+}
