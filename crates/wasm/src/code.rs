@@ -451,6 +451,7 @@ fn check_1_0(
     let error = |message: &str| DecodeError {
         message: message.to_string(),
         offset: start,
+        func: None,
     };
     // Offsets come from a reader over `module`, so they index it; `get` keeps it so.
     let immediates = module

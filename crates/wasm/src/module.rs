@@ -21,11 +21,17 @@ pub struct DecodeError {
     pub message: String,
     /// Byte offset in the module binary.
     pub offset: u64,
+    /// The function (module index) whose body is at fault, if it is one.
+    pub func: Option<u32>,
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at offset {:#x})", self.message, self.offset)
+        write!(f, "{}", self.message)?;
+        if let Some(func) = self.func {
+            write!(f, " in function {func}")?;
+        }
+        write!(f, " at offset {:#x}", self.offset)
     }
 }
 
@@ -36,6 +42,7 @@ impl From<BinaryReaderError> for DecodeError {
         DecodeError {
             message: e.message().to_string(),
             offset: e.offset(),
+            func: None,
         }
     }
 }
@@ -44,6 +51,7 @@ fn unsupported(what: &str, offset: u64) -> DecodeError {
     DecodeError {
         message: format!("{what} is not WebAssembly 1.0"),
         offset,
+        func: None,
     }
 }
 
@@ -100,6 +108,7 @@ fn check_memory_limits(section: Option<&[u8]>, at: u64) -> Result<(), DecodeErro
     let too_long = || DecodeError {
         message: "integer representation too long".to_string(),
         offset: at,
+        func: None,
     };
     let bytes = section.ok_or_else(too_long)?;
     let mut pos = 0;
@@ -226,11 +235,16 @@ impl Module {
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
             if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
-                let ty = &m.types[m.funcs[func.index as usize] as usize];
+                let index = func.index;
+                let ty = &m.types[m.funcs[index as usize] as usize];
                 let (params, result) = (ty.params.len() as u32, ty.results.first().copied());
                 let mut func = func.into_validator(Default::default());
-                m.bodies
-                    .push(Rc::new(lower(bytes, &body, &mut func, params, result)?));
+                let code =
+                    lower(bytes, &body, &mut func, params, result).map_err(|e| DecodeError {
+                        func: Some(index),
+                        ..e
+                    })?;
+                m.bodies.push(Rc::new(code));
                 continue;
             }
             m.section(bytes, payload)?;

@@ -1,6 +1,13 @@
 //! The tiers that can run a store's functions. Everything else (decoding, lowering, the
 //! store, linking, traps, the spec runner) is shared, so tiers differ only in how they
 //! execute [`crate::code::Code`] and are checked against each other on the same suite.
+//!
+//! A tier gets each function as lowered [`crate::code::Code`] (branch targets and stack
+//! heights resolved, one slot per value), the store's tables, memories and globals by
+//! address, and reports [`crate::trap::TrapKind`]s with the op's module offset
+//! ([`crate::code::Code::offsets`]). [`crate::store::Store::invoke`] is the one place that
+//! dispatches on the tier; a store runs all its instances on one tier, so cross-module
+//! calls never change tier.
 
 /// An execution tier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

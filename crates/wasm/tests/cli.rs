@@ -179,6 +179,17 @@ fn run_refuses_bad_input_with_one_line() {
             && stderr.lines().count() == 1,
         "{stderr}"
     );
+    // wast encodes without validating: a body missing its result is caught on decode.
+    let buf = wast::parser::ParseBuffer::new("(module (func) (func (result i32)))").unwrap();
+    let mut invalid: wast::Wat = wast::parser::parse(&buf).unwrap();
+    let invalid = write(dir.path(), "invalid.wasm", &invalid.encode().unwrap());
+    let (ok, _, stderr) = output(wasm().args(["run", "--invoke", "f"]).arg(&invalid));
+    assert!(!ok);
+    let prefix = format!("error: {}: type mismatch", invalid.display());
+    assert!(
+        stderr.starts_with(&prefix) && stderr.contains(" in function 1 at offset 0x"),
+        "{stderr}"
+    );
     let (ok, _, stderr) = output(wasm().args(["run", "--invoke", "f", "/nonexistent.wasm"]));
     assert!(!ok);
     assert_eq!(
