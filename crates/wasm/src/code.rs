@@ -6,9 +6,11 @@
 //! Stack slots: a frame is `locals` (parameters first) followed by the operand stack, every
 //! value one 64-bit slot. [`Branch::height`] counts slots from the frame's base.
 
-use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources};
+use wasmparser::{
+    BlockType, BrTable, FrameKind, FuncValidator, FunctionBody, Operator, ValidatorResources,
+};
 
-use crate::module::{convert_valtype, strict_u32, DecodeError};
+use crate::module::{convert_valtype, DecodeError};
 use crate::types::ValType;
 
 /// Where a branch goes and how it reshapes the stack: the top `arity` slots move down to
@@ -98,11 +100,6 @@ macro_rules! ops {
                 $(Operator::$mem { memarg } => Op::$mem(memarg.offset as u32),)*
                 _ => return None,
             })
-        }
-
-        /// Whether the operator has a memory immediate (alignment and offset).
-        fn has_memarg(op: &Operator<'_>) -> bool {
-            matches!(op, $(Operator::$mem { .. })|*)
         }
     };
 }
@@ -261,10 +258,9 @@ fn block_arity(ty: BlockType) -> u32 {
     }
 }
 
-/// Validates `body` (a function of `module`, the whole binary) with `validator` and lowers
-/// it. `params` and `result` are the function's signature.
+/// Validates `body` with `validator` and lowers it. `params` and `result` are the function's
+/// signature.
 pub(crate) fn lower(
-    module: &[u8],
     body: &FunctionBody<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
     params: u32,
@@ -300,14 +296,9 @@ pub(crate) fn lower(
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
         validator.op(offset, &op)?;
-        check_1_0(
-            module,
-            &op,
-            offset,
-            ops.original_position(),
-            validator,
-            result,
-        )?;
+        if let Operator::BrTable { targets } = &op {
+            same_label_types(validator, targets, offset, result)?;
+        }
         let height = validator.operand_stack_height();
         if !l.unreachable {
             l.code.max_height = l.code.max_height.max(height);
@@ -433,64 +424,36 @@ fn lower_op(l: &mut Lowering, op: &Operator<'_>, offset: u64, height: u32) {
     l.emit(lowered, offset);
 }
 
-/// The 1.0 rules that wasmparser, which decodes the current specification, relaxes:
-///
-/// - `memory.size` and `memory.grow` take one reserved 0x00 byte, not a LEB memory index;
-/// - a memory immediate's alignment and offset are u32 LEBs of at most 5 bytes;
-/// - every `br_table` target has the same label type, even in unreachable code.
-///
-/// `start..end` is the operator's encoding in `module`.
-fn check_1_0(
-    module: &[u8],
-    op: &Operator<'_>,
-    start: u64,
-    end: u64,
+/// 1.0 requires every `br_table` target to have the same label type, even in unreachable
+/// code, where the current specification (and so wasmparser) checks each target against the
+/// polymorphic stack only. `result` is the function's own result type.
+fn same_label_types(
     validator: &FuncValidator<ValidatorResources>,
+    targets: &BrTable<'_>,
+    offset: u64,
     result: Option<ValType>,
 ) -> Result<(), DecodeError> {
-    let error = |message: &str| DecodeError {
-        message: message.to_string(),
-        offset: start,
+    let mismatch = || DecodeError {
+        message: "type mismatch: br_table targets of different label types".to_string(),
+        offset,
         func: None,
     };
-    // Offsets come from a reader over `module`, so they index it; `get` keeps it so.
-    let immediates = module
-        .get(start as usize + 1..end as usize)
-        .ok_or_else(|| error("operator outside the module"))?;
-    match op {
-        Operator::MemorySize { .. } | Operator::MemoryGrow { .. } if immediates != [0] => {
-            return Err(error("zero flag expected"));
+    let label = |depth: u32| -> Result<Option<ValType>, DecodeError> {
+        let frame = validator
+            .get_control_frame(depth as usize)
+            .ok_or_else(mismatch)?;
+        Ok(match (frame.kind, frame.block_type) {
+            (FrameKind::Loop, _) | (_, BlockType::Empty) => None,
+            (_, BlockType::Type(t)) => Some(convert_valtype(t, offset)?),
+            // Only the function's own frame has a type index in 1.0.
+            (_, BlockType::FuncType(_)) => result,
+        })
+    };
+    let want = label(targets.default())?;
+    for depth in targets.targets() {
+        if label(depth?)? != want {
+            return Err(mismatch());
         }
-        Operator::BrTable { targets } => {
-            let label = |depth: u32| -> Result<Option<ValType>, DecodeError> {
-                let frame = validator
-                    .get_control_frame(depth as usize)
-                    .ok_or_else(|| error("br_table target out of range"))?;
-                Ok(match (frame.kind, frame.block_type) {
-                    (wasmparser::FrameKind::Loop, _) | (_, BlockType::Empty) => None,
-                    (_, BlockType::Type(t)) => Some(convert_valtype(t, start)?),
-                    // Only the function's own frame has a type index in 1.0.
-                    (_, BlockType::FuncType(_)) => result,
-                })
-            };
-            let want = label(targets.default())?;
-            for depth in targets.targets() {
-                if label(depth?)? != want {
-                    return Err(error("type mismatch: br_table targets of different types"));
-                }
-            }
-        }
-        op if has_memarg(op) => {
-            let mut pos = 0;
-            for _ in 0..2 {
-                strict_u32(immediates, &mut pos)
-                    .ok_or_else(|| error("integer representation too long"))?;
-            }
-            if pos != immediates.len() {
-                return Err(error("integer representation too long"));
-            }
-        }
-        _ => {}
     }
     Ok(())
 }
@@ -500,12 +463,30 @@ mod tests {
     use super::*;
     use crate::module::Module;
 
-    fn lowered(func: &str) -> Vec<Op> {
+    fn decode(func: &str) -> Result<Module, DecodeError> {
         let text = format!("(module {func})");
         let buf = wast::parser::ParseBuffer::new(&text).unwrap();
         let mut wat: wast::Wat = wast::parser::parse(&buf).unwrap();
-        let module = Module::decode(&wat.encode().unwrap()).unwrap();
-        module.bodies[0].ops.clone()
+        Module::decode(&wat.encode().unwrap())
+    }
+
+    fn lowered(func: &str) -> Vec<Op> {
+        decode(func).unwrap().bodies[0].ops.clone()
+    }
+
+    #[test]
+    fn br_table_targets_share_one_label_type_even_when_unreachable() {
+        // The function's own label and a block of the same result type agree.
+        decode(
+            "(func (result i32) (block (result i32) (unreachable) (br_table 0 1 (i32.const 0))))",
+        )
+        .unwrap();
+        let e = decode(
+            "(func (block (result f64) (block (result f32) (unreachable) (br_table 0 1 (i32.const 0))) (drop)))",
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("type mismatch"), "{e}");
+        assert_eq!(e.func, Some(0));
     }
 
     fn br(target: u32, height: u32, arity: u32) -> Branch {

@@ -87,43 +87,6 @@ fn global_type(ty: wasmparser::GlobalType, offset: u64) -> Result<GlobalType, De
     })
 }
 
-/// Reads a u32 LEB128 at `*pos` the 1.0 way: at most 5 bytes, no bits past 32 (wasmparser
-/// reads some fields as u64 for memory64).
-pub(crate) fn strict_u32(bytes: &[u8], pos: &mut usize) -> Option<u32> {
-    let mut value = 0u64;
-    for i in 0..5 {
-        let b = *bytes.get(*pos)?;
-        *pos += 1;
-        value |= ((b & 0x7f) as u64) << (7 * i);
-        if b & 0x80 == 0 {
-            return u32::try_from(value).ok();
-        }
-    }
-    None
-}
-
-/// Memory limits are u32 LEBs in 1.0 (wasmparser reads them as u64). `section` is the memory
-/// section's contents, which wasmparser has already decoded, so only the widths are new.
-fn check_memory_limits(section: Option<&[u8]>, at: u64) -> Result<(), DecodeError> {
-    let too_long = || DecodeError {
-        message: "integer representation too long".to_string(),
-        offset: at,
-        func: None,
-    };
-    let bytes = section.ok_or_else(too_long)?;
-    let mut pos = 0;
-    let count = strict_u32(bytes, &mut pos).ok_or_else(too_long)?;
-    for _ in 0..count {
-        let flags = *bytes.get(pos).ok_or_else(too_long)?;
-        pos += 1;
-        strict_u32(bytes, &mut pos).ok_or_else(too_long)?;
-        if flags & 1 != 0 {
-            strict_u32(bytes, &mut pos).ok_or_else(too_long)?;
-        }
-    }
-    Ok(())
-}
-
 /// A constant expression of 1.0: a constant or an imported global's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ConstExpr {
@@ -232,28 +195,31 @@ impl Module {
     pub fn decode(bytes: &[u8]) -> Result<Module, DecodeError> {
         let mut validator = Validator::new_with_features(WasmFeatures::WASM1);
         let mut m = Module::default();
-        for payload in Parser::new(0).parse_all(bytes) {
+        // The parser decodes with every feature unless told otherwise (later encodings such as
+        // compact imports would then reach the validator as if they were 1.0).
+        let mut parser = Parser::new(0);
+        parser.set_features(WasmFeatures::WASM1);
+        for payload in parser.parse_all(bytes) {
             let payload = payload?;
             if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
                 let index = func.index;
                 let ty = &m.types[m.funcs[index as usize] as usize];
                 let (params, result) = (ty.params.len() as u32, ty.results.first().copied());
                 let mut func = func.into_validator(Default::default());
-                let code =
-                    lower(bytes, &body, &mut func, params, result).map_err(|e| DecodeError {
-                        func: Some(index),
-                        ..e
-                    })?;
+                let code = lower(&body, &mut func, params, result).map_err(|e| DecodeError {
+                    func: Some(index),
+                    ..e
+                })?;
                 m.bodies.push(Rc::new(code));
                 continue;
             }
-            m.section(bytes, payload)?;
+            m.section(payload)?;
         }
         Ok(m)
     }
 
-    /// Records one validated section of `bytes`.
-    fn section(&mut self, bytes: &[u8], payload: Payload<'_>) -> Result<(), DecodeError> {
+    /// Records one validated section.
+    fn section(&mut self, payload: Payload<'_>) -> Result<(), DecodeError> {
         match payload {
             Payload::TypeSection(reader) => {
                 let at = reader.range().start;
@@ -308,10 +274,7 @@ impl Module {
             }
             Payload::MemorySection(reader) => {
                 let at = reader.range().start;
-                check_memory_limits(
-                    bytes.get(reader.range().start as usize..reader.range().end as usize),
-                    at,
-                )?;
+
                 for memory in reader {
                     let t = memory?;
                     self.memories.push(limits(t.initial, t.maximum, at)?);

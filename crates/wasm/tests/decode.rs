@@ -57,3 +57,33 @@ fn truncated_and_mutated_modules_are_errors_not_panics() {
     // Some mutations (a constant, an offset) stay valid and are lowered; most do not.
     assert!(decoded > 0);
 }
+
+/// A module whose only function is `code` (type `[] -> []`, one funcref table, one memory).
+fn module_with_body(code: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x00]; // no locals
+    body.extend_from_slice(code);
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.extend_from_slice(b"\x01\x04\x01\x60\x00\x00"); // type [] -> []
+    bytes.extend_from_slice(b"\x03\x02\x01\x00"); // function 0 of type 0
+    bytes.extend_from_slice(b"\x04\x04\x01\x70\x00\x01"); // table 1 funcref
+    bytes.extend_from_slice(b"\x05\x03\x01\x00\x01"); // memory 1
+    bytes.extend_from_slice(&[0x0a, body.len() as u8 + 2, 0x01, body.len() as u8]);
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+#[test]
+fn reserved_bytes_are_single_zero_bytes_as_in_1_0() {
+    // call_indirect type 0, reserved table byte; memory.size's reserved byte.
+    let ok_call = [0x41, 0x00, 0x11, 0x00, 0x00, 0x0b];
+    let long_call = [0x41, 0x00, 0x11, 0x00, 0x80, 0x00, 0x0b];
+    let ok_size = [0x3f, 0x00, 0x1a, 0x0b];
+    let long_size = [0x3f, 0x80, 0x00, 0x1a, 0x0b];
+    assert!(Module::decode(&module_with_body(&ok_call)).is_ok());
+    assert!(Module::decode(&module_with_body(&ok_size)).is_ok());
+    for long in [&long_call[..], &long_size[..]] {
+        let e = Module::decode(&module_with_body(long)).unwrap_err();
+        assert_eq!(e.message, "zero byte expected");
+        assert_eq!(e.func, Some(0));
+    }
+}
