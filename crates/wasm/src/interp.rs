@@ -76,10 +76,11 @@ pub(crate) fn call(store: &mut Store, addr: u32, args: &[Value]) -> Result<Vec<V
 }
 
 impl Machine {
-    /// Names the instruction before `pc` in the running function.
+    /// Names the instruction before `pc` in the running function (its first instruction
+    /// when entering it failed: `pc` is 0 then).
     fn trap(&self, store: &Store, kind: TrapKind) -> Trap {
         let module = &store.instances[self.instance as usize].module;
-        let offset = self.code.offsets[self.pc.saturating_sub(1).min(self.code.offsets.len() - 1)];
+        let offset = self.code.offsets[self.pc.saturating_sub(1)];
         Trap {
             kind,
             site: Some(TrapSite {

@@ -167,12 +167,12 @@ impl Runner {
                 Ok(())
             }
             WastDirective::Invoke(invoke) => {
-                self.invoke(&invoke).map(drop).map_err(|e| e.to_string())
+                self.invoke(&invoke)?.map(drop).map_err(|e| e.to_string())
             }
             WastDirective::AssertReturn { exec, results, .. } => {
                 let got = match exec {
                     WastExecute::Invoke(invoke) => self
-                        .invoke(&invoke)
+                        .invoke(&invoke)?
                         .map_err(|e| format!("expected a return, got {e}"))?,
                     WastExecute::Get { module, global, .. } => vec![self.get(module, global)?],
                     WastExecute::Wat(_) => return Err("assert_return of a module".into()),
@@ -181,7 +181,7 @@ impl Runner {
             }
             WastDirective::AssertTrap { exec, message, .. } => {
                 let trap = match exec {
-                    WastExecute::Invoke(invoke) => match self.invoke(&invoke) {
+                    WastExecute::Invoke(invoke) => match self.invoke(&invoke)? {
                         Err(CallError::Trap(t)) => t,
                         Err(e) => return Err(e.to_string()),
                         Ok(got) => {
@@ -209,7 +209,7 @@ impl Runner {
                     Err(format!("expected trap `{message}`, got trap `{trap}`"))
                 }
             }
-            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call)? {
                 Err(CallError::Trap(t)) if t.kind.to_string().starts_with(message) => Ok(()),
                 Err(e) => Err(format!("expected `{message}`, got {e}")),
                 Ok(got) => Err(format!("expected `{message}`, got {}", list(&got))),
@@ -267,19 +267,15 @@ impl Runner {
         }
     }
 
-    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Vec<Value>, CallError> {
-        let not_found = |why: String| CallError::Trap(crate::trap::TrapKind::Host(why).into());
-        let instance = self.instance(invoke.module).map_err(not_found)?;
+    /// Calls the export an `invoke` names. The outer error is the script's (no such module,
+    /// export or argument type); the inner result is the call's.
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Result<Vec<Value>, CallError>, String> {
+        let instance = self.instance(invoke.module)?;
         let Some(Extern::Func(addr)) = self.store.export(instance, invoke.name) else {
-            return Err(not_found(format!("no function export `{}`", invoke.name)));
+            return Err(format!("no function export `{}`", invoke.name));
         };
-        let args = invoke
-            .args
-            .iter()
-            .map(arg)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(not_found)?;
-        self.store.invoke(addr, &args)
+        let args = invoke.args.iter().map(arg).collect::<Result<Vec<_>, _>>()?;
+        Ok(self.store.invoke(addr, &args))
     }
 
     fn get(&self, module: Option<Id<'_>>, global: &str) -> Result<Value, String> {
