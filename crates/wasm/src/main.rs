@@ -12,7 +12,7 @@ use patchjit_wasm::module::Module;
 use patchjit_wasm::runner::run_file;
 use patchjit_wasm::store::{Extern, Store};
 use patchjit_wasm::tier::Tier;
-use patchjit_wasm::types::{ValType, Value};
+use patchjit_wasm::types::{ExternKind, ValType, Value};
 
 /// Largest module or script read (256 MiB): far above any real module, and a clear refusal
 /// for `/dev/zero` or a mistaken path instead of reading until memory runs out.
@@ -237,12 +237,32 @@ fn real_main() -> Result<ExitCode, Stop> {
             let bytes = read_file(&module)?;
             let ctx = |e: String| format!("{}: {e}", module.display());
             let decoded = Module::decode(&bytes).map_err(|e| ctx(e.to_string()))?;
+            if let Some(import) = decoded.imports().first() {
+                return Err(ctx(format!(
+                    "imports `{}`.`{}`; `run` takes modules without imports",
+                    import.module, import.name
+                ))
+                .into());
+            }
+            let funcs: Vec<&str> = decoded
+                .exports()
+                .iter()
+                .filter(|e| e.kind == ExternKind::Func)
+                .map(|e| e.name.as_str())
+                .collect();
+            if !funcs.contains(&invoke.as_str()) {
+                return Err(ctx(format!(
+                    "no exported function `{invoke}` (exported: {})",
+                    funcs.join(", ")
+                ))
+                .into());
+            }
             let mut store = Store::new(tier_named(&tier));
             let instance = store
                 .instantiate(Rc::new(decoded), &|_, _| None)
                 .map_err(|e| ctx(e.to_string()))?;
             let Some(Extern::Func(addr)) = store.export(instance, &invoke) else {
-                return Err(ctx(format!("no exported function `{invoke}`")).into());
+                unreachable!("`{invoke}` is an exported function")
             };
             let params = store.func_type(addr).params.clone();
             if params.len() != args.len() {

@@ -294,11 +294,6 @@ impl Store {
         }
     }
 
-    /// The tier that runs this store's functions.
-    pub fn tier(&self) -> Tier {
-        self.tier
-    }
-
     /// The id of `ty`, equal for equal signatures whichever module declared them.
     pub(crate) fn type_id(&mut self, ty: &FuncType) -> u32 {
         match self.types.iter().position(|t| t == ty) {

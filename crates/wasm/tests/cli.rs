@@ -150,7 +150,7 @@ fn run_refuses_bad_input_with_one_line() {
     let cases: [(&[&str], String); 4] = [
         (
             &["--invoke", "nope"],
-            format!("error: {shown}: no exported function `nope`\n"),
+            format!("error: {shown}: no exported function `nope` (exported: add, half, boom)\n"),
         ),
         (
             &["--invoke", "add", "1"],
@@ -189,6 +189,20 @@ fn run_refuses_bad_input_with_one_line() {
     assert!(
         stderr.starts_with(&prefix) && stderr.contains(" in function 1 at offset 0x"),
         "{stderr}"
+    );
+    let buf = wast::parser::ParseBuffer::new(r#"(module (import "env" "f" (func)))"#).unwrap();
+    let mut importing: wast::Wat = wast::parser::parse(&buf).unwrap();
+    let importing = write(dir.path(), "importing.wasm", &importing.encode().unwrap());
+    assert_eq!(
+        output(wasm().args(["run", "--invoke", "f"]).arg(&importing)),
+        (
+            false,
+            String::new(),
+            format!(
+                "error: {}: imports `env`.`f`; `run` takes modules without imports\n",
+                importing.display()
+            )
+        )
     );
     let (ok, _, stderr) = output(wasm().args(["run", "--invoke", "f", "/nonexistent.wasm"]));
     assert!(!ok);

@@ -294,3 +294,38 @@ fn host_functions_are_called_with_their_arguments_and_checked_on_return() {
         );
     }
 }
+
+#[test]
+fn the_host_reads_and_writes_an_exported_memory() {
+    let bytes = wat(r#"(module (memory (export "mem") 1 2)
+        (func (export "sum") (result i32) (i32.add (i32.load8_u (i32.const 0)) (i32.load8_u (i32.const 1))))
+        (func (export "mark") (i32.store8 (i32.const 65535) (i32.const 7)))
+        (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#);
+    for &tier in Tier::ALL {
+        let mut store = Store::new(tier);
+        let module = Rc::new(Module::decode(&bytes).unwrap());
+        let instance = store.instantiate(module, &|_, _| None).unwrap();
+        let func = |store: &Store, name| match store.export(instance, name) {
+            Some(Extern::Func(f)) => f,
+            other => panic!("{name}: {other:?}"),
+        };
+        let Some(Extern::Memory(mem)) = store.export(instance, "mem") else {
+            panic!()
+        };
+        store.memory(mem).data_mut()[..2].copy_from_slice(&[40, 2]);
+        assert_eq!(
+            store.invoke(func(&store, "sum"), &[]).unwrap(),
+            [Value::I32(42)]
+        );
+        store.invoke(func(&store, "mark"), &[]).unwrap();
+        assert_eq!(store.memory(mem).data()[65535], 7);
+        assert_eq!(
+            store.invoke(func(&store, "grow"), &[]).unwrap(),
+            [Value::I32(1)]
+        );
+        assert_eq!(
+            (store.memory(mem).pages(), store.memory(mem).data().len()),
+            (2, 2 << 16)
+        );
+    }
+}
