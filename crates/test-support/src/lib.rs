@@ -118,6 +118,16 @@ pub fn bpf_conformance(sub: &str) -> PathBuf {
         .join(sub)
 }
 
+/// The WebAssembly 1.0 spec suite's directory of `.wast` scripts:
+/// `$PATCHJIT_WASM_TESTSUITE`, else `../shared/wasm-testsuite` beside the checkout.
+pub fn wasm_testsuite() -> PathBuf {
+    std::env::var_os("PATCHJIT_WASM_TESTSUITE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/wasm-testsuite")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
