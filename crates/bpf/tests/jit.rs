@@ -283,3 +283,46 @@ fn unchecked_code_agrees_on_every_in_bounds_conformance_program() {
     }
     assert!(compared > 250, "only {compared} programs compared");
 }
+
+extern "C" fn weigh(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
+    a.wrapping_mul(3) ^ b.rotate_left(7) ^ c.wrapping_add(d) ^ (e << 1)
+}
+
+extern "C" fn pass(a: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    a
+}
+
+#[test]
+fn plain_helpers_are_called_directly_with_the_interpreters_results() {
+    let helpers = || {
+        let mut h = Helpers::conformance();
+        h.register_plain(40, "weigh", weigh);
+        h.register_plain(41, "pass", pass);
+        h.set_unwind(41);
+        h
+    };
+    let run = |src: &str| {
+        let prog = assemble(src).unwrap();
+        let want = Interpreter::new(prog.clone(), helpers()).unwrap().run(&mut []);
+        let got = Jit::new(prog, helpers()).unwrap().run(&mut []);
+        assert_eq!(got, want, "{src}");
+        got
+    };
+    // Arguments in r1-r5, r1-r5 kept after the call (as the interpreter keeps them), r0 set.
+    let src = "mov %r1, -5\nmov %r2, 9\nmov %r3, 1\nmov %r4, 2\nmov %r5, 3\ncall 40\n\
+               add %r0, %r1\nadd %r0, %r5\nexit";
+    assert_eq!(
+        run(src),
+        Ok(weigh(-5i64 as u64, 9, 1, 2, 3)
+            .wrapping_add(-5i64 as u64)
+            .wrapping_add(3))
+    );
+    // A plain helper that is the unwind helper still stops the program when it returns 0.
+    assert_eq!(run("mov %r1, 0\ncall 41\nmov %r0, 7\nexit"), Ok(0));
+    assert_eq!(run("mov %r1, 5\ncall 41\nmov %r0, 7\nexit"), Ok(7));
+    // An id nobody registered fails when reached, at its pc, on both tiers.
+    assert_eq!(
+        run("mov %r0, 1\ncall 77\nexit"),
+        Err(ExecError::UnknownHelper { pc: 1, id: 77 })
+    );
+}
