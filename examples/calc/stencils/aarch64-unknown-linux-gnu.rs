@@ -37,7 +37,7 @@ pub const STORE: u16 = 15;
 /// Index of stencil group `sub` in [`STENCILS`] (for `patchjit::Instruction::group`).
 pub const SUB: u16 = 16;
 
-/// The stencils of 17 templates for `aarch64-unknown-linux-gnu`.
+/// The 17 stencils for `aarch64-unknown-linux-gnu`.
 pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
     target: "aarch64-unknown-linux-gnu",
     groups: &[
@@ -45,9 +45,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "add",
             code: ::patchjit::Stencil {
                 len: 16,
-                body: &[
-                    0xa8, 0x8e, 0x5f, 0xf8, 0xa9, 0x82, 0x5f, 0xf8, 0x08, 0x01, 0x09, 0x8b, 0xa8, 0x82, 0x1f, 0xf8,
-                ],
+                body: b"\
+                    \xa8\x8e\x5f\xf8\xa9\x82\x5f\xf8\x08\x01\x09\x8b\xa8\x82\x1f\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -60,13 +59,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "div",
             code: ::patchjit::Stencil {
                 len: 80,
-                body: &[
-                    0xe8, 0x03, 0x15, 0xaa, 0x09, 0x8d, 0x5f, 0xf8, 0x49, 0x01, 0x00, 0xb4, 0x0a, 0x81, 0x5f, 0xf8,
-                    0x0b, 0x00, 0xf0, 0xd2, 0x5f, 0x01, 0x0b, 0xeb, 0x21, 0x01, 0x00, 0x54, 0x3f, 0x05, 0x00, 0xb1,
-                    0xe1, 0x00, 0x00, 0x54, 0x28, 0x00, 0x80, 0x92, 0x88, 0x06, 0x00, 0xf9, 0x00, 0x00, 0x00, 0x14,
-                    0x08, 0x00, 0x80, 0x92, 0x88, 0x06, 0x00, 0xf9, 0x00, 0x00, 0x00, 0x14, 0x49, 0x0d, 0xc9, 0x9a,
-                    0xea, 0x03, 0x15, 0xaa, 0xf5, 0x03, 0x08, 0xaa, 0x49, 0x01, 0x1f, 0xf8, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \xe8\x03\x15\xaa\x09\x8d\x5f\xf8\x49\x01\x00\xb4\x0a\x81\x5f\xf8\
+                    \x0b\x00\xf0\xd2\x5f\x01\x0b\xeb\x21\x01\x00\x54\x3f\x05\x00\xb1\
+                    \xe1\x00\x00\x54\x28\x00\x80\x92\x88\x06\x00\xf9\x00\x00\x00\x14\
+                    \x08\x00\x80\x92\x88\x06\x00\xf9\x00\x00\x00\x14\x49\x0d\xc9\x9a\
+                    \xea\x03\x15\xaa\xf5\x03\x08\xaa\x49\x01\x1f\xf8\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
@@ -82,9 +80,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "dup",
             code: ::patchjit::Stencil {
                 len: 16,
-                body: &[
-                    0xa9, 0x82, 0x5f, 0xf8, 0xe8, 0x03, 0x15, 0xaa, 0xb5, 0x22, 0x00, 0x91, 0x09, 0x01, 0x00, 0xf9,
-                ],
+                body: b"\
+                    \xa9\x82\x5f\xf8\xe8\x03\x15\xaa\xb5\x22\x00\x91\x09\x01\x00\xf9",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -97,10 +94,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "eq",
             code: ::patchjit::Stencil {
                 len: 24,
-                body: &[
-                    0xa8, 0x8e, 0x5f, 0xf8, 0xa9, 0x82, 0x5f, 0xf8, 0x3f, 0x01, 0x08, 0xeb, 0xe8, 0x17, 0x9f, 0x1a,
-                    0xa8, 0x82, 0x1f, 0xf8, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \xa8\x8e\x5f\xf8\xa9\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\x17\x9f\x1a\
+                    \xa8\x82\x1f\xf8\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -113,9 +109,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "error_exit",
             code: ::patchjit::Stencil {
                 len: 8,
-                body: &[
-                    0xe0, 0x03, 0x1f, 0xaa, 0xc0, 0x03, 0x5f, 0xd6,
-                ],
+                body: b"\
+                    \xe0\x03\x1f\xaa\xc0\x03\x5f\xd6",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -128,10 +123,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "fail",
             code: ::patchjit::Stencil {
                 len: 24,
-                body: &[
-                    0x08, 0x00, 0x00, 0x90, 0xe0, 0x03, 0x1f, 0xaa, 0x08, 0x01, 0x40, 0xf9, 0x88, 0x06, 0x00, 0xf9,
-                    0xc0, 0x03, 0x5f, 0xd6, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \x08\x00\x00\x90\xe0\x03\x1f\xaa\x08\x01\x40\xf9\x88\x06\x00\xf9\
+                    \xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
@@ -149,10 +143,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "isqrt",
             code: ::patchjit::Stencil {
                 len: 32,
-                body: &[
-                    0xfd, 0x7b, 0xbf, 0xa9, 0x08, 0x00, 0x00, 0x90, 0xa0, 0x82, 0x5f, 0xf8, 0xfd, 0x03, 0x00, 0x91,
-                    0x08, 0x01, 0x40, 0xf9, 0x00, 0x01, 0x3f, 0xd6, 0xa0, 0x82, 0x1f, 0xf8, 0xfd, 0x7b, 0xc1, 0xa8,
-                ],
+                body: b"\
+                    \xfd\x7b\xbf\xa9\x08\x00\x00\x90\xa0\x82\x5f\xf8\xfd\x03\x00\x91\
+                    \x08\x01\x40\xf9\x00\x01\x3f\xd6\xa0\x82\x1f\xf8\xfd\x7b\xc1\xa8",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
@@ -170,9 +163,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "jump",
             code: ::patchjit::Stencil {
                 len: 8,
-                body: &[
-                    0x00, 0x00, 0x00, 0x14, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
@@ -187,9 +179,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "jump_if_zero",
             code: ::patchjit::Stencil {
                 len: 16,
-                body: &[
-                    0xa8, 0x8e, 0x5f, 0xf8, 0x48, 0x00, 0x00, 0xb4, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x14,
-                ],
+                body: b"\
+                    \xa8\x8e\x5f\xf8\x48\x00\x00\xb4\x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
@@ -205,10 +196,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "load",
             code: ::patchjit::Stencil {
                 len: 24,
-                body: &[
-                    0x08, 0x00, 0x00, 0x90, 0x08, 0x01, 0x40, 0xf9, 0x89, 0x02, 0x40, 0xf9, 0x28, 0x59, 0x68, 0xf8,
-                    0xa8, 0x86, 0x00, 0xf8, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \x08\x00\x00\x90\x08\x01\x40\xf9\x89\x02\x40\xf9\x28\x59\x68\xf8\
+                    \xa8\x86\x00\xf8\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
@@ -225,10 +215,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "lt",
             code: ::patchjit::Stencil {
                 len: 24,
-                body: &[
-                    0xa8, 0x8e, 0x5f, 0xf8, 0xa9, 0x82, 0x5f, 0xf8, 0x3f, 0x01, 0x08, 0xeb, 0xe8, 0xa7, 0x9f, 0x1a,
-                    0xa8, 0x82, 0x1f, 0xf8, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \xa8\x8e\x5f\xf8\xa9\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\xa7\x9f\x1a\
+                    \xa8\x82\x1f\xf8\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -241,9 +230,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "mul",
             code: ::patchjit::Stencil {
                 len: 16,
-                body: &[
-                    0xa8, 0x8e, 0x5f, 0xf8, 0xa9, 0x82, 0x5f, 0xf8, 0x08, 0x7d, 0x09, 0x9b, 0xa8, 0x82, 0x1f, 0xf8,
-                ],
+                body: b"\
+                    \xa8\x8e\x5f\xf8\xa9\x82\x5f\xf8\x08\x7d\x09\x9b\xa8\x82\x1f\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -256,9 +244,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "push",
             code: ::patchjit::Stencil {
                 len: 16,
-                body: &[
-                    0x08, 0x00, 0x00, 0x90, 0x08, 0x01, 0x40, 0xf9, 0xa8, 0x86, 0x00, 0xf8, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \x08\x00\x00\x90\x08\x01\x40\xf9\xa8\x86\x00\xf8\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
@@ -275,9 +262,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "ret",
             code: ::patchjit::Stencil {
                 len: 8,
-                body: &[
-                    0xa0, 0x82, 0x5f, 0xf8, 0xc0, 0x03, 0x5f, 0xd6,
-                ],
+                body: b"\
+                    \xa0\x82\x5f\xf8\xc0\x03\x5f\xd6",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -290,15 +276,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "shim",
             code: ::patchjit::Stencil {
                 len: 104,
-                body: &[
-                    0xef, 0x3b, 0xb6, 0x6d, 0xf6, 0x57, 0x08, 0xa9, 0xf5, 0x03, 0x01, 0xaa, 0xf4, 0x4f, 0x09, 0xa9,
-                    0xf4, 0x03, 0x00, 0xaa, 0xed, 0x33, 0x01, 0x6d, 0xeb, 0x2b, 0x02, 0x6d, 0xe9, 0x23, 0x03, 0x6d,
-                    0xfd, 0x7b, 0x04, 0xa9, 0xfd, 0x03, 0x01, 0x91, 0xfc, 0x6f, 0x05, 0xa9, 0xfa, 0x67, 0x06, 0xa9,
-                    0xf8, 0x5f, 0x07, 0xa9, 0x00, 0x00, 0x00, 0x94, 0xf4, 0x4f, 0x49, 0xa9, 0xf6, 0x57, 0x48, 0xa9,
-                    0xf8, 0x5f, 0x47, 0xa9, 0xfa, 0x67, 0x46, 0xa9, 0xfc, 0x6f, 0x45, 0xa9, 0xfd, 0x7b, 0x44, 0xa9,
-                    0xe9, 0x23, 0x43, 0x6d, 0xeb, 0x2b, 0x42, 0x6d, 0xed, 0x33, 0x41, 0x6d, 0xef, 0x3b, 0xca, 0x6c,
-                    0xc0, 0x03, 0x5f, 0xd6, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \xef\x3b\xb6\x6d\xf6\x57\x08\xa9\xf5\x03\x01\xaa\xf4\x4f\x09\xa9\
+                    \xf4\x03\x00\xaa\xed\x33\x01\x6d\xeb\x2b\x02\x6d\xe9\x23\x03\x6d\
+                    \xfd\x7b\x04\xa9\xfd\x03\x01\x91\xfc\x6f\x05\xa9\xfa\x67\x06\xa9\
+                    \xf8\x5f\x07\xa9\x00\x00\x00\x94\xf4\x4f\x49\xa9\xf6\x57\x48\xa9\
+                    \xf8\x5f\x47\xa9\xfa\x67\x46\xa9\xfc\x6f\x45\xa9\xfd\x7b\x44\xa9\
+                    \xe9\x23\x43\x6d\xeb\x2b\x42\x6d\xed\x33\x41\x6d\xef\x3b\xca\x6c\
+                    \xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
                 ],
@@ -313,10 +298,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "store",
             code: ::patchjit::Stencil {
                 len: 24,
-                body: &[
-                    0x0a, 0x00, 0x00, 0x90, 0xa8, 0x8e, 0x5f, 0xf8, 0x89, 0x02, 0x40, 0xf9, 0x4a, 0x01, 0x40, 0xf9,
-                    0x28, 0x59, 0x2a, 0xf8, 0x1f, 0x20, 0x03, 0xd5,
-                ],
+                body: b"\
+                    \x0a\x00\x00\x90\xa8\x8e\x5f\xf8\x89\x02\x40\xf9\x4a\x01\x40\xf9\
+                    \x28\x59\x2a\xf8\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
@@ -334,9 +318,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "sub",
             code: ::patchjit::Stencil {
                 len: 16,
-                body: &[
-                    0xa8, 0x8e, 0x5f, 0xf8, 0xa9, 0x82, 0x5f, 0xf8, 0x28, 0x01, 0x08, 0xcb, 0xa8, 0x82, 0x1f, 0xf8,
-                ],
+                body: b"\
+                    \xa8\x8e\x5f\xf8\xa9\x82\x5f\xf8\x28\x01\x08\xcb\xa8\x82\x1f\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {

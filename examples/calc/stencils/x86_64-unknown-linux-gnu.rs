@@ -37,7 +37,7 @@ pub const STORE: u16 = 15;
 /// Index of stencil group `sub` in [`STENCILS`] (for `patchjit::Instruction::group`).
 pub const SUB: u16 = 16;
 
-/// The stencils of 17 templates for `x86_64-unknown-linux-gnu`.
+/// The 17 stencils for `x86_64-unknown-linux-gnu`.
 pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
     target: "x86_64-unknown-linux-gnu",
     groups: &[
@@ -45,9 +45,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "add",
             code: ::patchjit::Stencil {
                 len: 12,
-                body: &[
-                    0x49, 0x8b, 0x45, 0xf8, 0x49, 0x01, 0x45, 0xf0, 0x49, 0x83, 0xc5, 0xf8,
-                ],
+                body: b"\
+                    \x49\x8b\x45\xf8\x49\x01\x45\xf0\x49\x83\xc5\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -60,15 +59,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "div",
             code: ::patchjit::Stencil {
                 len: 105,
-                body: &[
-                    0x49, 0x8b, 0x75, 0xf8, 0x48, 0x85, 0xf6, 0x74, 0x44, 0x49, 0x8b, 0x45, 0xf0, 0x48, 0xba, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x48, 0x31, 0xc2, 0x48, 0x89, 0xf7, 0x48, 0xf7, 0xd7,
-                    0x48, 0xc7, 0xc1, 0xfe, 0xff, 0xff, 0xff, 0x48, 0x09, 0xd7, 0x74, 0x28, 0x49, 0x8d, 0x4d, 0xf8,
-                    0x48, 0x89, 0xc2, 0x48, 0x09, 0xf2, 0x48, 0xc1, 0xea, 0x20, 0x74, 0x22, 0x48, 0x99, 0x48, 0xf7,
-                    0xfe, 0x49, 0x89, 0x45, 0xf0, 0x49, 0x89, 0xcd, 0xe9, 0x00, 0x00, 0x00, 0x00, 0x48, 0xc7, 0xc1,
-                    0xff, 0xff, 0xff, 0xff, 0x49, 0x89, 0x4c, 0x24, 0x08, 0xe9, 0x00, 0x00, 0x00, 0x00, 0x31, 0xd2,
-                    0xf7, 0xf6, 0x49, 0x89, 0x45, 0xf0, 0x49, 0x89, 0xcd,
-                ],
+                body: b"\
+                    \x49\x8b\x75\xf8\x48\x85\xf6\x74\x44\x49\x8b\x45\xf0\x48\xba\x00\
+                    \x00\x00\x00\x00\x00\x00\x80\x48\x31\xc2\x48\x89\xf7\x48\xf7\xd7\
+                    \x48\xc7\xc1\xfe\xff\xff\xff\x48\x09\xd7\x74\x28\x49\x8d\x4d\xf8\
+                    \x48\x89\xc2\x48\x09\xf2\x48\xc1\xea\x20\x74\x22\x48\x99\x48\xf7\
+                    \xfe\x49\x89\x45\xf0\x49\x89\xcd\xe9\x00\x00\x00\x00\x48\xc7\xc1\
+                    \xff\xff\xff\xff\x49\x89\x4c\x24\x08\xe9\x00\x00\x00\x00\x31\xd2\
+                    \xf7\xf6\x49\x89\x45\xf0\x49\x89\xcd",
                 holes: &[
                     ::patchjit::Hole { offset: 0x49, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                     ::patchjit::Hole { offset: 0x5a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
@@ -84,9 +82,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "dup",
             code: ::patchjit::Stencil {
                 len: 12,
-                body: &[
-                    0x49, 0x8b, 0x45, 0xf8, 0x49, 0x89, 0x45, 0x00, 0x49, 0x83, 0xc5, 0x08,
-                ],
+                body: b"\
+                    \x49\x8b\x45\xf8\x49\x89\x45\x00\x49\x83\xc5\x08",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -99,10 +96,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "eq",
             code: ::patchjit::Stencil {
                 len: 24,
-                body: &[
-                    0x49, 0x8b, 0x4d, 0xf0, 0x49, 0x8d, 0x45, 0xf8, 0x31, 0xd2, 0x49, 0x3b, 0x4d, 0xf8, 0x0f, 0x94,
-                    0xc2, 0x49, 0x89, 0x55, 0xf0, 0x49, 0x89, 0xc5,
-                ],
+                body: b"\
+                    \x49\x8b\x4d\xf0\x49\x8d\x45\xf8\x31\xd2\x49\x3b\x4d\xf8\x0f\x94\
+                    \xc2\x49\x89\x55\xf0\x49\x89\xc5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -115,9 +111,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "error_exit",
             code: ::patchjit::Stencil {
                 len: 3,
-                body: &[
-                    0x31, 0xc0, 0xc3,
-                ],
+                body: b"\
+                    \x31\xc0\xc3",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -130,10 +125,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "fail",
             code: ::patchjit::Stencil {
                 len: 18,
-                body: &[
-                    0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x89, 0x44, 0x24, 0x08, 0x31,
-                    0xc0, 0xc3,
-                ],
+                body: b"\
+                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x49\x89\x44\x24\x08\x31\
+                    \xc0\xc3",
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
@@ -148,9 +142,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "isqrt",
             code: ::patchjit::Stencil {
                 len: 16,
-                body: &[
-                    0x50, 0x49, 0x8b, 0x7d, 0xf8, 0xff, 0x15, 0x00, 0x00, 0x00, 0x00, 0x49, 0x89, 0x45, 0xf8, 0x58,
-                ],
+                body: b"\
+                    \x50\x49\x8b\x7d\xf8\xff\x15\x00\x00\x00\x00\x49\x89\x45\xf8\x58",
                 holes: &[
                     ::patchjit::Hole { offset: 0x7, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
                 ],
@@ -167,9 +160,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "jump",
             code: ::patchjit::Stencil {
                 len: 5,
-                body: &[
-                    0xe9,
-                ],
+                body: b"\
+                    \xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
@@ -184,9 +176,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "jump_if_zero",
             code: ::patchjit::Stencil {
                 len: 18,
-                body: &[
-                    0x4c, 0x89, 0xe8, 0x49, 0x83, 0xc5, 0xf8, 0x48, 0x83, 0x78, 0xf8, 0x00, 0x0f, 0x84,
-                ],
+                body: b"\
+                    \x4c\x89\xe8\x49\x83\xc5\xf8\x48\x83\x78\xf8\x00\x0f\x84",
                 holes: &[
                     ::patchjit::Hole { offset: 0xe, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
@@ -201,10 +192,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "load",
             code: ::patchjit::Stencil {
                 len: 28,
-                body: &[
-                    0x49, 0x8b, 0x04, 0x24, 0x48, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc9,
-                    0x48, 0x8b, 0x04, 0xc8, 0x49, 0x89, 0x45, 0x00, 0x49, 0x83, 0xc5, 0x08,
-                ],
+                body: b"\
+                    \x49\x8b\x04\x24\x48\xb9\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc9\
+                    \x48\x8b\x04\xc8\x49\x89\x45\x00\x49\x83\xc5\x08",
                 holes: &[
                     ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                 ],
@@ -219,10 +209,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "lt",
             code: ::patchjit::Stencil {
                 len: 24,
-                body: &[
-                    0x49, 0x8b, 0x4d, 0xf0, 0x49, 0x8d, 0x45, 0xf8, 0x31, 0xd2, 0x49, 0x3b, 0x4d, 0xf8, 0x0f, 0x9c,
-                    0xc2, 0x49, 0x89, 0x55, 0xf0, 0x49, 0x89, 0xc5,
-                ],
+                body: b"\
+                    \x49\x8b\x4d\xf0\x49\x8d\x45\xf8\x31\xd2\x49\x3b\x4d\xf8\x0f\x9c\
+                    \xc2\x49\x89\x55\xf0\x49\x89\xc5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -235,10 +224,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "mul",
             code: ::patchjit::Stencil {
                 len: 20,
-                body: &[
-                    0x49, 0x8b, 0x4d, 0xf8, 0x49, 0x0f, 0xaf, 0x4d, 0xf0, 0x49, 0x8d, 0x45, 0xf8, 0x49, 0x89, 0x4d,
-                    0xf0, 0x49, 0x89, 0xc5,
-                ],
+                body: b"\
+                    \x49\x8b\x4d\xf8\x49\x0f\xaf\x4d\xf0\x49\x8d\x45\xf8\x49\x89\x4d\
+                    \xf0\x49\x89\xc5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -251,10 +239,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "push",
             code: ::patchjit::Stencil {
                 len: 18,
-                body: &[
-                    0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x89, 0x45, 0x00, 0x49, 0x83,
-                    0xc5, 0x08,
-                ],
+                body: b"\
+                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x49\x89\x45\x00\x49\x83\
+                    \xc5\x08",
                 holes: &[
                     ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
@@ -269,9 +256,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "ret",
             code: ::patchjit::Stencil {
                 len: 5,
-                body: &[
-                    0x49, 0x8b, 0x45, 0xf8, 0xc3,
-                ],
+                body: b"\
+                    \x49\x8b\x45\xf8\xc3",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -284,10 +270,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "shim",
             code: ::patchjit::Stencil {
                 len: 30,
-                body: &[
-                    0x41, 0x57, 0x41, 0x56, 0x41, 0x55, 0x41, 0x54, 0x53, 0x49, 0x89, 0xfc, 0x49, 0x89, 0xf5, 0xe8,
-                    0x00, 0x00, 0x00, 0x00, 0x5b, 0x41, 0x5c, 0x41, 0x5d, 0x41, 0x5e, 0x41, 0x5f, 0xc3,
-                ],
+                body: b"\
+                    \x41\x57\x41\x56\x41\x55\x41\x54\x53\x49\x89\xfc\x49\x89\xf5\xe8\
+                    \x00\x00\x00\x00\x5b\x41\x5c\x41\x5d\x41\x5e\x41\x5f\xc3",
                 holes: &[
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
@@ -302,10 +287,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "store",
             code: ::patchjit::Stencil {
                 len: 28,
-                body: &[
-                    0x49, 0x8b, 0x45, 0xf8, 0x49, 0x83, 0xc5, 0xf8, 0x49, 0x8b, 0x0c, 0x24, 0x48, 0xba, 0x00, 0x00,
-                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x89, 0xd2, 0x48, 0x89, 0x04, 0xd1,
-                ],
+                body: b"\
+                    \x49\x8b\x45\xf8\x49\x83\xc5\xf8\x49\x8b\x0c\x24\x48\xba\x00\x00\
+                    \x00\x00\x00\x00\x00\x00\x89\xd2\x48\x89\x04\xd1",
                 holes: &[
                     ::patchjit::Hole { offset: 0xe, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                 ],
@@ -320,9 +304,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             name: "sub",
             code: ::patchjit::Stencil {
                 len: 12,
-                body: &[
-                    0x49, 0x8b, 0x45, 0xf8, 0x49, 0x29, 0x45, 0xf0, 0x49, 0x83, 0xc5, 0xf8,
-                ],
+                body: b"\
+                    \x49\x8b\x45\xf8\x49\x29\x45\xf0\x49\x83\xc5\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
