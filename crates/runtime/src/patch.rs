@@ -198,7 +198,8 @@ impl<'a> PatchTarget<'a> {
             value,
         };
         match kind {
-            PatchKind::Abs32 => p.abs32(),
+            PatchKind::Abs32 => p.abs32(false),
+            PatchKind::Abs32s => p.abs32(true),
             PatchKind::Abs64 => p.abs64(),
             PatchKind::Rel32 => p.rel32(value),
             PatchKind::X86_64Rel32x => p.x86_64_rel32x(),
@@ -366,16 +367,22 @@ impl Patch<'_, '_> {
         Ok(word)
     }
 
-    fn abs32(&mut self) -> Result<(), PatchError> {
+    /// A 32-bit field holding the value unsigned, or (`signed`) sign-extended by the CPU.
+    fn abs32(&mut self, signed: bool) -> Result<(), PatchError> {
         let r = self.range(self.offset, 4)?;
-        let v = u32::try_from(self.value).map_err(|_| {
-            self.error(PatchProblem::OutOfRange {
+        let fits = if signed {
+            i32::try_from(self.value as i64).is_ok()
+        } else {
+            u32::try_from(self.value).is_ok()
+        };
+        if !fits {
+            return Err(self.error(PatchProblem::OutOfRange {
                 bits: 32,
-                signed: false,
+                signed,
                 distance: self.value as i64,
-            })
-        })?;
-        self.t.bytes[r].copy_from_slice(&v.to_le_bytes());
+            }));
+        }
+        self.t.bytes[r].copy_from_slice(&(self.value as u32).to_le_bytes());
         Ok(())
     }
 
@@ -594,6 +601,32 @@ mod tests {
         let e = apply(&mut b, 0x1000, PatchKind::Abs64, 9, 0).unwrap_err();
         assert_eq!(e.problem, PatchProblem::OutOfBounds { buffer_len: 16 });
         assert!(apply(&mut b, 0x1000, PatchKind::Abs32, usize::MAX - 1, 0).is_err());
+    }
+
+    #[test]
+    fn abs32s_holds_exactly_the_sign_extended_values() {
+        let mut b = vec![0u8; 8];
+        for (value, field) in [
+            (-1i64 as u64, 0xFFFF_FFFFu32),
+            (i32::MIN as i64 as u64, 0x8000_0000),
+            (i32::MAX as u64, 0x7FFF_FFFF),
+        ] {
+            apply(&mut b, 0, PatchKind::Abs32s, 4, value).unwrap();
+            assert_eq!(&b[4..], &field.to_le_bytes());
+        }
+        for value in [1u64 << 31, 0xFFFF_FFFF, (i32::MIN as i64 - 1) as u64] {
+            let e = apply(&mut b, 0, PatchKind::Abs32s, 0, value).unwrap_err();
+            assert_eq!(
+                e.problem,
+                PatchProblem::OutOfRange {
+                    bits: 32,
+                    signed: true,
+                    distance: value as i64
+                }
+            );
+            assert!(e.to_string().ends_with("a signed 32-bit field"), "{e}");
+        }
+        assert_eq!(&b[..4], &[0; 4], "nothing written on error");
     }
 
     #[test]
@@ -933,6 +966,7 @@ mod tests {
         let movz_x3 = |hw: u32| 0xD280_0003 | (hw << 21);
         let cases: &[(PatchKind, &[u32], u64, u64)] = &[
             (PatchKind::Abs32, &[], 0x1234_5678, 0),
+            (PatchKind::Abs32s, &[], -1i64 as u64, 0),
             (PatchKind::Abs64, &[], 0x1122_3344_5566_7788, 0),
             (PatchKind::Rel32, &[], base + 0x100, 0),
             // `call [rip+slot]`, the slot holding a near address: relaxed to `nop; call`.

@@ -267,9 +267,11 @@ mod tests {
     #[test]
     fn relocation_numbers_agree_with_the_object_crate() {
         use RelocKind::*;
-        let numbers: [(RelocKind, u32); 42] = [
+        let numbers: [(RelocKind, u32); 44] = [
             (R_X86_64_64, elf::R_X86_64_64),
             (R_X86_64_PC32, elf::R_X86_64_PC32),
+            (R_X86_64_32, elf::R_X86_64_32),
+            (R_X86_64_32S, elf::R_X86_64_32S),
             (R_X86_64_PLT32, elf::R_X86_64_PLT32),
             (R_X86_64_GOTPCREL, elf::R_X86_64_GOTPCREL),
             (R_X86_64_GOTPCRELX, elf::R_X86_64_GOTPCRELX),

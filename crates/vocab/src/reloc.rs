@@ -128,6 +128,8 @@ relocations! {
     // kind                        => format, arch,   number, patch kind,      GOT,   addend
     R_X86_64_64                    => Elf,   X86_64,  1,     Abs64,            false, Explicit;
     R_X86_64_PC32                  => Elf,   X86_64,  2,     Rel32,            false, Explicit;
+    R_X86_64_32                    => Elf,   X86_64,  10,    Abs32,            false, Explicit;
+    R_X86_64_32S                   => Elf,   X86_64,  11,    Abs32s,           false, Explicit;
     R_X86_64_PLT32                 => Elf,   X86_64,  4,     Rel32,            false, Explicit;
     R_X86_64_GOTPCREL              => Elf,   X86_64,  9,     Rel32,            true,  Explicit;
     R_X86_64_GOTPCRELX             => Elf,   X86_64,  41,    X86_64Rel32x,     true,  Explicit;
@@ -171,6 +173,14 @@ relocations! {
 }
 
 impl RelocKind {
+    /// True for the x86-64 32-bit absolute types: clang emits them for a symbol it assumes lies
+    /// in the low 2 GiB (the small code model), which only narrow values (`_JIT_OPERAND0_S32`,
+    /// declared small in patchjit.h) do; code or data addresses in such a field would fail at
+    /// emission, so extraction refuses them at build time instead.
+    pub const fn narrow_only(self) -> bool {
+        matches!(self, RelocKind::R_X86_64_32 | RelocKind::R_X86_64_32S)
+    }
+
     /// Parses a relocation name as `llvm-readobj` prints it.
     pub fn from_name(name: &str) -> Option<RelocKind> {
         RelocKind::ALL.into_iter().find(|k| k.name() == name)
