@@ -211,6 +211,7 @@ impl Run<'_, '_, '_> {
                     hole: hole.offset,
                     patch: hole.patch,
                     value: hole.value,
+                    declared,
                     given: base,
                 })?,
             None => base,

@@ -7,7 +7,7 @@ use super::{Destination, Label};
 #[cfg(doc)]
 use super::{Emitter, Layout, Options};
 use crate::patch::PatchError;
-use crate::stencil::{HoleValue, PatchKind};
+use crate::stencil::{HoleValue, NarrowType, PatchKind};
 
 /// Which section of a group a failing hole is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,8 +72,10 @@ pub enum EmitError {
         hole: u32,
         /// How the hole is written.
         patch: PatchKind,
-        /// The narrow value the hole holds ([`HoleValue::narrow`] gives its type).
+        /// The narrow value the hole holds.
         value: HoleValue,
+        /// Its declared type ([`HoleValue::narrow`]).
+        declared: NarrowType,
         /// The instruction's field (signed values sign-extended to 64 bits).
         given: u64,
     },
@@ -186,6 +188,7 @@ impl fmt::Display for EmitError {
                 hole,
                 patch,
                 value,
+                declared,
                 given,
             } => {
                 write!(
@@ -194,9 +197,6 @@ impl fmt::Display for EmitError {
                     value.builtin_name().unwrap_or("custom"),
                     patch.func_name()
                 )?;
-                let Some(declared) = value.narrow() else {
-                    return write!(f, "{given:#x} is out of range");
-                };
                 let (min, max) = declared.range();
                 if declared.signed() {
                     write!(f, "{}", *given as i64)?;
