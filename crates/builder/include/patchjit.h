@@ -103,15 +103,27 @@ extern PATCHJIT_VALUE_DECL char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
  * value's bit pattern zero-extended from the type's width (-1 as int32_t is 0xFFFFFFFF); the
  * cast back to the type restores the value, sign-extending it where the type is signed.
  *
- * On x86-64 ELF the symbols are in an explicitly named section, which makes them "small" in the
+ * x86-64 ELF: the symbols are in an explicitly named section, which makes them "small" in the
  * medium code model the templates are compiled with (an explicit section overrides
- * -mlarge-data-threshold): clang then materialises each with a 5-byte `movl $imm32`
- * (`R_X86_64_32`, a 32-bit hole) instead of a 10-byte `movabs $imm64`. Clang does not fold the
- * truncation into the instruction using the value (it cannot know the address's range), so a
- * signed value costs one more sign extension (`cltq`, `movswq`). Every other target keeps the
- * ordinary 64-bit value declaration (no 32-bit absolute relocation in Mach-O x86-64 or any
- * AArch64 format clang emits from C; Windows values are imported): the code is the wide form's
- * and the range check still applies. See docs/templates.md, "Narrow values". */
+ * -mlarge-data-threshold): clang materialises each with a 5-byte `movl $imm32` (`R_X86_64_32`)
+ * instead of a 10-byte `movabs $imm64`. Clang does not fold the truncation into the instruction
+ * using the value (it cannot know the address's range), so a signed value costs one more sign
+ * extension (`cltq`, `movswq`).
+ * AArch64 ELF: clang emits no absolute narrow immediate from C outside the large code model, so
+ * the value is a `movz` (16 bits) or `movz; movk` (32 bits) written here, with the checked
+ * relocations `R_AARCH64_MOVW_UABS_G0`/`_G1`: no GOT slot, no load. (The asm is not volatile:
+ * clang may share or hoist it like any constant.)
+ * Every other target keeps the ordinary 64-bit value declaration (Mach-O x86-64 has no 32-bit
+ * absolute relocation, Mach-O and COFF AArch64 no MOVW relocations, Windows values are
+ * imported): the code is the wide form's, reading only the type's bits, and the range check
+ * still applies. See docs/templates.md, "Narrow values". */
+#if defined(__aarch64__) && defined(__ELF__)
+#define PATCHJIT_NARROW16(NAME) \
+    ({ uint64_t v_; __asm__("movz %0, #:abs_g0:" #NAME : "=r"(v_)); v_; })
+#define PATCHJIT_NARROW32(NAME) \
+    ({ uint64_t v_; __asm__("movz %0, #:abs_g1:" #NAME "\n\tmovk %0, #:abs_g0_nc:" #NAME \
+                            : "=r"(v_)); v_; })
+#else
 #if defined(__x86_64__) && defined(__ELF__)
 #define PATCHJIT_NARROW_DECL __attribute__((weak, section(".patchjit.narrow")))
 #else
@@ -120,12 +132,15 @@ extern PATCHJIT_VALUE_DECL char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
 extern PATCHJIT_NARROW_DECL char _JIT_OPARG_U16[], _JIT_OPARG_U32[];
 extern PATCHJIT_NARROW_DECL char _JIT_OPERAND0_S32[], _JIT_OPERAND0_U32[];
 extern PATCHJIT_NARROW_DECL char _JIT_OPERAND1_S16[], _JIT_OPERAND1_S32[];
-#define PATCHJIT_OPARG_U16 ((uint16_t)(uintptr_t)_JIT_OPARG_U16)
-#define PATCHJIT_OPARG_U32 ((uint32_t)(uintptr_t)_JIT_OPARG_U32)
-#define PATCHJIT_OPERAND0_S32 ((int32_t)(uintptr_t)_JIT_OPERAND0_S32)
-#define PATCHJIT_OPERAND0_U32 ((uint32_t)(uintptr_t)_JIT_OPERAND0_U32)
-#define PATCHJIT_OPERAND1_S16 ((int16_t)(uintptr_t)_JIT_OPERAND1_S16)
-#define PATCHJIT_OPERAND1_S32 ((int32_t)(uintptr_t)_JIT_OPERAND1_S32)
+#define PATCHJIT_NARROW16(NAME) ((uintptr_t)NAME)
+#define PATCHJIT_NARROW32(NAME) ((uintptr_t)NAME)
+#endif
+#define PATCHJIT_OPARG_U16 ((uint16_t)PATCHJIT_NARROW16(_JIT_OPARG_U16))
+#define PATCHJIT_OPARG_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPARG_U32))
+#define PATCHJIT_OPERAND0_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_S32))
+#define PATCHJIT_OPERAND0_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_U32))
+#define PATCHJIT_OPERAND1_S16 ((int16_t)PATCHJIT_NARROW16(_JIT_OPERAND1_S16))
+#define PATCHJIT_OPERAND1_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND1_S32))
 
 /* A client-defined value `_JIT_<NAME>`; list NAME in the builder's `custom_values` (otherwise
  * it is an external symbol). Usable anywhere an expression is. */

@@ -204,10 +204,12 @@ impl<'a> PatchTarget<'a> {
             PatchKind::Rel32 => p.rel32(value),
             PatchKind::X86_64Rel32x => p.x86_64_rel32x(),
             PatchKind::Aarch64Lo12 | PatchKind::Aarch64Lo12x => p.aarch64_lo12(offset, value),
-            PatchKind::Aarch64Mov16a => p.aarch64_mov16(0),
-            PatchKind::Aarch64Mov16b => p.aarch64_mov16(1),
-            PatchKind::Aarch64Mov16c => p.aarch64_mov16(2),
-            PatchKind::Aarch64Mov16d => p.aarch64_mov16(3),
+            PatchKind::Aarch64Mov16a => p.aarch64_mov16(0, false),
+            PatchKind::Aarch64Mov16b => p.aarch64_mov16(1, false),
+            PatchKind::Aarch64Mov16c => p.aarch64_mov16(2, false),
+            PatchKind::Aarch64Mov16d => p.aarch64_mov16(3, false),
+            PatchKind::Aarch64Mov16aChecked => p.aarch64_mov16(0, true),
+            PatchKind::Aarch64Mov16bChecked => p.aarch64_mov16(1, true),
             PatchKind::Aarch64Page21r | PatchKind::Aarch64Page21rx => {
                 p.aarch64_page21(offset, value)
             }
@@ -447,8 +449,18 @@ impl Patch<'_, '_> {
         Ok(())
     }
 
-    fn aarch64_mov16(&mut self, hw: u32) -> Result<(), PatchError> {
+    /// Bits `16 * hw` up of the value in a MOV wide instruction; `checked`: the value must lie
+    /// below `2^(16 * (hw + 1))` (the relocations without `_NC`).
+    fn aarch64_mov16(&mut self, hw: u32, checked: bool) -> Result<(), PatchError> {
         let i = self.instruction(self.offset, is_aarch64_mov_wide64, "64-bit MOVZ/MOVK/MOVN")?;
+        let bits_held = 16 * (hw + 1);
+        if checked && self.value >> bits_held != 0 {
+            return Err(self.error(PatchProblem::OutOfRange {
+                bits: bits_held,
+                signed: false,
+                distance: self.value as i64,
+            }));
+        }
         if (i >> 21) & 3 != hw {
             let expected = [
                 "MOV* with LSL #0",
@@ -775,6 +787,32 @@ mod tests {
     }
 
     #[test]
+    fn checked_aarch64_movz_holds_only_its_range() {
+        // movz x3, #0; movz x3, #0, lsl 16
+        let mut b = words(&[0xD280_0003, 0xD2A0_0003]);
+        apply(&mut b, 0, PatchKind::Aarch64Mov16aChecked, 0, 0xFFFF).unwrap();
+        apply(&mut b, 0, PatchKind::Aarch64Mov16bChecked, 4, 0xFFFF_FFFF).unwrap();
+        assert_eq!(word(&b, 0), 0xD280_0003 | (0xFFFF << 5));
+        assert_eq!(word(&b, 4), 0xD2A0_0003 | (0xFFFF << 5));
+        for (kind, at, value, bits) in [
+            (PatchKind::Aarch64Mov16aChecked, 0, 0x1_0000, 16),
+            (PatchKind::Aarch64Mov16bChecked, 4, 1 << 32, 32),
+            (PatchKind::Aarch64Mov16bChecked, 4, u64::MAX, 32),
+        ] {
+            let e = apply(&mut b, 0, kind, at, value).unwrap_err();
+            assert_eq!(
+                e.problem,
+                PatchProblem::OutOfRange {
+                    bits,
+                    signed: false,
+                    distance: value as i64
+                }
+            );
+        }
+        assert_eq!(word(&b, 0), 0xD280_0003 | (0xFFFF << 5), "unchanged");
+    }
+
+    #[test]
     fn aarch64_page21_range() {
         let mut b = words(&[ADRP_X1]);
         let base = 0x10_0000_0000u64;
@@ -982,6 +1020,13 @@ mod tests {
             (PatchKind::Aarch64Mov16b, &[movz_x3(1)], u64::MAX, 0),
             (PatchKind::Aarch64Mov16c, &[movz_x3(2)], u64::MAX, 0),
             (PatchKind::Aarch64Mov16d, &[movz_x3(3)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16aChecked, &[movz_x3(0)], 0xFFFF, 0),
+            (
+                PatchKind::Aarch64Mov16bChecked,
+                &[movz_x3(1)],
+                0xFFFF_FFFF,
+                0,
+            ),
             (PatchKind::Aarch64Page21r, &[ADRP_X1], base + 0x5000, 0),
             (PatchKind::Aarch64Page21rx, &[ADRP_X1], base + 0x5000, 0),
             (PatchKind::Aarch64Branch26r, &[0x9400_0000], base + 0x100, 0),

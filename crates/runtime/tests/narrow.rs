@@ -10,7 +10,7 @@
 mod support;
 
 use patchjit::{EmitError, Emitter, Instruction, PatchKind, Section};
-use patchjit_stencils::{Extraction, RelocKind, StencilGroup, Target};
+use patchjit_stencils::{Extraction, Format, RelocKind, StencilGroup, Target};
 use support::{Values, NARROW_TEMPLATES};
 
 fn value_name(value: patchjit::HoleValue) -> &'static str {
@@ -32,8 +32,8 @@ fn build_all(target: Target) -> Extraction {
 }
 
 /// On x86-64 ELF a narrow value is a 32-bit immediate (`R_X86_64_32`, `movl $imm32`) in the
-/// code; every other target loads it as an ordinary 64-bit value from a GOT slot (`Abs64`
-/// data hole) with the target's usual GOT reference.
+/// code, on AArch64 ELF a checked `movz` (`+ movk`); every other target loads it as an ordinary
+/// 64-bit value from a GOT slot (`Abs64` data hole) with the target's usual GOT reference.
 #[test]
 fn each_target_gives_each_narrow_value_its_hole() {
     for target in Target::ALL {
@@ -54,6 +54,27 @@ fn each_target_gives_each_narrow_value_its_hole() {
                     let opcode = g.code.body[hole.offset as usize - 1];
                     assert_eq!(opcode & 0xF8, 0xB8, "{context}");
                 }
+            } else if target == Target::Aarch64UnknownLinuxGnu {
+                // `movz` (16 bits) or `movz, lsl 16; movk` (32 bits): checked, no GOT slot.
+                let kinds: Vec<_> = code.iter().map(|h| (h.kind, h.patch)).collect();
+                let expected: &[_] = match value.narrow().unwrap().bits() {
+                    16 => &[(
+                        RelocKind::R_AARCH64_MOVW_UABS_G0,
+                        PatchKind::Aarch64Mov16aChecked,
+                    )],
+                    _ => &[
+                        (
+                            RelocKind::R_AARCH64_MOVW_UABS_G1,
+                            PatchKind::Aarch64Mov16bChecked,
+                        ),
+                        (
+                            RelocKind::R_AARCH64_MOVW_UABS_G0_NC,
+                            PatchKind::Aarch64Mov16a,
+                        ),
+                    ],
+                };
+                assert_eq!(kinds, expected, "{context}");
+                assert!(g.data.holes.is_empty(), "{context}");
             } else {
                 assert!(code.is_empty(), "{context}");
                 assert_eq!(data.len(), 1, "{context}");
@@ -148,8 +169,8 @@ fn values_outside_the_declared_type_are_refused_on_every_target() {
                     (Some(0), value, given)
                 );
                 assert_eq!(Some(*declared), value.narrow());
-                // In the code on x86-64 ELF, in the value's GOT slot elsewhere.
-                let expected_section = if target == Target::X86_64UnknownLinuxGnu {
+                // In the code on ELF, in the value's GOT slot elsewhere.
+                let expected_section = if target.format() == Format::Elf {
                     Section::Code
                 } else {
                     Section::Data
@@ -159,9 +180,10 @@ fn values_outside_the_declared_type_are_refused_on_every_target() {
         }
     }
     let table_of = |target| tables.iter().find(|(t, _)| *t == target).unwrap().1;
-    let (x86, arm) = (
+    let (x86, arm, mac) = (
         table_of(Target::X86_64UnknownLinuxGnu),
         table_of(Target::Aarch64UnknownLinuxGnu),
+        table_of(Target::X86_64AppleDarwin),
     );
     for (table, name, given, text) in [
         (
@@ -181,6 +203,14 @@ fn values_outside_the_declared_type_are_refused_on_every_target() {
         ),
         (
             arm,
+            "narrow_operand1_s16",
+            -0x8001i64 as u64,
+            "instruction 0 (narrow_operand1_s16), Code stencil, hole at 0x0 (OPERAND1_S16, \
+             patch_aarch64_16a_checked): value -32769 (0xffffffffffff7fff) does not fit int16_t \
+             [-32768, 32767]",
+        ),
+        (
+            mac,
             "narrow_operand1_s16",
             -0x8001i64 as u64,
             "instruction 0 (narrow_operand1_s16), Data stencil, hole at 0x0 (OPERAND1_S16, \

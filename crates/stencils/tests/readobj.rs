@@ -293,22 +293,31 @@ fn truncated_output_never_panics() {
 /// and type, whichever reader read the object.
 #[test]
 fn thirty_two_bit_absolute_relocations_are_for_narrow_values_only() {
+    for (target, kind) in [
+        (Target::X86_64UnknownLinuxGnu, RelocKind::R_X86_64_32),
+        (
+            Target::Aarch64UnknownLinuxGnu,
+            RelocKind::R_AARCH64_MOVW_UABS_G0,
+        ),
+    ] {
+        let source = own_templates().join("narrow.c");
+        let narrow = patchjit_test_support::compile(target, &source, &[]);
+        let holes = extract("t.o", &[agree(target, narrow.path(), true)], &options())
+            .unwrap()
+            .groups
+            .remove(0)
+            .code
+            .holes;
+        let mut kinds: Vec<_> = holes.iter().map(|h| (h.kind, h.value.name())).collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [(kind, "OPARG_U16"), (kind, "OPERAND0_S32")],
+            "{target}"
+        );
+    }
+
     let target = Target::X86_64UnknownLinuxGnu;
-    let narrow = patchjit_test_support::compile(target, &own_templates().join("narrow.c"), &[]);
-    let holes = extract("t.o", &[agree(target, narrow.path(), true)], &options())
-        .unwrap()
-        .groups
-        .remove(0)
-        .code
-        .holes;
-    let kinds: Vec<_> = holes.iter().map(|h| (h.kind, h.value.name())).collect();
-    assert_eq!(
-        kinds,
-        [
-            (RelocKind::R_X86_64_32, "OPERAND0_S32"),
-            (RelocKind::R_X86_64_32, "OPARG_U16")
-        ]
-    );
 
     let object = common::compile_to(target, "bad_reloc", &["-mcmodel=small", "-fno-pic"]);
     let sections = agree(target, object.path(), false);

@@ -64,6 +64,10 @@ patch_kinds! {
     Aarch64Mov16a => "patch_aarch64_16a", 4;
     /// Bits 16–31 of a value in a `movk`.
     Aarch64Mov16b => "patch_aarch64_16b", 4;
+    /// A value below 2^16 in a `movz` (`R_AARCH64_MOVW_UABS_G0`, checked).
+    Aarch64Mov16aChecked => "patch_aarch64_16a_checked", 4;
+    /// Bits 16–31 of a value below 2^32 in a `movz` (`R_AARCH64_MOVW_UABS_G1`, checked).
+    Aarch64Mov16bChecked => "patch_aarch64_16b_checked", 4;
     /// Bits 32–47 of a value in a `movk`.
     Aarch64Mov16c => "patch_aarch64_16c", 4;
     /// Bits 48–63 of a value in a `movk`.
