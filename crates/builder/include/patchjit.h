@@ -117,12 +117,21 @@ extern PATCHJIT_VALUE_DECL char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
  * absolute relocation, Mach-O and COFF AArch64 no MOVW relocations, Windows values are
  * imported): the code is the wide form's, reading only the type's bits, and the range check
  * still applies. See docs/templates.md, "Narrow values". */
+/* PATCHJIT_NARROW16/32(NAME): the bits of narrow symbol NAME, as a uint64_t. */
 #if defined(__aarch64__) && defined(__ELF__)
-#define PATCHJIT_NARROW16(NAME) \
-    ({ uint64_t v_; __asm__("movz %0, #:abs_g0:" #NAME : "=r"(v_)); v_; })
-#define PATCHJIT_NARROW32(NAME) \
-    ({ uint64_t v_; __asm__("movz %0, #:abs_g1:" #NAME "\n\tmovk %0, #:abs_g0_nc:" #NAME \
-                            : "=r"(v_)); v_; })
+#define PATCHJIT_NARROW16(NAME)                                                \
+    ({                                                                         \
+        uint64_t patchjit_bits_;                                               \
+        __asm__("movz %0, #:abs_g0:" #NAME : "=r"(patchjit_bits_));            \
+        patchjit_bits_;                                                        \
+    })
+#define PATCHJIT_NARROW32(NAME)                                                \
+    ({                                                                         \
+        uint64_t patchjit_bits_;                                               \
+        __asm__("movz %0, #:abs_g1:" #NAME "\n\tmovk %0, #:abs_g0_nc:" #NAME    \
+                : "=r"(patchjit_bits_));                                       \
+        patchjit_bits_;                                                        \
+    })
 #else
 #if defined(__x86_64__) && defined(__ELF__)
 #define PATCHJIT_NARROW_DECL __attribute__((weak, section(".patchjit.narrow")))

@@ -226,6 +226,21 @@ mod tests {
     }
 
     #[test]
+    fn only_absolute_fields_of_at_most_32_bits_are_narrow_only() {
+        for kind in RelocKind::ALL {
+            let narrow_field = matches!(
+                kind.patch_kind(),
+                PatchKind::Abs32s
+                    | PatchKind::Aarch64Mov16aChecked
+                    | PatchKind::Aarch64Mov16bChecked
+            ) || kind == RelocKind::R_X86_64_32;
+            assert_eq!(kind.narrow_only(), narrow_field, "{kind}");
+        }
+        // i686 addresses are 32 bits: DIR32 takes any symbol.
+        assert!(!RelocKind::IMAGE_REL_I386_DIR32.narrow_only());
+    }
+
+    #[test]
     fn addends_by_rule() {
         let field = [0xf8, 0xff, 0xff, 0xff, 1, 0, 0, 0];
         assert_eq!(Addend::Explicit.decode(&[], 7), Some(7));
