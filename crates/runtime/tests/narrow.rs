@@ -27,7 +27,7 @@ fn group<'e>(extraction: &'e Extraction, name: &str) -> &'e StencilGroup {
 
 fn build_all(target: Target) -> Extraction {
     let mut names: Vec<&str> = NARROW_TEMPLATES.iter().map(|(n, _, _, _)| *n).collect();
-    names.extend(["narrow_zero", "ret"]);
+    names.extend(["narrow_zero", "narrow_sign", "ret"]);
     support::build(target, &names)
 }
 
@@ -95,23 +95,34 @@ fn each_target_gives_each_narrow_value_its_hole() {
     }
 }
 
-/// Every narrow value tested against 0 keeps its hole on every target (the header declares
-/// them weak, like the wide values; see `zero_safe.rs`).
+/// Every narrow value tested against 0 (`narrow_zero`: the header declares them weak, like the
+/// wide values; see `zero_safe.rs`) or for its sign (`narrow_sign`) keeps its hole on every
+/// target: clang folded neither test away.
 #[test]
-fn tests_of_narrow_values_against_zero_keep_their_holes() {
+fn tests_of_narrow_values_keep_their_holes() {
+    type V = patchjit::HoleValue;
+    let every = NARROW_TEMPLATES.map(|(_, value, _, _)| value);
     for target in Target::ALL {
         let extraction = build_all(target);
-        let g = group(&extraction, "narrow_zero");
-        for (_, value, _, _) in NARROW_TEMPLATES {
-            assert!(
-                g.code
-                    .holes
-                    .iter()
-                    .chain(&g.data.holes)
-                    .any(|h| h.value.name() == value_name(value)),
-                "{target}: the test of {} against 0 was folded away",
-                value_name(value)
-            );
+        for (name, tested) in [
+            ("narrow_zero", &every[..]),
+            (
+                "narrow_sign",
+                &[V::Operand0S32, V::Operand1S16, V::OpargU32],
+            ),
+        ] {
+            let g = group(&extraction, name);
+            for &value in tested {
+                assert!(
+                    g.code
+                        .holes
+                        .iter()
+                        .chain(&g.data.holes)
+                        .any(|h| h.value.name() == value_name(value)),
+                    "{target} {name}: the test of {} was folded away",
+                    value_name(value)
+                );
+            }
         }
     }
 }
@@ -379,6 +390,20 @@ mod run {
                     "{name} with {v} on {inputs:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn each_narrow_values_sign_is_seen() {
+        for (oparg, operand0, operand1, expected) in [
+            (0, 0, 0, 0),
+            (0x7FFF_FFFF, i32::MAX as i64, i16::MAX as i64, 0),
+            (0x8000_0000, -1, 0, 0b101),
+            (0, i32::MIN as i64, -1, 0b011),
+            (0xFFFF_FFFF, -1, i16::MIN as i64, 0b111),
+        ] {
+            let fields = (oparg, operand0 as u64, operand1 as u64);
+            assert_eq!(run("narrow_sign", fields, &[0]), [expected], "{fields:x?}");
         }
     }
 
