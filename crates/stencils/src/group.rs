@@ -721,7 +721,7 @@ impl<'a> Builder<'a> {
                     section: section.name.clone(),
                     offset: reloc.offset,
                     kind: format!(
-                        "{} to {name} (a 32-bit absolute field is for narrow values only)",
+                        "{} to {name} (an absolute field of at most 32 bits, for narrow values only)",
                         reloc.kind
                     ),
                 });

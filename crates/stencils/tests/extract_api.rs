@@ -134,7 +134,7 @@ fn an_unsupported_relocation_names_file_section_offset_and_type() {
             file: "dir/bad.o".to_string(),
             section: ".text".to_string(),
             offset: 3,
-            kind: "R_X86_64_32S to table (a 32-bit absolute field is for narrow values only)"
+            kind: "R_X86_64_32S to table (an absolute field of at most 32 bits, for narrow values only)"
                 .to_string(),
         }
     );

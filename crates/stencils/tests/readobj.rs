@@ -325,7 +325,7 @@ fn thirty_two_bit_absolute_relocations_are_for_narrow_values_only() {
         Error::UnsupportedRelocation { kind, section, .. } => {
             assert_eq!(
                 kind,
-                "R_X86_64_32S to table (a 32-bit absolute field is for narrow values only)"
+                "R_X86_64_32S to table (an absolute field of at most 32 bits, for narrow values only)"
             );
             assert!(section.starts_with(".text"), "{section}");
         }
