@@ -5,6 +5,7 @@
  * symbol into a hole the runtime emitter patches when it copies the code:
  *
  *   _JIT_OPARG, _JIT_OPERAND0, _JIT_OPERAND1   per-instruction values (PATCHJIT_OPARG...)
+ *   _JIT_OPARG_U16, _JIT_OPERAND0_S32, ...       the same, narrow (PATCHJIT_OPERAND0_S32...)
  *   _JIT_<NAME>                                 client-defined values (PATCHJIT_VALUE(NAME))
  *   _JIT_CONTINUE                               the next instruction (PATCHJIT_CONTINUE())
  *   _JIT_JUMP_TARGET, _JIT_ERROR_TARGET         branch destinations (PATCHJIT_JUMP(), PATCHJIT_ERROR())
@@ -94,6 +95,61 @@ extern PATCHJIT_VALUE_DECL char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
 #define PATCHJIT_OPERAND1 \
     (((uint64_t)(uintptr_t)_JIT_OPERAND1_HI << 32) | (uint64_t)(uintptr_t)_JIT_OPERAND1_LO)
 #endif
+
+/* Narrow values: an instruction's value taken as a C type narrower than 64 bits. Each macro is an
+ * expression of that type, correct for every value of the type; the emitter refuses an
+ * instruction whose value lies outside the type's range (an `EmitError` naming the instruction,
+ * the hole and the value), so a template never sees a truncation. The symbol's address holds the
+ * value's bit pattern zero-extended from the type's width (-1 as int32_t is 0xFFFFFFFF); the
+ * cast back to the type restores the value, sign-extending it where the type is signed.
+ *
+ * x86-64 ELF: the symbols are in an explicitly named section, which makes them "small" in the
+ * medium code model the templates are compiled with (an explicit section overrides
+ * -mlarge-data-threshold): clang materialises each with a 5-byte `movl $imm32` (`R_X86_64_32`)
+ * instead of a 10-byte `movabs $imm64`. Clang does not fold the truncation into the instruction
+ * using the value (it cannot know the address's range), so a signed value costs one more sign
+ * extension (`cltq`, `movswq`).
+ * AArch64 ELF: clang emits no absolute narrow immediate from C outside the large code model, so
+ * the value is a `movz` (16 bits) or `movz; movk` (32 bits) written here, with the checked
+ * relocations `R_AARCH64_MOVW_UABS_G0`/`_G1`: no GOT slot, no load. (The asm is not volatile:
+ * clang may share or hoist it like any constant.)
+ * Every other target keeps the ordinary 64-bit value declaration (Mach-O x86-64 has no 32-bit
+ * absolute relocation, Mach-O and COFF AArch64 no MOVW relocations, Windows values are
+ * imported): the code is the wide form's, reading only the type's bits, and the range check
+ * still applies. See docs/templates.md, "Narrow values". */
+/* PATCHJIT_NARROW16/32(NAME): the bits of narrow symbol NAME, as a uint64_t. */
+#if defined(__aarch64__) && defined(__ELF__)
+#define PATCHJIT_NARROW16(NAME)                                                \
+    ({                                                                         \
+        uint64_t patchjit_bits_;                                               \
+        __asm__("movz %0, #:abs_g0:" #NAME : "=r"(patchjit_bits_));            \
+        patchjit_bits_;                                                        \
+    })
+#define PATCHJIT_NARROW32(NAME)                                                \
+    ({                                                                         \
+        uint64_t patchjit_bits_;                                               \
+        __asm__("movz %0, #:abs_g1:" #NAME "\n\tmovk %0, #:abs_g0_nc:" #NAME    \
+                : "=r"(patchjit_bits_));                                       \
+        patchjit_bits_;                                                        \
+    })
+#else
+#if defined(__x86_64__) && defined(__ELF__)
+#define PATCHJIT_NARROW_DECL __attribute__((weak, section(".patchjit.narrow")))
+#else
+#define PATCHJIT_NARROW_DECL PATCHJIT_VALUE_DECL
+#endif
+extern PATCHJIT_NARROW_DECL char _JIT_OPARG_U16[], _JIT_OPARG_U32[];
+extern PATCHJIT_NARROW_DECL char _JIT_OPERAND0_S32[], _JIT_OPERAND0_U32[];
+extern PATCHJIT_NARROW_DECL char _JIT_OPERAND1_S16[], _JIT_OPERAND1_S32[];
+#define PATCHJIT_NARROW16(NAME) ((uintptr_t)NAME)
+#define PATCHJIT_NARROW32(NAME) ((uintptr_t)NAME)
+#endif
+#define PATCHJIT_OPARG_U16 ((uint16_t)PATCHJIT_NARROW16(_JIT_OPARG_U16))
+#define PATCHJIT_OPARG_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPARG_U32))
+#define PATCHJIT_OPERAND0_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_S32))
+#define PATCHJIT_OPERAND0_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_U32))
+#define PATCHJIT_OPERAND1_S16 ((int16_t)PATCHJIT_NARROW16(_JIT_OPERAND1_S16))
+#define PATCHJIT_OPERAND1_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND1_S32))
 
 /* A client-defined value `_JIT_<NAME>`; list NAME in the builder's `custom_values` (otherwise
  * it is an external symbol). Usable anywhere an expression is. */

@@ -44,7 +44,7 @@ pub use emitter::{
 };
 pub use memory::{Arena, DataProtection, ExecutableMemory, Placement, WritableMemory};
 pub use patch::{PatchError, PatchProblem, PatchTarget};
-pub use stencil::{Hole, HoleValue, PatchKind, Stencil, StencilGroup, StencilTable};
+pub use stencil::{Hole, HoleValue, NarrowType, PatchKind, Stencil, StencilGroup, StencilTable};
 
 /// The README's example, run as a doctest so the published front page stays true.
 #[cfg(doctest)]

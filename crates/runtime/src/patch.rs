@@ -198,15 +198,18 @@ impl<'a> PatchTarget<'a> {
             value,
         };
         match kind {
-            PatchKind::Abs32 => p.abs32(),
+            PatchKind::Abs32 => p.abs32(false),
+            PatchKind::Abs32s => p.abs32(true),
             PatchKind::Abs64 => p.abs64(),
             PatchKind::Rel32 => p.rel32(value),
             PatchKind::X86_64Rel32x => p.x86_64_rel32x(),
             PatchKind::Aarch64Lo12 | PatchKind::Aarch64Lo12x => p.aarch64_lo12(offset, value),
-            PatchKind::Aarch64Mov16a => p.aarch64_mov16(0),
-            PatchKind::Aarch64Mov16b => p.aarch64_mov16(1),
-            PatchKind::Aarch64Mov16c => p.aarch64_mov16(2),
-            PatchKind::Aarch64Mov16d => p.aarch64_mov16(3),
+            PatchKind::Aarch64Mov16a => p.aarch64_mov16(0, false),
+            PatchKind::Aarch64Mov16b => p.aarch64_mov16(1, false),
+            PatchKind::Aarch64Mov16c => p.aarch64_mov16(2, false),
+            PatchKind::Aarch64Mov16d => p.aarch64_mov16(3, false),
+            PatchKind::Aarch64Mov16aChecked => p.aarch64_mov16(0, true),
+            PatchKind::Aarch64Mov16bChecked => p.aarch64_mov16(1, true),
             PatchKind::Aarch64Page21r | PatchKind::Aarch64Page21rx => {
                 p.aarch64_page21(offset, value)
             }
@@ -366,16 +369,22 @@ impl Patch<'_, '_> {
         Ok(word)
     }
 
-    fn abs32(&mut self) -> Result<(), PatchError> {
+    /// A 32-bit field holding the value unsigned, or (`signed`) sign-extended by the CPU.
+    fn abs32(&mut self, signed: bool) -> Result<(), PatchError> {
         let r = self.range(self.offset, 4)?;
-        let v = u32::try_from(self.value).map_err(|_| {
-            self.error(PatchProblem::OutOfRange {
+        let fits = if signed {
+            i32::try_from(self.value as i64).is_ok()
+        } else {
+            u32::try_from(self.value).is_ok()
+        };
+        if !fits {
+            return Err(self.error(PatchProblem::OutOfRange {
                 bits: 32,
-                signed: false,
+                signed,
                 distance: self.value as i64,
-            })
-        })?;
-        self.t.bytes[r].copy_from_slice(&v.to_le_bytes());
+            }));
+        }
+        self.t.bytes[r].copy_from_slice(&(self.value as u32).to_le_bytes());
         Ok(())
     }
 
@@ -440,8 +449,18 @@ impl Patch<'_, '_> {
         Ok(())
     }
 
-    fn aarch64_mov16(&mut self, hw: u32) -> Result<(), PatchError> {
+    /// Bits `16 * hw` up of the value in a MOV wide instruction; `checked`: the value must lie
+    /// below `2^(16 * (hw + 1))` (the relocations without `_NC`).
+    fn aarch64_mov16(&mut self, hw: u32, checked: bool) -> Result<(), PatchError> {
         let i = self.instruction(self.offset, is_aarch64_mov_wide64, "64-bit MOVZ/MOVK/MOVN")?;
+        let bits_held = 16 * (hw + 1);
+        if checked && self.value >> bits_held != 0 {
+            return Err(self.error(PatchProblem::OutOfRange {
+                bits: bits_held,
+                signed: false,
+                distance: self.value as i64,
+            }));
+        }
         if (i >> 21) & 3 != hw {
             let expected = [
                 "MOV* with LSL #0",
@@ -597,6 +616,32 @@ mod tests {
     }
 
     #[test]
+    fn abs32s_holds_exactly_the_sign_extended_values() {
+        let mut b = vec![0u8; 8];
+        for (value, field) in [
+            (-1i64 as u64, 0xFFFF_FFFFu32),
+            (i32::MIN as i64 as u64, 0x8000_0000),
+            (i32::MAX as u64, 0x7FFF_FFFF),
+        ] {
+            apply(&mut b, 0, PatchKind::Abs32s, 4, value).unwrap();
+            assert_eq!(&b[4..], &field.to_le_bytes());
+        }
+        for value in [1u64 << 31, 0xFFFF_FFFF, (i32::MIN as i64 - 1) as u64] {
+            let e = apply(&mut b, 0, PatchKind::Abs32s, 0, value).unwrap_err();
+            assert_eq!(
+                e.problem,
+                PatchProblem::OutOfRange {
+                    bits: 32,
+                    signed: true,
+                    distance: value as i64
+                }
+            );
+            assert!(e.to_string().ends_with("a signed 32-bit field"), "{e}");
+        }
+        assert_eq!(&b[..4], &[0; 4], "nothing written on error");
+    }
+
+    #[test]
     fn rel32_range_edges() {
         let mut b = vec![0u8; 8];
         let base = 0x1_0000_0000u64;
@@ -739,6 +784,32 @@ mod tests {
             e.problem,
             PatchProblem::UnexpectedInstruction { .. }
         ));
+    }
+
+    #[test]
+    fn checked_aarch64_movz_holds_only_its_range() {
+        // movz x3, #0; movz x3, #0, lsl 16
+        let mut b = words(&[0xD280_0003, 0xD2A0_0003]);
+        apply(&mut b, 0, PatchKind::Aarch64Mov16aChecked, 0, 0xFFFF).unwrap();
+        apply(&mut b, 0, PatchKind::Aarch64Mov16bChecked, 4, 0xFFFF_FFFF).unwrap();
+        assert_eq!(word(&b, 0), 0xD280_0003 | (0xFFFF << 5));
+        assert_eq!(word(&b, 4), 0xD2A0_0003 | (0xFFFF << 5));
+        for (kind, at, value, bits) in [
+            (PatchKind::Aarch64Mov16aChecked, 0, 0x1_0000, 16),
+            (PatchKind::Aarch64Mov16bChecked, 4, 1 << 32, 32),
+            (PatchKind::Aarch64Mov16bChecked, 4, u64::MAX, 32),
+        ] {
+            let e = apply(&mut b, 0, kind, at, value).unwrap_err();
+            assert_eq!(
+                e.problem,
+                PatchProblem::OutOfRange {
+                    bits,
+                    signed: false,
+                    distance: value as i64
+                }
+            );
+        }
+        assert_eq!(word(&b, 0), 0xD280_0003 | (0xFFFF << 5), "unchanged");
     }
 
     #[test]
@@ -933,6 +1004,7 @@ mod tests {
         let movz_x3 = |hw: u32| 0xD280_0003 | (hw << 21);
         let cases: &[(PatchKind, &[u32], u64, u64)] = &[
             (PatchKind::Abs32, &[], 0x1234_5678, 0),
+            (PatchKind::Abs32s, &[], -1i64 as u64, 0),
             (PatchKind::Abs64, &[], 0x1122_3344_5566_7788, 0),
             (PatchKind::Rel32, &[], base + 0x100, 0),
             // `call [rip+slot]`, the slot holding a near address: relaxed to `nop; call`.
@@ -948,6 +1020,13 @@ mod tests {
             (PatchKind::Aarch64Mov16b, &[movz_x3(1)], u64::MAX, 0),
             (PatchKind::Aarch64Mov16c, &[movz_x3(2)], u64::MAX, 0),
             (PatchKind::Aarch64Mov16d, &[movz_x3(3)], u64::MAX, 0),
+            (PatchKind::Aarch64Mov16aChecked, &[movz_x3(0)], 0xFFFF, 0),
+            (
+                PatchKind::Aarch64Mov16bChecked,
+                &[movz_x3(1)],
+                0xFFFF_FFFF,
+                0,
+            ),
             (PatchKind::Aarch64Page21r, &[ADRP_X1], base + 0x5000, 0),
             (PatchKind::Aarch64Page21rx, &[ADRP_X1], base + 0x5000, 0),
             (PatchKind::Aarch64Branch26r, &[0x9400_0000], base + 0x100, 0),

@@ -1,7 +1,7 @@
 //! The static stencil tables the emitter copies from. `patchjit-build` generates them as Rust
 //! source (`static` items), so they live in read-only memory and cost nothing to load.
 
-pub use patchjit_vocab::PatchKind;
+pub use patchjit_vocab::{NarrowType, PatchKind};
 
 /// The run-time quantity a hole starts from; `Custom(i)` is the client's `i`-th declared value
 /// (an index into [`StencilTable::custom_values`]).

@@ -21,32 +21,22 @@ mod support;
 use patchjit::{PatchKind, StencilGroup};
 use patchjit_stencils::Target;
 use support::aarch64::{adrp_page, branch_target, evaluate, word, NOP};
-use support::Linked;
+use support::{values, Linked, Values};
 
 const TARGET: Target = Target::Aarch64UnknownLinuxGnu;
 const CODE: u64 = 0x4000_0000;
 const DATA_OFFSET: u64 = 0x10000;
 
-/// The values every `_JIT_*` symbol gets, shared by both sides.
-#[derive(Clone, Copy)]
-struct Values {
-    operand0: u64,
-    oparg: u16,
-    helper: u64,
-}
-
 /// Links `object` with lld: code at CODE, data sections at DATA, the GOT where patchjit's GOT
 /// starts, every `_JIT_*` symbol defined.
 fn link(name: &str, object: &[u8], group: &StencilGroup, got_offset: usize, v: Values) -> Linked {
     let data = CODE + DATA_OFFSET;
-    let symbols = [
+    let mut symbols = vec![
         ("_JIT_CONTINUE", CODE + group.code.len as u64),
         ("_JIT_JUMP_TARGET", CODE),
         ("_JIT_ERROR_TARGET", CODE),
-        ("_JIT_OPERAND0", v.operand0),
-        ("_JIT_OPARG", v.oparg as u64),
-        ("helper", v.helper),
     ];
+    symbols.extend(v.symbols());
     support::link(name, object, CODE, data, data + got_offset as u64, &symbols)
 }
 
@@ -67,13 +57,7 @@ fn compare(name: &str, flags: &[&str], v: Values, seen: &mut Seen) {
         got_offset,
     } = support::compile_with_ret(TARGET, name, flags);
     let group = table.groups.iter().find(|g| g.name == name).unwrap();
-    let (ours, _) = support::emit_alone(
-        table,
-        name,
-        (v.operand0, v.oparg as u64, v.helper),
-        CODE,
-        Some(DATA_OFFSET as usize),
-    );
+    let (ours, _) = support::emit_alone(table, name, v, CODE, Some(DATA_OFFSET as usize));
     let lld = link(name, &object, group, got_offset, v);
     let our_read = |a: u64| {
         let at = (a - CODE) as usize;
@@ -187,14 +171,6 @@ fn compare(name: &str, flags: &[&str], v: Values, seen: &mut Seen) {
     }
 }
 
-fn values(operand0: u64, helper: u64) -> Values {
-    Values {
-        operand0,
-        oparg: 0x1234,
-        helper,
-    }
-}
-
 #[test]
 fn got_pairs_relax_like_cpython_and_load_what_lld_loads() {
     let mut seen = Seen::default();
@@ -297,4 +273,23 @@ fn conditional_and_error_branches() {
         seen.exact_holes.contains(&PatchKind::Aarch64Branch26r),
         "{seen:?}"
     );
+}
+
+/// Narrow values are `movz` (`+ movk`) instructions with checked relocations
+/// (`R_AARCH64_MOVW_UABS_G0`/`_G1`): every extreme of each type is patched as lld links it.
+#[test]
+fn narrow_values_match_lld() {
+    let mut seen = Seen::default();
+    for (name, _, _, extremes) in support::NARROW_TEMPLATES {
+        for value in extremes {
+            compare(name, &[], Values::narrow(value as u64), &mut seen);
+        }
+    }
+    for kind in [
+        PatchKind::Aarch64Mov16aChecked,
+        PatchKind::Aarch64Mov16bChecked,
+    ] {
+        assert!(seen.exact_holes.contains(&kind), "{seen:?}");
+    }
+    assert!(seen.pair_forms.is_empty(), "no GOT loads: {seen:?}");
 }

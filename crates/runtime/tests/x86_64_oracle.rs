@@ -12,34 +12,28 @@ mod support;
 use patchjit::PatchKind;
 use patchjit_stencils::Target;
 use support::x86::reach;
+use support::{values, Values};
 
 const TARGET: Target = Target::X86_64UnknownLinuxGnu;
 const CODE: u64 = 0x1000_0000;
 const DATA_OFFSET: u64 = 0x1000;
 
 /// Returns the opcode bytes patchjit chose for each GOT operand.
-fn compare(name: &str, flags: &[&str], helper: u64, operand0: u64) -> Vec<[u8; 2]> {
+fn compare(name: &str, flags: &[&str], v: Values) -> Vec<[u8; 2]> {
     let support::Compiled {
         object,
         table,
         got_offset,
     } = support::compile_with_ret(TARGET, name, flags);
-    let (ours, _) = support::emit_alone(
-        table,
-        name,
-        (operand0, 0, helper),
-        CODE,
-        Some(DATA_OFFSET as usize),
-    );
+    let (ours, _) = support::emit_alone(table, name, v, CODE, Some(DATA_OFFSET as usize));
     let group = table.groups.iter().find(|g| g.name == name).unwrap();
     let data = CODE + DATA_OFFSET;
-    let symbols = [
+    let mut symbols = vec![
         ("_JIT_CONTINUE", CODE + group.code.len as u64),
         ("_JIT_JUMP_TARGET", CODE),
         ("_JIT_ERROR_TARGET", CODE),
-        ("_JIT_OPERAND0", operand0),
-        ("helper", helper),
     ];
+    symbols.extend(v.symbols());
     let lld = support::link(
         name,
         &object,
@@ -100,7 +94,11 @@ fn rel32_and_abs64_match_lld() {
         "lookup",
         "shim",
     ] {
-        let forms = compare(name, &["-fno-plt"], CODE + 0x4000, 0x1122_3344_5566_7788);
+        let forms = compare(
+            name,
+            &["-fno-plt"],
+            values(0x1122_3344_5566_7788, CODE + 0x4000),
+        );
         assert!(forms.is_empty(), "{name} has no GOT operand");
     }
 }
@@ -108,11 +106,23 @@ fn rel32_and_abs64_match_lld() {
 #[test]
 fn got_call_relaxed_near_and_kept_far() {
     assert_eq!(
-        compare("call_helper", &["-fno-plt"], CODE + 0x7000_0000, 0),
+        compare("call_helper", &["-fno-plt"], values(0, CODE + 0x7000_0000)),
         [[0x90, 0xE8]]
     );
     assert_eq!(
-        compare("call_helper", &["-fno-plt"], CODE + 0x9000_0000, 0),
+        compare("call_helper", &["-fno-plt"], values(0, CODE + 0x9000_0000)),
         [[0xFF, 0x15]]
     );
+}
+
+/// Narrow values are `movl $imm32` (`R_X86_64_32`/`Abs32`) holes: every extreme of each type
+/// is patched as lld links it, with the value's bit pattern as the symbol's address.
+#[test]
+fn narrow_values_match_lld() {
+    for (name, _, _, extremes) in support::NARROW_TEMPLATES {
+        for value in extremes {
+            let forms = compare(name, &["-fno-plt"], Values::narrow(value as u64));
+            assert!(forms.is_empty(), "{name} has no GOT operand");
+        }
+    }
 }

@@ -6,24 +6,7 @@
 
 mod support;
 
-use std::path::Path;
-
 use patchjit_stencils::{Extraction, HoleValue, Target};
-
-/// `patchjit.h` itself, as client templates include it.
-fn header_dir() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../builder/include");
-    format!("-I{}", dir.display())
-}
-
-fn build(target: Target, names: &[&str]) -> Extraction {
-    let include = header_dir();
-    let objects: Vec<(&str, Vec<u8>)> = names
-        .iter()
-        .map(|&n| (n, support::compile(target, n, &["-fno-plt", &include])))
-        .collect();
-    support::extract(target, &objects)
-}
 
 /// The values a group's holes (code or data, i.e. GOT slots) start from.
 fn values(extraction: &Extraction, group: &str) -> Vec<HoleValue> {
@@ -43,7 +26,7 @@ fn values(extraction: &Extraction, group: &str) -> Vec<HoleValue> {
 #[test]
 fn every_value_tested_against_zero_keeps_its_hole_on_every_target() {
     for target in Target::ALL {
-        let extraction = build(target, &["zero_values", "zero_divide"]);
+        let extraction = support::build(target, &["zero_values", "zero_divide"]);
         let (operand0, operand1) = if target == Target::I686PcWindowsMsvc {
             (
                 vec![HoleValue::Operand0Hi, HoleValue::Operand0Lo],
@@ -80,50 +63,20 @@ fn every_value_tested_against_zero_keeps_its_hole_on_every_target() {
 mod run {
     use std::sync::OnceLock;
 
-    use patchjit::{Emitter, Instruction, Options, StencilTable};
-    use patchjit_stencils::Target;
+    use patchjit::StencilTable;
 
-    use crate::support;
-
-    const TARGET: Target = if cfg!(target_arch = "x86_64") {
-        Target::X86_64UnknownLinuxGnu
-    } else {
-        Target::Aarch64UnknownLinuxGnu
-    };
+    use crate::support::{self, NATIVE};
 
     fn table() -> &'static StencilTable {
         static TABLE: OnceLock<&'static StencilTable> = OnceLock::new();
         TABLE.get_or_init(|| {
             let names = ["zero_shim", "zero_ret", "zero_values", "zero_divide"];
-            support::leak_table(&super::build(TARGET, &names), TARGET)
+            support::leak_table(&support::build(NATIVE, &names), NATIVE)
         })
     }
 
-    /// Runs one `name` instruction with these values on `*out = start`; returns `*out`.
-    fn run(
-        name: &str,
-        (oparg, operand0, operand1, scale): (u64, u64, u64, u64),
-        start: i64,
-    ) -> i64 {
-        let mut e = Emitter::new(table(), &[]).unwrap();
-        e.set_shim(e.group("zero_shim").unwrap()).unwrap();
-        e.set_terminator(e.group("zero_ret").unwrap()).unwrap();
-        let i = e
-            .push(Instruction {
-                oparg,
-                operand0,
-                operand1,
-                ..Instruction::new(e.group(name).unwrap())
-            })
-            .unwrap();
-        if let Some(id) = e.custom_value("SCALE") {
-            e.set_custom(i, id, scale).unwrap();
-        }
-        let code = e.finish(&Options::default()).unwrap();
-        // SAFETY: zero_shim is `int64_t _JIT_ENTRY(int64_t *out)` with the C ABI.
-        let f: extern "C" fn(*mut i64) -> i64 = unsafe { code.entry() };
-        let mut out = start;
-        f(&mut out)
+    fn run(name: &str, values: (u64, u64, u64, u64), start: i64) -> i64 {
+        support::run_native(table(), name, values, start)
     }
 
     #[test]

@@ -716,6 +716,17 @@ impl<'a> Builder<'a> {
                 }
                 None => (false, self.symbol_to_value(name)?),
             };
+            if reloc.kind.narrow_only() && value.narrow().is_none() {
+                return Err(Error::UnsupportedRelocation {
+                    file: self.file.to_string(),
+                    section: section.name.clone(),
+                    offset: reloc.offset,
+                    kind: format!(
+                        "{} to {name} (an absolute field of at most 32 bits, for narrow values only)",
+                        reloc.kind
+                    ),
+                });
+            }
             let hole = Hole {
                 offset: start + reloc.offset,
                 kind: reloc.kind,

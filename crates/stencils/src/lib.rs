@@ -36,7 +36,7 @@ pub use group::{extract, extract_files, extract_objects, Options};
 pub use hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
 pub use json::{from_json, to_json};
 pub use object_file::read_object;
-pub use patchjit_vocab::{Addend, Arch, Format, PatchKind, RelocKind, Target};
+pub use patchjit_vocab::{Addend, Arch, Format, NarrowType, PatchKind, RelocKind, Target};
 pub use readobj::{read_readobj_json, readobj_json_target};
 pub use sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
 

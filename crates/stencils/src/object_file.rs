@@ -267,9 +267,11 @@ mod tests {
     #[test]
     fn relocation_numbers_agree_with_the_object_crate() {
         use RelocKind::*;
-        let numbers: [(RelocKind, u32); 42] = [
+        let numbers: [(RelocKind, u32); 46] = [
             (R_X86_64_64, elf::R_X86_64_64),
             (R_X86_64_PC32, elf::R_X86_64_PC32),
+            (R_X86_64_32, elf::R_X86_64_32),
+            (R_X86_64_32S, elf::R_X86_64_32S),
             (R_X86_64_PLT32, elf::R_X86_64_PLT32),
             (R_X86_64_GOTPCREL, elf::R_X86_64_GOTPCREL),
             (R_X86_64_GOTPCRELX, elf::R_X86_64_GOTPCRELX),
@@ -301,7 +303,9 @@ mod tests {
                 R_AARCH64_LDST128_ABS_LO12_NC,
                 elf::R_AARCH64_LDST128_ABS_LO12_NC,
             ),
+            (R_AARCH64_MOVW_UABS_G0, elf::R_AARCH64_MOVW_UABS_G0),
             (R_AARCH64_MOVW_UABS_G0_NC, elf::R_AARCH64_MOVW_UABS_G0_NC),
+            (R_AARCH64_MOVW_UABS_G1, elf::R_AARCH64_MOVW_UABS_G1),
             (R_AARCH64_MOVW_UABS_G1_NC, elf::R_AARCH64_MOVW_UABS_G1_NC),
             (R_AARCH64_MOVW_UABS_G2_NC, elf::R_AARCH64_MOVW_UABS_G2_NC),
             (R_AARCH64_MOVW_UABS_G3, elf::R_AARCH64_MOVW_UABS_G3),

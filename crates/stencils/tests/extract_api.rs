@@ -125,7 +125,7 @@ fn bss_becomes_zero_bytes() {
 #[test]
 fn an_unsupported_relocation_names_file_section_offset_and_type() {
     let target = Target::X86_64UnknownLinuxGnu;
-    // The small code model gives R_X86_64_32S, which no patch function handles.
+    // The small code model gives R_X86_64_32S, which holds only narrow values.
     let bytes = common::compile(target, "bad_reloc", &["-mcmodel=small"]);
     let error = extract_objects(&[("dir/bad.o", &bytes)], Some(target), &no_options()).unwrap_err();
     assert_eq!(
@@ -134,7 +134,8 @@ fn an_unsupported_relocation_names_file_section_offset_and_type() {
             file: "dir/bad.o".to_string(),
             section: ".text".to_string(),
             offset: 3,
-            kind: "R_X86_64_32S (ELF relocation type 11)".to_string(),
+            kind: "R_X86_64_32S to table (an absolute field of at most 32 bits, for narrow values only)"
+                .to_string(),
         }
     );
 }

@@ -44,8 +44,12 @@ macro_rules! patch_kinds {
 }
 
 patch_kinds! {
-    /// An absolute 32-bit address (i686 `DIR32`); must fit in 32 bits.
+    /// An absolute 32-bit address or value (i686 `DIR32`, x86-64 `R_X86_64_32`); must fit in
+    /// 32 bits unsigned.
     Abs32 => "patch_32", 4;
+    /// A 32-bit field the CPU sign-extends (x86-64 `R_X86_64_32S` immediates and
+    /// displacements); must fit in 32 bits signed.
+    Abs32s => "patch_32s", 4;
     /// An absolute 64-bit address.
     Abs64 => "patch_64", 8;
     /// A 32-bit PC-relative displacement (calls, jumps, RIP-relative operands).
@@ -60,6 +64,10 @@ patch_kinds! {
     Aarch64Mov16a => "patch_aarch64_16a", 4;
     /// Bits 16–31 of a value in a `movk`.
     Aarch64Mov16b => "patch_aarch64_16b", 4;
+    /// A value below 2^16 in a `movz` (`R_AARCH64_MOVW_UABS_G0`, checked).
+    Aarch64Mov16aChecked => "patch_aarch64_16a_checked", 4;
+    /// Bits 16–31 of a value below 2^32 in a `movz` (`R_AARCH64_MOVW_UABS_G1`, checked).
+    Aarch64Mov16bChecked => "patch_aarch64_16b_checked", 4;
     /// Bits 32–47 of a value in a `movk`.
     Aarch64Mov16c => "patch_aarch64_16c", 4;
     /// Bits 48–63 of a value in a `movk`.
@@ -102,8 +110,9 @@ macro_rules! hole_values {
         }
 
         impl<C> HoleValue<C> {
-            /// The values CPython defines, in its declaration order (its `GOT` exists only
-            /// inside extraction and is resolved into [`HoleValue::Data`] there).
+            /// The built-in values: CPython's, in its declaration order (its `GOT` exists only
+            /// inside extraction and is resolved into [`HoleValue::Data`] there), then
+            /// patchjit's narrow forms (see [`HoleValue::narrow`]).
             pub const BUILTIN: [HoleValue<C>; [$(stringify!($value)),*].len()] =
                 [$(HoleValue::$value),*];
 
@@ -177,6 +186,100 @@ hole_values! {
     ErrorTarget => "ERROR_TARGET";
     /// No base: the hole's value is the address of its symbol plus the addend.
     Zero => "ZERO";
+    /// [`HoleValue::Oparg`] declared `uint16_t` (`PATCHJIT_OPARG_U16`).
+    OpargU16 => "OPARG_U16";
+    /// [`HoleValue::Oparg`] declared `uint32_t` (`PATCHJIT_OPARG_U32`).
+    OpargU32 => "OPARG_U32";
+    /// [`HoleValue::Operand0`] declared `int32_t` (`PATCHJIT_OPERAND0_S32`).
+    Operand0S32 => "OPERAND0_S32";
+    /// [`HoleValue::Operand0`] declared `uint32_t` (`PATCHJIT_OPERAND0_U32`).
+    Operand0U32 => "OPERAND0_U32";
+    /// [`HoleValue::Operand1`] declared `int16_t` (`PATCHJIT_OPERAND1_S16`).
+    Operand1S16 => "OPERAND1_S16";
+    /// [`HoleValue::Operand1`] declared `int32_t` (`PATCHJIT_OPERAND1_S32`).
+    Operand1S32 => "OPERAND1_S32";
+}
+
+/// The C type a narrow value is declared with (`PATCHJIT_OPERAND0_S32` is an `int32_t`). A
+/// template sees only the type's bits of the value, so the value must lie in the type's range:
+/// the emitter refuses any other, rather than patch in a truncation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NarrowType {
+    /// `uint16_t`.
+    U16,
+    /// `int16_t`.
+    S16,
+    /// `uint32_t`.
+    U32,
+    /// `int32_t`.
+    S32,
+}
+
+impl NarrowType {
+    /// The C type's name, for errors and documentation.
+    pub const fn c_type(self) -> &'static str {
+        match self {
+            NarrowType::U16 => "uint16_t",
+            NarrowType::S16 => "int16_t",
+            NarrowType::U32 => "uint32_t",
+            NarrowType::S32 => "int32_t",
+        }
+    }
+
+    /// The type's width in bits.
+    pub const fn bits(self) -> u32 {
+        match self {
+            NarrowType::U16 | NarrowType::S16 => 16,
+            NarrowType::U32 | NarrowType::S32 => 32,
+        }
+    }
+
+    /// Whether the type is signed (a signed value is given as its 64-bit sign extension).
+    pub const fn signed(self) -> bool {
+        matches!(self, NarrowType::S16 | NarrowType::S32)
+    }
+
+    /// The smallest and largest value of the type.
+    pub const fn range(self) -> (i64, i64) {
+        let bits = self.bits();
+        if self.signed() {
+            (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+        } else {
+            (0, (1i64 << bits) - 1)
+        }
+    }
+
+    /// The symbol address a template reads `value` from: its bit pattern in the type's width,
+    /// zero-extended (`-1` as `int32_t` is `0xFFFF_FFFF`, which a 32-bit unsigned field holds
+    /// and the template's cast back to `int32_t` restores). `value` is the instruction's
+    /// 64-bit field (signed values sign-extended); `None` if it lies outside the type's range.
+    pub const fn pattern(self, value: u64) -> Option<u64> {
+        let (min, max) = self.range();
+        let v = value as i64;
+        let fits = if self.signed() {
+            min <= v && v <= max
+        } else {
+            value <= max as u64
+        };
+        if fits {
+            Some(value & (u64::MAX >> (64 - self.bits())))
+        } else {
+            None
+        }
+    }
+}
+
+impl<C> HoleValue<C> {
+    /// The declared type of a narrow value (`OPERAND0_S32`: `int32_t`), `None` for every other.
+    pub const fn narrow(&self) -> Option<NarrowType> {
+        match self {
+            HoleValue::OpargU16 => Some(NarrowType::U16),
+            HoleValue::OpargU32 | HoleValue::Operand0U32 => Some(NarrowType::U32),
+            HoleValue::Operand0S32 | HoleValue::Operand1S32 => Some(NarrowType::S32),
+            HoleValue::Operand1S16 => Some(NarrowType::S16),
+            _ => None,
+        }
+    }
 }
 
 impl<C> HoleValue<C> {
@@ -213,6 +316,31 @@ mod tests {
             HoleValue::Custom(3)
         );
         assert_eq!(HoleValue::<u16>::Operand0Hi.variant(), "Operand0Hi");
+    }
+
+    #[test]
+    fn narrow_values_accept_exactly_their_type() {
+        use NarrowType::*;
+        let cases: [(NarrowType, u64, Option<u64>); 12] = [
+            (S32, -1i64 as u64, Some(0xFFFF_FFFF)),
+            (S32, i32::MIN as i64 as u64, Some(0x8000_0000)),
+            (S32, i32::MAX as u64, Some(0x7FFF_FFFF)),
+            (S32, 1 << 31, None),
+            (S32, (i32::MIN as i64 - 1) as u64, None),
+            (U32, u32::MAX.into(), Some(0xFFFF_FFFF)),
+            (U32, 1 << 32, None),
+            (U32, -1i64 as u64, None),
+            (S16, i16::MIN as i64 as u64, Some(0x8000)),
+            (S16, 1 << 15, None),
+            (U16, 0xFFFF, Some(0xFFFF)),
+            (U16, 0x1_0000, None),
+        ];
+        for (ty, value, pattern) in cases {
+            assert_eq!(ty.pattern(value), pattern, "{ty:?} {value:#x}");
+        }
+        assert_eq!(S16.range(), (-32768, 32767));
+        assert_eq!(HoleValue::<u16>::Operand0S32.narrow(), Some(S32));
+        assert_eq!(HoleValue::<u16>::Operand0.narrow(), None);
     }
 
     #[test]

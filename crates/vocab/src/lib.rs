@@ -11,7 +11,7 @@ mod hole;
 mod reloc;
 mod target;
 
-pub use hole::{HoleValue, PatchKind};
+pub use hole::{HoleValue, NarrowType, PatchKind};
 pub use reloc::{Addend, RelocKind};
 pub use target::{Arch, Format, Target};
 

@@ -125,52 +125,71 @@ macro_rules! relocations {
 }
 
 relocations! {
-    // kind                        => format, arch,   number, patch kind,      GOT,   addend
-    R_X86_64_64                    => Elf,   X86_64,  1,     Abs64,            false, Explicit;
-    R_X86_64_PC32                  => Elf,   X86_64,  2,     Rel32,            false, Explicit;
-    R_X86_64_PLT32                 => Elf,   X86_64,  4,     Rel32,            false, Explicit;
-    R_X86_64_GOTPCREL              => Elf,   X86_64,  9,     Rel32,            true,  Explicit;
-    R_X86_64_GOTPCRELX             => Elf,   X86_64,  41,    X86_64Rel32x,     true,  Explicit;
-    R_X86_64_REX_GOTPCRELX         => Elf,   X86_64,  42,    X86_64Rel32x,     true,  Explicit;
-    R_AARCH64_ABS64                => Elf,   Aarch64, 257,   Abs64,            false, Explicit;
-    R_AARCH64_ADD_ABS_LO12_NC      => Elf,   Aarch64, 277,   Aarch64Lo12,      false, Explicit;
-    R_AARCH64_ADR_GOT_PAGE         => Elf,   Aarch64, 311,   Aarch64Page21rx,  true,  Explicit;
-    R_AARCH64_ADR_PREL_PG_HI21     => Elf,   Aarch64, 275,   Aarch64Page21r,   false, Explicit;
-    R_AARCH64_CALL26               => Elf,   Aarch64, 283,   Aarch64Branch26r, false, Explicit;
-    R_AARCH64_JUMP26               => Elf,   Aarch64, 282,   Aarch64Branch26r, false, Explicit;
-    R_AARCH64_LD64_GOT_LO12_NC     => Elf,   Aarch64, 312,   Aarch64Lo12x,     true,  Explicit;
-    R_AARCH64_LDST8_ABS_LO12_NC    => Elf,   Aarch64, 278,   Aarch64Lo12,      false, Explicit;
-    R_AARCH64_LDST16_ABS_LO12_NC   => Elf,   Aarch64, 284,   Aarch64Lo12,      false, Explicit;
-    R_AARCH64_LDST32_ABS_LO12_NC   => Elf,   Aarch64, 285,   Aarch64Lo12,      false, Explicit;
-    R_AARCH64_LDST64_ABS_LO12_NC   => Elf,   Aarch64, 286,   Aarch64Lo12,      false, Explicit;
-    R_AARCH64_LDST128_ABS_LO12_NC  => Elf,   Aarch64, 299,   Aarch64Lo12,      false, Explicit;
-    R_AARCH64_MOVW_UABS_G0_NC      => Elf,   Aarch64, 264,   Aarch64Mov16a,    false, Explicit;
-    R_AARCH64_MOVW_UABS_G1_NC      => Elf,   Aarch64, 266,   Aarch64Mov16b,    false, Explicit;
-    R_AARCH64_MOVW_UABS_G2_NC      => Elf,   Aarch64, 268,   Aarch64Mov16c,    false, Explicit;
-    R_AARCH64_MOVW_UABS_G3         => Elf,   Aarch64, 269,   Aarch64Mov16d,    false, Explicit;
-    X86_64_RELOC_BRANCH            => MachO, X86_64,  2,     Rel32,            false, StoredRel32;
-    X86_64_RELOC_GOT               => MachO, X86_64,  4,     X86_64Rel32x,     true,  StoredRel32;
-    X86_64_RELOC_GOT_LOAD          => MachO, X86_64,  3,     X86_64Rel32x,     true,  StoredRel32;
-    X86_64_RELOC_SIGNED            => MachO, X86_64,  1,     Rel32,            false, StoredRel32;
-    X86_64_RELOC_UNSIGNED          => MachO, X86_64,  0,     Abs64,            false, Zero;
-    ARM64_RELOC_BRANCH26           => MachO, Aarch64, 2,     Aarch64Branch26r, false, Paired;
-    ARM64_RELOC_GOT_LOAD_PAGE21    => MachO, Aarch64, 5,     Aarch64Page21rx,  true,  Paired;
-    ARM64_RELOC_GOT_LOAD_PAGEOFF12 => MachO, Aarch64, 6,     Aarch64Lo12x,     true,  Paired;
-    ARM64_RELOC_PAGE21             => MachO, Aarch64, 3,     Aarch64Page21r,   false, Paired;
-    ARM64_RELOC_PAGEOFF12          => MachO, Aarch64, 4,     Aarch64Lo12,      false, Paired;
-    ARM64_RELOC_UNSIGNED           => MachO, Aarch64, 0,     Abs64,            false, Paired;
-    IMAGE_REL_AMD64_ADDR64         => Coff,  X86_64,  0x1,   Abs64,            false, Stored64;
-    IMAGE_REL_AMD64_REL32          => Coff,  X86_64,  0x4,   X86_64Rel32x,     false, StoredRel32;
-    IMAGE_REL_ARM64_ADDR64         => Coff,  Aarch64, 0xe,   Abs64,            false, Stored64;
-    IMAGE_REL_ARM64_BRANCH26       => Coff,  Aarch64, 0x3,   Aarch64Branch26r, false, Zero;
-    IMAGE_REL_ARM64_PAGEBASE_REL21 => Coff,  Aarch64, 0x4,   Aarch64Page21rx,  false, Zero;
-    IMAGE_REL_ARM64_PAGEOFFSET_12A => Coff,  Aarch64, 0x6,   Aarch64Lo12,      false, Zero;
-    IMAGE_REL_ARM64_PAGEOFFSET_12L => Coff,  Aarch64, 0x7,   Aarch64Lo12x,     false, Zero;
-    IMAGE_REL_I386_DIR32           => Coff,  I686,    0x6,   Abs32,            false, StoredU32;
-    IMAGE_REL_I386_REL32           => Coff,  I686,    0x14,  X86_64Rel32x,     false, StoredRel32;
+    // kind                        => format, arch,   number, patch kind,          GOT,   addend
+    R_X86_64_64                    => Elf,   X86_64,  1,     Abs64,                false, Explicit;
+    R_X86_64_PC32                  => Elf,   X86_64,  2,     Rel32,                false, Explicit;
+    R_X86_64_32                    => Elf,   X86_64,  10,    Abs32,                false, Explicit;
+    R_X86_64_32S                   => Elf,   X86_64,  11,    Abs32s,               false, Explicit;
+    R_X86_64_PLT32                 => Elf,   X86_64,  4,     Rel32,                false, Explicit;
+    R_X86_64_GOTPCREL              => Elf,   X86_64,  9,     Rel32,                true,  Explicit;
+    R_X86_64_GOTPCRELX             => Elf,   X86_64,  41,    X86_64Rel32x,         true,  Explicit;
+    R_X86_64_REX_GOTPCRELX         => Elf,   X86_64,  42,    X86_64Rel32x,         true,  Explicit;
+    R_AARCH64_ABS64                => Elf,   Aarch64, 257,   Abs64,                false, Explicit;
+    R_AARCH64_ADD_ABS_LO12_NC      => Elf,   Aarch64, 277,   Aarch64Lo12,          false, Explicit;
+    R_AARCH64_ADR_GOT_PAGE         => Elf,   Aarch64, 311,   Aarch64Page21rx,      true,  Explicit;
+    R_AARCH64_ADR_PREL_PG_HI21     => Elf,   Aarch64, 275,   Aarch64Page21r,       false, Explicit;
+    R_AARCH64_CALL26               => Elf,   Aarch64, 283,   Aarch64Branch26r,     false, Explicit;
+    R_AARCH64_JUMP26               => Elf,   Aarch64, 282,   Aarch64Branch26r,     false, Explicit;
+    R_AARCH64_LD64_GOT_LO12_NC     => Elf,   Aarch64, 312,   Aarch64Lo12x,         true,  Explicit;
+    R_AARCH64_LDST8_ABS_LO12_NC    => Elf,   Aarch64, 278,   Aarch64Lo12,          false, Explicit;
+    R_AARCH64_LDST16_ABS_LO12_NC   => Elf,   Aarch64, 284,   Aarch64Lo12,          false, Explicit;
+    R_AARCH64_LDST32_ABS_LO12_NC   => Elf,   Aarch64, 285,   Aarch64Lo12,          false, Explicit;
+    R_AARCH64_LDST64_ABS_LO12_NC   => Elf,   Aarch64, 286,   Aarch64Lo12,          false, Explicit;
+    R_AARCH64_LDST128_ABS_LO12_NC  => Elf,   Aarch64, 299,   Aarch64Lo12,          false, Explicit;
+    R_AARCH64_MOVW_UABS_G0         => Elf,   Aarch64, 263,   Aarch64Mov16aChecked, false, Explicit;
+    R_AARCH64_MOVW_UABS_G0_NC      => Elf,   Aarch64, 264,   Aarch64Mov16a,        false, Explicit;
+    R_AARCH64_MOVW_UABS_G1         => Elf,   Aarch64, 265,   Aarch64Mov16bChecked, false, Explicit;
+    R_AARCH64_MOVW_UABS_G1_NC      => Elf,   Aarch64, 266,   Aarch64Mov16b,        false, Explicit;
+    R_AARCH64_MOVW_UABS_G2_NC      => Elf,   Aarch64, 268,   Aarch64Mov16c,        false, Explicit;
+    R_AARCH64_MOVW_UABS_G3         => Elf,   Aarch64, 269,   Aarch64Mov16d,        false, Explicit;
+    X86_64_RELOC_BRANCH            => MachO, X86_64,  2,     Rel32,                false, StoredRel32;
+    X86_64_RELOC_GOT               => MachO, X86_64,  4,     X86_64Rel32x,         true,  StoredRel32;
+    X86_64_RELOC_GOT_LOAD          => MachO, X86_64,  3,     X86_64Rel32x,         true,  StoredRel32;
+    X86_64_RELOC_SIGNED            => MachO, X86_64,  1,     Rel32,                false, StoredRel32;
+    X86_64_RELOC_UNSIGNED          => MachO, X86_64,  0,     Abs64,                false, Zero;
+    ARM64_RELOC_BRANCH26           => MachO, Aarch64, 2,     Aarch64Branch26r,     false, Paired;
+    ARM64_RELOC_GOT_LOAD_PAGE21    => MachO, Aarch64, 5,     Aarch64Page21rx,      true,  Paired;
+    ARM64_RELOC_GOT_LOAD_PAGEOFF12 => MachO, Aarch64, 6,     Aarch64Lo12x,         true,  Paired;
+    ARM64_RELOC_PAGE21             => MachO, Aarch64, 3,     Aarch64Page21r,       false, Paired;
+    ARM64_RELOC_PAGEOFF12          => MachO, Aarch64, 4,     Aarch64Lo12,          false, Paired;
+    ARM64_RELOC_UNSIGNED           => MachO, Aarch64, 0,     Abs64,                false, Paired;
+    IMAGE_REL_AMD64_ADDR64         => Coff,  X86_64,  0x1,   Abs64,                false, Stored64;
+    IMAGE_REL_AMD64_REL32          => Coff,  X86_64,  0x4,   X86_64Rel32x,         false, StoredRel32;
+    IMAGE_REL_ARM64_ADDR64         => Coff,  Aarch64, 0xe,   Abs64,                false, Stored64;
+    IMAGE_REL_ARM64_BRANCH26       => Coff,  Aarch64, 0x3,   Aarch64Branch26r,     false, Zero;
+    IMAGE_REL_ARM64_PAGEBASE_REL21 => Coff,  Aarch64, 0x4,   Aarch64Page21rx,      false, Zero;
+    IMAGE_REL_ARM64_PAGEOFFSET_12A => Coff,  Aarch64, 0x6,   Aarch64Lo12,          false, Zero;
+    IMAGE_REL_ARM64_PAGEOFFSET_12L => Coff,  Aarch64, 0x7,   Aarch64Lo12x,         false, Zero;
+    IMAGE_REL_I386_DIR32           => Coff,  I686,    0x6,   Abs32,                false, StoredU32;
+    IMAGE_REL_I386_REL32           => Coff,  I686,    0x14,  X86_64Rel32x,         false, StoredRel32;
 }
 
 impl RelocKind {
+    /// True for the absolute types whose field holds at most 32 bits of the value: x86-64's
+    /// 32-bit immediates (clang emits them for a symbol it assumes in the low 2 GiB, the small
+    /// code model, which patchjit.h declares only narrow values to be) and AArch64's checked
+    /// `movz` groups (patchjit.h's narrow values on AArch64 ELF). A code or data address in
+    /// such a field would fail at emission, so extraction refuses it at build time instead.
+    pub const fn narrow_only(self) -> bool {
+        matches!(
+            self,
+            RelocKind::R_X86_64_32
+                | RelocKind::R_X86_64_32S
+                | RelocKind::R_AARCH64_MOVW_UABS_G0
+                | RelocKind::R_AARCH64_MOVW_UABS_G1
+        )
+    }
+
     /// Parses a relocation name as `llvm-readobj` prints it.
     pub fn from_name(name: &str) -> Option<RelocKind> {
         RelocKind::ALL.into_iter().find(|k| k.name() == name)
@@ -204,6 +223,21 @@ mod tests {
             );
         }
         assert_eq!(RelocKind::from_number(Format::Elf, Arch::Aarch64, 1), None);
+    }
+
+    #[test]
+    fn only_absolute_fields_of_at_most_32_bits_are_narrow_only() {
+        for kind in RelocKind::ALL {
+            let narrow_field = matches!(
+                kind.patch_kind(),
+                PatchKind::Abs32s
+                    | PatchKind::Aarch64Mov16aChecked
+                    | PatchKind::Aarch64Mov16bChecked
+            ) || kind == RelocKind::R_X86_64_32;
+            assert_eq!(kind.narrow_only(), narrow_field, "{kind}");
+        }
+        // i686 addresses are 32 bits: DIR32 takes any symbol.
+        assert!(!RelocKind::IMAGE_REL_I386_DIR32.narrow_only());
     }
 
     #[test]

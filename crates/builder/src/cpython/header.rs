@@ -51,7 +51,8 @@ pub enum HeaderError {
         group: String,
         /// The hole's offset in its stencil.
         offset: u64,
-        /// The value's name (a client's custom value, which CPython does not have).
+        /// The value's name (a client's custom value or a narrow value, which CPython 3.14
+        /// does not have).
         value: String,
     },
     /// The data stencil's layout disagrees with its recorded section length and GOT offset.
@@ -297,11 +298,18 @@ fn base_expr(group: &StencilGroup, hole: &Hole) -> Result<&'static str, HeaderEr
         HoleValue::JumpTarget => "state->instruction_starts[instruction->jump_target]",
         HoleValue::ErrorTarget => "state->instruction_starts[instruction->error_target]",
         HoleValue::Zero => "",
-        HoleValue::Custom(name) => {
+        // CPython 3.14 has neither client-defined nor narrow (`_JIT_OPERAND0_S32`) values.
+        value @ (HoleValue::Custom(_)
+        | HoleValue::OpargU16
+        | HoleValue::OpargU32
+        | HoleValue::Operand0S32
+        | HoleValue::Operand0U32
+        | HoleValue::Operand1S16
+        | HoleValue::Operand1S32) => {
             return Err(HeaderError::UnprintableValue {
                 group: group.name.clone(),
                 offset: hole.offset,
-                value: name.clone(),
+                value: value.name().to_string(),
             })
         }
     })

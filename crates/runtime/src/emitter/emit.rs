@@ -181,11 +181,15 @@ impl Run<'_, '_, '_> {
             })?,
             HoleValue::Data => frame.data,
             HoleValue::Executor => emitter.executor,
-            HoleValue::Oparg => field(|i| i.oparg),
-            HoleValue::Operand0 => field(|i| i.operand0),
+            HoleValue::Oparg | HoleValue::OpargU16 | HoleValue::OpargU32 => field(|i| i.oparg),
+            HoleValue::Operand0 | HoleValue::Operand0S32 | HoleValue::Operand0U32 => {
+                field(|i| i.operand0)
+            }
             HoleValue::Operand0Hi => field(|i| i.operand0 >> 32),
             HoleValue::Operand0Lo => field(|i| i.operand0 & 0xFFFF_FFFF),
-            HoleValue::Operand1 => field(|i| i.operand1),
+            HoleValue::Operand1 | HoleValue::Operand1S16 | HoleValue::Operand1S32 => {
+                field(|i| i.operand1)
+            }
             HoleValue::Operand1Hi => field(|i| i.operand1 >> 32),
             HoleValue::Operand1Lo => field(|i| i.operand1 & 0xFFFF_FFFF),
             HoleValue::Target => field(|i| i.target),
@@ -196,6 +200,21 @@ impl Run<'_, '_, '_> {
                 Some((i, _)) => emitter.custom[i * emitter.table.custom_values.len() + c as usize],
                 None => 0,
             },
+        };
+        // A narrow value is read through its declared type: refuse what the type cannot hold.
+        let base = match hole.value.narrow() {
+            Some(declared) => declared
+                .pattern(base)
+                .ok_or_else(|| EmitError::ValueOutOfRange {
+                    site: self.site(frame),
+                    section,
+                    hole: hole.offset,
+                    patch: hole.patch,
+                    value: hole.value,
+                    declared,
+                    given: base,
+                })?,
+            None => base,
         };
         let symbol = match hole.symbol {
             Some(s) => emitter.symbols[s as usize].ok_or_else(|| EmitError::UnresolvedSymbol {

@@ -7,6 +7,7 @@ use super::{Destination, Label};
 #[cfg(doc)]
 use super::{Emitter, Layout, Options};
 use crate::patch::PatchError;
+use crate::stencil::{HoleValue, NarrowType, PatchKind};
 
 /// Which section of a group a failing hole is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +60,24 @@ pub enum EmitError {
         hole: u32,
         /// What the patch function refused.
         error: PatchError,
+    },
+    /// An instruction's value lies outside the C type a narrow hole declares it with
+    /// (`PATCHJIT_OPERAND0_S32`: `int32_t`): the template would see a truncation of it.
+    ValueOutOfRange {
+        /// The group and instruction.
+        site: Site,
+        /// Code or data.
+        section: Section,
+        /// The hole's offset.
+        hole: u32,
+        /// How the hole is written.
+        patch: PatchKind,
+        /// The narrow value the hole holds.
+        value: HoleValue,
+        /// Its declared type ([`HoleValue::narrow`]).
+        declared: NarrowType,
+        /// The instruction's field (signed values sign-extended to 64 bits).
+        given: u64,
     },
     /// A hole refers to a symbol the resolver given to [`Emitter::new`] did not provide.
     UnresolvedSymbol {
@@ -163,6 +182,33 @@ impl fmt::Display for EmitError {
                 hole,
                 error,
             } => write!(f, "{site}, {section:?} stencil, hole at {hole:#x}: {error}"),
+            EmitError::ValueOutOfRange {
+                site,
+                section,
+                hole,
+                patch,
+                value,
+                declared,
+                given,
+            } => {
+                write!(
+                    f,
+                    "{site}, {section:?} stencil, hole at {hole:#x} ({}, {}): value ",
+                    value.builtin_name().unwrap_or("custom"),
+                    patch.func_name()
+                )?;
+                let (min, max) = declared.range();
+                if declared.signed() {
+                    write!(f, "{}", *given as i64)?;
+                } else {
+                    write!(f, "{given}")?;
+                }
+                write!(
+                    f,
+                    " ({given:#x}) does not fit {} [{min}, {max}]",
+                    declared.c_type()
+                )
+            }
             EmitError::UnresolvedSymbol { site, symbol } => {
                 write!(f, "{site}: symbol `{symbol}` was not given to the emitter")
             }

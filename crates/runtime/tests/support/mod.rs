@@ -12,7 +12,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use patchjit::{
-    Destination, Emitter, Hole, Instruction, PatchKind, Stencil, StencilGroup, StencilTable,
+    Destination, Emitter, Hole, HoleValue, Instruction, PatchKind, Stencil, StencilGroup,
+    StencilTable,
 };
 use patchjit_stencils as stencils;
 use stencils::{Extraction, Target};
@@ -32,11 +33,14 @@ fn scratch(name: &str) -> PathBuf {
     ))
 }
 
-/// Compiles `tests/templates/<name>.c` for `target` with the template flags, calling through
-/// the PLT unless `extra` says `-fno-plt`; returns the object file's bytes.
+/// Compiles `tests/templates/<name>.c` for `target` with the template flags and `patchjit.h`
+/// on the include path, calling through the PLT unless `extra` says `-fno-plt`; returns the
+/// object file's bytes.
 pub fn compile(target: Target, name: &str, extra: &[&str]) -> Vec<u8> {
     let source = templates().join(format!("{name}.c"));
-    patchjit_test_support::compile(target, &source, &[&["-fplt"], extra].concat()).bytes()
+    let header = Path::new(env!("CARGO_MANIFEST_DIR")).join("../builder/include");
+    let include = format!("-I{}", header.display());
+    patchjit_test_support::compile(target, &source, &[&["-fplt", &include], extra].concat()).bytes()
 }
 
 /// The default flags of the runtime tests: CPython's, plus `-fno-plt` (calls through the GOT).
@@ -171,21 +175,94 @@ pub fn compile_with_ret(target: Target, name: &str, flags: &[&str]) -> Compiled 
     }
 }
 
+/// What an oracle gives both sides: the instruction's fields (the emitter's) and the `_JIT_*`
+/// symbols and `helper` (the linker's).
+#[derive(Clone, Copy, Debug)]
+pub struct Values {
+    pub operand0: u64,
+    pub operand1: u64,
+    pub oparg: u64,
+    pub helper: u64,
+}
+
+/// `operand0` and `helper`, with oparg `0x1234` and operand1 0.
+pub fn values(operand0: u64, helper: u64) -> Values {
+    Values {
+        operand0,
+        operand1: 0,
+        oparg: 0x1234,
+        helper,
+    }
+}
+
+impl Values {
+    /// The same value in every instruction field, for the narrow templates (each reads one).
+    pub fn narrow(value: u64) -> Values {
+        Values {
+            operand0: value,
+            operand1: value,
+            oparg: value,
+            helper: 0,
+        }
+    }
+
+    /// The symbols a linker defines for the instruction's values: `_JIT_OPERAND0`,
+    /// `_JIT_OPARG`, `helper`, and each narrow value whose field fits its type, at the address
+    /// the emitter patches in for it (its zero-extended bit pattern).
+    pub fn symbols(&self) -> Vec<(&'static str, u64)> {
+        let mut symbols = vec![
+            ("_JIT_OPERAND0", self.operand0),
+            ("_JIT_OPARG", self.oparg),
+            ("helper", self.helper),
+        ];
+        for (_, value, symbol, _) in NARROW_TEMPLATES {
+            let field = match value {
+                HoleValue::OpargU16 | HoleValue::OpargU32 => self.oparg,
+                HoleValue::Operand0S32 | HoleValue::Operand0U32 => self.operand0,
+                _ => self.operand1,
+            };
+            let declared = value.narrow().expect("a narrow value");
+            if let Some(pattern) = declared.pattern(field) {
+                symbols.push((symbol, pattern));
+            }
+        }
+        symbols
+    }
+}
+
+/// The narrow templates (`tests/templates/narrow_*.c`), the value each reads, its symbol, and
+/// the extreme values of its type (as the instruction field gives them: signed ones
+/// sign-extended).
+#[rustfmt::skip]
+pub const NARROW_TEMPLATES: [(&str, HoleValue, &str, [i64; 4]); 6] = [
+    ("narrow_oparg_u16", HoleValue::OpargU16, "_JIT_OPARG_U16", [0, 1, 0x7FFF, 0xFFFF]),
+    ("narrow_oparg_u32", HoleValue::OpargU32, "_JIT_OPARG_U32", [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF]),
+    ("narrow_operand0_s32", HoleValue::Operand0S32, "_JIT_OPERAND0_S32",
+     [0, -1, i32::MIN as i64, i32::MAX as i64]),
+    ("narrow_operand0_u32", HoleValue::Operand0U32, "_JIT_OPERAND0_U32",
+     [0, 0x8000_0000, 0xFFFF_FFFE, 0xFFFF_FFFF]),
+    ("narrow_operand1_s16", HoleValue::Operand1S16, "_JIT_OPERAND1_S16",
+     [0, -1, i16::MIN as i64, i16::MAX as i64]),
+    ("narrow_operand1_s32", HoleValue::Operand1S32, "_JIT_OPERAND1_S32",
+     [0, -1, i32::MIN as i64, i32::MAX as i64]),
+];
+
 /// Emits group `name` alone (its jump and error targets itself, a `ret` terminator so its
-/// continuation exists) as if at `base`, with `operand0`, `oparg` and `helper` resolved; data at
+/// continuation exists) as if at `base`, with `v`'s fields and `helper` resolved; data at
 /// `data_offset`, or just past the code when `None`. Returns the image and the data offset.
 pub fn emit_alone(
     table: &'static StencilTable,
     name: &str,
-    (operand0, oparg, helper): (u64, u64, u64),
+    v: Values,
     base: u64,
     data_offset: Option<usize>,
 ) -> (Vec<u8>, usize) {
-    let mut e = Emitter::new(table, &[("helper", helper as usize)]).unwrap();
+    let mut e = Emitter::new(table, &[("helper", v.helper as usize)]).unwrap();
     let g = e.group(name).unwrap();
     e.push(Instruction {
-        operand0,
-        oparg,
+        operand0: v.operand0,
+        operand1: v.operand1,
+        oparg: v.oparg,
         jump_target: Some(Destination::Instruction(0)),
         error_target: Some(Destination::Instruction(0)),
         ..Instruction::new(g)
@@ -197,6 +274,47 @@ pub fn emit_alone(
     let mut image = vec![0u8; data + layout.data_len() as usize];
     e.emit_into(&layout, &mut image, base, data).unwrap();
     (image, data)
+}
+
+/// The target of this machine, for the tests that run emitted code.
+#[cfg(all(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_os = "linux"
+))]
+pub const NATIVE: Target = if cfg!(target_arch = "x86_64") {
+    Target::X86_64UnknownLinuxGnu
+} else {
+    Target::Aarch64UnknownLinuxGnu
+};
+
+/// Runs one `name` instruction with these fields (and the client value `SCALE`, if the table
+/// declares it) between the `zero_shim` entry and the `zero_ret` terminator of `table`, on
+/// `*out = start`; returns `*out`.
+pub fn run_native(
+    table: &'static StencilTable,
+    name: &str,
+    (oparg, operand0, operand1, scale): (u64, u64, u64, u64),
+    start: i64,
+) -> i64 {
+    let mut e = Emitter::new(table, &[]).unwrap();
+    e.set_shim(e.group("zero_shim").unwrap()).unwrap();
+    e.set_terminator(e.group("zero_ret").unwrap()).unwrap();
+    let i = e
+        .push(Instruction {
+            oparg,
+            operand0,
+            operand1,
+            ..Instruction::new(e.group(name).unwrap())
+        })
+        .unwrap();
+    if let Some(id) = e.custom_value("SCALE") {
+        e.set_custom(i, id, scale).unwrap();
+    }
+    let code = e.finish(&patchjit::Options::default()).unwrap();
+    // SAFETY: zero_shim is `int64_t _JIT_ENTRY(int64_t *out)` with the C ABI.
+    let f: extern "C" fn(*mut i64) -> i64 = unsafe { code.entry() };
+    let mut out = start;
+    f(&mut out)
 }
 
 /// The output of a link: the linked `.text`/`__text` and every allocated section.
@@ -387,7 +505,9 @@ pub fn link_macho(
     let mut bound = Vec::new();
     for line in String::from_utf8_lossy(&binds.stdout).lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let (Some(address), Some(symbol)) = (fields.get(2), fields.last()) else {
+        // The symbol is the last field but a trailing `(weak_import)` (the header's values are weak).
+        let symbol = fields.iter().rev().find(|f| !f.starts_with('('));
+        let (Some(address), Some(symbol)) = (fields.get(2), symbol) else {
             continue;
         };
         let Ok(address) = u64::from_str_radix(address.trim_start_matches("0x"), 16) else {
