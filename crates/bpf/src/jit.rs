@@ -433,6 +433,11 @@ impl Jit {
                 // A helper known now is called by its slot; an unknown one fails when reached.
                 let id = i.imm as u32 as u64;
                 helpers.slot(id).map_or(id | BY_ID, |slot| slot as u64)
+            } else if matches!(i.class(), Class::Alu | Class::Jmp32)
+                || matches!(i.opcode, op::ST_B | op::ST_H | op::ST_W)
+            {
+                // Their templates take the immediate's 32 bits (`IMM32`, unsigned).
+                i.imm as u32 as u64
             } else {
                 i.imm as i64 as u64
             };

@@ -60,8 +60,15 @@ typedef struct BpfVm {
 #define DST REG(D)
 #define SRC REG(S)
 #define PC (PATCHJIT_OPARG >> 8)
-#define IMM PATCHJIT_OPERAND0
-#define OFF PATCHJIT_OPERAND1
+/* The immediate: sign-extended from 32 bits for 64-bit operations (folded into the instruction,
+ * `add $imm32, %rsi`), its 32 bits for 32-bit operations and narrow stores (the JIT passes it
+ * as u32 there), or the whole 64-bit operand (lddw, calls, and operations where clang would not
+ * fold a narrow value: the build refuses those, see patchjit.h). */
+#define IMM PATCHJIT_OPERAND0_S32
+#define IMM32 PATCHJIT_OPERAND0_U32
+#define WIDE PATCHJIT_OPERAND0
+#define OFF PATCHJIT_OPERAND1_S16
+#define WIDE_OFF PATCHJIT_OPERAND1
 #define NEXT() PATCHJIT_CONTINUE()
 
 /* The state's copy of the registers, for the atomics (rare: one generic stencil each, which
@@ -163,7 +170,7 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define ATOMIC(N, TYPE, WIDTH, EXPR, FETCH)                      \
     PATCHJIT_STENCIL {                                           \
         SPILL();                                                 \
-        uint64_t a = VDST + OFF;                                 \
+        uint64_t a = VDST + WIDE_OFF;                                 \
         CHECK((PATCHJIT_OPARG & 15), a, N, BPF_FAULT_LOAD);      \
         uint64_t old = *(TYPE *)a, v = (WIDTH)VSRC;              \
         *(TYPE *)a = (WIDTH)(EXPR);                              \
@@ -179,7 +186,7 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define CMPXCHG(N, TYPE, WIDTH)                                  \
     PATCHJIT_STENCIL {                                           \
         SPILL();                                                 \
-        uint64_t a = VDST + OFF;                                 \
+        uint64_t a = VDST + WIDE_OFF;                                 \
         CHECK((PATCHJIT_OPARG & 15), a, N, BPF_FAULT_LOAD);      \
         uint64_t old = *(TYPE *)a;                               \
         if (old == (WIDTH)vm->r[0]) {                            \

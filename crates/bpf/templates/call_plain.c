@@ -5,7 +5,7 @@ typedef uint64_t (*bpf_plain_helper)(uint64_t, uint64_t, uint64_t, uint64_t, uin
 PATCHJIT_STENCIL {
     /* Through a register: called as a symbol, the value would become a rel32 call, which
      * cannot reach an arbitrary address. */
-    uint64_t f = IMM;
+    uint64_t f = WIDE;
     __asm__("" : "+r"(f));
     r0 = ((bpf_plain_helper)(uintptr_t)f)(r1, r2, r3, r4, r5);
     NEXT();

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* lsh dst, imm */
-ALU64(IMM, d << (v & 63))
+ALU64(WIDE, d << (v & 63))

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* mov dst, imm */
-ALU64(IMM, v)
+ALU64(WIDE, v)

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* mul32 dst, imm */
-ALU32(IMM, a * b)
+ALU32(IMM32, a * b)

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* or dst, imm */
-ALU64(IMM, d | v)
+ALU64(WIDE, d | v)

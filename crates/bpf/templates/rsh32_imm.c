@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* rsh32 dst, imm */
-ALU32(IMM, a >> (b & 31))
+ALU32(IMM32, a >> (b & 31))

@@ -105,10 +105,13 @@ extern PATCHJIT_VALUE_DECL char _JIT_OPERAND1_HI[], _JIT_OPERAND1_LO[];
  *
  * x86-64 ELF: the symbols are in an explicitly named section, which makes them "small" in the
  * medium code model the templates are compiled with (an explicit section overrides
- * -mlarge-data-threshold): clang materialises each with a 5-byte `movl $imm32` (`R_X86_64_32`)
- * instead of a 10-byte `movabs $imm64`. Clang does not fold the truncation into the instruction
- * using the value (it cannot know the address's range), so a signed value costs one more sign
- * extension (`cltq`, `movswq`).
+ * -mlarge-data-threshold), and the macro is the address itself (an int64_t or uint64_t with the
+ * type's value), so clang folds it into the instruction that uses it: `add $imm32, %rsi`,
+ * `cmp $imm32, %rdx`, `mov disp32(%rsi), %eax` (`R_X86_64_32S`, a field the CPU sign-extends),
+ * or `movl $imm32` (`R_X86_64_32`, zero-extended). The emitter patches the value extended the
+ * way the field is; a signed type in a zero-extending field or an unsigned one in a
+ * sign-extending field would mis-read half the range, so the build refuses such a template
+ * (clang chose that field for an operation like `and` or `mul`: use the 64-bit value there).
  * AArch64 ELF: clang emits no absolute narrow immediate from C outside the large code model, so
  * the value is a `movz` (16 bits) or `movz; movk` (32 bits) written here, with the checked
  * relocations `R_AARCH64_MOVW_UABS_G0`/`_G1`: no GOT slot, no load. (The asm is not volatile:
@@ -144,12 +147,21 @@ extern PATCHJIT_NARROW_DECL char _JIT_OPERAND1_S16[], _JIT_OPERAND1_S32[];
 #define PATCHJIT_NARROW16(NAME) ((uintptr_t)NAME)
 #define PATCHJIT_NARROW32(NAME) ((uintptr_t)NAME)
 #endif
+#if defined(__x86_64__) && defined(__ELF__)
+#define PATCHJIT_OPARG_U16 ((uint64_t)(uintptr_t)_JIT_OPARG_U16)
+#define PATCHJIT_OPARG_U32 ((uint64_t)(uintptr_t)_JIT_OPARG_U32)
+#define PATCHJIT_OPERAND0_S32 ((int64_t)(intptr_t)_JIT_OPERAND0_S32)
+#define PATCHJIT_OPERAND0_U32 ((uint64_t)(uintptr_t)_JIT_OPERAND0_U32)
+#define PATCHJIT_OPERAND1_S16 ((int64_t)(intptr_t)_JIT_OPERAND1_S16)
+#define PATCHJIT_OPERAND1_S32 ((int64_t)(intptr_t)_JIT_OPERAND1_S32)
+#else
 #define PATCHJIT_OPARG_U16 ((uint16_t)PATCHJIT_NARROW16(_JIT_OPARG_U16))
 #define PATCHJIT_OPARG_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPARG_U32))
 #define PATCHJIT_OPERAND0_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_S32))
 #define PATCHJIT_OPERAND0_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_U32))
 #define PATCHJIT_OPERAND1_S16 ((int16_t)PATCHJIT_NARROW16(_JIT_OPERAND1_S16))
 #define PATCHJIT_OPERAND1_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND1_S32))
+#endif
 
 /* A client-defined value `_JIT_<NAME>`; list NAME in the builder's `custom_values` (otherwise
  * it is an external symbol). Usable anywhere an expression is. */

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use patchjit_stencils::{Arch, Extraction, HoleValue, Stencil, StencilGroup, Target};
+use patchjit_stencils::{Arch, Extraction, HoleValue, PatchKind, Stencil, StencilGroup, Target};
 
 /// What the checks allow.
 #[derive(Clone, Debug)]
@@ -29,6 +29,10 @@ pub enum Rule {
     StackProtector(String),
     /// Uses thread-local storage.
     ThreadLocal(String),
+    /// A narrow value in a field that extends it against its type's sign (x86-64: a signed
+    /// value in a zero-extending `R_X86_64_32` field, or an unsigned one in a sign-extending
+    /// `R_X86_64_32S` field), which would mis-read half the type's range.
+    NarrowExtension(String),
     /// Code larger than the limit.
     TooLarge {
         /// The stencil's code size in bytes.
@@ -81,6 +85,14 @@ impl fmt::Display for Violation {
                  pass the state through the stencil's parameters instead of a _Thread_local \
                  variable"
             ),
+            Rule::NarrowExtension(value) => write!(
+                f,
+                "stencil {s}: clang put the narrow value {value} in a field that extends it \
+                 against its sign (an x86-64 `{}` field), where half its range would read wrong; \
+                 use the 64-bit value (PATCHJIT_OPERAND0...) in this operation, or the other \
+                 signedness if the operation only needs the low bits",
+                if value.contains("_S") { "R_X86_64_32" } else { "R_X86_64_32S" }
+            ),
             Rule::TooLarge { size, limit } => write!(
                 f,
                 "stencil {s}: {size} bytes of code exceed the limit of {limit}; split the \
@@ -118,6 +130,20 @@ pub fn check(extraction: &Extraction, target: Target, policy: &Policy) -> Vec<Vi
         }
         if !policy.shims.contains(&group.name) && calls_continuation(group, target) {
             report(Rule::CallsContinuation);
+        }
+        for hole in group.code.holes.iter().chain(&group.data.holes) {
+            let Some(declared) = hole.value.narrow() else {
+                continue;
+            };
+            let extends_against = match hole.patch {
+                PatchKind::Abs32 => declared.signed(),
+                PatchKind::Abs32s => !declared.signed(),
+                _ => false,
+            };
+            // Only on x86-64 ELF does the template read the address itself (patchjit.h).
+            if extends_against && target == Target::X86_64UnknownLinuxGnu {
+                report(Rule::NarrowExtension(hole.value.name().to_string()));
+            }
         }
         if group.code.body.len() > policy.max_code_size {
             report(Rule::TooLarge {

@@ -202,18 +202,27 @@ impl Run<'_, '_, '_> {
             },
         };
         // A narrow value is read through its declared type: refuse what the type cannot hold.
+        // In a field the CPU sign-extends (x86-64's imm32/disp32), a signed value is patched
+        // sign-extended: the template reads the address itself there (see patchjit.h).
         let base = match hole.value.narrow() {
-            Some(declared) => declared
-                .pattern(base)
-                .ok_or_else(|| EmitError::ValueOutOfRange {
-                    site: self.site(frame),
-                    section,
-                    hole: hole.offset,
-                    patch: hole.patch,
-                    value: hole.value,
-                    declared,
-                    given: base,
-                })?,
+            Some(declared) => {
+                let pattern = declared
+                    .pattern(base)
+                    .ok_or_else(|| EmitError::ValueOutOfRange {
+                        site: self.site(frame),
+                        section,
+                        hole: hole.offset,
+                        patch: hole.patch,
+                        value: hole.value,
+                        declared,
+                        given: base,
+                    })?;
+                if hole.patch == PatchKind::Abs32s && declared.signed() {
+                    base
+                } else {
+                    pattern
+                }
+            }
             None => base,
         };
         let symbol = match hole.symbol {
