@@ -64,10 +64,17 @@ typedef struct BpfVm {
  * `add $imm32, %rsi`), its 32 bits for 32-bit operations and narrow stores (the JIT passes it
  * as u32 there), or the whole 64-bit operand (lddw, calls, and operations where clang would not
  * fold a narrow value: the build refuses those, see patchjit.h). */
+#if defined(__x86_64__)
+/* Folded into the instruction (imm32, disp32). */
+#define IMM PATCHJIT_OPERAND0_I32
+#define OFF PATCHJIT_OPERAND1_I32
+#else
+/* A movz (+ movk) and a sign extension clang merges into the use. */
 #define IMM PATCHJIT_OPERAND0_S32
+#define OFF PATCHJIT_OPERAND1_S16
+#endif
 #define IMM32 PATCHJIT_OPERAND0_U32
 #define WIDE PATCHJIT_OPERAND0
-#define OFF PATCHJIT_OPERAND1_S16
 #define WIDE_OFF PATCHJIT_OPERAND1
 #define NEXT() PATCHJIT_CONTINUE()
 

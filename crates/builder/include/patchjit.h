@@ -147,20 +147,40 @@ extern PATCHJIT_NARROW_DECL char _JIT_OPERAND1_S16[], _JIT_OPERAND1_S32[];
 #define PATCHJIT_NARROW16(NAME) ((uintptr_t)NAME)
 #define PATCHJIT_NARROW32(NAME) ((uintptr_t)NAME)
 #endif
-#if defined(__x86_64__) && defined(__ELF__)
-#define PATCHJIT_OPARG_U16 ((uint64_t)(uintptr_t)_JIT_OPARG_U16)
-#define PATCHJIT_OPARG_U32 ((uint64_t)(uintptr_t)_JIT_OPARG_U32)
-#define PATCHJIT_OPERAND0_S32 ((int64_t)(intptr_t)_JIT_OPERAND0_S32)
-#define PATCHJIT_OPERAND0_U32 ((uint64_t)(uintptr_t)_JIT_OPERAND0_U32)
-#define PATCHJIT_OPERAND1_S16 ((int64_t)(intptr_t)_JIT_OPERAND1_S16)
-#define PATCHJIT_OPERAND1_S32 ((int64_t)(intptr_t)_JIT_OPERAND1_S32)
-#else
 #define PATCHJIT_OPARG_U16 ((uint16_t)PATCHJIT_NARROW16(_JIT_OPARG_U16))
 #define PATCHJIT_OPARG_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPARG_U32))
 #define PATCHJIT_OPERAND0_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_S32))
 #define PATCHJIT_OPERAND0_U32 ((uint32_t)PATCHJIT_NARROW32(_JIT_OPERAND0_U32))
 #define PATCHJIT_OPERAND1_S16 ((int16_t)PATCHJIT_NARROW16(_JIT_OPERAND1_S16))
 #define PATCHJIT_OPERAND1_S32 ((int32_t)PATCHJIT_NARROW32(_JIT_OPERAND1_S32))
+
+/* Folding narrow values: PATCHJIT_OPERAND0_I32 and PATCHJIT_OPERAND1_I32 are int64_t values in
+ * int32_t's range, the symbol's address holding the value itself (sign-extended). On x86-64
+ * ELF clang folds them into the instruction that uses them — `add $imm32, %rsi`,
+ * `cmp $imm32, %rdx`, `mov disp32(%rsi), %eax` (`R_X86_64_32S`, which the CPU sign-extends) —
+ * one instruction where a 64-bit value takes two. Where clang would put one in a zero-extending
+ * field instead (`movl $imm32`: `and`, `mul`, a plain move), negative values would read wrong,
+ * and the build refuses the template: use the typed S32 form there. AArch64 ELF: `movz; movk;
+ * sxtw` of the low 32 bits. Other targets: the 64-bit value's slot. */
+#if defined(__x86_64__) && defined(__ELF__)
+extern PATCHJIT_NARROW_DECL char _JIT_OPERAND0_I32[], _JIT_OPERAND1_I32[];
+#define PATCHJIT_OPERAND0_I32 ((int64_t)(intptr_t)_JIT_OPERAND0_I32)
+#define PATCHJIT_OPERAND1_I32 ((int64_t)(intptr_t)_JIT_OPERAND1_I32)
+#elif defined(__aarch64__) && defined(__ELF__)
+#define PATCHJIT_SEXT32(NAME)                                                  \
+    ({                                                                         \
+        int64_t patchjit_sext_;                                                \
+        __asm__("movz %0, #:abs_g1_nc:" #NAME "\n\tmovk %0, #:abs_g0_nc:" #NAME         \
+                "\n\tsxtw %0, %w0"                                              \
+                : "=r"(patchjit_sext_));                                       \
+        patchjit_sext_;                                                        \
+    })
+#define PATCHJIT_OPERAND0_I32 PATCHJIT_SEXT32(_JIT_OPERAND0_I32)
+#define PATCHJIT_OPERAND1_I32 PATCHJIT_SEXT32(_JIT_OPERAND1_I32)
+#else
+extern PATCHJIT_VALUE_DECL char _JIT_OPERAND0_I32[], _JIT_OPERAND1_I32[];
+#define PATCHJIT_OPERAND0_I32 ((int64_t)(intptr_t)_JIT_OPERAND0_I32)
+#define PATCHJIT_OPERAND1_I32 ((int64_t)(intptr_t)_JIT_OPERAND1_I32)
 #endif
 
 /* A client-defined value `_JIT_<NAME>`; list NAME in the builder's `custom_values` (otherwise

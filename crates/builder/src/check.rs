@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use patchjit_stencils::{Arch, Extraction, HoleValue, PatchKind, Stencil, StencilGroup, Target};
+use patchjit_stencils::{
+    Arch, Extraction, HoleValue, NarrowType, PatchKind, Stencil, StencilGroup, Target,
+};
 
 /// What the checks allow.
 #[derive(Clone, Debug)]
@@ -29,9 +31,8 @@ pub enum Rule {
     StackProtector(String),
     /// Uses thread-local storage.
     ThreadLocal(String),
-    /// A narrow value in a field that extends it against its type's sign (x86-64: a signed
-    /// value in a zero-extending `R_X86_64_32` field, or an unsigned one in a sign-extending
-    /// `R_X86_64_32S` field), which would mis-read half the type's range.
+    /// A sign-extended narrow value (`PATCHJIT_OPERAND0_I32`) in a field that zero-extends it
+    /// (x86-64 `R_X86_64_32`), which would mis-read every negative value.
     NarrowExtension(String),
     /// Code larger than the limit.
     TooLarge {
@@ -87,11 +88,10 @@ impl fmt::Display for Violation {
             ),
             Rule::NarrowExtension(value) => write!(
                 f,
-                "stencil {s}: clang put the narrow value {value} in a field that extends it \
-                 against its sign (an x86-64 `{}` field), where half its range would read wrong; \
-                 use the 64-bit value (PATCHJIT_OPERAND0...) in this operation, or the other \
-                 signedness if the operation only needs the low bits",
-                if value.contains("_S") { "R_X86_64_32" } else { "R_X86_64_32S" }
+                "stencil {s}: clang put the narrow value {value} in a zero-extending field (x86-64 \
+                 `R_X86_64_32`, an operation like `and`, `mul` or a plain move), where every \
+                 negative value would read wrong; use the typed PATCHJIT_*_S32 form or the 64-bit \
+                 value in this operation"
             ),
             Rule::TooLarge { size, limit } => write!(
                 f,
@@ -132,16 +132,9 @@ pub fn check(extraction: &Extraction, target: Target, policy: &Policy) -> Vec<Vi
             report(Rule::CallsContinuation);
         }
         for hole in group.code.holes.iter().chain(&group.data.holes) {
-            let Some(declared) = hole.value.narrow() else {
-                continue;
-            };
-            let extends_against = match hole.patch {
-                PatchKind::Abs32 => declared.signed(),
-                PatchKind::Abs32s => !declared.signed(),
-                _ => false,
-            };
-            // Only on x86-64 ELF does the template read the address itself (patchjit.h).
-            if extends_against && target == Target::X86_64UnknownLinuxGnu {
+            // An I32 value is the address itself (patchjit.h): a zero-extending field would
+            // read negative values wrong.
+            if hole.value.narrow() == Some(NarrowType::I32) && hole.patch == PatchKind::Abs32 {
                 report(Rule::NarrowExtension(hole.value.name().to_string()));
             }
         }

@@ -198,6 +198,11 @@ hole_values! {
     Operand1S16 => "OPERAND1_S16";
     /// [`HoleValue::Operand1`] declared `int32_t` (`PATCHJIT_OPERAND1_S32`).
     Operand1S32 => "OPERAND1_S32";
+    /// [`HoleValue::Operand0`] as a 64-bit value in `int32_t`'s range (`PATCHJIT_OPERAND0_I32`),
+    /// which clang folds into an x86-64 imm32/disp32.
+    Operand0I32 => "OPERAND0_I32";
+    /// [`HoleValue::Operand1`] as a 64-bit value in `int32_t`'s range (`PATCHJIT_OPERAND1_I32`).
+    Operand1I32 => "OPERAND1_I32";
 }
 
 /// The C type a narrow value is declared with (`PATCHJIT_OPERAND0_S32` is an `int32_t`). A
@@ -213,6 +218,9 @@ pub enum NarrowType {
     U32,
     /// `int32_t`.
     S32,
+    /// An `int64_t` in `int32_t`'s range: the template reads the symbol's address itself, so
+    /// it is patched sign-extended and clang can fold it into the instruction using it.
+    I32,
 }
 
 impl NarrowType {
@@ -223,6 +231,7 @@ impl NarrowType {
             NarrowType::S16 => "int16_t",
             NarrowType::U32 => "uint32_t",
             NarrowType::S32 => "int32_t",
+            NarrowType::I32 => "int64_t in int32_t's range",
         }
     }
 
@@ -230,13 +239,13 @@ impl NarrowType {
     pub const fn bits(self) -> u32 {
         match self {
             NarrowType::U16 | NarrowType::S16 => 16,
-            NarrowType::U32 | NarrowType::S32 => 32,
+            NarrowType::U32 | NarrowType::S32 | NarrowType::I32 => 32,
         }
     }
 
     /// Whether the type is signed (a signed value is given as its 64-bit sign extension).
     pub const fn signed(self) -> bool {
-        matches!(self, NarrowType::S16 | NarrowType::S32)
+        matches!(self, NarrowType::S16 | NarrowType::S32 | NarrowType::I32)
     }
 
     /// The smallest and largest value of the type.
@@ -251,8 +260,9 @@ impl NarrowType {
 
     /// The symbol address a template reads `value` from: its bit pattern in the type's width,
     /// zero-extended (`-1` as `int32_t` is `0xFFFF_FFFF`, which a 32-bit unsigned field holds
-    /// and the template's cast back to `int32_t` restores). `value` is the instruction's
-    /// 64-bit field (signed values sign-extended); `None` if it lies outside the type's range.
+    /// and the template's cast back to `int32_t` restores), or for [`NarrowType::I32`] the
+    /// value itself. `value` is the instruction's 64-bit field (signed values sign-extended);
+    /// `None` if it lies outside the type's range.
     pub const fn pattern(self, value: u64) -> Option<u64> {
         let (min, max) = self.range();
         let v = value as i64;
@@ -261,7 +271,9 @@ impl NarrowType {
         } else {
             value <= max as u64
         };
-        if fits {
+        if fits && matches!(self, NarrowType::I32) {
+            Some(value)
+        } else if fits {
             Some(value & (u64::MAX >> (64 - self.bits())))
         } else {
             None
@@ -277,6 +289,7 @@ impl<C> HoleValue<C> {
             HoleValue::OpargU32 | HoleValue::Operand0U32 => Some(NarrowType::U32),
             HoleValue::Operand0S32 | HoleValue::Operand1S32 => Some(NarrowType::S32),
             HoleValue::Operand1S16 => Some(NarrowType::S16),
+            HoleValue::Operand0I32 | HoleValue::Operand1I32 => Some(NarrowType::I32),
             _ => None,
         }
     }

@@ -305,7 +305,9 @@ fn base_expr(group: &StencilGroup, hole: &Hole) -> Result<&'static str, HeaderEr
         | HoleValue::Operand0S32
         | HoleValue::Operand0U32
         | HoleValue::Operand1S16
-        | HoleValue::Operand1S32) => {
+        | HoleValue::Operand1S32
+        | HoleValue::Operand0I32
+        | HoleValue::Operand1I32) => {
             return Err(HeaderError::UnprintableValue {
                 group: group.name.clone(),
                 offset: hole.offset,

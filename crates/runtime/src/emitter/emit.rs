@@ -182,14 +182,16 @@ impl Run<'_, '_, '_> {
             HoleValue::Data => frame.data,
             HoleValue::Executor => emitter.executor,
             HoleValue::Oparg | HoleValue::OpargU16 | HoleValue::OpargU32 => field(|i| i.oparg),
-            HoleValue::Operand0 | HoleValue::Operand0S32 | HoleValue::Operand0U32 => {
-                field(|i| i.operand0)
-            }
+            HoleValue::Operand0
+            | HoleValue::Operand0S32
+            | HoleValue::Operand0U32
+            | HoleValue::Operand0I32 => field(|i| i.operand0),
             HoleValue::Operand0Hi => field(|i| i.operand0 >> 32),
             HoleValue::Operand0Lo => field(|i| i.operand0 & 0xFFFF_FFFF),
-            HoleValue::Operand1 | HoleValue::Operand1S16 | HoleValue::Operand1S32 => {
-                field(|i| i.operand1)
-            }
+            HoleValue::Operand1
+            | HoleValue::Operand1S16
+            | HoleValue::Operand1S32
+            | HoleValue::Operand1I32 => field(|i| i.operand1),
             HoleValue::Operand1Hi => field(|i| i.operand1 >> 32),
             HoleValue::Operand1Lo => field(|i| i.operand1 & 0xFFFF_FFFF),
             HoleValue::Target => field(|i| i.target),
@@ -202,27 +204,18 @@ impl Run<'_, '_, '_> {
             },
         };
         // A narrow value is read through its declared type: refuse what the type cannot hold.
-        // In a field the CPU sign-extends (x86-64's imm32/disp32), a signed value is patched
-        // sign-extended: the template reads the address itself there (see patchjit.h).
         let base = match hole.value.narrow() {
-            Some(declared) => {
-                let pattern = declared
-                    .pattern(base)
-                    .ok_or_else(|| EmitError::ValueOutOfRange {
-                        site: self.site(frame),
-                        section,
-                        hole: hole.offset,
-                        patch: hole.patch,
-                        value: hole.value,
-                        declared,
-                        given: base,
-                    })?;
-                if hole.patch == PatchKind::Abs32s && declared.signed() {
-                    base
-                } else {
-                    pattern
-                }
-            }
+            Some(declared) => declared
+                .pattern(base)
+                .ok_or_else(|| EmitError::ValueOutOfRange {
+                    site: self.site(frame),
+                    section,
+                    hole: hole.offset,
+                    patch: hole.patch,
+                    value: hole.value,
+                    declared,
+                    given: base,
+                })?,
             None => base,
         };
         let symbol = match hole.symbol {
