@@ -145,23 +145,23 @@ impl<'t> Emitter<'t> {
     }
 
     /// Appends an instruction and returns its index.
+    #[inline]
     pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
+        let index = self.instructions.len();
         // Destinations and labels name instructions with 32 bits.
-        if self.instructions.len() >= u32::MAX as usize {
+        if index >= u32::MAX as usize {
             return Err(EmitError::TooLarge);
         }
-        let first_use = self.check_group(instruction.group)?;
+        let g = instruction.group;
+        let group = match self.checked.get(g as usize) {
+            Some(true) => self.group_of(g),
+            _ => self.first_use(g)?,
+        };
         let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
-        let group = self.group_of(instruction.group);
         let data = group.data.len as u64;
         if data != 0 {
             self.data_rounded += data.next_multiple_of(8);
             self.last_data_pad = data.next_multiple_of(8) - data;
-        }
-        if first_use {
-            for s in self.trampolines(instruction.group) {
-                self.needs[s as usize] = true;
-            }
         }
         self.starts.push(start);
         self.code_end += group.code.len as u64;
@@ -170,7 +170,21 @@ impl<'t> Emitter<'t> {
         if n != 0 {
             self.custom.resize(self.custom.len() + n, 0);
         }
-        Ok(self.instructions.len() - 1)
+        Ok(index)
+    }
+
+    /// What `push` does the first time a group is pushed: check it, and note the symbols its
+    /// code may need a trampoline for. Out of line, so that the per-instruction path stays
+    /// small.
+    #[cold]
+    #[inline(never)]
+    fn first_use(&mut self, group: u16) -> Result<&'t StencilGroup, EmitError> {
+        if self.check_group(group)? {
+            for s in self.trampolines(group) {
+                self.needs[s as usize] = true;
+            }
+        }
+        Ok(self.group_of(group))
     }
 
     /// Makes room for `additional` more instructions, so pushing a program of known size
