@@ -37,8 +37,9 @@ pub struct Emitter<'t> {
     table: &'t StencilTable,
     /// Resolved address of each `table.symbols` entry.
     symbols: Vec<Option<u64>>,
-    /// Groups already checked (on first use, so that an emitter costs nothing per unused group).
-    checked: Vec<bool>,
+    /// Groups already checked, one bit each (on first use, so that an emitter costs next to
+    /// nothing per unused group: a bit, for tables of thousands of variants).
+    checked: Vec<u64>,
     shim: Option<u16>,
     terminator: Option<u16>,
     instructions: Vec<Instruction>,
@@ -85,7 +86,7 @@ impl<'t> Emitter<'t> {
             id: NEXT_EMITTER.fetch_add(1, Ordering::Relaxed),
             table,
             symbols,
-            checked: vec![false; table.groups.len()],
+            checked: vec![0; table.groups.len().div_ceil(64)],
             shim: None,
             terminator: None,
             instructions: Vec::new(),
@@ -153,9 +154,10 @@ impl<'t> Emitter<'t> {
             return Err(EmitError::TooLarge);
         }
         let g = instruction.group;
-        let group = match self.checked.get(g as usize) {
-            Some(true) => self.group_of(g),
-            _ => self.first_use(g)?,
+        let group = if self.is_checked(g) {
+            self.group_of(g)
+        } else {
+            self.first_use(g)?
         };
         let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
         let data = group.data.len as u64;
@@ -258,6 +260,15 @@ impl<'t> Emitter<'t> {
         // `push` keeps the instruction count within 32 bits.
         *slot = Some(self.instructions.len() as u32);
         Ok(())
+    }
+
+    /// Whether `group` exists and has been checked.
+    #[inline(always)]
+    fn is_checked(&self, group: u16) -> bool {
+        let g = group as usize;
+        self.checked
+            .get(g / 64)
+            .is_some_and(|w| w >> (g % 64) & 1 != 0)
     }
 
     fn group_of(&self, index: u16) -> &'t StencilGroup {
