@@ -62,14 +62,32 @@ struct Views {
 }
 
 impl Views {
-    /// Makes the retired ranges free, mapping each of them again in the execute view. A range
-    /// that cannot be mapped again stays out of use.
+    /// Makes the retired ranges free, mapping the pages holding them again in the execute
+    /// view. Those pages may hold live units too: mapping the same object at the same place
+    /// keeps their bytes, and a thread running them meanwhile only takes a page fault. A range
+    /// whose pages cannot be mapped again stays out of use.
     fn recycle(&self) {
         let retired = std::mem::take(&mut *self.retired.lock());
-        for (offset, len) in retired {
-            if self.mapping.remap_exec(offset, len).is_ok() {
-                self.free.give_back(offset, len);
+        let page = super::page_size();
+        let pages = |&(offset, len): &(usize, usize)| {
+            let end = (offset + len).next_multiple_of(page).min(self.size);
+            (offset / page * page, end)
+        };
+        // Retired ranges are sorted: map each run of them whose pages meet at once.
+        let mut first = 0;
+        while first < retired.len() {
+            let (start, mut end) = pages(&retired[first]);
+            let mut last = first + 1;
+            while last < retired.len() && pages(&retired[last]).0 <= end {
+                end = end.max(pages(&retired[last]).1);
+                last += 1;
             }
+            if self.mapping.remap_exec(start, end - start).is_ok() {
+                for &(offset, len) in &retired[first..last] {
+                    self.free.give_back(offset, len);
+                }
+            }
+            first = last;
         }
     }
 }
@@ -323,30 +341,33 @@ mod tests {
         let placement = Placement::Heap(Arc::clone(&heap));
         let a = unit(&placement, 1, 100);
         let b = unit(&placement, 2, 0);
+        let c = unit(&placement, 3, 0);
         // Code and data each rounded up to the granule, units back to back.
         assert_eq!(a.size(), GRANULE + 128);
         assert_eq!(a.data_address(), a.code_address() + GRANULE);
         assert_eq!(b.code_address(), a.code_address() + a.size());
-        let (a_at, a_size) = (a.code_address(), a.size());
-        assert_eq!(run(&a).unwrap_or(1), 1);
-        drop(a);
+        let (b_at, b_size) = (b.code_address(), b.size());
+        assert_eq!(run(&b).unwrap_or(2), 2);
+        // b is in the middle of a page, between live units.
+        drop(b);
         assert_eq!(
             heap.free_bytes(),
-            total - b.size(),
-            "a dropped unit is free again"
+            total - a.size() - c.size(),
+            "b is free again"
         );
-        // Take all that is ready: the next unit gets the retired range, mapped again.
-        let ready = heap.free_bytes() - a_size;
+        // Take all that is ready: the next unit gets the retired range, its page mapped again.
+        let ready = heap.free_bytes() - b_size;
         let filler = WritableMemory::allocate(ready, 0, &placement).unwrap();
-        let c = unit(&placement, 3, 100);
+        let d = unit(&placement, 4, 0);
         assert_eq!(
-            c.code_address(),
-            a_at,
+            d.code_address(),
+            b_at,
             "the dropped unit's bytes are reused"
         );
-        assert_eq!(run(&c).unwrap_or(3), 3, "the reused bytes run the new code");
-        assert_eq!(run(&b).unwrap_or(2), 2);
-        drop((b, c, filler));
+        assert_eq!(run(&d).unwrap_or(4), 4, "the reused bytes run the new code");
+        assert_eq!(run(&a).unwrap_or(1), 1, "its neighbours are intact");
+        assert_eq!(run(&c).unwrap_or(3), 3);
+        drop((a, c, d, filler));
         assert_eq!(heap.free_bytes(), total, "everything is given back");
     }
 
