@@ -132,7 +132,7 @@ enum Branch {
 
 /// Opcode table bits: `FAST` opcodes are decided from these bits alone when their fields pass
 /// the `*_ZERO` tests and both register fields are at most r10; every other slot (invalid
-/// opcodes, `lddw`, atomics, byte swaps, local calls, `movsx`, signed division, and any
+/// opcodes, `lddw`, atomics, byte swaps, `movsx`, signed division, and any
 /// field the table does not allow) goes through [`Instruction::decode`], which decides it
 /// exactly and names the problem.
 const FAST: u16 = 1;
@@ -147,6 +147,8 @@ const FRAME_SRC: u16 = 1 << 7;
 /// A jump by `off` (`ja`, conditional jumps) or by `imm` (`ja32`).
 const JUMP_OFF: u16 = 1 << 8;
 const JUMP_IMM: u16 = 1 << 9;
+/// `call`: a helper (src 0) or a local call by `imm` (src 1); any other src is decoded.
+const CALL: u16 = 1 << 10;
 
 /// The table entry of one opcode byte (0: always decoded).
 const fn rule(op: u8) -> u16 {
@@ -172,8 +174,7 @@ const fn rule(op: u8) -> u16 {
         3 if op & 0xe0 == 0x60 => FAST | IMM_ZERO | FRAME_DST,
         5 => match op {
             0x05 => FAST | DST_ZERO | SRC_ZERO | IMM_ZERO | JUMP_OFF,
-            // A helper call (src 0); src 1 is a local call, decoded.
-            0x85 => FAST | DST_ZERO | SRC_ZERO | OFF_ZERO,
+            0x85 => FAST | DST_ZERO | OFF_ZERO | CALL,
             0x8d => FAST | SRC_ZERO | OFF_ZERO | IMM_ZERO,
             0x95 => FAST | DST_ZERO | SRC_ZERO | OFF_ZERO | IMM_ZERO,
             _ => match code {
@@ -246,6 +247,10 @@ const fn forbidden(rule: u16, plain: bool) -> u16 {
     if rule & FAST == 0 || (plain && rule & (JUMP_OFF | JUMP_IMM) != 0) {
         forbid |= F_ALWAYS;
     }
+    // A local call (src 1) branches.
+    if plain && rule & CALL != 0 {
+        forbid |= F_SRC;
+    }
     let pairs = [
         (DST_ZERO, F_DST, true),
         (SRC_ZERO, F_SRC, true),
@@ -300,12 +305,17 @@ fn fast_facts(i: RawInsn) -> Option<Facts> {
         return None;
     }
     let rule = RULES[i.opcode as usize];
+    if rule & CALL != 0 && i.src > 1 {
+        return None;
+    }
     let r10_base = (rule & FRAME_DST != 0 && c & F_DST_R10 != 0)
         || (rule & FRAME_SRC != 0 && c & F_SRC_R10 != 0);
     let branch = if rule & JUMP_OFF != 0 {
         Branch::Jump(i64::from(i.off))
     } else if rule & JUMP_IMM != 0 {
         Branch::Jump(i64::from(i.imm))
+    } else if rule & CALL != 0 && i.src == 1 {
+        Branch::Call(i64::from(i.imm))
     } else {
         Branch::None
     };
@@ -591,7 +601,7 @@ mod tests {
         let prog = assemble(
             "mov %r0, 1\nadd32 %r0, %r1\nneg %r2\nldxdw %r1, [%r10-8]\nldxsb %r1, [%r2+1]\n\
              stdw [%r10-8], 1\nstxw [%r1], %r2\nja +0\nja32 +0\njeq %r1, 3, +0\n\
-             jslt32 %r1, %r2, +0\ncall 1\ncall %r3\nexit\n",
+             jslt32 %r1, %r2, +0\ncall 1\ncall %r3\ncall local +0\nexit\n",
         )
         .unwrap();
         for i in prog {
