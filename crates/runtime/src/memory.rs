@@ -3,7 +3,8 @@
 //! writable and executable at once. Code and data of a unit are adjacent (`[code pages][data
 //! pages]`) so data is always within reach of PC-relative code. An [`Arena`] reserves address
 //! space once and hands out page-aligned chunks, so many small units do not each pay for
-//! `mmap`/`munmap`.
+//! `mmap`/`munmap`. A [`CodeHeap`] goes further where the system allows it: two views of one
+//! memory object, one only writable and one only executable, so a unit costs no system call.
 //!
 //! On macOS arm64 code must live in a `MAP_JIT` mapping, writable or executable per thread
 //! (`pthread_jit_write_protect_np`) rather than per page, and `mprotect` cannot change it. A

@@ -8,7 +8,8 @@ use crate::visibility::{self, Registration};
 /// How the finished unit is placed, protected and made visible to tools.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Where the memory comes from (fresh mapping, near an address, or an arena).
+    /// Where the memory comes from (fresh mapping, near an address, an arena, or a code heap:
+    /// the cheapest for many small units, see [`crate::CodeHeap`]).
     pub placement: Placement,
     /// Whether data pages end up read-only (default) or read+write.
     pub data_protection: DataProtection,
