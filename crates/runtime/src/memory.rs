@@ -128,7 +128,7 @@ impl<B: Backend> Drop for WriteMode<B> {
 }
 
 /// Memory while it is being written: `[code][data]`, read+write (code and data each rounded
-/// up to whole pages, or to [`heap::GRANULE`] bytes in a dual-mapped [`CodeHeap`]). Dropping
+/// up to whole pages, or to [`CodeHeap::GRANULE`] bytes in a dual-mapped [`CodeHeap`]). Dropping
 /// it unsealed frees it and ends this thread's write mode.
 pub struct WritableMemory(Writable);
 
@@ -223,7 +223,7 @@ impl<B: Backend> Writing<B> {
 
 impl WritableMemory {
     /// Allocates room for `code_len` code bytes and `data_len` data bytes, each rounded up to
-    /// whole pages (in a dual-mapped [`CodeHeap`], to [`heap::GRANULE`] bytes), zero-filled
+    /// whole pages (in a dual-mapped [`CodeHeap`], to [`CodeHeap::GRANULE`] bytes), zero-filled
     /// (stencils rely on it: trailing zero bytes are never copied).
     pub fn allocate(
         code_len: usize,
@@ -231,7 +231,7 @@ impl WritableMemory {
         placement: &Placement,
     ) -> io::Result<WritableMemory> {
         if let Placement::Heap(heap) = placement {
-            let (code_size, data_size) = unit_sizes(code_len, data_len, heap::GRANULE)?;
+            let (code_size, data_size) = unit_sizes(code_len, data_len, CodeHeap::GRANULE)?;
             if let Some(unit) = heap.allocate(code_size, code_size + data_size) {
                 return Ok(WritableMemory(Writable::Heap(unit)));
             }

@@ -1,18 +1,4 @@
-//! A code heap for many small units: on Linux one memory object mapped twice, a read+write
-//! view the emitter writes through and a read+execute view the code runs from, both faulted in
-//! when the heap is made. A unit is a bump of a free list and costs no system call: nothing is
-//! mapped, protected or faulted per unit, and no page is ever writable and executable (the
-//! write view never executes, the execute view is never writable). Where two views cannot be
-//! made (other systems, no `memfd_create`, executable shared memory forbidden) the heap is an
-//! [`Arena`] instead, with its page protections per unit, and says so
-//! ([`CodeHeap::is_dual_mapped`]).
-//!
-//! A unit's data sits right after its code in the execute view, so it is readable there and
-//! never writable: read+write data is refused. A freed unit is zeroed through the write view
-//! and retired; once nothing else is free, the retired ranges of the execute view are mapped
-//! again in one go and reused (one system call per heap's worth of units: emulators such as
-//! qemu-user, which do not see writes through the other view, drop stale translations then).
-//! A unit larger than what is free gets a fresh mapping of its own.
+//! [`CodeHeap`]: units written through one view of a memory object and run from another.
 
 use std::io;
 use std::sync::Arc;
@@ -33,11 +19,33 @@ impl DualMapping {
     }
 }
 
-/// Units in a dual-mapped heap, and their code and data, start at multiples of this: a cache
-/// line, so no two units share one.
-pub const GRANULE: usize = 64;
-
-/// A pool of code memory for many small units; see the [module](self) documentation.
+/// Code memory for many small units. On Linux it is one memory object mapped twice, a read+write
+/// view the emitter writes through and a read+execute view the code runs from, both faulted in
+/// when the heap is made. A unit is a bump of a free list and costs no system call: nothing is
+/// mapped, protected or faulted per unit, and no page is ever writable and executable (the
+/// write view never executes, the execute view is never writable). Where two views cannot be
+/// made (other systems, no `memfd_create`, executable shared memory forbidden) the heap is an
+/// [`Arena`] instead, with its page protections per unit, and says so
+/// ([`CodeHeap::is_dual_mapped`]).
+///
+/// A unit's data sits right after its code in the execute view, so it is readable there and
+/// never writable: read+write data is refused. A freed unit is zeroed through the write view
+/// and retired; once nothing else is free, the retired ranges of the execute view are mapped
+/// again and reused (a system call per run of retired pages, about once per heap's worth of
+/// units: emulators such as qemu-user, which do not see writes through the other view, drop
+/// stale translations then). A unit larger than what is free gets a fresh mapping of its own.
+///
+/// One heap serves any number of emitters and threads; keep it for the process's life:
+///
+/// ```
+/// use patchjit::{CodeHeap, Options, Placement};
+/// let heap = CodeHeap::new(4 << 20).unwrap(); // 4 MiB, faulted in now
+/// let options = Options {
+///     placement: Placement::Heap(heap),
+///     ..Options::default()
+/// };
+/// # let _ = options; // emitter.finish(&options) places units there
+/// ```
 pub struct CodeHeap(Kind);
 
 enum Kind {
@@ -103,6 +111,10 @@ unsafe impl Send for HeapUnit {}
 unsafe impl Sync for HeapUnit {}
 
 impl CodeHeap {
+    /// Units in a dual-mapped heap, and their code and data, start at multiples of this: a
+    /// cache line, so no two units share one.
+    pub const GRANULE: usize = 64;
+
     /// A heap of `size` bytes (rounded up to whole pages): dual-mapped and pre-faulted where
     /// the system allows it, else an [`Arena`] of that size. Only a failure to get memory at
     /// all is an error.
@@ -343,8 +355,8 @@ mod tests {
         let b = unit(&placement, 2, 0);
         let c = unit(&placement, 3, 0);
         // Code and data each rounded up to the granule, units back to back.
-        assert_eq!(a.size(), GRANULE + 128);
-        assert_eq!(a.data_address(), a.code_address() + GRANULE);
+        assert_eq!(a.size(), CodeHeap::GRANULE + 128);
+        assert_eq!(a.data_address(), a.code_address() + CodeHeap::GRANULE);
         assert_eq!(b.code_address(), a.code_address() + a.size());
         let (b_at, b_size) = (b.code_address(), b.size());
         assert_eq!(run(&b).unwrap_or(2), 2);
