@@ -645,11 +645,23 @@ mod sys {
         fn sys_icache_invalidate(start: *mut libc::c_void, len: libc::size_t);
     }
 
+    /// Forks this process descends through (each child counts one more), so that views made
+    /// before a fork, which the child does not inherit (`MADV_DONTFORK`), are left alone there.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    static FORKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    extern "C" fn count_fork() {
+        FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// One shared memory object of `size` bytes mapped twice, pre-faulted.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub struct DualMapping {
         /// The object, kept to map parts of it again ([`DualMapping::remap_exec`]).
         fd: libc::c_int,
+        /// [`FORKS`] when the views were made.
+        forks: usize,
         /// The read+write view.
         pub write: *mut u8,
         /// The read+execute view.
@@ -672,6 +684,11 @@ mod sys {
                 // SAFETY: memfd_create takes a NUL-terminated name and flags.
                 unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) }
             };
+            static COUNT_FORKS: std::sync::Once = std::sync::Once::new();
+            // SAFETY: registers a child-side fork handler that only bumps an atomic.
+            COUNT_FORKS.call_once(|| unsafe {
+                libc::pthread_atfork(None, None, Some(count_fork));
+            });
             let mut fd = create(libc::MFD_CLOEXEC | MFD_EXEC);
             if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
                 fd = create(libc::MFD_CLOEXEC);
@@ -681,6 +698,7 @@ mod sys {
             }
             let mut views = DualMapping {
                 fd: fd as libc::c_int,
+                forks: FORKS.load(std::sync::atomic::Ordering::Relaxed),
                 write: std::ptr::null_mut(),
                 exec: std::ptr::null_mut(),
                 size,
@@ -692,6 +710,12 @@ mod sys {
             views.write = views.map(None, 0, size, libc::PROT_READ | libc::PROT_WRITE)?;
             views.exec = views.map(None, 0, size, libc::PROT_READ | libc::PROT_EXEC)?;
             Ok(views)
+        }
+
+        /// Whether the views are mapped in this process: not in a child forked after they
+        /// were made, where their addresses may hold anything.
+        pub fn mapped_here(&self) -> bool {
+            FORKS.load(std::sync::atomic::Ordering::Relaxed) == self.forks
         }
 
         /// Maps `len` bytes of the object from `offset`, at `at` (`MAP_FIXED`) or anywhere.
@@ -732,7 +756,7 @@ mod sys {
     impl Drop for DualMapping {
         fn drop(&mut self) {
             for view in [self.write, self.exec] {
-                if !view.is_null() {
+                if !view.is_null() && self.mapped_here() {
                     Libc.munmap(view, self.size);
                 }
             }

@@ -17,6 +17,10 @@ impl DualMapping {
     fn remap_exec(&self, _offset: usize, _len: usize) -> io::Result<()> {
         match *self {}
     }
+
+    fn mapped_here(&self) -> bool {
+        match *self {}
+    }
 }
 
 /// Code memory for many small units. On Linux it is one memory object mapped twice, a read+write
@@ -34,6 +38,10 @@ impl DualMapping {
 /// again and reused (a system call per run of retired pages, about once per heap's worth of
 /// units: emulators such as qemu-user, which do not see writes through the other view, drop
 /// stale translations then). A unit larger than what is free gets a fresh mapping of its own.
+///
+/// The views are not inherited by a child process (if they were, parent and child would
+/// write code over each other's): in a child forked after the heap was made, new units get
+/// fresh mappings, and units made before the fork cannot run there (dropping them is fine).
 ///
 /// One heap serves any number of emitters and threads; keep it for the process's life:
 ///
@@ -168,6 +176,10 @@ impl CodeHeap {
         let Kind::Dual(views) = &self.0 else {
             return None;
         };
+        // In a child forked after the heap was made, the views are not there.
+        if !views.mapping.mapped_here() {
+            return None;
+        }
         let offset = views.free.take(len).or_else(|| {
             views.recycle();
             views.free.take(len)
@@ -252,9 +264,14 @@ impl HeapUnit {
 
 impl Drop for HeapUnit {
     fn drop(&mut self) {
-        // The next unit here relies on zeros, as on fresh pages.
-        self.bytes_mut().fill(0);
-        if let Kind::Dual(views) = &self.heap.0 {
+        let heap = Arc::clone(&self.heap);
+        let Kind::Dual(views) = &heap.0 else {
+            return;
+        };
+        // A unit inherited across a fork is not mapped in the child: nothing to give back.
+        if views.mapping.mapped_here() {
+            // The next unit here relies on zeros, as on fresh pages.
+            self.bytes_mut().fill(0);
             views.retired.give_back(self.offset, self.len);
         }
     }
@@ -381,6 +398,40 @@ mod tests {
         assert_eq!(run(&c).unwrap_or(3), 3);
         drop((a, c, d, filler));
         assert_eq!(heap.free_bytes(), total, "everything is given back");
+    }
+
+    /// A forked child does not have the views: it gets fresh mappings for new units, and
+    /// dropping a unit it inherited touches nothing.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_forked_child_leaves_the_views_alone() {
+        let heap = CodeHeap::new(16 << 10).unwrap();
+        let placement = Placement::Heap(Arc::clone(&heap));
+        let inherited = unit(&placement, 1, 0);
+        let free = heap.free_bytes();
+        // SAFETY: the child only allocates, runs its own new unit and exits without unwinding.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let fresh = unit(&placement, 2, 0);
+            let ok = heap.free_bytes() == free && run(&fresh).unwrap_or(2) == 2;
+            drop((fresh, inherited));
+            let ok = ok && heap.free_bytes() == free;
+            // SAFETY: ends the child at once.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        assert!(pid > 0, "fork failed");
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child: {status:#x}"
+        );
+        assert_eq!(
+            run(&inherited).unwrap_or(1),
+            1,
+            "the parent's unit is intact"
+        );
     }
 
     #[test]
