@@ -146,7 +146,7 @@ impl<'t> Emitter<'t> {
     }
 
     /// Appends an instruction and returns its index.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
         let index = self.instructions.len();
         // Destinations and labels name instructions with 32 bits.
