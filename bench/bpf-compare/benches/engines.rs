@@ -113,7 +113,11 @@ impl<'a> Engines<'a> {
             .expect("compiles"),
             // SAFETY: run only through `run`, after `check` (see there).
             jit_unchecked: unsafe {
-                Jit::unchecked(prog.to_vec(), suite::helpers(), &patchjit::Options::default())
+                Jit::unchecked(
+                    prog.to_vec(),
+                    suite::helpers(),
+                    &patchjit::Options::default(),
+                )
             }
             .expect("compiles"),
             rbpf,
@@ -192,36 +196,9 @@ fn bench(c: &mut Criterion, name: &str, prog: &[RawInsn], input: &[u8], executed
     g.finish();
 }
 
-/// A straight-line program of `n` instructions (the last is `exit`): ALU, stack stores and
-/// loads and a forward branch every 16, a mix dense enough for rbpf's one-page JIT (under
-/// 4 bytes of x86-64 per instruction: 1,000 fit, 10,000 do not). The branch is a `jset`, one
-/// of the 64-bit jumps rbpf's Cranelift JIT gets right: it compares only the low 32 bits in
-/// every other (`is_32` is true for the JMP class too in its `cranelift.rs`).
+/// [`programs::straight_line`], assembled.
 fn straight_line(n: usize) -> Vec<RawInsn> {
-    let ops = [
-        "add %r0, %r1",
-        "xor %r0, %r2",
-        "stxdw [%r10-8], %r0",
-        "ldxdw %r2, [%r10-8]",
-        "mov %r3, %r0",
-        "rsh %r3, 3",
-        "add %r1, %r3",
-        "stxw [%r10-16], %r1",
-        "ldxw %r4, [%r10-16]",
-        "sub %r0, %r4",
-        "or %r2, %r4",
-        "and %r1, %r0",
-        "lsh %r4, 2",
-        "add %r0, %r4",
-        "jset %r0, %r2, +1",
-        "mov %r1, %r2",
-    ];
-    let src: Vec<&str> = ["mov %r0, 1", "mov %r1, 2", "mov %r2, 3"]
-        .into_iter()
-        .chain((0..n - 4).map(|k| ops[k % ops.len()]))
-        .chain(["exit"])
-        .collect();
-    assemble(&src.join("\n")).expect("assembles")
+    assemble(&programs::straight_line(n)).expect("assembles")
 }
 
 /// Compiles `vm`'s program with rbpf's x86-64 JIT; false when the code outgrows the one
@@ -257,6 +234,10 @@ fn compile(c: &mut Criterion, n: usize) {
         placement: patchjit::Placement::Arena(patchjit::Arena::new(64 << 20).unwrap()),
         ..patchjit::Options::default()
     };
+    let heap = patchjit::Options {
+        placement: patchjit::Placement::Heap(patchjit::CodeHeap::new(64 << 20).unwrap()),
+        ..patchjit::Options::default()
+    };
     let mut g = c.benchmark_group(format!("compile_{n}"));
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
@@ -272,6 +253,13 @@ fn compile(c: &mut Criterion, n: usize) {
         b.iter_batched(
             || prog.clone(),
             |p| Jit::with_options(p, Helpers::new(), &arena).unwrap(),
+            batch,
+        )
+    });
+    g.bench_function("patchjit_jit_heap", |b| {
+        b.iter_batched(
+            || prog.clone(),
+            |p| Jit::with_options(p, Helpers::new(), &heap).unwrap(),
             batch,
         )
     });

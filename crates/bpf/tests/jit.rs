@@ -176,6 +176,31 @@ fn programs_compiled_into_an_arena_run_and_free_their_chunks() {
     }
 }
 
+#[test]
+fn programs_compiled_into_a_code_heap_run_and_are_recycled() {
+    let heap = patchjit::CodeHeap::new(64 << 10).unwrap();
+    let total = heap.free_bytes();
+    let options = patchjit::Options {
+        placement: patchjit::Placement::Heap(heap.clone()),
+        ..patchjit::Options::default()
+    };
+    // Many more programs than the heap holds at once, with a helper call (the GOT slot is
+    // data) and a loop: each runs its own code from recycled bytes.
+    let helpers = || {
+        let mut helpers = Helpers::new();
+        helpers.register(1, "inc", Box::new(|args, _| Ok(args[0] + 1)));
+        helpers
+    };
+    for k in 0..2_000u64 {
+        let src = format!(
+            "mov %r1, {k}\ncall 1\nmov %r2, 3\nloop:\nadd %r0, 1\nsub %r2, 1\njne %r2, 0, loop\nexit"
+        );
+        let jit = Jit::with_options(assemble(&src).unwrap(), helpers(), &options).unwrap();
+        assert_eq!(jit.run(&mut []), Ok(k + 4), "program {k}");
+    }
+    assert_eq!(heap.free_bytes(), total);
+}
+
 /// RFC 9669 §4.1: division by zero gives 0 and modulo by zero leaves dst as it was (cut to 32
 /// bits for the ALU32 forms), signed or not, by an immediate or a register. The immediate forms
 /// were miscompiled (the test of the patched value against 0 folded away: SIGFPE).

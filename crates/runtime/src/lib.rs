@@ -42,7 +42,7 @@ pub use emitter::{
     BranchKind, Destination, EmitError, Emitter, ExecutableCode, Instruction, Label, Layout,
     Options, Section, Site,
 };
-pub use memory::{Arena, DataProtection, ExecutableMemory, Placement, WritableMemory};
+pub use memory::{Arena, CodeHeap, DataProtection, ExecutableMemory, Placement, WritableMemory};
 pub use patch::{PatchError, PatchProblem, PatchTarget};
 pub use stencil::{Hole, HoleValue, NarrowType, PatchKind, Stencil, StencilGroup, StencilTable};
 

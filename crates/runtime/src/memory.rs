@@ -3,7 +3,8 @@
 //! writable and executable at once. Code and data of a unit are adjacent (`[code pages][data
 //! pages]`) so data is always within reach of PC-relative code. An [`Arena`] reserves address
 //! space once and hands out page-aligned chunks, so many small units do not each pay for
-//! `mmap`/`munmap`.
+//! `mmap`/`munmap`. A [`CodeHeap`] goes further where the system allows it: two views of one
+//! memory object, one only writable and one only executable, so a unit costs no system call.
 //!
 //! On macOS arm64 code must live in a `MAP_JIT` mapping, writable or executable per thread
 //! (`pthread_jit_write_protect_np`) rather than per page, and `mprotect` cannot change it. A
@@ -12,6 +13,11 @@
 //! Arena chunks cannot: a data page replaced that way could never again be code. Their data
 //! stays in `MAP_JIT` pages, which are read+execute while code runs (never writable then), and
 //! read+write data in an arena is refused there.
+
+mod heap;
+
+pub use heap::CodeHeap;
+use heap::HeapUnit;
 
 use std::cell::Cell;
 use std::io;
@@ -39,6 +45,8 @@ pub enum Placement {
     Near(usize),
     /// A chunk of a shared arena.
     Arena(Arc<Arena>),
+    /// A chunk of a [`CodeHeap`]: where it is dual-mapped, no system call per unit.
+    Heap(Arc<CodeHeap>),
 }
 
 /// The system page size.
@@ -119,12 +127,23 @@ impl<B: Backend> Drop for WriteMode<B> {
     }
 }
 
-/// Page-aligned memory while it is being written: `[code pages][data pages]`, read+write.
-/// Dropping it unsealed frees it and ends this thread's write mode.
-pub struct WritableMemory(Writing<sys::Host>);
+/// Memory while it is being written: `[code][data]`, read+write (code and data each rounded
+/// up to whole pages, or to [`CodeHeap::GRANULE`] bytes in a dual-mapped [`CodeHeap`]). Dropping
+/// it unsealed frees it and ends this thread's write mode.
+pub struct WritableMemory(Writable);
 
-/// Sealed memory: code pages read+execute, data pages read-only or read+write. Freed on drop.
-pub struct ExecutableMemory(Sealed<sys::Host>);
+enum Writable {
+    Pages(Writing<sys::Host>),
+    Heap(HeapUnit),
+}
+
+/// Sealed memory: code read+execute, data read-only or read+write. Freed on drop.
+pub struct ExecutableMemory(Executable);
+
+enum Executable {
+    Pages(Sealed<sys::Host>),
+    Heap(HeapUnit),
+}
 
 struct Writing<B: Backend> {
     /// Declared first: an unsealed unit leaves write mode before its pages are freed.
@@ -142,12 +161,11 @@ struct Sealed<B: Backend> {
     data_size: usize,
 }
 
-/// Sizes of a unit's code and data, each rounded up to whole pages.
-fn unit_sizes(code_len: usize, data_len: usize) -> io::Result<(usize, usize)> {
-    let page = page_size();
+/// Sizes of a unit's code and data, each rounded up to a multiple of `granule` (a power of two).
+fn unit_sizes(code_len: usize, data_len: usize, granule: usize) -> io::Result<(usize, usize)> {
     let too_big = || io::Error::new(io::ErrorKind::OutOfMemory, "unit size overflows");
-    let code_size = round_up(code_len.max(1), page).ok_or_else(too_big)?;
-    let data_size = round_up(data_len, page).ok_or_else(too_big)?;
+    let code_size = round_up(code_len.max(1), granule).ok_or_else(too_big)?;
+    let data_size = round_up(data_len, granule).ok_or_else(too_big)?;
     code_size.checked_add(data_size).ok_or_else(too_big)?;
     Ok((code_size, data_size))
 }
@@ -205,61 +223,107 @@ impl<B: Backend> Writing<B> {
 
 impl WritableMemory {
     /// Allocates room for `code_len` code bytes and `data_len` data bytes, each rounded up to
-    /// whole pages, zero-filled (stencils rely on it: trailing zero bytes are never copied).
+    /// whole pages (in a dual-mapped [`CodeHeap`], to [`CodeHeap::GRANULE`] bytes), zero-filled
+    /// (stencils rely on it: trailing zero bytes are never copied).
     pub fn allocate(
         code_len: usize,
         data_len: usize,
         placement: &Placement,
     ) -> io::Result<WritableMemory> {
-        let (code_size, data_size) = unit_sizes(code_len, data_len)?;
+        if let Placement::Heap(heap) = placement {
+            let (code_size, data_size) = unit_sizes(code_len, data_len, CodeHeap::GRANULE)?;
+            if let Some(unit) = heap.allocate(code_size, code_size + data_size) {
+                return Ok(WritableMemory(Writable::Heap(unit)));
+            }
+        }
+        let (code_size, data_size) = unit_sizes(code_len, data_len, page_size())?;
         let total = code_size + data_size;
         let host = sys::HOST;
         let (block, fresh) = match placement {
             Placement::Anywhere => (Block::map(host, total, None)?, true),
             Placement::Near(hint) => (Block::map(host, total, Some(*hint))?, true),
             Placement::Arena(arena) => (arena.allocate(total)?, false),
+            Placement::Heap(heap) => match heap.arena() {
+                // A heap without two views is an arena; a unit too big for it gets a mapping.
+                Some(arena) => match arena.allocate(total) {
+                    Ok(block) => (block, false),
+                    Err(_) => (Block::map(host, total, None)?, true),
+                },
+                None => (Block::map(host, total, None)?, true),
+            },
         };
-        Writing::begin(block, code_size, fresh).map(WritableMemory)
+        Writing::begin(block, code_size, fresh).map(|w| WritableMemory(Writable::Pages(w)))
     }
 
-    /// Address of the first code byte.
+    /// Address of the first code byte, where it will run (in a dual-mapped heap, in the
+    /// execute view: the bytes are written through [`WritableMemory::bytes_mut`]).
     pub fn code_address(&self) -> usize {
-        self.0.block.ptr as usize
+        match &self.0 {
+            Writable::Pages(w) => w.block.ptr as usize,
+            Writable::Heap(unit) => unit.exec_address(),
+        }
     }
 
-    /// Address of the first data byte (page-aligned, right after the code pages).
+    /// Address of the first data byte (right after the code, aligned), where the code sees it.
     pub fn data_address(&self) -> usize {
-        self.0.block.ptr as usize + self.0.code_size
+        match &self.0 {
+            Writable::Pages(w) => w.block.ptr as usize + w.code_size,
+            Writable::Heap(unit) => unit.exec_address() + unit.code_size,
+        }
     }
 
-    /// The whole unit, code pages then data pages.
+    /// The whole unit, code then data.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: the block is mapped read+write (for this thread, in write mode) for
-        // `code_size + data_size` bytes and owned exclusively by `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.0.block.ptr, self.0.block.len) }
+        match &mut self.0 {
+            // SAFETY: the block is mapped read+write (for this thread, in write mode) for
+            // `code_size + data_size` bytes and owned exclusively by `self`.
+            Writable::Pages(w) => unsafe {
+                std::slice::from_raw_parts_mut(w.block.ptr, w.block.len)
+            },
+            Writable::Heap(unit) => unit.bytes_mut(),
+        }
     }
 
     /// Makes code executable and data read-only/read+write. `code_written` is how many code
-    /// bytes were written (the instruction cache is flushed for exactly those).
+    /// bytes were written (the instruction cache is flushed for exactly those). A dual-mapped
+    /// heap makes no system call here: its execute view already is read+execute, and its data
+    /// is only read-only (read+write data is refused with [`io::ErrorKind::Unsupported`]).
     pub fn seal(self, code_written: usize, data: DataProtection) -> io::Result<ExecutableMemory> {
-        self.0.seal(code_written, data).map(ExecutableMemory)
+        match self.0 {
+            Writable::Pages(w) => w
+                .seal(code_written, data)
+                .map(|s| ExecutableMemory(Executable::Pages(s))),
+            Writable::Heap(unit) => unit
+                .seal(code_written, data)
+                .map(|u| ExecutableMemory(Executable::Heap(u))),
+        }
     }
 }
 
 impl ExecutableMemory {
     /// Address of the first code byte (read+execute).
     pub fn code_address(&self) -> usize {
-        self.0.block.ptr as usize
+        match &self.0 {
+            Executable::Pages(s) => s.block.ptr as usize,
+            Executable::Heap(unit) => unit.exec_address(),
+        }
     }
 
-    /// Address of the first data byte (page-aligned, after the code pages).
+    /// Address of the first data byte (after the code).
     pub fn data_address(&self) -> usize {
-        self.0.block.ptr as usize + self.0.code_size
+        match &self.0 {
+            Executable::Pages(s) => s.block.ptr as usize + s.code_size,
+            Executable::Heap(unit) => unit.exec_address() + unit.code_size,
+        }
     }
 
-    /// Total mapped bytes (code pages + data pages).
+    /// Bytes the unit occupies: its code and data, rounded as [`WritableMemory::allocate`]
+    /// rounds them.
     pub fn size(&self) -> usize {
-        self.0.code_size + self.0.data_size
+        match &self.0 {
+            Executable::Pages(s) => s.code_size + s.data_size,
+            Executable::Heap(unit) => unit.len,
+        }
     }
 }
 
@@ -305,13 +369,63 @@ impl<B: Backend> Drop for Block<B> {
     }
 }
 
+/// Free `(offset, len)` ranges of an address range, sorted by offset and coalesced; chunks
+/// are taken first-fit.
+struct FreeList(Mutex<Vec<(usize, usize)>>);
+
+impl FreeList {
+    fn new(size: usize) -> FreeList {
+        FreeList(Mutex::new(vec![(0, size)]))
+    }
+
+    /// For a dual-mapped heap's retired ranges.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn empty() -> FreeList {
+        FreeList(Mutex::new(Vec::new()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, usize)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn free_bytes(&self) -> usize {
+        self.lock().iter().map(|&(_, len)| len).sum()
+    }
+
+    /// The offset of a free run of `len` bytes, now taken.
+    fn take(&self, len: usize) -> Option<usize> {
+        let mut free = self.lock();
+        let index = free.iter().position(|&(_, l)| l >= len)?;
+        let (offset, l) = free[index];
+        if l == len {
+            free.remove(index);
+        } else {
+            free[index] = (offset + len, l - len);
+        }
+        Some(offset)
+    }
+
+    fn give_back(&self, offset: usize, len: usize) {
+        let mut free = self.lock();
+        let index = free.partition_point(|&(o, _)| o < offset);
+        free.insert(index, (offset, len));
+        if index + 1 < free.len() && free[index].0 + free[index].1 == free[index + 1].0 {
+            free[index].1 += free[index + 1].1;
+            free.remove(index + 1);
+        }
+        if index > 0 && free[index - 1].0 + free[index - 1].1 == free[index].0 {
+            free[index - 1].1 += free[index].1;
+            free.remove(index);
+        }
+    }
+}
+
 /// A reserved address range that units are carved out of. Chunks are page-aligned, zero-filled
 /// when handed out, and returned to a free list (their pages released to the OS) when dropped.
 pub struct Arena {
     base: *mut u8,
     size: usize,
-    /// Free `(offset, len)` ranges, sorted by offset and coalesced.
-    free: Mutex<Vec<(usize, usize)>>,
+    free: FreeList,
 }
 
 // SAFETY: the raw base pointer is only used for address arithmetic; the free list is locked.
@@ -337,7 +451,7 @@ impl Arena {
         Ok(Arc::new(Arena {
             base,
             size,
-            free: Mutex::new(vec![(0, size)]),
+            free: FreeList::new(size),
         }))
     }
 
@@ -348,35 +462,20 @@ impl Arena {
 
     /// Bytes not currently handed out.
     pub fn free_bytes(&self) -> usize {
-        self.free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|&(_, len)| len)
-            .sum()
+        self.free.free_bytes()
     }
 
     fn allocate(self: &Arc<Arena>, len: usize) -> io::Result<Block<sys::Host>> {
-        let offset = {
-            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-            let index = free.iter().position(|&(_, l)| l >= len).ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::OutOfMemory,
-                    format!("arena has no free run of {len} bytes"),
-                )
-            })?;
-            let (offset, l) = free[index];
-            if l == len {
-                free.remove(index);
-            } else {
-                free[index] = (offset + len, l - len);
-            }
-            offset
-        };
+        let offset = self.free.take(len).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("arena has no free run of {len} bytes"),
+            )
+        })?;
         // SAFETY: `offset + len` is inside the reserved range.
         let ptr = unsafe { self.base.add(offset) };
         if let Err(e) = sys::HOST.commit(ptr, len) {
-            self.give_back(offset, len);
+            self.free.give_back(offset, len);
             return Err(e);
         }
         Ok(Block {
@@ -389,21 +488,7 @@ impl Arena {
 
     fn free(&self, ptr: *mut u8, len: usize) {
         sys::HOST.decommit(ptr, len);
-        self.give_back(ptr as usize - self.base as usize, len);
-    }
-
-    fn give_back(&self, offset: usize, len: usize) {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        let index = free.partition_point(|&(o, _)| o < offset);
-        free.insert(index, (offset, len));
-        if index + 1 < free.len() && free[index].0 + free[index].1 == free[index + 1].0 {
-            free[index].1 += free[index + 1].1;
-            free.remove(index + 1);
-        }
-        if index > 0 && free[index - 1].0 + free[index - 1].1 == free[index].0 {
-            free[index - 1].1 += free[index].1;
-            free.remove(index);
-        }
+        self.free.give_back(ptr as usize - self.base as usize, len);
     }
 }
 
@@ -560,6 +645,126 @@ mod sys {
         fn sys_icache_invalidate(start: *mut libc::c_void, len: libc::size_t);
     }
 
+    /// Forks this process descends through (each child counts one more), so that views made
+    /// before a fork, which the child does not inherit (`MADV_DONTFORK`), are left alone there.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    static FORKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    extern "C" fn count_fork() {
+        FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// One shared memory object of `size` bytes mapped twice, pre-faulted.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub struct DualMapping {
+        /// The object, kept to map parts of it again ([`DualMapping::remap_exec`]).
+        fd: libc::c_int,
+        /// [`FORKS`] when the views were made.
+        forks: usize,
+        /// The read+write view.
+        pub write: *mut u8,
+        /// The read+execute view.
+        pub exec: *mut u8,
+        size: usize,
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    impl DualMapping {
+        /// Creates the object and both views. Neither view is inherited by a forked child (the
+        /// child could otherwise run code the parent rewrites). Fails where the object cannot
+        /// be created or mapped executable (no `memfd_create`, `vm.memfd_noexec`, a policy
+        /// against executable shared mappings).
+        pub fn new(size: usize) -> io::Result<DualMapping> {
+            // MFD_EXEC: executable even where `vm.memfd_noexec` seals new objects by default;
+            // kernels before 6.3 do not know it (EINVAL) and need none.
+            const MFD_EXEC: libc::c_uint = 0x10;
+            let name = c"patchjit-code";
+            let create = |flags: libc::c_uint| {
+                // SAFETY: memfd_create takes a NUL-terminated name and flags.
+                unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) }
+            };
+            static COUNT_FORKS: std::sync::Once = std::sync::Once::new();
+            // SAFETY: registers a child-side fork handler that only bumps an atomic.
+            COUNT_FORKS.call_once(|| unsafe {
+                libc::pthread_atfork(None, None, Some(count_fork));
+            });
+            let mut fd = create(libc::MFD_CLOEXEC | MFD_EXEC);
+            if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+                fd = create(libc::MFD_CLOEXEC);
+            }
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut views = DualMapping {
+                fd: fd as libc::c_int,
+                forks: FORKS.load(std::sync::atomic::Ordering::Relaxed),
+                write: std::ptr::null_mut(),
+                exec: std::ptr::null_mut(),
+                size,
+            };
+            // SAFETY: sizing the object we just created.
+            if unsafe { libc::ftruncate(views.fd, size as libc::off_t) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            views.write = views.map(None, 0, size, libc::PROT_READ | libc::PROT_WRITE)?;
+            views.exec = views.map(None, 0, size, libc::PROT_READ | libc::PROT_EXEC)?;
+            Ok(views)
+        }
+
+        /// Whether the views are mapped in this process: not in a child forked after they
+        /// were made, where their addresses may hold anything.
+        pub fn mapped_here(&self) -> bool {
+            FORKS.load(std::sync::atomic::Ordering::Relaxed) == self.forks
+        }
+
+        /// Maps `len` bytes of the object from `offset`, at `at` (`MAP_FIXED`) or anywhere.
+        fn map(
+            &self,
+            at: Option<*mut u8>,
+            offset: usize,
+            len: usize,
+            prot: libc::c_int,
+        ) -> io::Result<*mut u8> {
+            let fixed = if at.is_some() { libc::MAP_FIXED } else { 0 };
+            let flags = libc::MAP_SHARED | libc::MAP_POPULATE | fixed;
+            let addr = at.unwrap_or(std::ptr::null_mut()).cast();
+            // SAFETY: a shared mapping of our own object, anywhere or over a range of our own
+            // execute view that no unit uses.
+            let ptr = unsafe { libc::mmap(addr, len, prot, flags, self.fd, offset as libc::off_t) };
+            if ptr == libc::MAP_FAILED {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: advice on the mapping just made.
+            unsafe { libc::madvise(ptr, len, libc::MADV_DONTFORK) };
+            Ok(ptr.cast())
+        }
+
+        /// Maps `[offset, offset + len)` of the execute view again, read+execute and
+        /// pre-faulted, for code that is about to be written there anew: emulators that
+        /// translate code (qemu-user) watch the pages they translated, not the write view, and
+        /// drop their translations when the range is mapped again.
+        pub fn remap_exec(&self, offset: usize, len: usize) -> io::Result<()> {
+            // SAFETY: the range is inside the execute view.
+            let at = unsafe { self.exec.add(offset) };
+            self.map(Some(at), offset, len, libc::PROT_READ | libc::PROT_EXEC)
+                .map(|_| ())
+        }
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    impl Drop for DualMapping {
+        fn drop(&mut self) {
+            for view in [self.write, self.exec] {
+                if !view.is_null() && self.mapped_here() {
+                    Libc.munmap(view, self.size);
+                }
+            }
+            // SAFETY: the descriptor is ours; the mappings are gone.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+
     impl Calls for Libc {
         const MAP_JIT: bool = cfg!(all(target_os = "macos", target_arch = "aarch64"));
 
@@ -636,12 +841,19 @@ mod sys {
 }
 
 #[cfg(all(not(target_os = "macos"), target_arch = "aarch64"))]
-mod aarch64 {
+pub(crate) mod aarch64 {
     use std::arch::asm;
 
     /// Cleans the data cache to the point of unification and invalidates the instruction cache
     /// for `[start, start+len)`, line by line, as `__clear_cache` does.
     pub fn flush_icache(start: usize, len: usize) {
+        flush_icache_aliased(start, start, len);
+    }
+
+    /// [`flush_icache`] for code written at `written` and run at `start`, another view of the
+    /// same memory: the data cache is cleaned by the written addresses and the instruction
+    /// cache invalidated by the executed ones (instruction caches may be virtually indexed).
+    pub fn flush_icache_aliased(written: usize, start: usize, len: usize) {
         if len == 0 {
             return;
         }
@@ -650,13 +862,13 @@ mod aarch64 {
         unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
         let dline = 4usize << ((ctr >> 16) & 0xF);
         let iline = 4usize << (ctr & 0xF);
-        let end = start + len;
-        let mut a = start & !(dline - 1);
-        while a < end {
+        let mut a = written & !(dline - 1);
+        while a < written + len {
             // SAFETY: cache maintenance by address on mapped memory.
             unsafe { asm!("dc cvau, {}", in(reg) a, options(nostack)) };
             a += dline;
         }
+        let end = start + len;
         // SAFETY: barrier only.
         unsafe { asm!("dsb ish", options(nostack)) };
         let mut a = start & !(iline - 1);

@@ -4,7 +4,7 @@
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
 use patchjit::{
-    Arena, Emitter, Hole, HoleValue, Instruction, Options, PatchKind, Placement, Stencil,
+    Arena, CodeHeap, Emitter, Hole, HoleValue, Instruction, Options, PatchKind, Placement, Stencil,
     StencilGroup, StencilTable,
 };
 
@@ -114,4 +114,18 @@ fn rss_is_stable_with_an_arena_and_gdb_registration() {
     };
     assert_stable(&options);
     assert_eq!(arena.free_bytes(), 64 << 20);
+}
+
+/// Through the emitter into a small dual-mapped heap: units are dropped, their ranges retired
+/// and recycled many times over, and every unit runs its own code.
+#[test]
+fn rss_is_stable_with_a_code_heap() {
+    let heap = CodeHeap::new(1 << 20).unwrap();
+    let total = heap.free_bytes();
+    let options = Options {
+        placement: Placement::Heap(heap.clone()),
+        ..Options::default()
+    };
+    assert_stable(&options);
+    assert_eq!(heap.free_bytes(), total);
 }

@@ -13,8 +13,8 @@ mod support;
 use std::sync::OnceLock;
 
 use patchjit::{
-    Arena, Destination, Emitter, ExecutableCode, Instruction, Options, PatchKind, Placement,
-    StencilTable,
+    Arena, CodeHeap, Destination, Emitter, ExecutableCode, Instruction, Options, PatchKind,
+    Placement, StencilTable,
 };
 use patchjit_stencils::Target;
 
@@ -282,6 +282,32 @@ fn arena_units_run_and_are_reused() {
             "freed chunk is reused"
         );
     }
+}
+
+/// Units through a small code heap: compiled, run and dropped until their bytes have been
+/// recycled many times over (on AArch64 this exercises the cache maintenance between the two
+/// views, and under qemu-user the remapping that drops stale translations).
+#[test]
+fn code_heap_units_run_and_are_recycled() {
+    let heap = CodeHeap::new(16 << 10).unwrap();
+    let total = heap.free_bytes();
+    let options = Options {
+        placement: Placement::Heap(heap.clone()),
+        ..Options::default()
+    };
+    let mut addresses = std::collections::HashSet::new();
+    for i in 0..300i64 {
+        let mut p = Program::new();
+        p.push("load", i);
+        p.push("call_helper", 0);
+        let compiled = p.finish(&options);
+        assert_eq!(compiled.run().0, i * 10 + 1, "unit {i}");
+        addresses.insert(compiled.code.entry_address());
+    }
+    if heap.is_dual_mapped() {
+        assert!(addresses.len() < 300, "heap bytes are reused");
+    }
+    assert_eq!(heap.free_bytes(), total);
 }
 
 #[test]

@@ -127,14 +127,15 @@ impl Emitter<'_> {
     /// large and an emitter used for a short program, so unused groups cost nothing.
     /// Returns whether this was the first use.
     pub(super) fn check_group(&mut self, group: u16) -> Result<bool, EmitError> {
-        let Some(&checked) = self.checked.get(group as usize) else {
+        if group as usize >= self.table.groups.len() {
             return Err(EmitError::NoSuchGroup { group });
-        };
+        }
+        let checked = self.is_checked(group);
         if !checked {
             let g = self.group_of(group);
             check_stencil(g.name, Section::Code, &g.code, self.table)?;
             check_stencil(g.name, Section::Data, &g.data, self.table)?;
-            self.checked[group as usize] = true;
+            self.checked[group as usize / 64] |= 1 << (group % 64);
         }
         Ok(!checked)
     }

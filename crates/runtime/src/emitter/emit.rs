@@ -43,8 +43,8 @@ impl Emitter<'_> {
         if let Some(g) = self.shim {
             run.piece(g, None)?;
         }
-        for i in 0..self.instructions.len() {
-            run.piece(self.instructions[i].group, Some(i))?;
+        for (i, instruction) in self.instructions.iter().enumerate() {
+            run.piece(instruction.group, Some((i, instruction)))?;
         }
         if let Some(g) = self.terminator {
             run.piece(g, None)?;
@@ -97,11 +97,17 @@ struct Frame<'i> {
 }
 
 impl Run<'_, '_, '_> {
-    fn piece(&mut self, g: u16, index: Option<usize>) -> Result<(), EmitError> {
+    /// Copies and patches one piece: the instruction `instruction` (index and value), or the
+    /// shim or terminator (`None`).
+    #[inline(always)]
+    fn piece(
+        &mut self,
+        g: u16,
+        instruction: Option<(usize, &Instruction)>,
+    ) -> Result<(), EmitError> {
         let emitter = self.emitter;
         let group = emitter.group_of(g);
-        let instruction = index.map(|i| (i, &emitter.instructions[i]));
-        let falls_off = index.is_some_and(|i| i + 1 == emitter.instructions.len())
+        let falls_off = instruction.is_some_and(|(i, _)| i + 1 == emitter.instructions.len())
             && emitter.terminator.is_none();
         let code_at = self.code;
         let mut frame = Frame {

@@ -8,7 +8,8 @@ use crate::visibility::{self, Registration};
 /// How the finished unit is placed, protected and made visible to tools.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Where the memory comes from (fresh mapping, near an address, or an arena).
+    /// Where the memory comes from (fresh mapping, near an address, an arena, or a code heap:
+    /// the cheapest for many small units, see [`crate::CodeHeap`]).
     pub placement: Placement,
     /// Whether data pages end up read-only (default) or read+write.
     pub data_protection: DataProtection,
@@ -46,13 +47,16 @@ impl Emitter<'_> {
             .seal(layout.code_len as usize, options.data_protection)
             .map_err(EmitError::Memory)?;
         let shim_len = emitter.shim.map_or(0, |g| emitter.group_of(g).code.len);
-        let names: Vec<&'static str> = emitter
-            .instructions
-            .iter()
-            .map(|i| emitter.group_of(i.group).name)
-            .collect();
+        let names = || -> Vec<&'static str> {
+            emitter
+                .instructions
+                .iter()
+                .map(|i| emitter.group_of(i.group).name)
+                .collect()
+        };
         let starts = std::mem::take(&mut layout.instruction_starts);
         let registration = if options.perf_map || options.gdb {
+            let names = names();
             let mut symbols = Vec::with_capacity(names.len() + 1);
             if emitter.shim.is_some() {
                 symbols.push((0, shim_len, "shim".to_string()));
@@ -88,7 +92,7 @@ impl Emitter<'_> {
             terminator_len: emitter
                 .terminator
                 .map_or(0, |g| emitter.group_of(g).code.len),
-            names,
+            names: names(),
             shim_len,
             trampolines_offset: layout.trampolines_offset,
         };

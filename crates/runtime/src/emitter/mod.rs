@@ -37,8 +37,9 @@ pub struct Emitter<'t> {
     table: &'t StencilTable,
     /// Resolved address of each `table.symbols` entry.
     symbols: Vec<Option<u64>>,
-    /// Groups already checked (on first use, so that an emitter costs nothing per unused group).
-    checked: Vec<bool>,
+    /// Groups already checked, one bit each (on first use, so that an emitter costs next to
+    /// nothing per unused group: a bit, for tables of thousands of variants).
+    checked: Vec<u64>,
     shim: Option<u16>,
     terminator: Option<u16>,
     instructions: Vec<Instruction>,
@@ -85,7 +86,7 @@ impl<'t> Emitter<'t> {
             id: NEXT_EMITTER.fetch_add(1, Ordering::Relaxed),
             table,
             symbols,
-            checked: vec![false; table.groups.len()],
+            checked: vec![0; table.groups.len().div_ceil(64)],
             shim: None,
             terminator: None,
             instructions: Vec::new(),
@@ -145,23 +146,24 @@ impl<'t> Emitter<'t> {
     }
 
     /// Appends an instruction and returns its index.
+    #[inline(always)]
     pub fn push(&mut self, instruction: Instruction) -> Result<usize, EmitError> {
+        let index = self.instructions.len();
         // Destinations and labels name instructions with 32 bits.
-        if self.instructions.len() >= u32::MAX as usize {
+        if index >= u32::MAX as usize {
             return Err(EmitError::TooLarge);
         }
-        let first_use = self.check_group(instruction.group)?;
+        let g = instruction.group;
+        let group = if self.is_checked(g) {
+            self.group_of(g)
+        } else {
+            self.first_use(g)?
+        };
         let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
-        let group = self.group_of(instruction.group);
         let data = group.data.len as u64;
         if data != 0 {
             self.data_rounded += data.next_multiple_of(8);
             self.last_data_pad = data.next_multiple_of(8) - data;
-        }
-        if first_use {
-            for s in self.trampolines(instruction.group) {
-                self.needs[s as usize] = true;
-            }
         }
         self.starts.push(start);
         self.code_end += group.code.len as u64;
@@ -170,7 +172,21 @@ impl<'t> Emitter<'t> {
         if n != 0 {
             self.custom.resize(self.custom.len() + n, 0);
         }
-        Ok(self.instructions.len() - 1)
+        Ok(index)
+    }
+
+    /// What `push` does the first time a group is pushed: check it, and note the symbols its
+    /// code may need a trampoline for. Out of line, so that the per-instruction path stays
+    /// small.
+    #[cold]
+    #[inline(never)]
+    fn first_use(&mut self, group: u16) -> Result<&'t StencilGroup, EmitError> {
+        if self.check_group(group)? {
+            for s in self.trampolines(group) {
+                self.needs[s as usize] = true;
+            }
+        }
+        Ok(self.group_of(group))
     }
 
     /// Makes room for `additional` more instructions, so pushing a program of known size
@@ -244,6 +260,15 @@ impl<'t> Emitter<'t> {
         // `push` keeps the instruction count within 32 bits.
         *slot = Some(self.instructions.len() as u32);
         Ok(())
+    }
+
+    /// Whether `group` exists and has been checked.
+    #[inline(always)]
+    fn is_checked(&self, group: u16) -> bool {
+        let g = group as usize;
+        self.checked
+            .get(g / 64)
+            .is_some_and(|w| w >> (g % 64) & 1 != 0)
     }
 
     fn group_of(&self, index: u16) -> &'t StencilGroup {
