@@ -15,7 +15,11 @@ use std::ffi::c_void;
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use patchjit::{Destination, EmitError, Emitter, ExecutableCode, Instruction, Options};
+use std::sync::{Arc, OnceLock};
+
+use patchjit::{
+    CodeHeap, Destination, EmitError, Emitter, ExecutableCode, Instruction, Options, Placement,
+};
 
 use crate::isa::{opcode as op, AtomicOp, Class, RawInsn, ATOMIC_FETCH};
 use crate::verifier::{verify, VerifyError};
@@ -147,6 +151,18 @@ impl From<EmitError> for JitError {
     fn from(e: EmitError) -> Self {
         JitError::Emit(e)
     }
+}
+
+/// Bytes of the process's code heap: room for thousands of typical programs (a larger one
+/// gets a mapping of its own). Mapped and faulted in when the first program is compiled.
+const CODE_HEAP_SIZE: usize = 4 << 20;
+
+/// The code heap [`Jit::new`] places programs in, shared by every thread; `None` where one
+/// cannot be made (then each program gets a fresh mapping).
+pub fn code_heap() -> Option<Arc<CodeHeap>> {
+    static HEAP: OnceLock<Option<Arc<CodeHeap>>> = OnceLock::new();
+    HEAP.get_or_init(|| CodeHeap::new(CODE_HEAP_SIZE).ok())
+        .clone()
 }
 
 /// A verified program compiled to machine code.
@@ -329,10 +345,14 @@ fn group(i: RawInsn, access: Access) -> u16 {
 }
 
 impl Jit {
-    /// Verifies `prog` and compiles it into a fresh mapping; `helpers` serve its `call`s when
-    /// it runs.
+    /// Verifies `prog` and compiles it into the process's code heap ([`code_heap`]: no system
+    /// call per program); `helpers` serve its `call`s when it runs.
     pub fn new(prog: Vec<RawInsn>, helpers: Helpers) -> Result<Jit, JitError> {
-        Jit::with_options(prog, helpers, &Options::default())
+        let options = Options {
+            placement: code_heap().map_or(Placement::Anywhere, Placement::Heap),
+            ..Options::default()
+        };
+        Jit::with_options(prog, helpers, &options)
     }
 
     /// [`Jit::new`] with the runtime's options: an arena placement, so that many programs

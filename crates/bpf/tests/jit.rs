@@ -328,7 +328,9 @@ fn plain_helpers_are_called_directly_with_the_interpreters_results() {
     };
     let run = |src: &str| {
         let prog = assemble(src).unwrap();
-        let want = Interpreter::new(prog.clone(), helpers()).unwrap().run(&mut []);
+        let want = Interpreter::new(prog.clone(), helpers())
+            .unwrap()
+            .run(&mut []);
         let got = Jit::new(prog, helpers()).unwrap().run(&mut []);
         assert_eq!(got, want, "{src}");
         got
