@@ -168,3 +168,19 @@ fn compile_errors_show_clang_output() {
         "{message}"
     );
 }
+
+#[test]
+fn a_folding_narrow_value_in_a_zero_extending_field_is_refused() {
+    let dir = scratch("narrow-extension");
+    let (rules, message) = violations(builder(&["zero_extended_i32"], &dir).build());
+    assert_eq!(rules, [Rule::NarrowExtension("OPERAND0_I32".into())]);
+    assert!(
+        message.starts_with("stencil zero_extended_i32: clang put the narrow value OPERAND0_I32 in a zero-extending field"),
+        "{message}"
+    );
+    // Where its target reads the value from a slot, the same template builds.
+    builder(&["zero_extended_i32"], &dir)
+        .target(Target::Aarch64AppleDarwin)
+        .build()
+        .unwrap();
+}
