@@ -197,8 +197,8 @@ fn form(i: RawInsn) -> usize {
     ((i.opcode >> 3) & 1) as usize + 2 * usize::from(matches!(i.class(), Class::Alu | Class::Jmp32))
 }
 
-/// ALU operations by `opcode >> 4` (`neg` and `end` are chosen before; `div` and `mod` with
-/// offset 1 are the signed ones).
+/// ALU operations by `opcode >> 4` (`neg`, `end` and the shifts are chosen before; `div` and
+/// `mod` with offset 1 are the signed ones; 11 is `mov`).
 fn alu(operation: u8, signed: bool) -> AluForms {
     use stencils::*;
     match (operation, signed) {
@@ -209,13 +209,10 @@ fn alu(operation: u8, signed: bool) -> AluForms {
         (3, true) => (&SDIV64_IMM, &SDIV64_REG, &SDIV32_IMM, &SDIV32_REG),
         (4, _) => (&OR64_IMM, &OR64_REG, &OR32_IMM, &OR32_REG),
         (5, _) => (&AND64_IMM, &AND64_REG, &AND32_IMM, &AND32_REG),
-        (6, _) => (&LSH64_IMM, &LSH64_REG, &LSH32_IMM, &LSH32_REG),
-        (7, _) => (&RSH64_IMM, &RSH64_REG, &RSH32_IMM, &RSH32_REG),
         (9, false) => (&MOD64_IMM, &MOD64_REG, &MOD32_IMM, &MOD32_REG),
         (9, true) => (&SMOD64_IMM, &SMOD64_REG, &SMOD32_IMM, &SMOD32_REG),
         (10, _) => (&XOR64_IMM, &XOR64_REG, &XOR32_IMM, &XOR32_REG),
-        (11, _) => (&MOV64_IMM, &MOV64_REG, &MOV32_IMM, &MOV32_REG),
-        _ => (&ARSH64_IMM, &ARSH64_REG, &ARSH32_IMM, &ARSH32_REG),
+        _ => (&MOV64_IMM, &MOV64_REG, &MOV32_IMM, &MOV32_REG),
     }
 }
 
@@ -278,6 +275,19 @@ fn group(i: RawInsn, access: Access) -> u16 {
             (_, 8) => MOVSX32_8[d][s],
             _ => MOVSX32_16[d][s],
         },
+        // Shifts by an immediate: the count is a variant of the stencil.
+        op::LSH64_IMM => LSH64_IMM[d][(i.imm & 63) as usize],
+        op::RSH64_IMM => RSH64_IMM[d][(i.imm & 63) as usize],
+        op::ARSH64_IMM => ARSH64_IMM[d][(i.imm & 63) as usize],
+        op::LSH32_IMM => LSH32_IMM[d][(i.imm & 31) as usize],
+        op::RSH32_IMM => RSH32_IMM[d][(i.imm & 31) as usize],
+        op::ARSH32_IMM => ARSH32_IMM[d][(i.imm & 31) as usize],
+        op::LSH64_REG => LSH64_REG[d][s],
+        op::RSH64_REG => RSH64_REG[d][s],
+        op::ARSH64_REG => ARSH64_REG[d][s],
+        op::LSH32_REG => LSH32_REG[d][s],
+        op::RSH32_REG => RSH32_REG[d][s],
+        op::ARSH32_REG => ARSH32_REG[d][s],
         _ if is_alu => {
             let (imm64, reg64, imm32, reg32) = alu(i.opcode >> 4, i.off != 0);
             match form(i) {

@@ -1,4 +1,4 @@
-/* patchjit-variants: D=0..=9 */
+/* patchjit-variants: D=0..=9 K=0..=63 */
 #include "bpf.h"
-/* arsh dst, imm */
-ALU64(WIDE, (uint64_t)((int64_t)d >> (v & 63)))
+/* arsh dst, imm: the count K, a variant, so the shift is by an immediate */
+ALU64(K, (uint64_t)((int64_t)d >> (v & 63)))

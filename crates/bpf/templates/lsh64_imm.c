@@ -1,4 +1,4 @@
-/* patchjit-variants: D=0..=9 */
+/* patchjit-variants: D=0..=9 K=0..=63 */
 #include "bpf.h"
-/* lsh dst, imm */
-ALU64(WIDE, d << (v & 63))
+/* lsh dst, imm: the count K, a variant, so the shift is by an immediate */
+ALU64(K, d << (v & 63))
