@@ -34,7 +34,8 @@ impl DualMapping {
 ///
 /// A unit's data sits right after its code in the execute view, so it is readable there and
 /// never writable: read+write data is refused. A freed unit is zeroed through the write view
-/// and retired; once nothing else is free, the retired ranges of the execute view are mapped
+/// and retired (on x86-64, whose instruction fetch sees writes through either view, freed at
+/// once); once nothing else is free, the retired ranges of the execute view are mapped
 /// again and reused (a system call per run of retired pages, about once per heap's worth of
 /// units: emulators such as qemu-user, which do not see writes through the other view, drop
 /// stale translations then). A unit larger than what is free gets a fresh mapping of its own.
@@ -272,7 +273,15 @@ impl Drop for HeapUnit {
         if views.mapping.mapped_here() {
             // The next unit here relies on zeros, as on fresh pages.
             self.bytes_mut().fill(0);
-            views.retired.give_back(self.offset, self.len);
+            // x86-64 fetches instructions coherently with writes through any view of the same
+            // memory: the range is free again at once. Elsewhere it waits for the execute view
+            // to be mapped again (qemu-user, which CI runs AArch64 code on, keeps stale
+            // translations of code rewritten through the other view until then).
+            if cfg!(target_arch = "x86_64") {
+                views.free.give_back(self.offset, self.len);
+            } else {
+                views.retired.give_back(self.offset, self.len);
+            }
         }
     }
 }
