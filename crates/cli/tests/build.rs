@@ -204,7 +204,7 @@ fn check_reports_where_a_committed_table_is_stale() {
     assert!(fresh.status.success(), "{fresh:?}");
 
     let table = std::fs::read_to_string(&out).unwrap();
-    std::fs::write(&out, table.replacen("0x48,", "0x49,", 1)).unwrap();
+    std::fs::write(&out, table.replacen("\\x48", "\\x49", 1)).unwrap();
     let stale = check();
     let stderr = String::from_utf8_lossy(&stale.stderr);
     assert_eq!(stale.status.code(), Some(1), "{stderr}");
