@@ -478,7 +478,10 @@ mod tests {
         let m = WritableMemory::allocate(8, 8, &placement).unwrap();
         let sealed = m.seal(8, DataProtection::ReadWrite);
         if heap.is_dual_mapped() {
-            assert_eq!(sealed.as_ref().err().unwrap().kind(), io::ErrorKind::Unsupported);
+            assert_eq!(
+                sealed.as_ref().err().unwrap().kind(),
+                io::ErrorKind::Unsupported
+            );
             let code_only = WritableMemory::allocate(8, 0, &placement).unwrap();
             assert!(code_only.seal(8, DataProtection::ReadWrite).is_ok());
         } else {
