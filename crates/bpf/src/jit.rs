@@ -437,10 +437,14 @@ impl Jit {
         let mut stubs: Vec<(usize, u32)> = Vec::new();
         for &pc in &starts {
             let i = prog[pc];
-            // A plain helper known now is called straight from the machine code.
-            let plain = (i.opcode == op::CALL && i.src != 1)
-                .then(|| helpers.slot(i.imm as u32 as u64))
-                .flatten()
+            // A helper call's helper, looked up once: a plain one is called straight from the
+            // machine code, another by its slot; an unknown one fails when reached.
+            let helper = (i.opcode == op::CALL && i.src != 1).then(|| {
+                let id = i.imm as u32 as u64;
+                (id, helpers.slot(id))
+            });
+            let plain = helper
+                .and_then(|(_, slot)| slot)
                 .and_then(|slot| helpers.plain(slot));
             let group = if plain.is_some() {
                 stencils::CALL_PLAIN
@@ -459,10 +463,8 @@ impl Jit {
                 f as usize as u64
             } else if i.opcode == op::LDDW {
                 (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
-            } else if i.opcode == op::CALL {
-                // A helper known now is called by its slot; an unknown one fails when reached.
-                let id = i.imm as u32 as u64;
-                helpers.slot(id).map_or(id | BY_ID, |slot| slot as u64)
+            } else if let Some((id, slot)) = helper {
+                slot.map_or(id | BY_ID, |slot| slot as u64)
             } else if matches!(i.class(), Class::Alu | Class::Jmp32)
                 || matches!(i.opcode, op::ST_B | op::ST_H | op::ST_W)
             {
