@@ -91,7 +91,6 @@ pub fn run(args: Args) -> Result<(), String> {
         None => default_cache_dir()?,
     };
     std::fs::create_dir_all(&cache_dir).map_err(|e| format!("{}: {e}", cache_dir.display()))?;
-    let clang = find_clang(Some(&cache_dir)).map_err(|e| e.to_string())?;
     let mut builder = Builder::new()
         .templates(&args.templates)
         .target(args.target)
@@ -133,6 +132,7 @@ pub fn run(args: Args) -> Result<(), String> {
             report
         }
         (output, check_only) => {
+            let clang = find_clang(Some(&cache_dir)).map_err(|e| e.to_string())?;
             let generated = builder.generate_with(&clang, &show);
             progress.clear();
             let generated = generated.map_err(|e| e.to_string())?;
