@@ -240,6 +240,36 @@ fn aarch64_patch_calls_in_both_dialects() {
     );
 }
 
+/// A 19-bit conditional branch (what patchjit's hot-path fallthrough leaves on AArch64, which
+/// the CPython job never runs) is written with CPython 3.15's `patch_aarch64_19r`.
+#[test]
+fn aarch64_conditional_branch_patch_call() {
+    let mut extraction = aarch64_extraction();
+    extraction.groups[1].code.holes[2] = hole(
+        0xc,
+        RelocKind::R_AARCH64_CONDBR19,
+        HoleValue::JumpTarget,
+        None,
+        0,
+    );
+    extraction.groups[1].code.body[12..].copy_from_slice(&[0x0a, 0, 0, 0x54]);
+    let text = TargetHeader {
+        digest: "00",
+        command: "x",
+        extraction: &extraction,
+        code_comments: &[vec![], vec![]],
+        dialect: PatchDialect::Relaxing,
+    }
+    .render()
+    .unwrap();
+    assert!(
+        text.contains(
+            "    patch_aarch64_19r(code + 0xc, state->instruction_starts[instruction->jump_target]);\n}\n"
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn rendering_is_deterministic() {
     assert_eq!(

@@ -105,6 +105,7 @@ impl std::error::Error for PatchError {}
 fn reach(kind: PatchKind) -> Option<(u32, &'static str)> {
     match kind {
         PatchKind::Aarch64Branch26r | PatchKind::Aarch64Trampoline => Some((0, "B/BL")),
+        PatchKind::Aarch64Branch19r => Some((0, "B.cond/CBZ/CBNZ")),
         PatchKind::Rel32 | PatchKind::X86_64Rel32x => Some((0, "a rel32 displacement")),
         PatchKind::Aarch64Page21r | PatchKind::Aarch64Page21rx | PatchKind::Aarch64Pair33rx => {
             Some((12, "ADRP"))
@@ -214,6 +215,7 @@ impl<'a> PatchTarget<'a> {
                 p.aarch64_page21(offset, value)
             }
             PatchKind::Aarch64Branch26r | PatchKind::Aarch64Trampoline => p.aarch64_branch26(),
+            PatchKind::Aarch64Branch19r => p.aarch64_branch19(),
             PatchKind::Aarch64Pair33rx => p.aarch64_pair33rx(),
         }
     }
@@ -275,6 +277,10 @@ fn is_aarch64_ldr_str_imm(i: u32) -> bool {
 }
 fn is_aarch64_branch(i: u32) -> bool {
     i & 0x7C00_0000 == 0x1400_0000
+}
+/// `B.cond` (not `BC.cond`), `CBZ` or `CBNZ`: the branches with an imm19 at bits 5–23.
+fn is_aarch64_branch19(i: u32) -> bool {
+    i & 0xFF00_0010 == 0x5400_0000 || i & 0x7E00_0000 == 0x3400_0000
 }
 fn is_aarch64_mov_wide64(i: u32) -> bool {
     i & 0x9F80_0000 == 0x9280_0000
@@ -496,6 +502,16 @@ impl Patch<'_, '_> {
         self.check_aligned(distance as u64, 4)?;
         self.check_signed(distance, 28)?;
         let word = (i & !0x03FF_FFFF) | bits(distance as u64, 2, 26);
+        self.write32(self.offset, word);
+        Ok(())
+    }
+
+    fn aarch64_branch19(&mut self) -> Result<(), PatchError> {
+        let i = self.instruction(self.offset, is_aarch64_branch19, "B.cond, CBZ or CBNZ")?;
+        let distance = self.value.wrapping_sub(self.location()) as i64;
+        self.check_aligned(distance as u64, 4)?;
+        self.check_signed(distance, 21)?;
+        let word = (i & !(0x7FFFF << 5)) | (bits(distance as u64, 2, 19) << 5);
         self.write32(self.offset, word);
         Ok(())
     }
@@ -924,6 +940,75 @@ mod tests {
         assert!(apply(&mut b, base, PatchKind::Aarch64Branch26r, 0, base).is_err());
     }
 
+    #[test]
+    fn aarch64_branch19_range_alignment_and_forms() {
+        // b.ne; cbz x0; cbnz w1 — each keeps its condition, register and opcode bits.
+        let base = 0x4000_0000u64;
+        for insn in [0x5400_0001u32, 0xB400_0000, 0x3500_0001] {
+            let mut b = words(&[insn]);
+            apply(&mut b, base, PatchKind::Aarch64Branch19r, 0, base - 8).unwrap();
+            assert_eq!(word(&b, 0), insn | (0x7FFFE << 5), "{insn:#x}");
+            let top = base + (1 << 20) - 4;
+            apply(&mut b, base, PatchKind::Aarch64Branch19r, 0, top).unwrap();
+            assert_eq!(word(&b, 0), insn | (0x3FFFF << 5), "{insn:#x}");
+            apply(
+                &mut b,
+                base,
+                PatchKind::Aarch64Branch19r,
+                0,
+                base - (1 << 20),
+            )
+            .unwrap();
+            assert_eq!(word(&b, 0), insn | (0x40000 << 5), "{insn:#x}");
+            let before = b.clone();
+            for (value, distance) in [
+                (base + (1 << 20), 1 << 20),
+                (base - (1 << 20) - 4, -(1 << 20) - 4),
+            ] {
+                let e = apply(&mut b, base, PatchKind::Aarch64Branch19r, 0, value).unwrap_err();
+                assert_eq!(
+                    e.problem,
+                    PatchProblem::OutOfRange {
+                        bits: 21,
+                        signed: true,
+                        distance
+                    }
+                );
+            }
+            let e = apply(&mut b, base, PatchKind::Aarch64Branch19r, 0, base + 2).unwrap_err();
+            assert_eq!(
+                e.problem,
+                PatchProblem::Misaligned {
+                    align: 4,
+                    distance: 2
+                }
+            );
+            assert_eq!(b, before, "nothing written on error");
+        }
+        let e = apply(
+            &mut words(&[0x5400_0001]),
+            base,
+            PatchKind::Aarch64Branch19r,
+            0,
+            base + (3 << 19),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("a distance of +1.5 MiB, beyond the ±1 MiB B.cond/CBZ/CBNZ reaches"),
+            "{e}"
+        );
+        // `b`, `bc.ne` and `tbz` have other fields there: refused, not mangled.
+        for insn in [0x1400_0000u32, 0x5400_0011, 0x3600_0000] {
+            let mut b = words(&[insn]);
+            let e = apply(&mut b, base, PatchKind::Aarch64Branch19r, 0, base).unwrap_err();
+            assert!(
+                matches!(e.problem, PatchProblem::UnexpectedInstruction { found, .. } if found == insn),
+                "{insn:#x}"
+            );
+        }
+    }
+
     /// ADRP x1; LDR x1, [x1] at 0 and a GOT slot holding `contents` at `slot_offset`.
     fn pair(base: u64, contents: u64, slot_offset: usize) -> Vec<u8> {
         let mut b = words(&[ADRP_X1, LDR_X1_X1_0]);
@@ -1030,6 +1115,7 @@ mod tests {
             (PatchKind::Aarch64Page21r, &[ADRP_X1], base + 0x5000, 0),
             (PatchKind::Aarch64Page21rx, &[ADRP_X1], base + 0x5000, 0),
             (PatchKind::Aarch64Branch26r, &[0x9400_0000], base + 0x100, 0),
+            (PatchKind::Aarch64Branch19r, &[0x5400_0001], base + 0x100, 0),
             (
                 PatchKind::Aarch64Trampoline,
                 &[0x9400_0000],

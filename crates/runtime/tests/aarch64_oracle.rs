@@ -18,7 +18,9 @@
 
 mod support;
 
-use patchjit::{PatchKind, StencilGroup};
+use patchjit::{
+    Destination, EmitError, Emitter, Instruction, PatchKind, PatchProblem, StencilGroup,
+};
 use patchjit_stencils::Target;
 use support::aarch64::{adrp_page, branch_target, evaluate, word, NOP};
 use support::{values, Linked, Values};
@@ -292,4 +294,62 @@ fn narrow_values_match_lld() {
         assert!(seen.exact_holes.contains(&kind), "{seen:?}");
     }
     assert!(seen.pair_forms.is_empty(), "no GOT loads: {seen:?}");
+}
+
+/// `R_AARCH64_CONDBR19` (`b.cond`, `cbz`, `cbnz`; the hole hot-path fallthrough leaves): patched
+/// as lld links it out to both ends of its ±1 MiB reach, and refused one word beyond.
+#[test]
+fn conditional_branches_match_lld_to_the_ends_of_their_reach() {
+    let source = "\t.text\n\t.globl _JIT_ENTRY\n_JIT_ENTRY:\n\tb.ne helper\n\tcbz x0, helper\n\
+                  \tcbnz w1, helper\n\tb.ge _JIT_JUMP_TARGET\n\tb _JIT_CONTINUE\n";
+    let object = support::assemble(TARGET, "condbr19", source);
+    let ret = support::compile(TARGET, "ret", &[]);
+    let extraction = support::extract(TARGET, &[("condbr19", object.clone()), ("ret", ret)]);
+    let holes = &extraction.groups[0].code.holes;
+    assert_eq!(holes.len(), 4, "{holes:?}");
+    assert!(
+        holes.iter().all(
+            |h| h.kind == patchjit_stencils::RelocKind::R_AARCH64_CONDBR19
+                && h.patch == PatchKind::Aarch64Branch19r
+        ),
+        "{holes:?}"
+    );
+    let table = support::leak_table(&extraction, TARGET);
+    let group = &table.groups[0];
+    // Every `helper` branch (at 0, 4 and 8) reaches from 1 MiB back of the last to 1 MiB - 4
+    // on from the first.
+    let (lowest, highest) = (CODE + 8 - (1 << 20), CODE + (1 << 20) - 4);
+    for helper in [lowest, highest, CODE + 0x40, CODE - 0x1000] {
+        let v = values(0, helper);
+        let (ours, _) = support::emit_alone(table, "condbr19", v, CODE, Some(DATA_OFFSET as usize));
+        let lld = link("condbr19", &object, group, 0, v);
+        assert_eq!(ours[..16], lld.text[..16], "helper at {helper:#x}");
+    }
+    for (helper, distance) in [(lowest - 4, -(1 << 20) - 4), (highest + 4, 1 << 20)] {
+        let mut e = Emitter::new(table, &[("helper", helper as usize)]).unwrap();
+        e.push(Instruction {
+            jump_target: Some(Destination::Instruction(0)),
+            ..Instruction::new(0)
+        })
+        .unwrap();
+        e.set_terminator(e.group("ret").unwrap()).unwrap();
+        let layout = e.layout().unwrap();
+        let mut image = vec![0u8; DATA_OFFSET as usize + layout.data_len() as usize];
+        let error = e
+            .emit_into(&layout, &mut image, CODE, DATA_OFFSET as usize)
+            .unwrap_err();
+        let EmitError::Patch { error, .. } = error else {
+            panic!("{error}");
+        };
+        assert_eq!(error.kind, PatchKind::Aarch64Branch19r);
+        assert_eq!(
+            error.problem,
+            PatchProblem::OutOfRange {
+                bits: 21,
+                signed: true,
+                distance
+            },
+            "helper at {helper:#x}"
+        );
+    }
 }

@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn relocation_numbers_agree_with_the_object_crate() {
         use RelocKind::*;
-        let numbers: [(RelocKind, u32); 46] = [
+        let numbers: [(RelocKind, u32); 47] = [
             (R_X86_64_64, elf::R_X86_64_64),
             (R_X86_64_PC32, elf::R_X86_64_PC32),
             (R_X86_64_32, elf::R_X86_64_32),
@@ -281,6 +281,7 @@ mod tests {
             (R_AARCH64_ADR_GOT_PAGE, elf::R_AARCH64_ADR_GOT_PAGE),
             (R_AARCH64_ADR_PREL_PG_HI21, elf::R_AARCH64_ADR_PREL_PG_HI21),
             (R_AARCH64_CALL26, elf::R_AARCH64_CALL26),
+            (R_AARCH64_CONDBR19, elf::R_AARCH64_CONDBR19),
             (R_AARCH64_JUMP26, elf::R_AARCH64_JUMP26),
             (R_AARCH64_LD64_GOT_LO12_NC, elf::R_AARCH64_LD64_GOT_LO12_NC),
             (

@@ -78,6 +78,9 @@ patch_kinds! {
     Aarch64Page21rx => "patch_aarch64_21rx", 4;
     /// A 26-bit branch displacement (`b`/`bl`).
     Aarch64Branch26r => "patch_aarch64_26r", 4;
+    /// A 19-bit conditional branch displacement (`b.cond`, `cbz`, `cbnz`), reaching ±1 MiB:
+    /// what hot-path fallthrough turns `b.cond CONTINUE; b X` into (CPython 3.15's name).
+    Aarch64Branch19r => "patch_aarch64_19r", 4;
     /// A folded `adrp` + `ldr` pair (8 bytes) loading a GOT slot.
     Aarch64Pair33rx => "patch_aarch64_33rx", 8;
     /// A branch to an external symbol that may need a trampoline; at build time the addend is

@@ -139,6 +139,7 @@ relocations! {
     R_AARCH64_ADR_GOT_PAGE         => Elf,   Aarch64, 311,   Aarch64Page21rx,      true,  Explicit;
     R_AARCH64_ADR_PREL_PG_HI21     => Elf,   Aarch64, 275,   Aarch64Page21r,       false, Explicit;
     R_AARCH64_CALL26               => Elf,   Aarch64, 283,   Aarch64Branch26r,     false, Explicit;
+    R_AARCH64_CONDBR19             => Elf,   Aarch64, 280,   Aarch64Branch19r,     false, Explicit;
     R_AARCH64_JUMP26               => Elf,   Aarch64, 282,   Aarch64Branch26r,     false, Explicit;
     R_AARCH64_LD64_GOT_LO12_NC     => Elf,   Aarch64, 312,   Aarch64Lo12x,         true,  Explicit;
     R_AARCH64_LDST8_ABS_LO12_NC    => Elf,   Aarch64, 278,   Aarch64Lo12,          false, Explicit;
