@@ -2,13 +2,14 @@
 //! `jcc CONTINUE; jmp TARGET` end in the inverse `jcc TARGET` and fall through. Checked on the
 //! x86 targets' real clang output (x86-64 Linux and Windows have the shape; macOS keeps a frame
 //! pointer, so both paths pop it first, and i686 has no `preserve_none`: there the pass must
-//! leave the code alone), by an independent decoder (`llvm-objdump` of the emitted code
-//! must show the conditional branch reaching the jump target's address), and by running loops
-//! whose branch is taken and not taken.
+//! leave the code alone) and on AArch64 Linux's (`b.cond CONTINUE; b TARGET` → `b.!cond
+//! TARGET`), by an independent decoder (`llvm-objdump` of the emitted code must show the
+//! conditional branch reaching the jump target's address), and by running loops whose branch is
+//! taken and not taken, natively on x86-64 and under qemu-aarch64 (`.ci/aarch64`).
 
 mod support;
 
-use patchjit_stencils::{fall_through, HoleValue, Target};
+use patchjit_stencils::{fall_through, HoleValue, PatchKind, RelocKind, Target};
 
 #[test]
 fn branch_stencils_end_in_the_inverse_conditional_jump_on_x86_64() {
@@ -43,17 +44,137 @@ fn branch_stencils_end_in_the_inverse_conditional_jump_on_x86_64() {
     }
 }
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn branch_stencils_end_in_the_inverse_conditional_branch_on_aarch64_linux() {
+    let word = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    // Mach-O and COFF have no 19-bit branch relocation to name the new hole's kind by.
+    for target in [Target::Aarch64AppleDarwin, Target::Aarch64PcWindowsMsvc] {
+        let mut extraction = support::build(target, &["dec_jump_positive", "jump"]);
+        let before = extraction.clone();
+        assert_eq!(fall_through(&mut extraction, target), 0, "{target}");
+        assert_eq!(extraction, before, "{target}");
+    }
+    let target = Target::Aarch64UnknownLinuxGnu;
+    let mut extraction = support::build(target, &["dec_jump_positive", "jump"]);
+    let before = extraction.groups[0].code.clone();
+    assert_eq!(fall_through(&mut extraction, target), 1);
+    let code = &extraction.groups[0].code;
+    let last = code.holes.last().unwrap();
+    assert_eq!(
+        (last.kind, last.patch, &last.value),
+        (
+            RelocKind::R_AARCH64_CONDBR19,
+            PatchKind::Aarch64Branch19r,
+            &HoleValue::JumpTarget
+        )
+    );
+    // `subs; b.lt CONTINUE; b JUMP_TARGET` became `subs; b.ge JUMP_TARGET` (cond 0b1011 → 0b1010).
+    let at = last.offset as usize;
+    assert_eq!(
+        word(&before.body, at) & 0xFF00_001F,
+        0x5400_000B,
+        "{before:x?}"
+    );
+    assert_eq!(word(&code.body, at), 0x5400_000A, "{code:x?}");
+    assert_eq!(&code.body[..at], &before.body[..at]);
+    assert_eq!(
+        word(&before.body, at + 4),
+        0x1400_0000,
+        "the `b` that is gone"
+    );
+    let end = (at + 4).next_multiple_of(8);
+    assert_eq!(
+        code.body.len(),
+        end,
+        "the branch last, padded to the code alignment"
+    );
+    assert!(code.body[at + 4..]
+        .chunks(4)
+        .all(|n| n == [0x1f, 0x20, 0x03, 0xd5]));
+    // An unconditional branch has nothing to fall through to.
+    assert_eq!(word(&extraction.groups[1].code.body, 0), 0x1400_0000);
+}
+
+/// The rewritten AArch64 branch reaches ±1 MiB: a loop whose body spans exactly that is emitted,
+/// one a word longer is an error naming the limit (never a truncated displacement).
+#[test]
+fn aarch64_branches_beyond_1_mib_are_refused() {
+    use patchjit::{Destination, EmitError, Emitter, Instruction, PatchProblem};
+    let target = Target::Aarch64UnknownLinuxGnu;
+    let mut extraction = support::build(target, &["accumulate", "dec_jump_positive", "ret"]);
+    assert_eq!(fall_through(&mut extraction, target), 1);
+    let table = support::leak_table(&extraction, target);
+    let (body, at) = (
+        table.groups[0].code.len,
+        table.groups[1].code.holes.last().unwrap().offset,
+    );
+    // `n` accumulates, then the branch back to the first: a distance of n * body + at.
+    let emit = |n: u32| {
+        let mut e = Emitter::new(table, &[]).unwrap();
+        for _ in 0..n {
+            e.push(Instruction::new(0)).unwrap();
+        }
+        e.push(Instruction {
+            jump_target: Some(Destination::Instruction(0)),
+            ..Instruction::new(1)
+        })
+        .unwrap();
+        e.set_terminator(2).unwrap();
+        let layout = e.layout().unwrap();
+        let mut image = vec![0u8; layout.code_len() as usize + layout.data_len() as usize];
+        e.emit_into(&layout, &mut image, 0x4000_0000, layout.code_len() as usize)
+            .map(|()| image)
+    };
+    let fits = ((1 << 20) - at) / body;
+    let image = emit(fits).unwrap();
+    let branch = (fits * body + at) as usize;
+    let word = u32::from_le_bytes(image[branch..branch + 4].try_into().unwrap());
+    let displacement = (((word >> 5) & 0x7FFFF) as i32) << 13 >> 13;
+    assert_eq!(4 * displacement, -(branch as i32), "{word:#x}");
+    let too_far = (fits + 1) * body + at;
+    assert!(too_far > 1 << 20);
+    let error = emit(fits + 1).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("beyond the ±1 MiB B.cond/CBZ/CBNZ reaches"),
+        "{error}"
+    );
+    let EmitError::Patch { error, .. } = error else {
+        panic!("{error}");
+    };
+    assert_eq!(
+        error.problem,
+        PatchProblem::OutOfRange {
+            bits: 21,
+            signed: true,
+            distance: -i64::from(too_far)
+        }
+    );
+}
+
+#[cfg(all(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_os = "linux"
+))]
 mod run {
     use std::process::Command;
     use std::sync::OnceLock;
 
     use patchjit::{Destination, Emitter, ExecutableCode, Instruction, Options, StencilTable};
-    use patchjit_stencils::{fall_through, Target};
+    use patchjit_stencils::fall_through;
 
-    use crate::support;
+    use crate::support::{self, NATIVE as TARGET};
 
-    const TARGET: Target = Target::X86_64UnknownLinuxGnu;
+    /// What `llvm-objcopy` calls this machine's ELF, and how `llvm-objdump` spells the
+    /// rewritten branch (`acc - 1 > 0` jumps if greater or equal).
+    const X86: bool = cfg!(target_arch = "x86_64");
+    const ELF_FORMAT: &str = if X86 {
+        "elf64-x86-64"
+    } else {
+        "elf64-littleaarch64"
+    };
+    const GE: &str = if X86 { "jge" } else { "b.ge" };
 
     fn table() -> &'static StencilTable {
         static TABLE: OnceLock<&'static StencilTable> = OnceLock::new();
@@ -125,7 +246,7 @@ mod run {
         let elf = bin.with_extension("o");
         let tool = |name: &str| format!("{name}-19");
         let wrapped = Command::new(tool("llvm-objcopy"))
-            .args(["-I", "binary", "-O", "elf64-x86-64"])
+            .args(["-I", "binary", "-O", ELF_FORMAT])
             .args([&bin, &elf])
             .status()
             .expect("llvm-objcopy-19 runs");
@@ -147,7 +268,8 @@ mod run {
         let target = code.instruction_start(accumulate).unwrap();
         let dec = code.instruction_start(accumulate + 1).unwrap();
         let next = code.instruction_start(accumulate + 2).unwrap();
-        // The branch is the last instruction of dec_jump_positive's copy, right before load_sum.
+        // The branch is the last instruction of dec_jump_positive's copy (but for AArch64's NOP
+        // padding), right before load_sum.
         let branch = listing
             .lines()
             .rev()
@@ -157,8 +279,8 @@ mod run {
                 let text = text.split('<').next()?.trim();
                 (dec..next).contains(&address).then(|| text.to_string())
             })
-            .next()
+            .find(|text| text != "nop")
             .expect("dec_jump_positive's code in the listing");
-        assert_eq!(branch, format!("jge\t{target:#x}"), "{listing}");
+        assert_eq!(branch, format!("{GE}\t{target:#x}"), "{listing}");
     }
 }
