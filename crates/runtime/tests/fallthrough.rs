@@ -55,9 +55,34 @@ fn branch_stencils_end_in_the_inverse_conditional_branch_on_aarch64_linux() {
         assert_eq!(extraction, before, "{target}");
     }
     let target = Target::Aarch64UnknownLinuxGnu;
-    let mut extraction = support::build(target, &["dec_jump_positive", "jump"]);
+    let names = [
+        "dec_jump_positive",
+        "jump",
+        "dec_jump_nonzero",
+        "error_if_negative",
+    ];
+    let mut extraction = support::build(target, &names);
+    let original = extraction.clone();
     let before = extraction.groups[0].code.clone();
-    assert_eq!(fall_through(&mut extraction, target), 1);
+    assert_eq!(fall_through(&mut extraction, target), 2);
+    // `subs; b.ne L; b CONTINUE; L: b JUMP_TARGET` → `subs; b.ne JUMP_TARGET`.
+    let nonzero = &extraction.groups[2].code;
+    assert_eq!(nonzero.body.len(), 8, "{nonzero:x?}");
+    assert_eq!(word(&nonzero.body, 4), 0x5400_0001, "{nonzero:x?}");
+    assert_eq!(
+        (
+            nonzero.holes.len(),
+            nonzero.holes[0].patch,
+            &nonzero.holes[0].value
+        ),
+        (1, PatchKind::Aarch64Branch19r, &HoleValue::JumpTarget)
+    );
+    // `tbnz x21, #63, L; b CONTINUE; L: b ERROR_TARGET` stays: `tbnz` reaches only ±32 KiB.
+    assert_eq!(extraction.groups[3], original.groups[3]);
+    assert_eq!(
+        word(&extraction.groups[3].code.body, 0) & 0x7F00_0000,
+        0x3700_0000
+    );
     let code = &extraction.groups[0].code;
     let last = code.holes.last().unwrap();
     assert_eq!(
@@ -186,9 +211,13 @@ mod run {
                 "accumulate",
                 "load_sum",
                 "dec_jump_positive",
+                "dec_jump_nonzero",
             ];
             let mut extraction = support::build(TARGET, &names);
-            assert_eq!(fall_through(&mut extraction, TARGET), 1);
+            // x86-64's `dec_jump_nonzero` is `dec; jne JUMP_TARGET` already; AArch64's was
+            // `subs; b.ne L; b CONTINUE; L: b JUMP_TARGET`.
+            let rewritten = if X86 { 1 } else { 2 };
+            assert_eq!(fall_through(&mut extraction, TARGET), rewritten);
             support::leak_table(&extraction, TARGET)
         })
     }
@@ -200,8 +229,9 @@ mod run {
         error: i64,
     }
 
-    /// `load n; top: accumulate; dec_jump_positive top; load_sum`: n + (n - 1) + ... + 1.
-    fn triangle(n: i64) -> (ExecutableCode, usize) {
+    /// `load n; top: accumulate; <branch> top; load_sum`: n + (n - 1) + ... + 1, for `branch`
+    /// `dec_jump_positive` or `dec_jump_nonzero` (n ≥ 1).
+    fn triangle(n: i64, branch: &str) -> (ExecutableCode, usize) {
         let mut e = Emitter::new(table(), &[]).unwrap();
         e.set_shim(e.group("shim").unwrap()).unwrap();
         e.set_terminator(e.group("ret").unwrap()).unwrap();
@@ -216,7 +246,7 @@ mod run {
         let accumulate = e.push(op(&e, "accumulate")).unwrap();
         e.push(Instruction {
             jump_target: Some(Destination::Label(top)),
-            ..op(&e, "dec_jump_positive")
+            ..op(&e, branch)
         })
         .unwrap();
         e.push(op(&e, "load_sum")).unwrap();
@@ -225,19 +255,22 @@ mod run {
 
     #[test]
     fn loops_run_with_the_branch_taken_and_not_taken() {
-        for n in [1i64, 2, 3, 1000] {
-            let (code, _) = triangle(n);
+        for (n, branch) in [1i64, 2, 3, 1000]
+            .into_iter()
+            .flat_map(|n| [(n, "dec_jump_positive"), (n, "dec_jump_nonzero")])
+        {
+            let (code, _) = triangle(n, branch);
             let mut state = State::default();
             // SAFETY: the shim template is `int64_t _JIT_ENTRY(State *)` with the C ABI.
             let f: extern "C" fn(*mut State) -> i64 = unsafe { code.entry() };
-            assert_eq!(f(&mut state), n * (n + 1) / 2, "n = {n}");
+            assert_eq!(f(&mut state), n * (n + 1) / 2, "{branch}, n = {n}");
             assert_eq!(state.error, 0);
         }
     }
 
     #[test]
     fn llvm_objdump_sees_the_branch_reach_its_target() {
-        let (code, accumulate) = triangle(5);
+        let (code, accumulate) = triangle(5, "dec_jump_positive");
         let bin = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("fallthrough-{}.bin", std::process::id()));
         std::fs::write(&bin, code.code()).unwrap();

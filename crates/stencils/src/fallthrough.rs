@@ -7,7 +7,8 @@
 //! On AArch64 the shape is `b.cond CONTINUE; b X` (or `cbz`/`cbnz`), the conditional branch
 //! local (no relocation: the continuation is the stencil's end, after trailing-jump removal)
 //! and followed only by NOP padding; it becomes `b.!cond X` with an
-//! [`PatchKind::Aarch64Branch19r`] hole. That branch reaches ±1 MiB instead of `b`'s ±128 MiB:
+//! [`PatchKind::Aarch64Branch19r`] hole. clang's other layout, `b.cond L; b CONTINUE; L: b X`,
+//! becomes `b.cond X`. That branch reaches ±1 MiB instead of `b`'s ±128 MiB:
 //! a program whose jump spans more is refused by the emitter's range check, never truncated.
 //!
 //! The rewrite is refused (the stencil stays as it was) when anything else might jump to the
@@ -148,20 +149,24 @@ fn aarch64_branch_target(word: u32, at: usize) -> Option<i64> {
     Some(at as i64 + displacement)
 }
 
-/// `word` as the conditional branch taken exactly when it is not, its displacement cleared:
-/// `b.cond` with the condition's low bit flipped (never `al`/`nv`, which have no inverse), or
-/// `cbz` ↔ `cbnz`. `None` for anything else (`bc.cond`, `tbz`/`tbnz`: clang 19 does not end
-/// stencils with them, and `tbz`'s ±32 KiB would be too short a reach).
-fn aarch64_inverse(word: u32) -> Option<u32> {
-    if word & 0xFF00_0010 == 0x5400_0000 && word & 0xE < 0xE {
-        Some((word & !(0x7FFFF << 5)) ^ 1)
+/// `word` with its displacement cleared, and the bit that inverts its condition, if it is a
+/// conditional branch with an imm19 and an inverse: `b.cond` (never `al`/`nv`; the condition's
+/// low bit), `cbz`/`cbnz` (bit 24). `None` for anything else: `bc.cond`, and `tbz`/`tbnz`,
+/// which clang 19 uses for sign tests (`if (x < 0)`), but whose ±32 KiB reach would make every
+/// program with more code than that fail to emit.
+fn aarch64_conditional(word: u32) -> Option<(u32, u32)> {
+    let cleared = word & !(0x7FFFF << 5);
+    if word & 0xFF00_0010 == 0x5400_0000 && word & 0xE != 0xE {
+        Some((cleared, 1))
     } else if word & 0x7E00_0000 == 0x3400_0000 {
-        Some((word & !(0x7FFFF << 5)) ^ (1 << 24))
+        Some((cleared, 1 << 24))
     } else {
         None
     }
 }
 
+/// The two layouts clang gives `if (cond) JUMP(); NEXT();` once the trailing `b CONTINUE` is
+/// gone: `c CONTINUE; b X` becomes `!c X`, and `c L; b CONTINUE; L: b X` becomes `c X`.
 fn rewrite_aarch64(code: &mut Stencil, target: Target) -> bool {
     let word = |at: usize| {
         let b = &code.body[at..at + 4];
@@ -176,30 +181,40 @@ fn rewrite_aarch64(code: &mut Stencil, target: Target) -> bool {
     while end >= 4 && word(end - 4) == AARCH64_NOP {
         end -= 4;
     }
-    let Some(cond) = end.checked_sub(8) else {
-        return false;
-    };
-    let jump = end - 4;
-    let Some(inverse) = aarch64_inverse(word(cond)) else {
+    let Some(jump) = end.checked_sub(4) else {
         return false;
     };
     let at = |offset: usize| code.holes.iter().position(|h| h.offset == offset as u64);
-    let Some(to_target) = at(jump) else {
+    let direct = |h: &Hole| {
+        h.patch == PatchKind::Aarch64Branch26r && h.kind.patch_kind() == h.patch && !h.kind.is_got()
+    };
+    let is_b = |at: usize| word(at) & 0xFC00_0000 == 0x1400_0000;
+    let Some(to_target) = at(jump).filter(|&i| is_b(jump) && direct(&code.holes[i])) else {
         return false;
     };
-    let t = &code.holes[to_target];
-    let continues = aarch64_branch_target(word(cond), cond)
-        .is_some_and(|to| (end as i64..=len as i64).contains(&to));
-    if !continues
-        || word(jump) & 0xFC00_0000 != 0x1400_0000
-        || t.patch != PatchKind::Aarch64Branch26r
-        || t.kind.patch_kind() != t.patch
-        || t.kind.is_got()
-        || at(cond).is_some()
-        || reaches_aarch64(code, jump, cond)
-    {
+    // `b CONTINUE` before the final `b`: the second layout.
+    let to_continue = jump.checked_sub(4).and_then(|before| {
+        let i = at(before)?;
+        let h = &code.holes[i];
+        let plain = h.value == HoleValue::Continue && h.symbol.is_none() && h.addend == 0;
+        (is_b(before) && direct(h) && plain).then_some((before, i))
+    });
+    let (removed, lands) = match to_continue {
+        Some((before, _)) => (before, jump..=jump),
+        None => (jump, end..=len),
+    };
+    let Some(cond) = removed.checked_sub(4) else {
+        return false;
+    };
+    let Some((cleared, invert)) = aarch64_conditional(word(cond)) else {
+        return false;
+    };
+    let continues =
+        aarch64_branch_target(word(cond), cond).is_some_and(|to| lands.contains(&(to as usize)));
+    if !continues || at(cond).is_some() || reaches_aarch64(code, removed, cond) {
         return false;
     }
+    let t = &code.holes[to_target];
     let hole = Hole {
         offset: cond as u64,
         kind: RelocKind::R_AARCH64_CONDBR19,
@@ -208,11 +223,21 @@ fn rewrite_aarch64(code: &mut Stencil, target: Target) -> bool {
         addend: t.addend,
         patch: PatchKind::Aarch64Branch19r,
     };
-    // Nothing lies between the two branches, so the new hole takes the old one's place in
-    // offset order.
-    code.holes[to_target] = hole;
-    code.body[cond..jump].copy_from_slice(&inverse.to_le_bytes());
-    code.body.truncate(jump);
+    let branch = match to_continue {
+        Some(_) => cleared,
+        None => cleared ^ invert,
+    };
+    // Nothing lies between the branches, so the new hole takes the first removed one's place
+    // in offset order.
+    match to_continue {
+        Some((_, i)) => {
+            code.holes[i] = hole;
+            code.holes.remove(to_target);
+        }
+        None => code.holes[to_target] = hole,
+    }
+    code.body[cond..removed].copy_from_slice(&branch.to_le_bytes());
+    code.body.truncate(removed);
     let align = target.code_alignment();
     while !code.body.len().is_multiple_of(align) {
         code.body.extend_from_slice(target.nop());
@@ -401,6 +426,52 @@ mod tests {
         }
     }
 
+    /// `ldr x8, [x21, #-8]!; cbz x8, L; b CONTINUE; L: b JUMP_TARGET` (the calc example's
+    /// `jump_if_zero`) → `ldr; cbz x8, JUMP_TARGET`: the same condition, retargeted.
+    #[test]
+    fn aarch64_branch_around_a_continue_jump_becomes_the_branch_itself() {
+        let continue_hole = Hole {
+            offset: 8,
+            value: HoleValue::Continue,
+            ..aarch64(&[], 0).groups[0].code.holes[0].clone()
+        };
+        let ldr = 0xF85F_8EA8;
+        let mut e = aarch64(&[], 0);
+        e.groups[0].code = Stencil {
+            body: words(&[ldr, 0xB400_0048, 0x1400_0000, 0x1400_0000]),
+            holes: vec![
+                continue_hole.clone(),
+                Hole {
+                    offset: 12,
+                    ..e.groups[0].code.holes[0].clone()
+                },
+            ],
+        };
+        let before = e.clone();
+        assert_eq!(fall_through(&mut e, LINUX_ARM), 1);
+        let code = &e.groups[0].code;
+        assert_eq!(code.body, words(&[ldr, 0xB400_0008]));
+        assert_eq!(
+            code.holes,
+            [Hole {
+                offset: 4,
+                kind: RelocKind::R_AARCH64_CONDBR19,
+                value: HoleValue::JumpTarget,
+                symbol: None,
+                addend: 0,
+                patch: PatchKind::Aarch64Branch19r,
+            }]
+        );
+        // Not when the middle branch goes anywhere but the continuation, or the conditional
+        // one lands anywhere but the final `b`.
+        let mut e = before.clone();
+        e.groups[0].code.holes[0].value = HoleValue::ErrorTarget;
+        assert_eq!(fall_through(&mut e, LINUX_ARM), 0);
+        let mut e = before;
+        e.groups[0].code.body[4] = 0x68; // cbz x8, +12: past the end
+        assert_eq!(fall_through(&mut e, LINUX_ARM), 0);
+    }
+
     #[test]
     fn aarch64_shapes_that_must_stay() {
         let unchanged = |mut e: Extraction, target: Target, why: &str| {
@@ -417,7 +488,7 @@ mod tests {
         unchanged(aarch64(&[0x1400_0002], B_NE), LINUX_ARM, "b onto the jump");
         unchanged(aarch64(&[0xB400_0060], B_NE), LINUX_ARM, "cbz past it");
         unchanged(aarch64(&[CMP_X25_X26], 0x5400_000E), LINUX_ARM, "b.al");
-        // `tbz` reaches only ±32 KiB; clang 19 does not end stencils with it anyway.
+        // `tbz` reaches only ±32 KiB.
         unchanged(aarch64(&[CMP_X25_X26], 0x3600_0000), LINUX_ARM, "tbz");
         let mut e = aarch64(&[CMP_X25_X26], B_NE);
         e.groups[0].code.body[4] = 0x81; // b.ne +16: past the end
