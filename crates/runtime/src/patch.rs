@@ -192,31 +192,36 @@ impl<'a> PatchTarget<'a> {
     /// [`PatchKind::Aarch64Trampoline`] is resolved by the emitter (it needs the trampoline area)
     /// and must arrive here as [`PatchKind::Aarch64Branch26r`].
     pub fn apply(&mut self, kind: PatchKind, offset: usize, value: u64) -> Result<(), PatchError> {
-        let mut p = Patch {
-            t: self,
-            kind,
-            offset,
-            value,
-        };
+        // A fresh `Patch` per arm: only the arms that call out of line put one in memory.
+        macro_rules! p {
+            () => {
+                Patch {
+                    t: &mut *self,
+                    kind,
+                    offset,
+                    value,
+                }
+            };
+        }
         match kind {
-            PatchKind::Abs32 => p.abs32(false),
-            PatchKind::Abs32s => p.abs32(true),
-            PatchKind::Abs64 => p.abs64(),
-            PatchKind::Rel32 => p.rel32(value),
-            PatchKind::X86_64Rel32x => p.x86_64_rel32x(),
-            PatchKind::Aarch64Lo12 | PatchKind::Aarch64Lo12x => p.aarch64_lo12(offset, value),
-            PatchKind::Aarch64Mov16a => p.aarch64_mov16(0, false),
-            PatchKind::Aarch64Mov16b => p.aarch64_mov16(1, false),
-            PatchKind::Aarch64Mov16c => p.aarch64_mov16(2, false),
-            PatchKind::Aarch64Mov16d => p.aarch64_mov16(3, false),
-            PatchKind::Aarch64Mov16aChecked => p.aarch64_mov16(0, true),
-            PatchKind::Aarch64Mov16bChecked => p.aarch64_mov16(1, true),
+            PatchKind::Abs32 => p!().abs32(false),
+            PatchKind::Abs32s => p!().abs32(true),
+            PatchKind::Abs64 => p!().abs64(),
+            PatchKind::Rel32 => p!().rel32(value),
+            PatchKind::X86_64Rel32x => p!().x86_64_rel32x(),
+            PatchKind::Aarch64Lo12 | PatchKind::Aarch64Lo12x => p!().aarch64_lo12(offset, value),
+            PatchKind::Aarch64Mov16a => p!().aarch64_mov16(0, false),
+            PatchKind::Aarch64Mov16b => p!().aarch64_mov16(1, false),
+            PatchKind::Aarch64Mov16c => p!().aarch64_mov16(2, false),
+            PatchKind::Aarch64Mov16d => p!().aarch64_mov16(3, false),
+            PatchKind::Aarch64Mov16aChecked => p!().aarch64_mov16(0, true),
+            PatchKind::Aarch64Mov16bChecked => p!().aarch64_mov16(1, true),
             PatchKind::Aarch64Page21r | PatchKind::Aarch64Page21rx => {
-                p.aarch64_page21(offset, value)
+                p!().aarch64_page21(offset, value)
             }
-            PatchKind::Aarch64Branch26r | PatchKind::Aarch64Trampoline => p.aarch64_branch26(),
-            PatchKind::Aarch64Branch19r => p.aarch64_branch19(),
-            PatchKind::Aarch64Pair33rx => p.aarch64_pair33rx(),
+            PatchKind::Aarch64Branch26r | PatchKind::Aarch64Trampoline => p!().aarch64_branch26(),
+            PatchKind::Aarch64Branch19r => p!().aarch64_branch19(),
+            PatchKind::Aarch64Pair33rx => p!().aarch64_pair33rx(),
         }
     }
 
