@@ -2,7 +2,7 @@
 
 use super::{BranchKind, Destination, EmitError, Emitter, Instruction, Layout, Section, Site};
 use crate::patch::{PatchTarget, AARCH64_TRAMPOLINE_SIZE};
-use crate::stencil::{Hole, HoleValue, PatchKind};
+use crate::stencil::{Hole, HoleValue, PatchKind, StencilGroup};
 
 impl Emitter<'_> {
     /// Pass 2 into `buf` as if `buf[0]` lived at address `base`: code at offset 0, data at
@@ -34,6 +34,7 @@ impl Emitter<'_> {
         }
         let mut run = Run {
             emitter: self,
+            groups: self.table.groups,
             layout,
             target: PatchTarget::new(buf, base),
             data_offset,
@@ -41,13 +42,23 @@ impl Emitter<'_> {
             data: 0,
         };
         if let Some(g) = self.shim {
-            run.piece(g, None)?;
+            run.piece(g, None, &NO_INSTRUCTION, true)?;
         }
+        // Every instruction continues into the next piece but the last one without a terminator.
+        let (last, continues) = (
+            self.instructions.len().wrapping_sub(1),
+            self.terminator.is_some(),
+        );
         for (i, instruction) in self.instructions.iter().enumerate() {
-            run.piece(instruction.group, Some((i, instruction)))?;
+            run.piece(
+                instruction.group,
+                Some(i),
+                instruction,
+                i != last || continues,
+            )?;
         }
         if let Some(g) = self.terminator {
-            run.piece(g, None)?;
+            run.piece(g, None, &NO_INSTRUCTION, true)?;
         }
         for (slot, &symbol) in layout.trampoline_symbols.iter().enumerate() {
             let address = self.symbols[symbol as usize].ok_or(EmitError::UnresolvedSymbol {
@@ -77,6 +88,8 @@ impl Emitter<'_> {
 /// State of pass 2.
 struct Run<'e, 't, 'b> {
     emitter: &'e Emitter<'t>,
+    /// The table's groups, one load away rather than two.
+    groups: &'t [StencilGroup],
     layout: &'e Layout<'e>,
     target: PatchTarget<'b>,
     data_offset: usize,
@@ -86,10 +99,26 @@ struct Run<'e, 't, 'b> {
     data: usize,
 }
 
-/// The addresses a piece's holes are computed from.
+/// The values of the shim's and the terminator's holes: every field zero, no destinations.
+const NO_INSTRUCTION: Instruction = Instruction {
+    group: 0,
+    oparg: 0,
+    operand0: 0,
+    operand1: 0,
+    target: 0,
+    jump_target: None,
+    error_target: None,
+};
+
+/// The addresses a piece's holes are computed from; passed by value, so that it lives in
+/// registers.
+#[derive(Clone, Copy)]
 struct Frame<'i> {
     site_group: u16,
-    instruction: Option<(usize, &'i Instruction)>,
+    /// The instruction's index; `None` for the shim and the terminator.
+    index: Option<usize>,
+    /// Its fields ([`NO_INSTRUCTION`]'s for the shim and the terminator).
+    instruction: &'i Instruction,
     code: u64,
     data: u64,
     /// Address after this piece's code; `None` when nothing follows it.
@@ -97,26 +126,27 @@ struct Frame<'i> {
 }
 
 impl Run<'_, '_, '_> {
-    /// Copies and patches one piece: the instruction `instruction` (index and value), or the
-    /// shim or terminator (`None`).
+    /// Copies and patches one piece: instruction `index` (with its fields `instruction`), or
+    /// the shim or terminator (`None`, no fields); `continues` if another piece follows it.
     #[inline(always)]
     fn piece(
         &mut self,
         g: u16,
-        instruction: Option<(usize, &Instruction)>,
+        index: Option<usize>,
+        instruction: &Instruction,
+        continues: bool,
     ) -> Result<(), EmitError> {
-        let emitter = self.emitter;
-        let group = emitter.group_of(g);
-        let falls_off = instruction.is_some_and(|(i, _)| i + 1 == emitter.instructions.len())
-            && emitter.terminator.is_none();
+        let group = &self.groups[g as usize];
         let code_at = self.code;
+        let code = self.target.base + code_at as u64;
+        let code_len = group.code.len as usize;
         let mut frame = Frame {
             site_group: g,
+            index,
             instruction,
-            code: self.target.base + code_at as u64,
+            code,
             data: 0,
-            continue_to: (!falls_off)
-                .then_some(self.target.base + (code_at + group.code.len as usize) as u64),
+            continue_to: continues.then_some(code + code_len as u64),
         };
         if group.data.len != 0 {
             self.data = self.data.next_multiple_of(8);
@@ -124,31 +154,32 @@ impl Run<'_, '_, '_> {
             frame.data = self.target.base + data_at as u64;
             copy_small(&mut self.target.bytes[data_at..], group.data.body);
             for hole in group.data.holes {
-                self.patch(&frame, hole, data_at, Section::Data)?;
+                self.patch(frame, hole, data_at, Section::Data)?;
             }
             self.data += group.data.len as usize;
         }
         copy_small(&mut self.target.bytes[code_at..], group.code.body);
         for hole in group.code.holes {
-            self.patch(&frame, hole, code_at, Section::Code)?;
+            self.patch(frame, hole, code_at, Section::Code)?;
         }
-        self.code += group.code.len as usize;
+        self.code = code_at + code_len;
         Ok(())
     }
 
-    fn site(&self, frame: &Frame) -> Site {
+    /// Where an error happened: the piece of group `g`, instruction `index`.
+    #[cold]
+    fn site(&self, g: u16, index: Option<usize>) -> Site {
         Site {
-            group: self.emitter.group_of(frame.site_group).name,
-            instruction: frame.instruction.map(|(i, _)| i),
+            group: self.emitter.group_of(g).name,
+            instruction: index,
         }
     }
 
-    fn destination(&self, frame: &Frame, branch: BranchKind) -> Result<u64, EmitError> {
-        let site = || self.site(frame);
-        let instruction = frame.instruction.map(|(_, ins)| ins);
+    fn destination(&self, frame: Frame, branch: BranchKind) -> Result<u64, EmitError> {
+        let site = || self.site(frame.site_group, frame.index);
         let destination = match branch {
-            BranchKind::Jump => instruction.and_then(|i| i.jump_target),
-            BranchKind::Error => instruction.and_then(|i| i.error_target),
+            BranchKind::Jump => frame.instruction.jump_target,
+            BranchKind::Error => frame.instruction.error_target,
         }
         .ok_or_else(|| EmitError::MissingDestination {
             site: site(),
@@ -169,64 +200,78 @@ impl Run<'_, '_, '_> {
         Ok(self.target.base + *start as u64)
     }
 
+    /// `field` read through the narrow hole value's declared type: its bit pattern, or an error
+    /// if the type cannot hold it. Inlined into the narrow values' arms, where the value is one
+    /// of a few.
+    #[inline(always)]
+    fn narrow(
+        &self,
+        frame: Frame,
+        hole: &Hole,
+        section: Section,
+        field: u64,
+    ) -> Result<u64, EmitError> {
+        // Only the narrow values' arms call this.
+        let Some(declared) = hole.value.narrow() else {
+            return Ok(field);
+        };
+        declared
+            .pattern(field)
+            .ok_or_else(|| EmitError::ValueOutOfRange {
+                site: self.site(frame.site_group, frame.index),
+                section,
+                hole: hole.offset,
+                patch: hole.patch,
+                value: hole.value,
+                declared,
+                given: field,
+            })
+    }
+
     #[inline(always)]
     fn patch(
         &mut self,
-        frame: &Frame,
+        frame: Frame,
         hole: &Hole,
         at: usize,
         section: Section,
     ) -> Result<(), EmitError> {
         let emitter = self.emitter;
-        let ins = frame.instruction.map(|(_, i)| i);
-        let field = |f: fn(&Instruction) -> u64| ins.map_or(0, f);
+        let i = frame.instruction;
+        let narrow = |field| self.narrow(frame, hole, section, field);
         let base = match hole.value {
             HoleValue::Code => frame.code,
             HoleValue::Continue => frame.continue_to.ok_or_else(|| EmitError::FallsOffEnd {
-                site: self.site(frame),
+                site: self.site(frame.site_group, frame.index),
             })?,
             HoleValue::Data => frame.data,
             HoleValue::Executor => emitter.executor,
-            HoleValue::Oparg | HoleValue::OpargU16 | HoleValue::OpargU32 => field(|i| i.oparg),
-            HoleValue::Operand0
-            | HoleValue::Operand0S32
-            | HoleValue::Operand0U32
-            | HoleValue::Operand0I32 => field(|i| i.operand0),
-            HoleValue::Operand0Hi => field(|i| i.operand0 >> 32),
-            HoleValue::Operand0Lo => field(|i| i.operand0 & 0xFFFF_FFFF),
-            HoleValue::Operand1
-            | HoleValue::Operand1S16
-            | HoleValue::Operand1S32
-            | HoleValue::Operand1I32 => field(|i| i.operand1),
-            HoleValue::Operand1Hi => field(|i| i.operand1 >> 32),
-            HoleValue::Operand1Lo => field(|i| i.operand1 & 0xFFFF_FFFF),
-            HoleValue::Target => field(|i| i.target),
+            HoleValue::Oparg => i.oparg,
+            HoleValue::OpargU16 | HoleValue::OpargU32 => narrow(i.oparg)?,
+            HoleValue::Operand0 => i.operand0,
+            HoleValue::Operand0S32 | HoleValue::Operand0U32 | HoleValue::Operand0I32 => {
+                narrow(i.operand0)?
+            }
+            HoleValue::Operand0Hi => i.operand0 >> 32,
+            HoleValue::Operand0Lo => i.operand0 & 0xFFFF_FFFF,
+            HoleValue::Operand1 => i.operand1,
+            HoleValue::Operand1S16 | HoleValue::Operand1S32 | HoleValue::Operand1I32 => {
+                narrow(i.operand1)?
+            }
+            HoleValue::Operand1Hi => i.operand1 >> 32,
+            HoleValue::Operand1Lo => i.operand1 & 0xFFFF_FFFF,
+            HoleValue::Target => i.target,
             HoleValue::JumpTarget => self.destination(frame, BranchKind::Jump)?,
             HoleValue::ErrorTarget => self.destination(frame, BranchKind::Error)?,
             HoleValue::Zero => 0,
-            HoleValue::Custom(c) => match frame.instruction {
-                Some((i, _)) => emitter.custom[i * emitter.table.custom_values.len() + c as usize],
+            HoleValue::Custom(c) => match frame.index {
+                Some(i) => emitter.custom[i * emitter.table.custom_values.len() + c as usize],
                 None => 0,
             },
         };
-        // A narrow value is read through its declared type: refuse what the type cannot hold.
-        let base = match hole.value.narrow() {
-            Some(declared) => declared
-                .pattern(base)
-                .ok_or_else(|| EmitError::ValueOutOfRange {
-                    site: self.site(frame),
-                    section,
-                    hole: hole.offset,
-                    patch: hole.patch,
-                    value: hole.value,
-                    declared,
-                    given: base,
-                })?,
-            None => base,
-        };
         let symbol = match hole.symbol {
             Some(s) => emitter.symbols[s as usize].ok_or_else(|| EmitError::UnresolvedSymbol {
-                site: self.site(frame),
+                site: self.site(frame.site_group, frame.index),
                 symbol: emitter.table.symbols[s as usize],
             })?,
             None => 0,
@@ -254,7 +299,7 @@ impl Run<'_, '_, '_> {
         self.target
             .apply(kind, offset, value)
             .map_err(|error| EmitError::Patch {
-                site: self.site(frame),
+                site: self.site(frame.site_group, frame.index),
                 section,
                 hole: hole.offset,
                 error,
@@ -264,7 +309,7 @@ impl Run<'_, '_, '_> {
 
 /// Copies `src` to the start of `dst` (`dst` is at least as long, checked by the layout).
 /// Stencils are mostly a few dozen bytes, where a call to `memcpy` costs more than the copy:
-/// sizes up to 32 use two overlapping loads and stores.
+/// sizes up to 32 use two overlapping loads and stores (three single bytes below 4).
 #[inline]
 fn copy_small(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
@@ -274,7 +319,12 @@ fn copy_small(dst: &mut [u8], src: &[u8]) {
     }
     match n {
         0 => {}
-        1..=3 => dst.copy_from_slice(src),
+        1..=3 => {
+            let (a, b, c) = (src[0], src[n / 2], src[n - 1]);
+            dst[0] = a;
+            dst[n / 2] = b;
+            dst[n - 1] = c;
+        }
         4..=7 => {
             let (a, b) = (word::<4>(src, 0), word::<4>(src, n - 4));
             dst[..4].copy_from_slice(&a);
