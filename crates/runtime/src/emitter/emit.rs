@@ -45,17 +45,16 @@ impl Emitter<'_> {
             run.piece(g, None, &NO_INSTRUCTION, true)?;
         }
         // Every instruction continues into the next piece but the last one without a terminator.
-        let (last, continues) = (
-            self.instructions.len().wrapping_sub(1),
-            self.terminator.is_some(),
-        );
-        for (i, instruction) in self.instructions.iter().enumerate() {
-            run.piece(
-                instruction.group,
-                Some(i),
-                instruction,
-                i != last || continues,
-            )?;
+        let (last, before) = match self.instructions.split_last() {
+            Some((last, before)) => (Some(last), before),
+            None => (None, &[][..]),
+        };
+        for (i, instruction) in before.iter().enumerate() {
+            run.piece(instruction.group, Some(i), instruction, true)?;
+        }
+        if let Some(instruction) = last {
+            let (i, continues) = (before.len(), self.terminator.is_some());
+            run.piece(instruction.group, Some(i), instruction, continues)?;
         }
         if let Some(g) = self.terminator {
             run.piece(g, None, &NO_INSTRUCTION, true)?;
@@ -175,6 +174,7 @@ impl Run<'_, '_, '_> {
         }
     }
 
+    #[inline]
     fn destination(&self, frame: Frame, branch: BranchKind) -> Result<u64, EmitError> {
         let site = || self.site(frame.site_group, frame.index);
         let destination = match branch {
