@@ -1,11 +1,12 @@
 //! What one object-file input goes through: both readers' entry points, extraction, the dump
 //! JSON round trip, and emission of every group through the runtime's range-checked patch
-//! functions, for whichever of the seven targets the object is for.
+//! functions (as extracted, and after hot-path fallthrough), for whichever of the seven targets
+//! the object is for.
 
 use patchjit::{Destination, Emitter, Instruction, StencilTable};
 use patchjit_stencils::{
-    extract, from_json, read_object, read_readobj_json, readobj_json_target, to_json, Extraction,
-    ObjectSections, Options, Target,
+    extract, fall_through, from_json, read_object, read_readobj_json, readobj_json_target, to_json,
+    Extraction, ObjectSections, Options, Target,
 };
 
 use crate::table::with_table;
@@ -91,7 +92,13 @@ fn extract_and_emit(sections: &ObjectSections) -> Reached {
         read_target == target && to_json(&read, target) == json,
         "the dump JSON does not read back to itself"
     );
-    if emit(&extraction, target, &options.custom_values) {
+    let mut emitted = emit(&extraction, target, &options.custom_values);
+    // What `patchjit-build` writes into tables: the branch stencils rewritten to fall through.
+    let mut rewritten = extraction;
+    if fall_through(&mut rewritten, target) > 0 {
+        emitted |= emit(&rewritten, target, &options.custom_values);
+    }
+    if emitted {
         Reached::Emitted
     } else {
         Reached::Extracted

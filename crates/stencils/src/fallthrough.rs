@@ -15,7 +15,8 @@
 //! removed jump or after it. x86: every byte offset is tried as the start of a direct branch
 //! (`jmp`/`jcc`/`call` rel8 or rel32, `loop`/`jrcxz`) whose displacement is not a hole; some of
 //! those are not instructions at all, and being wrong that way only costs the optimization.
-//! AArch64: every instruction word that is a direct branch without a hole.
+//! AArch64: every instruction word that is a direct branch without a hole. On both, so does a
+//! hole taking the address of this stencil's code there (`CODE` + addend).
 
 use patchjit_vocab::{Arch, Format, PatchKind, RelocKind, Target};
 
