@@ -289,6 +289,56 @@ fn aarch64_patch_dialect_follows_the_trees_jit_c() {
     }
 }
 
+/// The job writes what CPython 3.14's `Tools/jit` writes: no hot-path fallthrough (that is
+/// `patchjit-build`'s, for its own tables, and 3.14's jit.c has no `patch_aarch64_19r`). A
+/// branch micro-op keeps the shape the pass would rewrite: a conditional branch over the final
+/// `b JUMP_TARGET` to the end.
+#[test]
+fn branch_micro_ops_are_not_rewritten_to_fall_through() {
+    let tree = Tree::new("branch", "/* 3.14.7 */\n");
+    let cases = CASES.replace(
+        "if (spam) {\n                PATCH_JUMP(_JIT_JUMP_TARGET);\n            }\n            print(\"it's a string\");",
+        "if (spam) {\n                PATCH_JUMP(_JIT_JUMP_TARGET);\n            }",
+    );
+    assert_ne!(cases, CASES);
+    tree.write("src/Python/executor_cases.c.h", &cases);
+    run_job(&tree.job(&["aarch64-unknown-linux-gnu"], true)).unwrap();
+    let header = tree.header("aarch64-unknown-linux-gnu");
+    assert!(!header.contains("patch_aarch64_19r"), "{header}");
+    let emit = &header[header.find("emit__B_DATA(").unwrap()..];
+    let emit = &emit[..emit.find("\n}\n").unwrap()];
+    let bytes: Vec<u8> = emit[emit.find("code_body[").unwrap()..]
+        .split_once('{')
+        .unwrap()
+        .1
+        .split_once('}')
+        .unwrap()
+        .0
+        .split(',')
+        .filter_map(|b| u8::from_str_radix(b.trim().strip_prefix("0x")?, 16).ok())
+        .collect();
+    let call = "patch_aarch64_26r(code + ";
+    let at = emit[emit.find(call).unwrap() + call.len()..]
+        .split(',')
+        .next()
+        .and_then(|o| usize::from_str_radix(o.trim_start_matches("0x"), 16).ok())
+        .unwrap();
+    assert!(
+        emit.contains("state->instruction_starts[instruction->jump_target]);"),
+        "{emit}"
+    );
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let before = word(at - 4);
+    // `b.cond` or `cbz`/`cbnz` with an imm19 landing right after the `b`.
+    let conditional = before & 0xFF00_0010 == 0x5400_0000 || before & 0x7E00_0000 == 0x3400_0000;
+    let displacement = (((before >> 5) & 0x7FFFF) as i32) << 13 >> 13;
+    assert!(
+        conditional,
+        "{before:#010x} before the b at {at:#x}: {emit}"
+    );
+    assert_eq!(at - 4 + 4 * displacement as usize, at + 4, "{emit}");
+}
+
 #[test]
 fn errors_name_the_micro_op_and_show_clang() {
     let tree = Tree::new("err", "\n");
