@@ -297,7 +297,8 @@ fn narrow_values_match_lld() {
 }
 
 /// `R_AARCH64_CONDBR19` (`b.cond`, `cbz`, `cbnz`; the hole hot-path fallthrough leaves): patched
-/// as lld links it out to both ends of its ±1 MiB reach, and refused one word beyond.
+/// as lld links it out to both ends of its ±1 MiB reach, and refused one word beyond; both
+/// readers take it alike.
 #[test]
 fn conditional_branches_match_lld_to_the_ends_of_their_reach() {
     let source = "\t.text\n\t.globl _JIT_ENTRY\n_JIT_ENTRY:\n\tb.ne helper\n\tcbz x0, helper\n\
@@ -314,6 +315,16 @@ fn conditional_branches_match_lld_to_the_ends_of_their_reach() {
         ),
         "{holes:?}"
     );
+    // The llvm-readobj reader takes the relocation the same way.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("condbr19-{}.o", std::process::id()));
+    std::fs::write(&path, &object).unwrap();
+    let json = patchjit_test_support::readobj_json(&path);
+    std::fs::remove_file(&path).unwrap();
+    let sections = patchjit_stencils::read_readobj_json("condbr19.o", &json, TARGET).unwrap();
+    let options = patchjit_stencils::Options::default();
+    let via_json = patchjit_stencils::extract("condbr19.o", &[sections], &options).unwrap();
+    assert_eq!(via_json.groups[0].code, extraction.groups[0].code);
     let table = support::leak_table(&extraction, TARGET);
     let group = &table.groups[0];
     // Every `helper` branch (at 0, 4 and 8) reaches from 1 MiB back of the last to 1 MiB - 4
