@@ -597,13 +597,15 @@ impl Builder {
         std::fs::create_dir_all(&cache_dir).map_err(|e| Error::io(&cache_dir, e))?;
         match find_clang(Some(&cache_dir)) {
             Ok(clang) => {
-                // Everything the outputs depend on besides file contents.
+                // Everything the outputs depend on besides file contents, the code that
+                // extracts and writes them included.
                 let key = format!(
-                    "{self:?}\n{}\n{}\n{}\n{}",
+                    "{self:?}\n{}\n{}\n{}\n{}\n{}",
                     target.triple(),
                     clang.path.display(),
                     clang.version,
-                    env!("CARGO_PKG_VERSION")
+                    env!("CARGO_PKG_VERSION"),
+                    generator_identity()
                 );
                 let stamp = stamp::path(&cache_dir, &key);
                 let (report, dependencies, rust) =
@@ -794,3 +796,21 @@ pub fn find_clang(version_cache: Option<&Path>) -> Result<Tool, ToolProblem> {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctest;
+
+/// The program doing this build (a build script or the CLI, with this crate and the extraction
+/// linked in): its path, size and modification time. A stamp sees only the inputs and outputs,
+/// so without this a rebuilt builder whose extraction or writer changed would trust the stamp
+/// an older one wrote and keep the old output (with the new builder, `--check` calls it stale).
+fn generator_identity() -> String {
+    let identity = || -> std::io::Result<String> {
+        let exe = std::env::current_exe()?;
+        let meta = std::fs::metadata(&exe)?;
+        Ok(format!(
+            "{} {} {:?}",
+            exe.display(),
+            meta.len(),
+            meta.modified()?
+        ))
+    };
+    identity().unwrap_or_default()
+}
