@@ -99,15 +99,7 @@ struct Run<'e, 't, 'b> {
 }
 
 /// The values of the shim's and the terminator's holes: every field zero, no destinations.
-const NO_INSTRUCTION: Instruction = Instruction {
-    group: 0,
-    oparg: 0,
-    operand0: 0,
-    operand1: 0,
-    target: 0,
-    jump_target: None,
-    error_target: None,
-};
+const NO_INSTRUCTION: Instruction = Instruction::new(0);
 
 /// The addresses a piece's holes are computed from; passed by value, so that it lives in
 /// registers.

@@ -44,10 +44,15 @@ pub struct Instruction {
 
 impl Instruction {
     /// An instruction of `group` with every value zero and no destinations.
-    pub fn new(group: u16) -> Self {
+    pub const fn new(group: u16) -> Self {
         Instruction {
             group,
-            ..Default::default()
+            oparg: 0,
+            operand0: 0,
+            operand1: 0,
+            target: 0,
+            jump_target: None,
+            error_target: None,
         }
     }
 }
