@@ -204,6 +204,23 @@ typedef uint8_t u8u __attribute__((may_alias));
         NEXT();                                                  \
     }
 
+/* dst = EXPR over d (dst) and v (the immediate), 64-bit, where clang would not fold the
+ * immediate itself: it knows the narrow symbol lies below 2^31 (x86-64's medium code model), so
+ * it narrows `d & v` to `andl` and puts the value in a zero-extending field (`movl $imm32`),
+ * which would mis-read a negative immediate; the build refuses that, and the 64-bit value
+ * costs a 10-byte `movabs`. On x86-64 the instruction X86 (AT&T, %0 = dst, %1 = the immediate)
+ * is written out instead, its imm32 sign-extended by the CPU as eBPF's is (`R_X86_64_32S`):
+ * `and dst, imm` is one `andq $imm32, %rsi`. Elsewhere EXPR over the 64-bit value. */
+#if defined(__x86_64__)
+#define ALU64_IMM(X86, EXPR)                                             \
+    PATCHJIT_STENCIL {                                                   \
+        __asm__(X86 : "+r"(DST) : "i"(_JIT_OPERAND0_I32));               \
+        NEXT();                                                          \
+    }
+#else
+#define ALU64_IMM(X86, EXPR) ALU64(WIDE, EXPR)
+#endif
+
 /* To the jump target when COND holds, else on. */
 #define BRANCH(COND)            \
     PATCHJIT_STENCIL {          \
@@ -212,6 +229,24 @@ typedef uint8_t u8u __attribute__((may_alias));
         }                       \
         NEXT();                 \
     }
+
+/* To the jump target when dst == imm (CC "e") or dst != imm (CC "ne"), 64-bit. In C clang
+ * would take the equality to mean dst holds the constant on the taken path and rematerialise it
+ * there with a second `movabs`; on x86-64 the compare is written out (`cmpq $imm32, %rsi`, the
+ * immediate sign-extended) and its flag is the asm's output, so one `jcc` remains. */
+#if defined(__x86_64__)
+#define BRANCH_EQ_IMM(CC, COND)                                                         \
+    PATCHJIT_STENCIL {                                                                  \
+        _Bool taken;                                                                    \
+        __asm__("cmpq %2, %1" : "=@cc" CC(taken) : "r"(DST), "i"(_JIT_OPERAND0_I32));   \
+        if (taken) {                                                                    \
+            PATCHJIT_JUMP();                                                            \
+        }                                                                               \
+        NEXT();                                                                         \
+    }
+#else
+#define BRANCH_EQ_IMM(CC, COND) BRANCH(COND)
+#endif
 
 /* Signed division and remainder with the RFC's wrapping rules (the divisor is nonzero). */
 static inline uint64_t bpf_sdiv64(uint64_t a, uint64_t b) {
