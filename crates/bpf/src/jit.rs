@@ -239,6 +239,51 @@ fn oparg(i: &RawInsn, pc: usize) -> u64 {
     (i.dst & 0xf) as u64 | ((i.src & 0xf) as u64) << 4 | (pc as u64) << 8
 }
 
+/// Bit `n - 6` set when `i` may write `rn`, n in 6..=9 (an atomic fetch counted as writing
+/// its source, also `cmpxchg`'s, which writes r0: a harmless extra save).
+fn writes_r6_to_r9(i: &RawInsn) -> u8 {
+    let reg = match i.class() {
+        Class::Alu | Class::Alu64 | Class::Ldx | Class::Ld => i.dst,
+        Class::Stx
+            if matches!(i.opcode, op::ATOMIC32 | op::ATOMIC64) && i.imm & ATOMIC_FETCH != 0 =>
+        {
+            i.src
+        }
+        _ => return 0,
+    };
+    if (6..=9).contains(&reg) {
+        1 << (reg - 6)
+    } else {
+        0
+    }
+}
+
+/// For each function of the verified `prog` (slot 0 and every local-call target, up to the
+/// next one), its first slot and which of r6-r9 its own instructions may write: what a local
+/// call of it saves (`call_local`'s `SAVE` variant; the callee's callees restore what they
+/// change themselves). `starts` are the slots that begin an instruction. Sorted by slot.
+fn saved_by_callee(prog: &[RawInsn], starts: &[usize]) -> Vec<(usize, u8)> {
+    let mut functions: Vec<(usize, u8)> = std::iter::once(0)
+        .chain(
+            starts
+                .iter()
+                .filter(|&&pc| prog[pc].opcode == op::CALL && prog[pc].src == 1)
+                .map(|&pc| (pc as i64 + 1 + prog[pc].imm as i64) as usize),
+        )
+        .map(|slot| (slot, 0))
+        .collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let mut f = 0;
+    for &pc in starts {
+        while f + 1 < functions.len() && functions[f + 1].0 <= pc {
+            f += 1;
+        }
+        functions[f].1 |= writes_r6_to_r9(&prog[pc]);
+    }
+    functions
+}
+
 /// Whether loads, stores and atomics check their address ([`Jit::unchecked`] drops it); the
 /// value is the index of the templates' `CHECKED` variant.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -248,8 +293,8 @@ enum Access {
 }
 
 /// The stencil for `i` (verified, so every opcode is known and every register number is in
-/// range for its role).
-fn group(i: RawInsn, access: Access) -> u16 {
+/// range for its role); `saves`: for a local call, the callee's [`saved_by_callee`] mask.
+fn group(i: RawInsn, access: Access, saves: u8) -> u16 {
     use stencils::*;
     let (d, s, c) = (i.dst as usize, i.src as usize, access as usize);
     let is_alu = matches!(i.class(), Class::Alu | Class::Alu64);
@@ -338,7 +383,7 @@ fn group(i: RawInsn, access: Access) -> u16 {
             }
         }
         op::JA | op::JA32 => JA,
-        op::CALL if i.src == 1 => CALL_LOCAL,
+        op::CALL if i.src == 1 => CALL_LOCAL[saves as usize],
         op::CALL => CALL_HELPER,
         op::CALLX => CALLX[d],
         op::EXIT => EXIT,
@@ -435,6 +480,7 @@ impl Jit {
         emitter.reserve(starts.len())?;
         // With a budget: (the counted instruction, its real destination), one stub each.
         let mut stubs: Vec<(usize, u32)> = Vec::new();
+        let functions = saved_by_callee(&prog, &starts);
         for &pc in &starts {
             let i = prog[pc];
             // A helper call's helper, looked up once: a plain one is called straight from the
@@ -446,12 +492,19 @@ impl Jit {
             let plain = helper
                 .and_then(|(_, slot)| slot)
                 .and_then(|slot| helpers.plain(slot));
+            let next = pc as i64 + 1;
             let group = if plain.is_some() {
                 stencils::CALL_PLAIN
             } else {
-                group(i, access)
+                let saves = if i.opcode == op::CALL && i.src == 1 {
+                    // Verified: the callee is a function's first slot.
+                    let callee = (next + i.imm as i64) as usize;
+                    functions[functions.partition_point(|&(slot, _)| slot < callee)].1
+                } else {
+                    0
+                };
+                group(i, access, saves)
             };
-            let next = pc as i64 + 1;
             let destination = match i.opcode {
                 op::JA32 => Some(next + i.imm as i64),
                 op::CALL if i.src == 1 => Some(next + i.imm as i64),

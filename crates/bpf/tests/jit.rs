@@ -65,6 +65,43 @@ fn local_calls_restore_registers_and_frames() {
     assert_eq!(both(src, &[]).0, Ok(121));
 }
 
+/// A local call saves only the r6-r9 its callee's own instructions write (one stencil per
+/// subset): for every subset, a callee writing exactly those (by ALU, load, lddw and atomic
+/// fetch) and calling a second callee that writes the others, with r1-r5 from the callee
+/// seen by the caller. The caller folds r1-r9 into r0, so a register lost or kept wrongly
+/// changes the result.
+#[test]
+fn local_calls_save_what_the_callee_writes() {
+    let writes = [
+        "mov %r6, 0x66",
+        "stxdw [%r10-8], %r1\nldxdw %r7, [%r10-8]",
+        "lddw %r8, 0x123456789",
+        "mov %r9, 99\nstxdw [%r10-16], %r9\nlock fetch add [%r10-16], %r9",
+    ];
+    for mask in 0..16usize {
+        let mine: Vec<&str> = (0..4)
+            .filter(|b| mask >> b & 1 == 1)
+            .map(|b| writes[b])
+            .collect();
+        let others: Vec<&str> = (0..4)
+            .filter(|b| mask >> b & 1 == 0)
+            .map(|b| writes[b])
+            .collect();
+        let src = format!(
+            "mov %r6, 6\nmov %r7, 7\nmov %r8, 8\nmov %r9, 9\ncall local f\n\
+             lsh %r0, 3\nadd %r0, %r1\nlsh %r0, 3\nadd %r0, %r2\nlsh %r0, 3\nadd %r0, %r3\n\
+             lsh %r0, 3\nadd %r0, %r4\nlsh %r0, 3\nadd %r0, %r5\nlsh %r0, 3\nadd %r0, %r6\n\
+             lsh %r0, 3\nadd %r0, %r7\nlsh %r0, 3\nadd %r0, %r8\nlsh %r0, 3\nadd %r0, %r9\n\
+             exit\n\
+             f:\n{}\ncall local g\nmov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r5, 5\nexit\n\
+             g:\n{}\nmov %r4, 4\nmov %r0, 1\nexit",
+            mine.join("\n"),
+            others.join("\n"),
+        );
+        assert!(both(&src, &[]).0.is_ok(), "{src}");
+    }
+}
+
 /// A chain of `n` nested local calls below the entry function; the innermost returns 7.
 fn chain(n: usize) -> String {
     let mut src = String::from("call local f1\nexit\n");
