@@ -292,11 +292,33 @@ enum Access {
     Checked = 1,
 }
 
+/// x86-64: a checked load or store through another register than r10 tests the input inline
+/// and jumps to the rest of its check when that fails: the same template's `CHECKED=2`
+/// stencil, placed after the program, which goes on to the next instruction
+/// (`templates/bpf.h`, `ACCESS_CHECK`).
+const REST_OF_CHECK: usize = 2;
+
+/// Whether this target splits checks ([`REST_OF_CHECK`]); elsewhere each check is whole.
+const SPLIT_CHECKS: bool = cfg!(target_arch = "x86_64");
+
+/// Whether `i` is a load or store (not an atomic) whose address is checked: a split check on
+/// x86-64 ([`REST_OF_CHECK`]). Through r10 nothing is checked.
+fn split_check(i: &RawInsn) -> bool {
+    match i.class() {
+        Class::Ldx => i.src != 10,
+        Class::St => i.dst != 10,
+        Class::Stx => i.dst != 10 && !matches!(i.opcode, op::ATOMIC32 | op::ATOMIC64),
+        _ => false,
+    }
+}
+
 /// The stencil for `i` (verified, so every opcode is known and every register number is in
-/// range for its role); `saves`: for a local call, the callee's [`saved_by_callee`] mask.
-fn group(i: RawInsn, access: Access, saves: u8) -> u16 {
+/// range for its role); `checked`: the templates' `CHECKED` variant for loads, stores and
+/// atomics (an [`Access`], or [`REST_OF_CHECK`] for a load or store); `saves`: for a local
+/// call, the callee's [`saved_by_callee`] mask.
+fn group(i: RawInsn, checked: usize, saves: u8) -> u16 {
     use stencils::*;
-    let (d, s, c) = (i.dst as usize, i.src as usize, access as usize);
+    let (d, s, c) = (i.dst as usize, i.src as usize, checked);
     let is_alu = matches!(i.class(), Class::Alu | Class::Alu64);
     match i.opcode {
         op::BSWAP | op::LE | op::BE => {
@@ -478,8 +500,9 @@ impl Jit {
         )?;
         emitter.set_shim(stencils::SHIM)?;
         emitter.reserve(starts.len())?;
-        // With a budget: (the counted instruction, its real destination), one stub each.
-        let mut stubs: Vec<(usize, u32)> = Vec::new();
+        // Placed after the program: with a budget, one `budget` stencil per counted jump or
+        // call; on x86-64, the rest of each split check.
+        let mut stubs: Vec<Instruction> = Vec::new();
         let functions = saved_by_callee(&prog, &starts);
         for &pc in &starts {
             let i = prog[pc];
@@ -493,7 +516,7 @@ impl Jit {
                 .and_then(|(_, slot)| slot)
                 .and_then(|slot| helpers.plain(slot));
             let next = pc as i64 + 1;
-            let group = if plain.is_some() {
+            let stencil = if plain.is_some() {
                 stencils::CALL_PLAIN
             } else {
                 let saves = if i.opcode == op::CALL && i.src == 1 {
@@ -503,7 +526,7 @@ impl Jit {
                 } else {
                     0
                 };
-                group(i, access, saves)
+                group(i, access as usize, saves)
             };
             let destination = match i.opcode {
                 op::JA32 => Some(next + i.imm as i64),
@@ -530,26 +553,38 @@ impl Jit {
             // so each names the start of an instruction.
             let mut target = destination.map(|slot| index_of_slot[slot as usize]);
             let local_call = i.opcode == op::CALL;
+            // The index of the next stub placed after the program.
+            let stub = (starts.len() + stubs.len()) as u32;
             if let (Some(_), Some(to)) = (budget, target) {
                 if local_call || to <= index_of_slot[pc] {
-                    stubs.push((pc, to));
-                    target = Some((starts.len() + stubs.len() - 1) as u32);
+                    target = Some(stub);
+                    stubs.push(Instruction {
+                        oparg: oparg(&i, pc),
+                        jump_target: Some(Destination::Instruction(to)),
+                        ..Instruction::new(stencils::BUDGET)
+                    });
                 }
             }
-            emitter.push(Instruction {
+            let mut this = Instruction {
                 oparg: oparg(&i, pc),
                 operand0,
                 operand1: i.off as i64 as u64,
                 jump_target: target.map(Destination::Instruction),
-                ..Instruction::new(group)
-            })?;
+                ..Instruction::new(stencil)
+            };
+            if SPLIT_CHECKS && access == Access::Checked && split_check(&i) {
+                // A load or store is never last (the verifier's rule): pc + 1 starts one.
+                stubs.push(Instruction {
+                    group: group(i, REST_OF_CHECK, 0),
+                    jump_target: Some(Destination::Instruction(index_of_slot[pc + 1])),
+                    ..this
+                });
+                this.error_target = Some(Destination::Instruction(stub));
+            }
+            emitter.push(this)?;
         }
-        for &(pc, to) in &stubs {
-            emitter.push(Instruction {
-                oparg: oparg(&prog[pc], pc),
-                jump_target: Some(Destination::Instruction(to)),
-                ..Instruction::new(stencils::BUDGET)
-            })?;
+        for stub in stubs {
+            emitter.push(stub)?;
         }
         let code = emitter.finish(options)?;
         Ok(Jit {

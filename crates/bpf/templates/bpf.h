@@ -119,6 +119,62 @@ PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, BpfVm *vm, uint64_t r1, uint64_t 
         return 0;                                                                    \
     }
 
+/* The check of a load or store, by CHECKED: 0 none, 1 and 2 the two halves of the check on
+ * x86-64, elsewhere each the whole check above.
+ *
+ * x86-64, CHECKED=1: only the input is tested inline, and a failure is one `jae` to the error
+ * target, the instruction's CHECKED=2 stencil, placed after the program: `lea; sub; cmp; jae;
+ * mov` and no taken jump on the path that goes on (the cold code inside the stencil would
+ * make the access jump over it to the next instruction). The asm names every pinned register
+ * in its own register, so when it jumps the state is the instruction's entry state, which is
+ * what the error target, a stencil like any other, expects (nothing in such a stencil moves
+ * the stack pointer before the asm).
+ * CHECKED=2: the whole check, the stack first (an access through another register than r10
+ * that fails the input test is most likely one of the stack), then the access, and on to the
+ * jump target (the next instruction). */
+#if defined(__x86_64__)
+#define BPF_INPUT_OR_ERROR(a, n)                                                            \
+    do {                                                                                    \
+        register uint64_t p4_ __asm__("r8") = r4, p5_ __asm__("r9") = r5,                   \
+                          p6_ __asm__("r12") = r6, p7_ __asm__("r13") = r7,                 \
+                          p8_ __asm__("r14") = r8, p9_ __asm__("r15") = r9,                 \
+                          p10_ __asm__("r11") = r10;                                        \
+        __asm__ volatile("cmpq %[room], %[off]\n\tjae _JIT_ERROR_TARGET"                   \
+                         :                                                                  \
+                         : [off] "r"((a) - vm->input_base),                                 \
+                           [room] "m"(vm->input_room[BPF_SIZE_INDEX(n)]), "a"(r0), "S"(r1), \
+                           "d"(r2), "c"(r3), "D"(vm), "r"(p4_), "r"(p5_), "r"(p6_),         \
+                           "r"(p7_), "r"(p8_), "r"(p9_), "r"(p10_)                          \
+                         : "cc", "memory");                                                 \
+    } while (0)
+#define ACCESS_CHECK(base, a, n, kind)                                                  \
+    if (CHECKED == 1 && (base) != 10) {                                                 \
+        BPF_INPUT_OR_ERROR(a, n);                                                       \
+    } else if (CHECKED == 2 && (base) != 10 &&                                          \
+               (a) - vm->stack_base >= vm->stack_room[BPF_SIZE_INDEX(n)] &&             \
+               (a) - vm->input_base >= vm->input_room[BPF_SIZE_INDEX(n)]) {             \
+        vm->fault = (kind);                                                             \
+        vm->fault_pc = PC;                                                              \
+        vm->fault_addr = (a);                                                           \
+        vm->fault_size = (n);                                                           \
+        return 0;                                                                       \
+    }
+#define ONLY_SPLIT_CHECKS_HAVE_A_REST()
+#else
+#define ACCESS_CHECK(base, a, n, kind) CHECK(base, a, n, kind)
+/* Only x86-64 splits checks: the JIT never selects a CHECKED=2 stencil elsewhere (were one
+ * reached, it would stop the process rather than run on). */
+#define ONLY_SPLIT_CHECKS_HAVE_A_REST() \
+    if (CHECKED == 2) {                 \
+        __builtin_trap();               \
+    }
+#endif
+#define ACCESS_NEXT()          \
+    if (CHECKED == 2) {        \
+        PATCHJIT_JUMP();       \
+    }                          \
+    NEXT()
+
 /* Unaligned access to program memory. */
 typedef uint16_t u16u __attribute__((aligned(1), may_alias));
 typedef uint32_t u32u __attribute__((aligned(1), may_alias));
@@ -156,18 +212,20 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define LOAD(N, TYPE, CONVERT)                   \
     PATCHJIT_STENCIL {                           \
         uint64_t a = SRC + OFF;                  \
-        CHECK(S, a, N, BPF_FAULT_LOAD);          \
+        ONLY_SPLIT_CHECKS_HAVE_A_REST();         \
+        ACCESS_CHECK(S, a, N, BPF_FAULT_LOAD);   \
         DST = CONVERT(*(const TYPE *)a);         \
-        NEXT();                                  \
+        ACCESS_NEXT();                           \
     }
 
 /* The N-byte TYPE at dst + off = V. */
 #define STORE(N, TYPE, V)                        \
     PATCHJIT_STENCIL {                           \
         uint64_t a = DST + OFF;                  \
-        CHECK(D, a, N, BPF_FAULT_STORE);         \
+        ONLY_SPLIT_CHECKS_HAVE_A_REST();         \
+        ACCESS_CHECK(D, a, N, BPF_FAULT_STORE);  \
         *(TYPE *)a = (TYPE)(V);                  \
-        NEXT();                                  \
+        ACCESS_NEXT();                           \
     }
 
 /* Read-modify-write of the N-byte TYPE at dst + off: new = EXPR over old and v (src cut to
