@@ -45,7 +45,6 @@ struct Vm {
     stack_base: u64,
     input_room: [u64; 4],
     stack_room: [u64; 4],
-    depth: u64,
     fault: u64,
     fault_pc: u64,
     fault_addr: u64,
@@ -59,9 +58,9 @@ struct Vm {
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
 const _: () = assert!(std::mem::offset_of!(Vm, input_base) == 0x80);
-const _: () = assert!(std::mem::offset_of!(Vm, depth) == 0xd0);
-const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xf8);
-const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0x110);
+const _: () = assert!(std::mem::offset_of!(Vm, fault) == 0xd0);
+const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xf0);
+const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0x108);
 
 /// `*_room` of `templates/bpf.h`: for accesses of 1, 2, 4 and 8 bytes, how many addresses from
 /// a region's base can start one (`len - n + 1`, or 0 when the region is shorter than `n`).
@@ -298,8 +297,10 @@ enum Access {
 /// (`templates/bpf.h`, `ACCESS_CHECK`).
 const REST_OF_CHECK: usize = 2;
 
-/// Whether this target splits checks ([`REST_OF_CHECK`]); elsewhere each check is whole.
-const SPLIT_CHECKS: bool = cfg!(target_arch = "x86_64");
+/// Whether this target's code leaves for stencils placed after the program where it would
+/// otherwise jump around cold code: the rest of a split check ([`REST_OF_CHECK`]), a local
+/// call's `call_local_fault`. Elsewhere each check and call is whole.
+const OUT_OF_LINE: bool = cfg!(target_arch = "x86_64");
 
 /// Whether `i` is a load or store (not an atomic) whose address is checked: a split check on
 /// x86-64 ([`REST_OF_CHECK`]). Through r10 nothing is checked.
@@ -501,7 +502,7 @@ impl Jit {
         emitter.set_shim(stencils::SHIM)?;
         emitter.reserve(starts.len())?;
         // Placed after the program: with a budget, one `budget` stencil per counted jump or
-        // call; on x86-64, the rest of each split check.
+        // call; on x86-64, the rest of each split check and each local call's fault.
         let mut stubs: Vec<Instruction> = Vec::new();
         let functions = saved_by_callee(&prog, &starts);
         for &pc in &starts {
@@ -554,10 +555,10 @@ impl Jit {
             let mut target = destination.map(|slot| index_of_slot[slot as usize]);
             let local_call = i.opcode == op::CALL;
             // The index of the next stub placed after the program.
-            let stub = (starts.len() + stubs.len()) as u32;
+            let stub = |stubs: &Vec<Instruction>| (starts.len() + stubs.len()) as u32;
             if let (Some(_), Some(to)) = (budget, target) {
                 if local_call || to <= index_of_slot[pc] {
-                    target = Some(stub);
+                    target = Some(stub(&stubs));
                     stubs.push(Instruction {
                         oparg: oparg(&i, pc),
                         jump_target: Some(Destination::Instruction(to)),
@@ -572,14 +573,21 @@ impl Jit {
                 jump_target: target.map(Destination::Instruction),
                 ..Instruction::new(stencil)
             };
-            if SPLIT_CHECKS && access == Access::Checked && split_check(&i) {
+            if OUT_OF_LINE && access == Access::Checked && split_check(&i) {
+                this.error_target = Some(Destination::Instruction(stub(&stubs)));
                 // A load or store is never last (the verifier's rule): pc + 1 starts one.
                 stubs.push(Instruction {
                     group: group(i, REST_OF_CHECK, 0),
                     jump_target: Some(Destination::Instruction(index_of_slot[pc + 1])),
+                    error_target: None,
                     ..this
                 });
-                this.error_target = Some(Destination::Instruction(stub));
+            } else if OUT_OF_LINE && local_call && i.src == 1 {
+                this.error_target = Some(Destination::Instruction(stub(&stubs)));
+                stubs.push(Instruction {
+                    oparg: this.oparg,
+                    ..Instruction::new(stencils::CALL_LOCAL_FAULT)
+                });
             }
             emitter.push(this)?;
         }
@@ -614,7 +622,6 @@ impl Jit {
             stack_base,
             input_room: room(host.input_len),
             stack_room: room(host.stack_len),
-            depth: 0,
             fault: 0,
             fault_pc: 0,
             fault_addr: 0,

@@ -30,7 +30,6 @@ typedef struct BpfVm {
     /* By access size (1, 2, 4, 8 bytes): how many addresses from the region's base can start
      * one, i.e. len - n + 1, or 0 when the region is shorter than n. One compare per check. */
     uint64_t input_room[4], stack_room[4];
-    uint64_t depth;        /* local-call frames active below the entry function */
     uint64_t fault;        /* BPF_FAULT_*, 0 while running or after a normal exit */
     uint64_t fault_pc, fault_addr, fault_size;
     void *host;            /* the Rust side's context, for helper calls */

@@ -111,6 +111,23 @@ fn chain(n: usize) -> String {
     src + &format!("f{n}:\nmov %r0, 7\nexit\n")
 }
 
+/// A fault in the innermost of seven nested callees (a load or a store out of bounds) stops the
+/// program with its own pc, through every caller.
+#[test]
+fn a_fault_in_a_callee_returns_through_every_caller() {
+    for (fault, pc) in [
+        ("add %r1, -1048576\nldxdw %r0, [%r1]", 15),
+        ("add %r1, -1048576\nstdw [%r1], 1", 15),
+    ] {
+        let src = chain(7).replace("mov %r0, 7\n", &format!("{fault}\n"));
+        let (got, _) = both(&src, &[0; 8]);
+        assert!(
+            matches!(got, Err(ref e) if e.to_string().starts_with(&format!("instruction {pc}:"))),
+            "{src}: {got:?}"
+        );
+    }
+}
+
 #[test]
 fn call_depth_limit_is_the_interpreters() {
     // Eight frames (the entry and seven callees) run; a ninth is refused before running.
