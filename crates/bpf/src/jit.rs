@@ -45,7 +45,6 @@ struct Vm {
     stack_base: u64,
     input_room: [u64; 4],
     stack_room: [u64; 4],
-    depth: u64,
     fault: u64,
     fault_pc: u64,
     fault_addr: u64,
@@ -59,9 +58,9 @@ struct Vm {
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
 const _: () = assert!(std::mem::offset_of!(Vm, input_base) == 0x80);
-const _: () = assert!(std::mem::offset_of!(Vm, depth) == 0xd0);
-const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xf8);
-const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0x110);
+const _: () = assert!(std::mem::offset_of!(Vm, fault) == 0xd0);
+const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xf0);
+const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0x108);
 
 /// `*_room` of `templates/bpf.h`: for accesses of 1, 2, 4 and 8 bytes, how many addresses from
 /// a region's base can start one (`len - n + 1`, or 0 when the region is shorter than `n`).
@@ -239,6 +238,51 @@ fn oparg(i: &RawInsn, pc: usize) -> u64 {
     (i.dst & 0xf) as u64 | ((i.src & 0xf) as u64) << 4 | (pc as u64) << 8
 }
 
+/// Bit `n - 6` set when `i` may write `rn`, n in 6..=9 (an atomic fetch counted as writing
+/// its source, also `cmpxchg`'s, which writes r0: a harmless extra save).
+fn writes_r6_to_r9(i: &RawInsn) -> u8 {
+    let reg = match i.class() {
+        Class::Alu | Class::Alu64 | Class::Ldx | Class::Ld => i.dst,
+        Class::Stx
+            if matches!(i.opcode, op::ATOMIC32 | op::ATOMIC64) && i.imm & ATOMIC_FETCH != 0 =>
+        {
+            i.src
+        }
+        _ => return 0,
+    };
+    if (6..=9).contains(&reg) {
+        1 << (reg - 6)
+    } else {
+        0
+    }
+}
+
+/// For each function of the verified `prog` (slot 0 and every local-call target, up to the
+/// next one), its first slot and which of r6-r9 its own instructions may write: what a local
+/// call of it saves (`call_local`'s `SAVE` variant; the callee's callees restore what they
+/// change themselves). `starts` are the slots that begin an instruction. Sorted by slot.
+fn saved_by_callee(prog: &[RawInsn], starts: &[usize]) -> Vec<(usize, u8)> {
+    let mut functions: Vec<(usize, u8)> = std::iter::once(0)
+        .chain(
+            starts
+                .iter()
+                .filter(|&&pc| prog[pc].opcode == op::CALL && prog[pc].src == 1)
+                .map(|&pc| (pc as i64 + 1 + prog[pc].imm as i64) as usize),
+        )
+        .map(|slot| (slot, 0))
+        .collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let mut f = 0;
+    for &pc in starts {
+        while f + 1 < functions.len() && functions[f + 1].0 <= pc {
+            f += 1;
+        }
+        functions[f].1 |= writes_r6_to_r9(&prog[pc]);
+    }
+    functions
+}
+
 /// Whether loads, stores and atomics check their address ([`Jit::unchecked`] drops it); the
 /// value is the index of the templates' `CHECKED` variant.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -247,11 +291,35 @@ enum Access {
     Checked = 1,
 }
 
+/// x86-64: a checked load or store through another register than r10 tests the input inline
+/// and jumps to the rest of its check when that fails: the same template's `CHECKED=2`
+/// stencil, placed after the program, which goes on to the next instruction
+/// (`templates/bpf.h`, `ACCESS_CHECK`).
+const REST_OF_CHECK: usize = 2;
+
+/// Whether this target's code leaves for stencils placed after the program where it would
+/// otherwise jump around cold code: the rest of a split check ([`REST_OF_CHECK`]), a local
+/// call's `call_local_fault`. Elsewhere each check and call is whole.
+const OUT_OF_LINE: bool = cfg!(target_arch = "x86_64");
+
+/// Whether `i` is a load or store (not an atomic) whose address is checked: a split check on
+/// x86-64 ([`REST_OF_CHECK`]). Through r10 nothing is checked.
+fn split_check(i: &RawInsn) -> bool {
+    match i.class() {
+        Class::Ldx => i.src != 10,
+        Class::St => i.dst != 10,
+        Class::Stx => i.dst != 10 && !matches!(i.opcode, op::ATOMIC32 | op::ATOMIC64),
+        _ => false,
+    }
+}
+
 /// The stencil for `i` (verified, so every opcode is known and every register number is in
-/// range for its role).
-fn group(i: RawInsn, access: Access) -> u16 {
+/// range for its role); `checked`: the templates' `CHECKED` variant for loads, stores and
+/// atomics (an [`Access`], or [`REST_OF_CHECK`] for a load or store); `saves`: for a local
+/// call, the callee's [`saved_by_callee`] mask.
+fn group(i: RawInsn, checked: usize, saves: u8) -> u16 {
     use stencils::*;
-    let (d, s, c) = (i.dst as usize, i.src as usize, access as usize);
+    let (d, s, c) = (i.dst as usize, i.src as usize, checked);
     let is_alu = matches!(i.class(), Class::Alu | Class::Alu64);
     match i.opcode {
         op::BSWAP | op::LE | op::BE => {
@@ -338,7 +406,7 @@ fn group(i: RawInsn, access: Access) -> u16 {
             }
         }
         op::JA | op::JA32 => JA,
-        op::CALL if i.src == 1 => CALL_LOCAL,
+        op::CALL if i.src == 1 => CALL_LOCAL[saves as usize],
         op::CALL => CALL_HELPER,
         op::CALLX => CALLX[d],
         op::EXIT => EXIT,
@@ -433,8 +501,10 @@ impl Jit {
         )?;
         emitter.set_shim(stencils::SHIM)?;
         emitter.reserve(starts.len())?;
-        // With a budget: (the counted instruction, its real destination), one stub each.
-        let mut stubs: Vec<(usize, u32)> = Vec::new();
+        // Placed after the program: with a budget, one `budget` stencil per counted jump or
+        // call; on x86-64, the rest of each split check and each local call's fault.
+        let mut stubs: Vec<Instruction> = Vec::new();
+        let functions = saved_by_callee(&prog, &starts);
         for &pc in &starts {
             let i = prog[pc];
             // A helper call's helper, looked up once: a plain one is called straight from the
@@ -446,12 +516,19 @@ impl Jit {
             let plain = helper
                 .and_then(|(_, slot)| slot)
                 .and_then(|slot| helpers.plain(slot));
-            let group = if plain.is_some() {
+            let next = pc as i64 + 1;
+            let stencil = if plain.is_some() {
                 stencils::CALL_PLAIN
             } else {
-                group(i, access)
+                let saves = if i.opcode == op::CALL && i.src == 1 {
+                    // Verified: the callee is a function's first slot.
+                    let callee = (next + i.imm as i64) as usize;
+                    functions[functions.partition_point(|&(slot, _)| slot < callee)].1
+                } else {
+                    0
+                };
+                group(i, access as usize, saves)
             };
-            let next = pc as i64 + 1;
             let destination = match i.opcode {
                 op::JA32 => Some(next + i.imm as i64),
                 op::CALL if i.src == 1 => Some(next + i.imm as i64),
@@ -477,26 +554,45 @@ impl Jit {
             // so each names the start of an instruction.
             let mut target = destination.map(|slot| index_of_slot[slot as usize]);
             let local_call = i.opcode == op::CALL;
+            // The index of the next stub placed after the program.
+            let stub = |stubs: &Vec<Instruction>| (starts.len() + stubs.len()) as u32;
             if let (Some(_), Some(to)) = (budget, target) {
                 if local_call || to <= index_of_slot[pc] {
-                    stubs.push((pc, to));
-                    target = Some((starts.len() + stubs.len() - 1) as u32);
+                    target = Some(stub(&stubs));
+                    stubs.push(Instruction {
+                        oparg: oparg(&i, pc),
+                        jump_target: Some(Destination::Instruction(to)),
+                        ..Instruction::new(stencils::BUDGET)
+                    });
                 }
             }
-            emitter.push(Instruction {
+            let mut this = Instruction {
                 oparg: oparg(&i, pc),
                 operand0,
                 operand1: i.off as i64 as u64,
                 jump_target: target.map(Destination::Instruction),
-                ..Instruction::new(group)
-            })?;
+                ..Instruction::new(stencil)
+            };
+            if OUT_OF_LINE && access == Access::Checked && split_check(&i) {
+                this.error_target = Some(Destination::Instruction(stub(&stubs)));
+                // A load or store is never last (the verifier's rule): pc + 1 starts one.
+                stubs.push(Instruction {
+                    group: group(i, REST_OF_CHECK, 0),
+                    jump_target: Some(Destination::Instruction(index_of_slot[pc + 1])),
+                    error_target: None,
+                    ..this
+                });
+            } else if OUT_OF_LINE && local_call && i.src == 1 {
+                this.error_target = Some(Destination::Instruction(stub(&stubs)));
+                stubs.push(Instruction {
+                    oparg: this.oparg,
+                    ..Instruction::new(stencils::CALL_LOCAL_FAULT)
+                });
+            }
+            emitter.push(this)?;
         }
-        for &(pc, to) in &stubs {
-            emitter.push(Instruction {
-                oparg: oparg(&prog[pc], pc),
-                jump_target: Some(Destination::Instruction(to)),
-                ..Instruction::new(stencils::BUDGET)
-            })?;
+        for stub in stubs {
+            emitter.push(stub)?;
         }
         let code = emitter.finish(options)?;
         Ok(Jit {
@@ -526,7 +622,6 @@ impl Jit {
             stack_base,
             input_room: room(host.input_len),
             stack_room: room(host.stack_len),
-            depth: 0,
             fault: 0,
             fault_pc: 0,
             fault_addr: 0,

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* and dst, imm */
-ALU64(WIDE, d & v)
+ALU64_IMM("andq %1, %0", d & v)

@@ -30,7 +30,6 @@ typedef struct BpfVm {
     /* By access size (1, 2, 4, 8 bytes): how many addresses from the region's base can start
      * one, i.e. len - n + 1, or 0 when the region is shorter than n. One compare per check. */
     uint64_t input_room[4], stack_room[4];
-    uint64_t depth;        /* local-call frames active below the entry function */
     uint64_t fault;        /* BPF_FAULT_*, 0 while running or after a normal exit */
     uint64_t fault_pc, fault_addr, fault_size;
     void *host;            /* the Rust side's context, for helper calls */
@@ -119,6 +118,62 @@ PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, BpfVm *vm, uint64_t r1, uint64_t 
         return 0;                                                                    \
     }
 
+/* The check of a load or store, by CHECKED: 0 none, 1 and 2 the two halves of the check on
+ * x86-64, elsewhere each the whole check above.
+ *
+ * x86-64, CHECKED=1: only the input is tested inline, and a failure is one `jae` to the error
+ * target, the instruction's CHECKED=2 stencil, placed after the program: `lea; sub; cmp; jae;
+ * mov` and no taken jump on the path that goes on (the cold code inside the stencil would
+ * make the access jump over it to the next instruction). The asm names every pinned register
+ * in its own register, so when it jumps the state is the instruction's entry state, which is
+ * what the error target, a stencil like any other, expects (nothing in such a stencil moves
+ * the stack pointer before the asm).
+ * CHECKED=2: the whole check, the stack first (an access through another register than r10
+ * that fails the input test is most likely one of the stack), then the access, and on to the
+ * jump target (the next instruction). */
+#if defined(__x86_64__)
+#define BPF_INPUT_OR_ERROR(a, n)                                                            \
+    do {                                                                                    \
+        register uint64_t p4_ __asm__("r8") = r4, p5_ __asm__("r9") = r5,                   \
+                          p6_ __asm__("r12") = r6, p7_ __asm__("r13") = r7,                 \
+                          p8_ __asm__("r14") = r8, p9_ __asm__("r15") = r9,                 \
+                          p10_ __asm__("r11") = r10;                                        \
+        __asm__ volatile("cmpq %[room], %[off]\n\tjae _JIT_ERROR_TARGET"                   \
+                         :                                                                  \
+                         : [off] "r"((a) - vm->input_base),                                 \
+                           [room] "m"(vm->input_room[BPF_SIZE_INDEX(n)]), "a"(r0), "S"(r1), \
+                           "d"(r2), "c"(r3), "D"(vm), "r"(p4_), "r"(p5_), "r"(p6_),         \
+                           "r"(p7_), "r"(p8_), "r"(p9_), "r"(p10_)                          \
+                         : "cc", "memory");                                                 \
+    } while (0)
+#define ACCESS_CHECK(base, a, n, kind)                                                  \
+    if (CHECKED == 1 && (base) != 10) {                                                 \
+        BPF_INPUT_OR_ERROR(a, n);                                                       \
+    } else if (CHECKED == 2 && (base) != 10 &&                                          \
+               (a) - vm->stack_base >= vm->stack_room[BPF_SIZE_INDEX(n)] &&             \
+               (a) - vm->input_base >= vm->input_room[BPF_SIZE_INDEX(n)]) {             \
+        vm->fault = (kind);                                                             \
+        vm->fault_pc = PC;                                                              \
+        vm->fault_addr = (a);                                                           \
+        vm->fault_size = (n);                                                           \
+        return 0;                                                                       \
+    }
+#define ONLY_SPLIT_CHECKS_HAVE_A_REST()
+#else
+#define ACCESS_CHECK(base, a, n, kind) CHECK(base, a, n, kind)
+/* Only x86-64 splits checks: the JIT never selects a CHECKED=2 stencil elsewhere (were one
+ * reached, it would stop the process rather than run on). */
+#define ONLY_SPLIT_CHECKS_HAVE_A_REST() \
+    if (CHECKED == 2) {                 \
+        __builtin_trap();               \
+    }
+#endif
+#define ACCESS_NEXT()          \
+    if (CHECKED == 2) {        \
+        PATCHJIT_JUMP();       \
+    }                          \
+    NEXT()
+
 /* Unaligned access to program memory. */
 typedef uint16_t u16u __attribute__((aligned(1), may_alias));
 typedef uint32_t u32u __attribute__((aligned(1), may_alias));
@@ -156,18 +211,20 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define LOAD(N, TYPE, CONVERT)                   \
     PATCHJIT_STENCIL {                           \
         uint64_t a = SRC + OFF;                  \
-        CHECK(S, a, N, BPF_FAULT_LOAD);          \
+        ONLY_SPLIT_CHECKS_HAVE_A_REST();         \
+        ACCESS_CHECK(S, a, N, BPF_FAULT_LOAD);   \
         DST = CONVERT(*(const TYPE *)a);         \
-        NEXT();                                  \
+        ACCESS_NEXT();                           \
     }
 
 /* The N-byte TYPE at dst + off = V. */
 #define STORE(N, TYPE, V)                        \
     PATCHJIT_STENCIL {                           \
         uint64_t a = DST + OFF;                  \
-        CHECK(D, a, N, BPF_FAULT_STORE);         \
+        ONLY_SPLIT_CHECKS_HAVE_A_REST();         \
+        ACCESS_CHECK(D, a, N, BPF_FAULT_STORE);  \
         *(TYPE *)a = (TYPE)(V);                  \
-        NEXT();                                  \
+        ACCESS_NEXT();                           \
     }
 
 /* Read-modify-write of the N-byte TYPE at dst + off: new = EXPR over old and v (src cut to
@@ -204,6 +261,23 @@ typedef uint8_t u8u __attribute__((may_alias));
         NEXT();                                                  \
     }
 
+/* dst = EXPR over d (dst) and v (the immediate), 64-bit, where clang would not fold the
+ * immediate itself: it knows the narrow symbol lies below 2^31 (x86-64's medium code model), so
+ * it narrows `d & v` to `andl` and puts the value in a zero-extending field (`movl $imm32`),
+ * which would mis-read a negative immediate; the build refuses that, and the 64-bit value
+ * costs a 10-byte `movabs`. On x86-64 the instruction X86 (AT&T, %0 = dst, %1 = the immediate)
+ * is written out instead, its imm32 sign-extended by the CPU as eBPF's is (`R_X86_64_32S`):
+ * `and dst, imm` is one `andq $imm32, %rsi`. Elsewhere EXPR over the 64-bit value. */
+#if defined(__x86_64__)
+#define ALU64_IMM(X86, EXPR)                                             \
+    PATCHJIT_STENCIL {                                                   \
+        __asm__(X86 : "+r"(DST) : "i"(_JIT_OPERAND0_I32));               \
+        NEXT();                                                          \
+    }
+#else
+#define ALU64_IMM(X86, EXPR) ALU64(WIDE, EXPR)
+#endif
+
 /* To the jump target when COND holds, else on. */
 #define BRANCH(COND)            \
     PATCHJIT_STENCIL {          \
@@ -212,6 +286,24 @@ typedef uint8_t u8u __attribute__((may_alias));
         }                       \
         NEXT();                 \
     }
+
+/* To the jump target when dst == imm (CC "e") or dst != imm (CC "ne"), 64-bit. In C clang
+ * would take the equality to mean dst holds the constant on the taken path and rematerialise it
+ * there with a second `movabs`; on x86-64 the compare is written out (`cmpq $imm32, %rsi`, the
+ * immediate sign-extended) and its flag is the asm's output, so one `jcc` remains. */
+#if defined(__x86_64__)
+#define BRANCH_EQ_IMM(CC, COND)                                                         \
+    PATCHJIT_STENCIL {                                                                  \
+        _Bool taken;                                                                    \
+        __asm__("cmpq %2, %1" : "=@cc" CC(taken) : "r"(DST), "i"(_JIT_OPERAND0_I32));   \
+        if (taken) {                                                                    \
+            PATCHJIT_JUMP();                                                            \
+        }                                                                               \
+        NEXT();                                                                         \
+    }
+#else
+#define BRANCH_EQ_IMM(CC, COND) BRANCH(COND)
+#endif
 
 /* Signed division and remainder with the RFC's wrapping rules (the divisor is nonzero). */
 static inline uint64_t bpf_sdiv64(uint64_t a, uint64_t b) {

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=10 */
 #include "bpf.h"
 /* jeq dst, imm, target */
-BRANCH((uint64_t)DST == (uint64_t)WIDE)
+BRANCH_EQ_IMM("e", (uint64_t)DST == (uint64_t)WIDE)

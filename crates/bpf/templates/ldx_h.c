@@ -1,4 +1,4 @@
-/* patchjit-variants: CHECKED=0,1 D=0..=9 S=0..=10 */
+/* patchjit-variants: CHECKED=0,1,2 D=0..=9 S=0..=10 */
 #include "bpf.h"
 /* ldxh dst, [src + off] */
 LOAD(2, u16u, (uint64_t))

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* xor dst, imm */
-ALU64(WIDE, d ^ v)
+ALU64_IMM("xorq %1, %0", d ^ v)

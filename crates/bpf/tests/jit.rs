@@ -65,6 +65,43 @@ fn local_calls_restore_registers_and_frames() {
     assert_eq!(both(src, &[]).0, Ok(121));
 }
 
+/// A local call saves only the r6-r9 its callee's own instructions write (one stencil per
+/// subset): for every subset, a callee writing exactly those (by ALU, load, lddw and atomic
+/// fetch) and calling a second callee that writes the others, with r1-r5 from the callee
+/// seen by the caller. The caller folds r1-r9 into r0, so a register lost or kept wrongly
+/// changes the result.
+#[test]
+fn local_calls_save_what_the_callee_writes() {
+    let writes = [
+        "mov %r6, 0x66",
+        "stxdw [%r10-8], %r1\nldxdw %r7, [%r10-8]",
+        "lddw %r8, 0x123456789",
+        "mov %r9, 99\nstxdw [%r10-16], %r9\nlock fetch add [%r10-16], %r9",
+    ];
+    for mask in 0..16usize {
+        let mine: Vec<&str> = (0..4)
+            .filter(|b| mask >> b & 1 == 1)
+            .map(|b| writes[b])
+            .collect();
+        let others: Vec<&str> = (0..4)
+            .filter(|b| mask >> b & 1 == 0)
+            .map(|b| writes[b])
+            .collect();
+        let src = format!(
+            "mov %r6, 6\nmov %r7, 7\nmov %r8, 8\nmov %r9, 9\ncall local f\n\
+             lsh %r0, 3\nadd %r0, %r1\nlsh %r0, 3\nadd %r0, %r2\nlsh %r0, 3\nadd %r0, %r3\n\
+             lsh %r0, 3\nadd %r0, %r4\nlsh %r0, 3\nadd %r0, %r5\nlsh %r0, 3\nadd %r0, %r6\n\
+             lsh %r0, 3\nadd %r0, %r7\nlsh %r0, 3\nadd %r0, %r8\nlsh %r0, 3\nadd %r0, %r9\n\
+             exit\n\
+             f:\n{}\ncall local g\nmov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r5, 5\nexit\n\
+             g:\n{}\nmov %r4, 4\nmov %r0, 1\nexit",
+            mine.join("\n"),
+            others.join("\n"),
+        );
+        assert!(both(&src, &[]).0.is_ok(), "{src}");
+    }
+}
+
 /// A chain of `n` nested local calls below the entry function; the innermost returns 7.
 fn chain(n: usize) -> String {
     let mut src = String::from("call local f1\nexit\n");
@@ -72,6 +109,23 @@ fn chain(n: usize) -> String {
         src += &format!("f{k}:\ncall local f{}\nexit\n", k + 1);
     }
     src + &format!("f{n}:\nmov %r0, 7\nexit\n")
+}
+
+/// A fault in the innermost of seven nested callees (a load or a store out of bounds) stops the
+/// program with its own pc, through every caller.
+#[test]
+fn a_fault_in_a_callee_returns_through_every_caller() {
+    for (fault, pc) in [
+        ("add %r1, -1048576\nldxdw %r0, [%r1]", 15),
+        ("add %r1, -1048576\nstdw [%r1], 1", 15),
+    ] {
+        let src = chain(7).replace("mov %r0, 7\n", &format!("{fault}\n"));
+        let (got, _) = both(&src, &[0; 8]);
+        assert!(
+            matches!(got, Err(ref e) if e.to_string().starts_with(&format!("instruction {pc}:"))),
+            "{src}: {got:?}"
+        );
+    }
 }
 
 #[test]
@@ -125,6 +179,32 @@ fn helpers_write_memory_fault_and_unwind() {
         both("mov %r0, 1\ncall 77\nexit", &[]).0,
         Err(ExecError::UnknownHelper { pc: 1, id: 77 })
     );
+}
+
+/// Loads and stores of every size through registers other than r10, into the stack (which
+/// the x86-64 code checks out of line, after the input test failed: the access must happen
+/// and the program go on with the next instruction), into the input, and just past either.
+#[test]
+fn accesses_through_other_registers_reach_the_stack_and_the_input() {
+    for (size, suffix) in [(1, "b"), (2, "h"), (4, "w"), (8, "dw")] {
+        for (base, off) in [("%r10", -32), ("%r10", -4096), ("%r1", 0), ("%r1", 8)] {
+            let src = format!(
+                "mov %r7, {base}\nadd %r7, {off}\nmov %r3, 0x7a\n\
+                 stx{suffix} [%r7], %r3\nst{suffix} [%r7+{s2}], 0x55\n\
+                 ldx{suffix} %r0, [%r7]\nldx{suffix} %r4, [%r7+{s2}]\n\
+                 lsh %r0, 8\nadd %r0, %r4\nexit",
+                s2 = size,
+            );
+            assert!(both(&src, &[0; 32]).0.is_ok(), "{src}");
+        }
+        // Past the top of the stack and past the end of the input: both tiers' fault.
+        for (base, off) in [("%r10", 0), ("%r1", 32 - size + 1)] {
+            let load = format!("mov %r7, {base}\nadd %r7, {off}\nldx{suffix} %r0, [%r7]\nexit");
+            let store = format!("mov %r7, {base}\nadd %r7, {off}\nst{suffix} [%r7], 1\nexit");
+            assert!(both(&load, &[0; 32]).0.is_err(), "{load}");
+            assert!(both(&store, &[0; 32]).0.is_err(), "{store}");
+        }
+    }
 }
 
 #[test]
