@@ -1,0 +1,11 @@
+/* patchjit-variants: ARITY=0,1 */
+#include "wasm.h"
+/* br_if: pops the condition; when it is non-zero, branches as br does. */
+PATCHJIT_STENCIL {
+    uint32_t c = (uint32_t)*--sp;
+    if (c != 0) {
+        RESHAPE(ARITY, PATCHJIT_OPARG);
+        PATCHJIT_JUMP();
+    }
+    NEXT();
+}

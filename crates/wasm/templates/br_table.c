@@ -1,0 +1,13 @@
+/* patchjit-variants: ARITY=0,1 CASE=0,1 */
+#include "wasm.h"
+/* One entry of a br_table, whose index stays on top of the stack until an entry takes it:
+ * CASE=1 branches (as br, OPARG the height) when the index is OPERAND0 and falls through to
+ * the next entry otherwise; CASE=0 is the default, always taken. */
+PATCHJIT_STENCIL {
+    if (!CASE || (uint32_t)sp[-1] == PATCHJIT_OPERAND0_U32) {
+        sp--;
+        RESHAPE(ARITY, PATCHJIT_OPARG);
+        PATCHJIT_JUMP();
+    }
+    NEXT();
+}

@@ -1,0 +1,6 @@
+#include "wasm.h"
+/* call of another instance's function (an import): a machine call of its entry, OPERAND0. */
+PATCHJIT_STENCIL {
+    WASM_CALL(PATCHJIT_OPERAND0);
+    NEXT();
+}

@@ -1,0 +1,6 @@
+#include "wasm.h"
+/* drop */
+PATCHJIT_STENCIL {
+    sp--;
+    NEXT();
+}

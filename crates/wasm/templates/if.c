@@ -1,0 +1,9 @@
+#include "wasm.h"
+/* if: pops the condition; to the jump target (the else arm or the end) when it is zero. */
+PATCHJIT_STENCIL {
+    uint32_t c = (uint32_t)*--sp;
+    if (c == 0) {
+        PATCHJIT_JUMP();
+    }
+    NEXT();
+}

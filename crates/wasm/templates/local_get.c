@@ -1,0 +1,6 @@
+#include "wasm.h"
+/* local.get OPARG */
+PATCHJIT_STENCIL {
+    *sp++ = fp[PATCHJIT_OPARG];
+    NEXT();
+}
