@@ -10,7 +10,12 @@ use std::any::Any;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use patchjit::{Destination, EmitError, Emitter, ExecutableCode, Instruction, Label, Options};
+use std::sync::{Arc, OnceLock};
+
+use patchjit::{
+    CodeHeap, Destination, EmitError, Emitter, ExecutableCode, Instruction, Label, Options,
+    Placement,
+};
 
 use crate::code::{Branch, Op};
 use crate::interp::MAX_SLOTS;
@@ -470,6 +475,11 @@ fn store_op(op: Op) -> Option<(usize, u32)> {
     })
 }
 
+/// The byte offset of frame slot `slot` (the templates' `SLOT`).
+fn slot_bytes(slot: u32) -> u64 {
+    slot as u64 * 8
+}
+
 /// One function being compiled: its trap stencils wait until its ops are emitted.
 struct FuncEmitter<'e, 't> {
     emitter: &'e mut Emitter<'t>,
@@ -498,11 +508,22 @@ impl FuncEmitter<'_, '_> {
     /// A branch stencil of `groups` (by arity) to `b`.
     fn branch(&mut self, groups: &[u16; 2], b: Branch) -> Instruction {
         Instruction {
-            oparg: b.height as u64,
+            operand1: slot_bytes(b.height),
             jump_target: Some(self.target(b.target)),
             ..Instruction::new(groups[b.arity as usize])
         }
     }
+}
+
+/// Bytes of the process's code heap, where instances are placed without a system call each
+/// (a unit that does not fit gets a mapping of its own).
+const CODE_HEAP_SIZE: usize = 16 << 20;
+
+/// The code heap shared by every store and thread; `None` where one cannot be made.
+fn code_heap() -> Option<Arc<CodeHeap>> {
+    static HEAP: OnceLock<Option<Arc<CodeHeap>>> = OnceLock::new();
+    HEAP.get_or_init(|| CodeHeap::new(CODE_HEAP_SIZE).ok())
+        .clone()
 }
 
 /// Compiles the functions `inst` (instance number `instance`) defines into one unit and
@@ -582,7 +603,9 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
         let error = f.trap(0, first)?;
         f.emitter.push(Instruction {
             oparg: (code.locals - code.params) as u64,
-            operand0: (code.locals + code.max_height) as u64,
+            // Past the value stack's end either way (the emitter refuses a byte count past
+            // i32), so clamped.
+            operand0: slot_bytes((code.locals + code.max_height).min(MAX_SLOTS as u32 + 1)),
             operand1: view,
             error_target: Some(error),
             ..Instruction::new(stencils::ENTER)
@@ -662,15 +685,15 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                 Op::Drop => Instruction::new(stencils::DROP),
                 Op::Select => Instruction::new(stencils::SELECT),
                 Op::LocalGet(i) => Instruction {
-                    oparg: i as u64,
+                    operand0: slot_bytes(i),
                     ..Instruction::new(stencils::LOCAL_GET)
                 },
                 Op::LocalSet(i) => Instruction {
-                    oparg: i as u64,
+                    operand0: slot_bytes(i),
                     ..Instruction::new(stencils::LOCAL_SET)
                 },
                 Op::LocalTee(i) => Instruction {
-                    oparg: i as u64,
+                    operand0: slot_bytes(i),
                     ..Instruction::new(stencils::LOCAL_TEE)
                 },
                 Op::GlobalGet(g) | Op::GlobalSet(g) => {
@@ -687,7 +710,7 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                 }
                 Op::Const(v) => Instruction {
                     operand0: v,
-                    ..Instruction::new(stencils::CONST)
+                    ..Instruction::new(stencils::CONST[usize::from(v > u32::MAX as u64)])
                 },
                 Op::MemorySize => Instruction::new(stencils::MEMORY_SIZE),
                 Op::MemoryGrow => Instruction {
@@ -713,7 +736,11 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
             })?;
         }
     }
-    let code = emitter.finish(&Options::default())?;
+    let options = Options {
+        placement: code_heap().map_or(Placement::Anywhere, Placement::Heap),
+        ..Options::default()
+    };
+    let code = emitter.finish(&options)?;
     let jit = &mut store.jit;
     jit.entries.resize(store.funcs.len(), 0);
     for (i, &index) in entry_index.iter().enumerate() {

@@ -10,36 +10,34 @@ pub const CALL_HOST: u16 = 77;
 pub const CALL_INDIRECT: u16 = 78;
 /// Index of stencil group `call_local` in [`STENCILS`] (for `patchjit::Instruction::group`).
 pub const CALL_LOCAL: u16 = 79;
-/// Index of stencil group `const` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CONST: u16 = 80;
 /// Index of stencil group `drop` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const DROP: u16 = 89;
+pub const DROP: u16 = 90;
 /// Index of stencil group `enter` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const ENTER: u16 = 90;
+pub const ENTER: u16 = 91;
 /// Index of stencil group `global_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_GET: u16 = 91;
+pub const GLOBAL_GET: u16 = 92;
 /// Index of stencil group `global_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_SET: u16 = 92;
+pub const GLOBAL_SET: u16 = 93;
 /// Index of stencil group `if` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const IF: u16 = 93;
+pub const IF: u16 = 94;
 /// Index of stencil group `local_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_GET: u16 = 103;
+pub const LOCAL_GET: u16 = 104;
 /// Index of stencil group `local_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_SET: u16 = 104;
+pub const LOCAL_SET: u16 = 105;
 /// Index of stencil group `local_tee` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_TEE: u16 = 105;
+pub const LOCAL_TEE: u16 = 106;
 /// Index of stencil group `memory_grow` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_GROW: u16 = 106;
+pub const MEMORY_GROW: u16 = 107;
 /// Index of stencil group `memory_size` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_SIZE: u16 = 107;
+pub const MEMORY_SIZE: u16 = 108;
 /// Index of stencil group `select` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SELECT: u16 = 110;
+pub const SELECT: u16 = 111;
 /// Index of stencil group `shim` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SHIM: u16 = 111;
+pub const SHIM: u16 = 112;
 /// Index of stencil group `trap` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const TRAP: u16 = 116;
+pub const TRAP: u16 = 117;
 /// Index of stencil group `unreachable` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const UNREACHABLE: u16 = 160;
+pub const UNREACHABLE: u16 = 161;
 
 /// The 68 variants of template `binary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67]): `BINARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const BINARY: [u16; 68] = [
@@ -62,37 +60,42 @@ pub const BR_TABLE: [[u16; 2]; 2] = [
 [74, 75],
 ];
 
+/// The 2 variants of template `const` (WIDE in [0, 1]): `CONST[wide]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const CONST: [u16; 2] = [
+80, 81,
+];
+
 /// The 8 variants of template `divrem` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `DIVREM[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const DIVREM: [u16; 8] = [
-81, 82, 83, 84, 85, 86, 87, 88,
+82, 83, 84, 85, 86, 87, 88, 89,
 ];
 
 /// The 9 variants of template `load` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8]): `LOAD[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const LOAD: [u16; 9] = [
-94, 95, 96, 97, 98, 99, 100, 101, 102,
+95, 96, 97, 98, 99, 100, 101, 102, 103,
 ];
 
 /// The 2 variants of template `return` (RESULTS in [0, 1]): `RETURN[results]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const RETURN: [u16; 2] = [
-108, 109,
+109, 110,
 ];
 
 /// The 4 variants of template `store` (OP in [0, 1, 2, 3]): `STORE[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const STORE: [u16; 4] = [
-112, 113, 114, 115,
+113, 114, 115, 116,
 ];
 
 /// The 8 variants of template `trunc` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `TRUNC[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const TRUNC: [u16; 8] = [
-117, 118, 119, 120, 121, 122, 123, 124,
+118, 119, 120, 121, 122, 123, 124, 125,
 ];
 
 /// The 35 variants of template `unary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34]): `UNARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const UNARY: [u16; 35] = [
-125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
+126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160,
 ];
 
-/// The 161 stencils for `aarch64-unknown-linux-gnu`.
+/// The 162 stencils for `aarch64-unknown-linux-gnu`.
 pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
     target: "aarch64-unknown-linux-gnu",
     groups: &[
@@ -1110,100 +1113,97 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br__arity0",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 24,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\xb4\x4e\x28\x8b\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
             name: "br__arity1",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 32,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x89\x82\x5f\xf8\xb4\x4e\x28\x8b\
-                    \x89\x86\x00\xf8\x00\x00\x00\x14",
+                    \x89\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb4\x02\x08\x8b\x89\x86\x00\xf8\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 32,
                 body: b"\
-                    \x88\x8e\x5f\xb8\xa8\x00\x00\x34\x08\x00\x00\x90\x08\x01\x40\xf9\
-                    \xb4\x4e\x28\x8b\x00\x00\x00\x14",
+                    \x88\x8e\x5f\xb8\xc8\x00\x00\x34\x08\x00\xa0\xd2\x08\x00\x80\xf2\
+                    \x08\x7d\x40\x93\xb4\x02\x08\x8b\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 48,
                 body: b"\
-                    \xe8\x03\x14\xaa\x09\x8d\x5f\xb8\xe9\x00\x00\x34\x08\x00\x00\x90\
-                    \x08\x01\x40\xf9\x89\x02\x5f\xf8\xb4\x4e\x28\x8b\x89\x86\x00\xf8\
-                    \x00\x00\x00\x14\xf4\x03\x08\xaa",
+                    \xe8\x03\x14\xaa\x09\x8d\x5f\xb8\x09\x01\x00\x34\x89\x02\x5f\xf8\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\
+                    \x89\x86\x00\xf8\x00\x00\x00\x14\xf4\x03\x08\xaa\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 24,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\xb4\x4e\x28\x8b\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
@@ -1212,41 +1212,39 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 len: 40,
                 body: b"\
                     \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x1f\x01\x09\x6b\
-                    \xa1\x00\x00\x54\x08\x00\x00\x90\x08\x01\x40\xf9\xb4\x4e\x28\x8b\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \xc1\x00\x00\x54\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case0",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 32,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x89\x02\x5f\xf8\xb4\x4e\x28\x8b\
-                    \x89\x86\x00\xf8\x00\x00\x00\x14",
+                    \x89\x02\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb4\x02\x08\x8b\x89\x86\x00\xf8\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
@@ -1255,21 +1253,20 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 len: 48,
                 body: b"\
                     \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x1f\x01\x09\x6b\
-                    \xe1\x00\x00\x54\x08\x00\x00\x90\x08\x01\x40\xf9\x89\x02\x5f\xf8\
-                    \xb4\x4e\x28\x8b\x89\x86\x00\xf8\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x01\x01\x00\x54\x89\x02\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\
+                    \x08\x7d\x40\x93\xb4\x02\x08\x8b\x89\x86\x00\xf8\x00\x00\x00\x14",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
@@ -1277,35 +1274,32 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 184,
                 body: b"\
-                    \xff\xc3\x00\xd1\x0a\x07\x40\xf9\xfd\x7b\x02\xa9\xfd\x83\x00\x91\
-                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xe8\x03\x00\x54\xe8\x03\x00\x91\
-                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\x63\x03\x00\x54\xf5\x0b\x00\xf9\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x08\x3d\x00\x12\x95\x4e\x28\xcb\
-                    \x48\x05\x00\x91\x08\x07\x00\xf9\xf5\x07\x00\xf9\xb8\x83\x1f\xf8\
-                    \xea\x03\x00\xf9\x00\x00\x00\x94\x80\x02\x00\xb5\x08\x00\x00\x90\
-                    \x09\x00\x00\x90\x08\x01\x40\xf9\x29\x01\x40\xf9\xb8\x83\x5f\xf8\
-                    \xea\xd7\x40\xa9\x08\x7d\x50\xd3\x36\x5d\x40\xa9\xfd\x7b\x42\xa9\
-                    \x54\x4d\x28\x8b\xe8\x03\x40\xf9\x08\x07\x00\xf9\xff\xc3\x00\x91\
-                    \x00\x00\x00\x14\xfd\x7b\x42\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\
-                    \xff\xc3\x00\x91\x00\x00\x00\x14\xfd\x7b\x42\xa9\x20\x00\x80\x52\
-                    \xff\xc3\x00\x91\xc0\x03\x5f\xd6",
+                    \xff\x03\x01\xd1\x0a\x07\x40\xf9\xfd\x7b\x03\xa9\xfd\xc3\x00\x91\
+                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xc8\x03\x00\x54\xe8\x03\x00\x91\
+                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\x43\x03\x00\x54\xb5\x03\x1f\xf8\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x95\x2e\x28\xcb\xe8\x07\x00\xf9\
+                    \x48\x05\x00\x91\x08\x07\x00\xf9\xf5\x0f\x00\xf9\xb8\x83\x1f\xf8\
+                    \xea\x0b\x00\xf9\x00\x00\x00\x94\x60\x02\x00\xb5\xe8\x07\x40\xf9\
+                    \x09\x00\x00\x90\x29\x01\x40\xf9\xea\x0f\x40\xf9\x08\xfd\x50\xd3\
+                    \xb5\x63\x7f\xa9\x36\x5d\x40\xa9\x54\x2d\x28\x8b\xe8\x0b\x40\xf9\
+                    \xfd\x7b\x43\xa9\x08\x07\x00\xf9\xff\x03\x01\x91\x00\x00\x00\x14\
+                    \xfd\x7b\x43\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\xff\x03\x01\x91\
+                    \x00\x00\x00\x14\xfd\x7b\x43\xa9\x20\x00\x80\x52\xff\x03\x01\x91\
+                    \xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x54, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x5c, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x60, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x64, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x68, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x90, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xa4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x60, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa0, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: &[],
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
         },
@@ -1314,75 +1308,71 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 80,
                 body: b"\
-                    \xfd\x7b\xbf\xa9\x19\x00\x00\x90\x01\x00\x00\x90\xe0\x03\x18\xaa\
-                    \x39\x03\x40\xf9\x21\x00\x40\xf9\xfd\x03\x00\x91\x28\x3f\x00\x12\
-                    \x93\x4e\x28\xcb\x08\x00\x00\x90\x08\x01\x40\xf9\xe2\x03\x13\xaa\
-                    \x00\x01\x3f\xd6\xa0\x00\x00\xb5\x28\x7f\x50\xd3\x74\x4e\x28\x8b\
-                    \xfd\x7b\xc1\xa8\x00\x00\x00\x14\xfd\x7b\xc1\xa8\x00\x00\x00\x14",
+                    \xfd\x7b\xbf\xa9\x19\x00\xa0\xd2\x19\x00\x80\xf2\x93\x2e\x39\xcb\
+                    \x01\x00\x00\x90\x08\x00\x00\x90\x21\x00\x40\xf9\xe0\x03\x18\xaa\
+                    \x08\x01\x40\xf9\xe2\x03\x13\xaa\xfd\x03\x00\x91\x00\x01\x3f\xd6\
+                    \xa0\x00\x00\xb5\x28\xff\x50\xd3\x74\x2e\x28\x8b\xfd\x7b\xc1\xa8\
+                    \x00\x00\x00\x14\xfd\x7b\xc1\xa8\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
-                    ::patchjit::Hole { offset: 0x44, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x40, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x48, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: &[],
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(0), addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(0), addend: 0 },
                 ],
             },
         },
         ::patchjit::StencilGroup {
             name: "call_indirect",
             code: ::patchjit::Stencil {
-                len: 248,
+                len: 240,
                 body: b"\
-                    \xff\xc3\x00\xd1\xfd\x7b\x02\xa9\x19\x00\x00\x90\x01\x00\x00\x90\
-                    \x39\x03\x40\xf9\x82\x8e\x5f\xb8\x21\x00\x40\xf9\xe0\x03\x18\xaa\
-                    \xfd\x83\x00\x91\x28\x3f\x00\x12\x93\x4e\x28\xcb\x08\x00\x00\x90\
-                    \x08\x01\x40\xf9\xe3\x03\x13\xaa\x00\x01\x3f\xd6\xe0\x03\x00\xb4\
-                    \x0a\x07\x40\xf9\x48\xfd\x44\xd3\x1f\xc1\x09\xf1\x48\x04\x00\x54\
-                    \xe8\x03\x00\x91\x09\x0b\x40\xf9\x1f\x01\x09\xeb\xc3\x03\x00\x54\
-                    \xf5\x0b\x00\xf9\x48\x05\x00\x91\xf5\x03\x13\xaa\x08\x07\x00\xf9\
-                    \xb8\x83\x1f\xf8\xf3\x2b\x00\xa9\x00\x00\x3f\xd6\x60\x03\x00\xb5\
-                    \x08\x00\x00\x90\x09\x00\x00\x90\x08\x01\x40\xf9\x29\x01\x40\xf9\
-                    \xea\x03\x40\xf9\xb8\x83\x5f\xf8\x08\x7d\x50\xd3\x36\x5d\x40\xa9\
-                    \x54\x4d\x28\x8b\xe8\xd7\x40\xa9\x08\x07\x00\xf9\xfd\x7b\x42\xa9\
-                    \xff\xc3\x00\x91\x00\x00\x00\x14\x08\x0f\x40\xf9\x08\x01\x00\xb5\
-                    \x28\x7f\x50\xd3\x74\x4e\x28\x8b\xfd\x7b\x42\xa9\xff\xc3\x00\x91\
-                    \x00\x00\x00\x14\x28\x01\x80\x52\x08\x0f\x00\xf9\xfd\x7b\x42\xa9\
-                    \xff\xc3\x00\x91\x00\x00\x00\x14\xfd\x7b\x42\xa9\x20\x00\x80\x52\
-                    \xff\xc3\x00\x91\xc0\x03\x5f\xd6",
+                    \xff\x03\x01\xd1\xfd\x7b\x03\xa9\x19\x00\xa0\xd2\x19\x00\x80\xf2\
+                    \x01\x00\x00\x90\x82\x8e\x5f\xb8\x93\x2e\x39\xcb\x08\x00\x00\x90\
+                    \x21\x00\x40\xf9\xe0\x03\x18\xaa\x08\x01\x40\xf9\xe3\x03\x13\xaa\
+                    \xfd\xc3\x00\x91\x00\x01\x3f\xd6\xc0\x03\x00\xb4\x0a\x07\x40\xf9\
+                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\x28\x04\x00\x54\xe8\x03\x00\x91\
+                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\xa3\x03\x00\x54\xf9\x0f\x00\xf9\
+                    \x48\x05\x00\x91\xb5\x63\x3f\xa9\xf5\x03\x13\xaa\x08\x07\x00\xf9\
+                    \xf3\xab\x00\xa9\x00\x00\x3f\xd6\x40\x03\x00\xb5\xe8\x0f\x40\xf9\
+                    \x09\x00\x00\x90\x29\x01\x40\xf9\xea\x07\x40\xf9\x08\xfd\x50\xd3\
+                    \xb5\x63\x7f\xa9\x36\x5d\x40\xa9\x54\x2d\x28\x8b\xe8\x0b\x40\xf9\
+                    \x08\x07\x00\xf9\xfd\x7b\x43\xa9\xff\x03\x01\x91\x00\x00\x00\x14\
+                    \x08\x0f\x40\xf9\x08\x01\x00\xb5\x28\xff\x50\xd3\x74\x2e\x28\x8b\
+                    \xfd\x7b\x43\xa9\xff\x03\x01\x91\x00\x00\x00\x14\x28\x01\x80\x52\
+                    \x08\x0f\x00\xf9\xfd\x7b\x43\xa9\xff\x03\x01\x91\x00\x00\x00\x14\
+                    \xfd\x7b\x43\xa9\x20\x00\x80\x52\xff\x03\x01\x91\xc0\x03\x5f\xd6",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
-                    ::patchjit::Hole { offset: 0x80, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x84, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 24 },
-                    ::patchjit::Hole { offset: 0x88, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8c, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 24 },
-                    ::patchjit::Hole { offset: 0xb4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xd0, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xe4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x80, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
+                    ::patchjit::Hole { offset: 0xac, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xdc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 32,
+                len: 24,
                 body: &[],
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(1), addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(1), addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
         },
@@ -1391,40 +1381,54 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 184,
                 body: b"\
-                    \xff\xc3\x00\xd1\x0a\x07\x40\xf9\xfd\x7b\x02\xa9\xfd\x83\x00\x91\
-                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xe8\x03\x00\x54\xe8\x03\x00\x91\
-                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\x63\x03\x00\x54\xf5\x0b\x00\xf9\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x08\x3d\x00\x12\x95\x4e\x28\xcb\
-                    \x48\x05\x00\x91\x08\x07\x00\xf9\xf5\x07\x00\xf9\xb8\x83\x1f\xf8\
-                    \xea\x03\x00\xf9\x00\x00\x00\x94\x80\x02\x00\xb5\x08\x00\x00\x90\
-                    \x09\x00\x00\x90\x08\x01\x40\xf9\x29\x01\x40\xf9\xb8\x83\x5f\xf8\
-                    \xea\xd7\x40\xa9\x08\x7d\x50\xd3\x36\x5d\x40\xa9\xfd\x7b\x42\xa9\
-                    \x54\x4d\x28\x8b\xe8\x03\x40\xf9\x08\x07\x00\xf9\xff\xc3\x00\x91\
-                    \x00\x00\x00\x14\xfd\x7b\x42\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\
-                    \xff\xc3\x00\x91\x00\x00\x00\x14\xfd\x7b\x42\xa9\x20\x00\x80\x52\
-                    \xff\xc3\x00\x91\xc0\x03\x5f\xd6",
+                    \xff\x03\x01\xd1\x0a\x07\x40\xf9\xfd\x7b\x03\xa9\xfd\xc3\x00\x91\
+                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xc8\x03\x00\x54\xe8\x03\x00\x91\
+                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\x43\x03\x00\x54\xb5\x03\x1f\xf8\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x95\x2e\x28\xcb\xe8\x07\x00\xf9\
+                    \x48\x05\x00\x91\x08\x07\x00\xf9\xf5\x0f\x00\xf9\xb8\x83\x1f\xf8\
+                    \xea\x0b\x00\xf9\x00\x00\x00\x94\x60\x02\x00\xb5\xe8\x07\x40\xf9\
+                    \x09\x00\x00\x90\x29\x01\x40\xf9\xea\x0f\x40\xf9\x08\xfd\x50\xd3\
+                    \xb5\x63\x7f\xa9\x36\x5d\x40\xa9\x54\x2d\x28\x8b\xe8\x0b\x40\xf9\
+                    \xfd\x7b\x43\xa9\x08\x07\x00\xf9\xff\x03\x01\x91\x00\x00\x00\x14\
+                    \xfd\x7b\x43\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\xff\x03\x01\x91\
+                    \x00\x00\x00\x14\xfd\x7b\x43\xa9\x20\x00\x80\x52\xff\x03\x01\x91\
+                    \xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x54, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x5c, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x60, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x64, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x68, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x90, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xa4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x60, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa0, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: &[],
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
         },
         ::patchjit::StencilGroup {
-            name: "const",
+            name: "const__wide0",
+            code: ::patchjit::Stencil {
+                len: 16,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x88\x86\x00\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "const__wide1",
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
@@ -1620,26 +1624,26 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 80,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x09\x03\x40\xf9\xa8\x0e\x08\x8b\
-                    \x1f\x01\x09\xeb\x68\x01\x00\x54\x08\x00\x00\x90\x08\x01\x40\xf9\
-                    \x88\x00\x00\x34\x08\x05\x00\x71\x9f\x86\x00\xf8\xc1\xff\xff\x54\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x16\x5d\x40\xa9\x00\x00\x00\x14\
-                    \x28\x01\x80\x52\x08\x0f\x00\xf9\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x09\x03\x40\xf9\
+                    \xa8\x02\x08\x8b\x1f\x01\x09\xeb\x68\x01\x00\x54\x08\x00\xa0\xd2\
+                    \x08\x00\x80\xf2\x88\x00\x00\x34\x08\x05\x00\x71\x9f\x86\x00\xf8\
+                    \xc1\xff\xff\x54\x08\x00\x00\x90\x08\x01\x40\xf9\x16\x5d\x40\xa9\
+                    \x00\x00\x00\x14\x28\x01\x80\x52\x08\x0f\x00\xf9\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
-                    ::patchjit::Hole { offset: 0x3c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x48, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x40, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 24,
+                len: 8,
                 body: &[],
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
         },
@@ -1888,55 +1892,55 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "local_get",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 24,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\xa8\x5a\x68\xf8\x88\x86\x00\xf8",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x6a\x68\xf8\
+                    \x88\x86\x00\xf8\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
             name: "local_set",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 24,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x89\x8e\x5f\xf8\xa9\x5a\x28\xf8",
+                    \x88\x8e\x5f\xf8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x29\x7d\x40\x93\
+                    \xa8\x6a\x29\xf8\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
             name: "local_tee",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 24,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x89\x82\x5f\xf8\xa9\x5a\x28\xf8",
+                    \x89\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xa9\x6a\x28\xf8\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 8,
+                len: 0,
                 body: &[],
-                holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                ],
+                holes: &[],
             },
         },
         ::patchjit::StencilGroup {
@@ -2137,21 +2141,21 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 40,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x68\x00\x00\x34\xe8\x03\x08\x2a\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x48\x00\x00\xb4\
                     \x08\x0f\x00\xf9\x08\x00\x00\x90\x20\x00\x80\x52\x08\x01\x40\xf9\
                     \x08\x13\x00\xf9\xc0\x03\x5f\xd6",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: &[],
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
         },

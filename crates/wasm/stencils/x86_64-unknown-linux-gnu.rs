@@ -10,36 +10,34 @@ pub const CALL_HOST: u16 = 77;
 pub const CALL_INDIRECT: u16 = 78;
 /// Index of stencil group `call_local` in [`STENCILS`] (for `patchjit::Instruction::group`).
 pub const CALL_LOCAL: u16 = 79;
-/// Index of stencil group `const` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CONST: u16 = 80;
 /// Index of stencil group `drop` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const DROP: u16 = 89;
+pub const DROP: u16 = 90;
 /// Index of stencil group `enter` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const ENTER: u16 = 90;
+pub const ENTER: u16 = 91;
 /// Index of stencil group `global_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_GET: u16 = 91;
+pub const GLOBAL_GET: u16 = 92;
 /// Index of stencil group `global_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_SET: u16 = 92;
+pub const GLOBAL_SET: u16 = 93;
 /// Index of stencil group `if` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const IF: u16 = 93;
+pub const IF: u16 = 94;
 /// Index of stencil group `local_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_GET: u16 = 103;
+pub const LOCAL_GET: u16 = 104;
 /// Index of stencil group `local_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_SET: u16 = 104;
+pub const LOCAL_SET: u16 = 105;
 /// Index of stencil group `local_tee` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_TEE: u16 = 105;
+pub const LOCAL_TEE: u16 = 106;
 /// Index of stencil group `memory_grow` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_GROW: u16 = 106;
+pub const MEMORY_GROW: u16 = 107;
 /// Index of stencil group `memory_size` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_SIZE: u16 = 107;
+pub const MEMORY_SIZE: u16 = 108;
 /// Index of stencil group `select` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SELECT: u16 = 110;
+pub const SELECT: u16 = 111;
 /// Index of stencil group `shim` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SHIM: u16 = 111;
+pub const SHIM: u16 = 112;
 /// Index of stencil group `trap` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const TRAP: u16 = 116;
+pub const TRAP: u16 = 117;
 /// Index of stencil group `unreachable` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const UNREACHABLE: u16 = 160;
+pub const UNREACHABLE: u16 = 161;
 
 /// The 68 variants of template `binary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67]): `BINARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const BINARY: [u16; 68] = [
@@ -62,37 +60,42 @@ pub const BR_TABLE: [[u16; 2]; 2] = [
 [74, 75],
 ];
 
+/// The 2 variants of template `const` (WIDE in [0, 1]): `CONST[wide]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const CONST: [u16; 2] = [
+80, 81,
+];
+
 /// The 8 variants of template `divrem` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `DIVREM[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const DIVREM: [u16; 8] = [
-81, 82, 83, 84, 85, 86, 87, 88,
+82, 83, 84, 85, 86, 87, 88, 89,
 ];
 
 /// The 9 variants of template `load` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8]): `LOAD[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const LOAD: [u16; 9] = [
-94, 95, 96, 97, 98, 99, 100, 101, 102,
+95, 96, 97, 98, 99, 100, 101, 102, 103,
 ];
 
 /// The 2 variants of template `return` (RESULTS in [0, 1]): `RETURN[results]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const RETURN: [u16; 2] = [
-108, 109,
+109, 110,
 ];
 
 /// The 4 variants of template `store` (OP in [0, 1, 2, 3]): `STORE[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const STORE: [u16; 4] = [
-112, 113, 114, 115,
+113, 114, 115, 116,
 ];
 
 /// The 8 variants of template `trunc` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `TRUNC[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const TRUNC: [u16; 8] = [
-117, 118, 119, 120, 121, 122, 123, 124,
+118, 119, 120, 121, 122, 123, 124, 125,
 ];
 
 /// The 35 variants of template `unary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34]): `UNARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const UNARY: [u16; 35] = [
-125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
+126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160,
 ];
 
-/// The 161 stencils for `x86_64-unknown-linux-gnu`.
+/// The 162 stencils for `x86_64-unknown-linux-gnu`.
 pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
     target: "x86_64-unknown-linux-gnu",
     groups: &[
@@ -1168,13 +1171,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br__arity0",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 12,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc0\x4c\x8d\x24\xc5\
-                    \x00\x00\x00\x00\x4d\x01\xec\xe9",
+                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1186,14 +1188,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br__arity1",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 24,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc0\x49\x8b\x4c\x24\
-                    \xf8\x49\x89\x4c\xc5\x00\x4c\x8d\x24\xc5\x08\x00\x00\x00\x4d\x01\
-                    \xec\xe9",
+                    \x49\x8b\x44\x24\xf8\x49\x89\x85\x00\x00\x00\x00\x4d\x8d\xa5\x00\
+                    \x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1205,14 +1207,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_if__arity0",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 24,
                 body: b"\
-                    \x41\x83\x7c\x24\xf8\x00\x74\x1c\x48\xb8\x00\x00\x00\x00\x00\x00\
-                    \x00\x00\x89\xc0\x4c\x8d\x24\xc5\x00\x00\x00\x00\x4d\x01\xec\xe9\
+                    \x41\x83\x7c\x24\xf8\x00\x74\x0c\x4d\x8d\xa5\x00\x00\x00\x00\xe9\
                     \x00\x00\x00\x00\x49\x83\xc4\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1224,15 +1225,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_if__arity1",
             code: ::patchjit::Stencil {
-                len: 50,
+                len: 36,
                 body: b"\
-                    \x41\x83\x7c\x24\xf8\x00\x74\x26\x48\xb8\x00\x00\x00\x00\x00\x00\
-                    \x00\x00\x89\xc0\x49\x8b\x4c\x24\xf0\x49\x89\x4c\xc5\x00\x4c\x8d\
-                    \x24\xc5\x08\x00\x00\x00\x4d\x01\xec\xe9\x00\x00\x00\x00\x49\x83\
-                    \xc4\xf8",
+                    \x41\x83\x7c\x24\xf8\x00\x74\x18\x49\x8b\x44\x24\xf0\x49\x89\x85\
+                    \x00\x00\x00\x00\x4d\x8d\xa5\x00\x00\x00\x00\xe9\x00\x00\x00\x00\
+                    \x49\x83\xc4\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1244,13 +1245,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 12,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc0\x4c\x8d\x24\xc5\
-                    \x00\x00\x00\x00\x4d\x01\xec\xe9",
+                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1262,16 +1262,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case1",
             code: ::patchjit::Stencil {
-                len: 44,
+                len: 28,
                 body: b"\
                     \xb8\x00\x00\x00\x00\x41\x39\x44\x24\xf8\x0f\x85\x00\x00\x00\x00\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc0\x4c\x8d\x24\xc5\
-                    \x00\x00\x00\x00\x4d\x01\xec\xe9",
+                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x12, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1283,14 +1282,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case0",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 24,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc0\x49\x8b\x4c\x24\
-                    \xf0\x49\x89\x4c\xc5\x00\x4c\x8d\x24\xc5\x08\x00\x00\x00\x4d\x01\
-                    \xec\xe9",
+                    \x49\x8b\x44\x24\xf0\x49\x89\x85\x00\x00\x00\x00\x4d\x8d\xa5\x00\
+                    \x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1302,17 +1301,17 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case1",
             code: ::patchjit::Stencil {
-                len: 54,
+                len: 40,
                 body: b"\
                     \xb8\x00\x00\x00\x00\x41\x39\x44\x24\xf8\x0f\x85\x00\x00\x00\x00\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc0\x49\x8b\x4c\x24\
-                    \xf0\x49\x89\x4c\xc5\x00\x4c\x8d\x24\xc5\x08\x00\x00\x00\x4d\x01\
-                    \xec\xe9",
+                    \x49\x8b\x44\x24\xf0\x49\x89\x85\x00\x00\x00\x00\x4d\x8d\xa5\x00\
+                    \x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x12, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x32, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1324,29 +1323,28 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_far",
             code: ::patchjit::Stencil {
-                len: 201,
+                len: 187,
                 body: b"\
                     \x55\x48\x83\xec\x20\x48\x8b\x4f\x08\x48\x81\xf9\x0f\x27\x00\x00\
-                    \x0f\x87\x96\x00\x00\x00\x48\x89\xe0\x48\x3b\x47\x10\x0f\x82\x89\
-                    \x00\x00\x00\x4c\x89\x6c\x24\x10\x48\xb8\x00\x00\x00\x00\x00\x00\
-                    \x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\x89\xe5\x48\x29\xc5\x48\x8d\
-                    \x41\x01\x48\x89\x47\x08\x49\x89\xed\x48\x89\x7c\x24\x18\x48\x89\
-                    \x4c\x24\x08\xe8\x00\x00\x00\x00\x48\x85\xc0\x75\x61\x48\x8b\x7c\
-                    \x24\x18\x48\x8b\x44\x24\x08\x48\x89\x47\x08\x48\xb8\x00\x00\x00\
-                    \x00\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\x00\x00\
-                    \x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x30\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\x8b\x6c\
-                    \x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\xc7\x47\x18\
-                    \x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\xb8\x01\
-                    \x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
+                    \x0f\x87\x88\x00\x00\x00\x48\x89\xe0\x48\x3b\x47\x10\x72\x7f\x4c\
+                    \x89\x6c\x24\x10\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\
+                    \x89\xe5\x48\x29\xc5\x48\x8d\x41\x01\x48\x89\x47\x08\x49\x89\xed\
+                    \x48\x89\x7c\x24\x18\x48\x89\x4c\x24\x08\xe8\x00\x00\x00\x00\x48\
+                    \x85\xc0\x75\x5c\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\
+                    \x47\x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\
+                    \x00\x00\x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\
+                    \x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\
+                    \x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\xc7\
+                    \x47\x18\x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\
+                    \xb8\x01\x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x54, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x6d, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x85, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x92, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0xa8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0xba, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x63, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x77, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x84, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x9a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xac, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1358,21 +1356,20 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_host",
             code: ::patchjit::Stencil {
-                len: 92,
+                len: 82,
                 body: b"\
-                    \x55\x48\x89\xfb\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x0f\xb7\
-                    \xc0\xc1\xe0\x03\x4c\x89\xe5\x48\x29\xc5\x48\xbe\x00\x00\x00\x00\
-                    \x00\x00\x00\x00\x48\x89\xea\xff\x15\x00\x00\x00\x00\x48\x85\xc0\
-                    \x75\x21\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\xc1\xe8\x10\x4c\
-                    \x8d\x24\xc5\x00\x00\x00\x00\x49\x01\xec\x48\x89\xdf\x5d\xe9\x00\
-                    \x00\x00\x00\x48\x89\xdf\x5d\xe9",
+                    \x55\x48\x89\xfb\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\
+                    \x89\xe5\x48\x29\xc5\x48\xbe\x00\x00\x00\x00\x00\x00\x00\x00\x48\
+                    \x89\xea\xff\x15\x00\x00\x00\x00\x48\x85\xc0\x75\x1c\xb8\x00\x00\
+                    \x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\x00\x00\x49\x01\xec\
+                    \x48\x89\xdf\x5d\xe9\x00\x00\x00\x00\x48\x89\xdf\x5d\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x29, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x58, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x5, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2e, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x45, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1386,38 +1383,37 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_indirect",
             code: ::patchjit::Stencil {
-                len: 292,
+                len: 277,
                 body: b"\
                     \x55\x48\x83\xec\x20\x48\x89\xfb\x41\x8b\x54\x24\xf8\x49\x83\xc4\
-                    \xf8\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\
-                    \x03\x4c\x89\xe5\x48\x29\xc5\x48\xbe\x00\x00\x00\x00\x00\x00\x00\
-                    \x00\x48\x89\xe9\xff\x15\x00\x00\x00\x00\x48\x85\xc0\x0f\x84\x95\
-                    \x00\x00\x00\x48\x8b\x53\x08\x48\x81\xfa\x0f\x27\x00\x00\x0f\x87\
-                    \xb0\x00\x00\x00\x48\x89\xe1\x48\x3b\x4b\x10\x0f\x82\xa3\x00\x00\
-                    \x00\x4c\x89\x6c\x24\x10\x48\x8d\x4a\x01\x48\x89\x4b\x08\x49\x89\
-                    \xed\x48\x89\x5c\x24\x18\x48\x89\xdf\x48\x89\x54\x24\x08\xff\xd0\
-                    \x48\x85\xc0\x0f\x85\x90\x00\x00\x00\x48\x8b\x7c\x24\x18\x48\x8b\
-                    \x44\x24\x08\x48\x89\x47\x08\x48\xb8\x00\x00\x00\x00\x00\x00\x00\
-                    \x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\x00\x00\x49\x01\xec\x48\
-                    \xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x30\x48\xb8\x00\x00\
-                    \x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\x8b\x6c\x24\x10\x48\x83\
-                    \xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\x83\x7b\x18\x00\x75\x2d\x48\
-                    \xb8\x00\x00\x00\x00\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\
-                    \x00\x00\x00\x00\x49\x01\xec\x48\x89\xdf\x48\x83\xc4\x20\x5d\xe9\
-                    \x00\x00\x00\x00\x48\xc7\x43\x18\x09\x00\x00\x00\x48\x89\xdf\x48\
-                    \x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\xb8\x01\x00\x00\x00\x48\x83\
-                    \xc4\x20\x5d\xc3",
+                    \xf8\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\x89\xe5\x48\
+                    \x29\xc5\x48\xbe\x00\x00\x00\x00\x00\x00\x00\x00\x48\x89\xe9\xff\
+                    \x15\x00\x00\x00\x00\x48\x85\xc0\x0f\x84\x90\x00\x00\x00\x48\x8b\
+                    \x53\x08\x48\x81\xfa\x0f\x27\x00\x00\x0f\x87\xa6\x00\x00\x00\x48\
+                    \x89\xe1\x48\x3b\x4b\x10\x0f\x82\x99\x00\x00\x00\x4c\x89\x6c\x24\
+                    \x10\x48\x8d\x4a\x01\x48\x89\x4b\x08\x49\x89\xed\x48\x89\x5c\x24\
+                    \x18\x48\x89\xdf\x48\x89\x54\x24\x08\xff\xd0\x48\x85\xc0\x0f\x85\
+                    \x86\x00\x00\x00\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\
+                    \x47\x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\
+                    \x00\x00\x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\
+                    \x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\
+                    \x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\x83\
+                    \x7b\x18\x00\x75\x28\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\
+                    \xc5\x00\x00\x00\x00\x49\x01\xec\x48\x89\xdf\x48\x83\xc4\x20\x5d\
+                    \xe9\x00\x00\x00\x00\x48\xc7\x43\x18\x09\x00\x00\x00\x48\x89\xdf\
+                    \x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\xb8\x01\x00\x00\x00\x48\
+                    \x83\xc4\x20\x5d\xc3",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x29, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x36, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x99, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xb1, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xbe, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0xd4, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0xe1, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x100, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x115, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x12, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x31, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x93, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa7, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xb4, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xca, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xd6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf1, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x106, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1431,29 +1427,28 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_local",
             code: ::patchjit::Stencil {
-                len: 201,
+                len: 187,
                 body: b"\
                     \x55\x48\x83\xec\x20\x48\x8b\x4f\x08\x48\x81\xf9\x0f\x27\x00\x00\
-                    \x0f\x87\x96\x00\x00\x00\x48\x89\xe0\x48\x3b\x47\x10\x0f\x82\x89\
-                    \x00\x00\x00\x4c\x89\x6c\x24\x10\x48\xb8\x00\x00\x00\x00\x00\x00\
-                    \x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\x89\xe5\x48\x29\xc5\x48\x8d\
-                    \x41\x01\x48\x89\x47\x08\x49\x89\xed\x48\x89\x7c\x24\x18\x48\x89\
-                    \x4c\x24\x08\xe8\x00\x00\x00\x00\x48\x85\xc0\x75\x61\x48\x8b\x7c\
-                    \x24\x18\x48\x8b\x44\x24\x08\x48\x89\x47\x08\x48\xb8\x00\x00\x00\
-                    \x00\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\x00\x00\
-                    \x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x30\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\x8b\x6c\
-                    \x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\xc7\x47\x18\
-                    \x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\xb8\x01\
-                    \x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
+                    \x0f\x87\x88\x00\x00\x00\x48\x89\xe0\x48\x3b\x47\x10\x72\x7f\x4c\
+                    \x89\x6c\x24\x10\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\
+                    \x89\xe5\x48\x29\xc5\x48\x8d\x41\x01\x48\x89\x47\x08\x49\x89\xed\
+                    \x48\x89\x7c\x24\x18\x48\x89\x4c\x24\x08\xe8\x00\x00\x00\x00\x48\
+                    \x85\xc0\x75\x5c\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\
+                    \x47\x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\
+                    \x00\x00\x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\
+                    \x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\
+                    \x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\xc7\
+                    \x47\x18\x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\
+                    \xb8\x01\x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x54, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x6d, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x85, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x92, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0xa8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0xba, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x63, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x77, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x84, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x9a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xac, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1463,7 +1458,23 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "const",
+            name: "const__wide0",
+            code: ::patchjit::Stencil {
+                len: 15,
+                body: b"\
+                    \xb8\x00\x00\x00\x00\x89\xc0\x49\x89\x04\x24\x49\x83\xc4\x08",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "const__wide1",
             code: ::patchjit::Stencil {
                 len: 18,
                 body: b"\
@@ -1662,22 +1673,21 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "enter",
             code: ::patchjit::Stencil {
-                len: 108,
+                len: 92,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x48\x8d\x04\xc5\x00\x00\
-                    \x00\x00\x4c\x01\xe8\x48\x3b\x07\x77\x45\x48\xb8\x00\x00\x00\x00\
-                    \x00\x00\x00\x00\x85\xc0\x74\x18\x0f\x1f\x84\x00\x00\x00\x00\x00\
+                    \x49\x8d\x85\x00\x00\x00\x00\x48\x3b\x07\x77\x43\xb8\x00\x00\x00\
+                    \x00\x85\xc0\x74\x1b\x66\x66\x2e\x0f\x1f\x84\x00\x00\x00\x00\x00\
                     \x49\xc7\x04\x24\x00\x00\x00\x00\x49\x83\xc4\x08\xff\xc8\x75\xf0\
                     \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x30\x48\xb8\x00\
                     \x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\xe9\x00\x00\x00\x00\x48\
                     \xc7\x47\x18\x09\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x42, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4f, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x5b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x68, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x32, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x3f, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x4b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x58, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1919,12 +1929,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "local_get",
             code: ::patchjit::Stencil {
-                len: 25,
+                len: 15,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x89\xc0\x49\x8b\x44\xc5\
-                    \x00\x49\x89\x04\x24\x49\x83\xc4\x08",
+                    \x49\x8b\x85\x00\x00\x00\x00\x49\x89\x04\x24\x49\x83\xc4\x08",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1936,12 +1945,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "local_set",
             code: ::patchjit::Stencil {
-                len: 26,
+                len: 16,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x48\xb9\x00\x00\x00\x00\x00\
-                    \x00\x00\x00\x89\xc9\x49\x89\x44\xcd",
+                    \x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x49\x89\x85",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1953,12 +1961,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "local_tee",
             code: ::patchjit::Stencil {
-                len: 22,
+                len: 12,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x48\xb9\x00\x00\x00\x00\x00\x00\x00\x00\x89\
-                    \xc9\x49\x89\x44\xcd",
+                    \x49\x8b\x44\x24\xf8\x49\x89\x85",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x7, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2150,14 +2157,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trap",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 35,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x85\xc0\x74\x06\x89\xc0\
-                    \x48\x89\x47\x18\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x48\x89\
-                    \x47\x20\xb8\x01\x00\x00\x00\xc3",
+                    \xb8\x00\x00\x00\x00\x85\xc0\x74\x06\x89\xc0\x48\x89\x47\x18\x48\
+                    \xb8\x00\x00\x00\x00\x00\x00\x00\x00\x48\x89\x47\x20\xb8\x01\x00\
+                    \x00\x00\xc3",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x16, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x11, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {

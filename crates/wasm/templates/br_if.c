@@ -4,7 +4,7 @@
 PATCHJIT_STENCIL {
     uint32_t c = (uint32_t)*--sp;
     if (c != 0) {
-        RESHAPE(ARITY, PATCHJIT_OPARG);
+        RESHAPE(ARITY, PATCHJIT_OPERAND1_I32);
         PATCHJIT_JUMP();
     }
     NEXT();

@@ -1,12 +1,12 @@
 /* patchjit-variants: ARITY=0,1 CASE=0,1 */
 #include "wasm.h"
 /* One entry of a br_table, whose index stays on top of the stack until an entry takes it:
- * CASE=1 branches (as br, OPARG the height) when the index is OPERAND0 and falls through to
+ * CASE=1 branches (as br, OPERAND1 the height in bytes) when the index is OPERAND0 and falls through to
  * the next entry otherwise; CASE=0 is the default, always taken. */
 PATCHJIT_STENCIL {
     if (!CASE || (uint32_t)sp[-1] == PATCHJIT_OPERAND0_U32) {
         sp--;
-        RESHAPE(ARITY, PATCHJIT_OPARG);
+        RESHAPE(ARITY, PATCHJIT_OPERAND1_I32);
         PATCHJIT_JUMP();
     }
     NEXT();

@@ -1,8 +1,8 @@
 #include "wasm.h"
 /* call of a host function (store address OPERAND0): through the Rust side. */
 PATCHJIT_STENCIL {
-    uint64_t *args = sp - (PATCHJIT_OPARG & 0xffff);
+    uint64_t *args = sp - (OPARG32 & 0xffff);
     if (__builtin_expect(wasm_jit_call_host(ctx, PATCHJIT_OPERAND0, args) != 0, 0)) TRAP();
-    sp = args + (PATCHJIT_OPARG >> 16);
+    sp = args + (OPARG32 >> 16);
     NEXT();
 }

@@ -4,11 +4,11 @@
  * is called here. */
 PATCHJIT_STENCIL {
     uint64_t index = (uint32_t)*--sp;
-    uint64_t *args = sp - (PATCHJIT_OPARG & 0xffff);
+    uint64_t *args = sp - (OPARG32 & 0xffff);
     void *callee = wasm_jit_indirect(ctx, PATCHJIT_OPERAND0, index, args);
     if (callee == 0) {
         if (__builtin_expect(ctx->trap_kind != 0, 0)) TRAP();
-        sp = args + (PATCHJIT_OPARG >> 16);
+        sp = args + (OPARG32 >> 16);
         NEXT();
     }
     WASM_CALL(callee);

@@ -1,14 +1,14 @@
 #include "wasm.h"
 /* A function's entry, called with fp at its arguments and sp after them: traps with
- * exhaustion when its frame (OPERAND0 slots: locals and the most operands) would pass the
+ * exhaustion when its frame (OPERAND0 bytes: locals and the most operands) would pass the
  * value stack's end, zeroes the OPARG declared locals, and loads the instance's memory
  * (OPERAND1, its view). */
 PATCHJIT_STENCIL {
-    if (__builtin_expect(fp + PATCHJIT_OPERAND0 > ctx->stack_end, 0)) {
+    if (__builtin_expect((char *)fp + PATCHJIT_OPERAND0_I32 > (char *)ctx->stack_end, 0)) {
         ctx->trap_kind = WASM_TRAP_EXHAUSTED;
         TRAP();
     }
-    for (uint32_t i = 0; i < PATCHJIT_OPARG; i++) {
+    for (uint32_t i = 0; i < OPARG32; i++) {
         /* Keeps clang from turning the loop into a memset call. */
         __asm__("" ::: "memory");
         *sp++ = 0;

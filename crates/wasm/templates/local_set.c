@@ -1,6 +1,6 @@
 #include "wasm.h"
-/* local.set OPARG */
+/* local.set: OPERAND0 is the local's byte offset in the frame. */
 PATCHJIT_STENCIL {
-    fp[PATCHJIT_OPARG] = *--sp;
+    SLOT(PATCHJIT_OPERAND0_I32) = *--sp;
     NEXT();
 }

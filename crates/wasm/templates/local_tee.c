@@ -1,6 +1,6 @@
 #include "wasm.h"
-/* local.tee OPARG */
+/* local.tee: OPERAND0 is the local's byte offset in the frame. */
 PATCHJIT_STENCIL {
-    fp[PATCHJIT_OPARG] = sp[-1];
+    SLOT(PATCHJIT_OPERAND0_I32) = sp[-1];
     NEXT();
 }

@@ -48,6 +48,11 @@ typedef struct MemView {
 #include "patchjit.h"
 
 #define NEXT() PATCHJIT_CONTINUE()
+/* The frame slot `bytes` (a multiple of 8) above fp: a byte offset, so x86-64 folds it into
+ * the address (`[r13 + disp32]`). */
+#define SLOT(BYTES) (*(uint64_t *)((char *)fp + (BYTES)))
+/* Narrow immediates: 32 bits where the value fits (a 5-byte `mov` instead of a 10-byte one). */
+#define OPARG32 PATCHJIT_OPARG_U32
 #define TRAP() PATCHJIT_ERROR()
 /* A second trap kind's stub (division overflow, truncation out of range). */
 #define TRAP2() PATCHJIT_JUMP()
@@ -160,11 +165,11 @@ WASM_ROUNDING(double, 64, uint64_t, int64_t, 4503599627370496.0, 0x4330000000000
 WASM_MINMAX(float, 32, wasm_quiet32, wasm_f32)
 WASM_MINMAX(double, 64, wasm_quiet64, wasm_f64)
 
-/* The top `arity` (0 or 1) values to slot `height` of the frame, everything above dropped: a
+/* The top `arity` (0 or 1) values to the frame slot `height_bytes` above fp, everything above dropped: a
  * taken branch's stack (code::Branch). */
-#define RESHAPE(ARITY, HEIGHT)                       \
+#define RESHAPE(ARITY, HEIGHT_BYTES)                 \
     do {                                             \
-        uint64_t *to_ = fp + (HEIGHT);               \
+        uint64_t *to_ = &SLOT(HEIGHT_BYTES);         \
         if (ARITY) {                                 \
             *to_ = sp[-1];                           \
         }                                            \
@@ -208,7 +213,7 @@ static inline uint64_t wasm_machine_sp(void) {
  * depth (the interpreter's limit) or of the host thread's machine stack traps at the call. */
 #define WASM_CALL(CALLEE)                                                     \
     do {                                                                      \
-        uint64_t *args_ = sp - (PATCHJIT_OPARG & 0xffff);                     \
+        uint64_t *args_ = sp - (OPARG32 & 0xffff);                     \
         uint64_t depth_ = ctx->depth;                                         \
         if (__builtin_expect(                                                 \
                 depth_ >= WASM_MAX_FRAMES || wasm_machine_sp() < ctx->stack_limit, 0)) { \
@@ -217,13 +222,13 @@ static inline uint64_t wasm_machine_sp(void) {
         }                                                                     \
         ctx->depth = depth_ + 1;                                              \
         if (__builtin_expect(((patchjit_stencil)(CALLEE))(                    \
-                                 args_ + (PATCHJIT_OPARG & 0xffff), args_, mem, memsize, \
+                                 args_ + (OPARG32 & 0xffff), args_, mem, memsize, \
                                  ctx) != 0,                                   \
                              0)) {                                            \
             return 1;                                                         \
         }                                                                     \
         ctx->depth = depth_;                                                  \
-        sp = args_ + (PATCHJIT_OPARG >> 16);                                  \
+        sp = args_ + (OPARG32 >> 16);                                  \
         RELOAD(PATCHJIT_OPERAND1);                                            \
     } while (0)
 
