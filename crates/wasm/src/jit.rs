@@ -603,9 +603,9 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
         let error = f.trap(0, first)?;
         f.emitter.push(Instruction {
             oparg: (code.locals - code.params) as u64,
-            // Past the value stack's end either way (the emitter refuses a byte count past
-            // i32), so clamped.
-            operand0: slot_bytes((code.locals + code.max_height).min(MAX_SLOTS as u32 + 1)),
+            // Locals, the spare slot (`templates/wasm.h`) and the operands; a frame past the
+            // value stack's end is clamped (the emitter refuses a byte count past i32).
+            operand0: slot_bytes((code.locals + code.max_height + 1).min(MAX_SLOTS as u32 + 1)),
             operand1: view,
             error_target: Some(error),
             ..Instruction::new(stencils::ENTER)

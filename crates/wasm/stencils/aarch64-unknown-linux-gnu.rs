@@ -102,10 +102,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op0",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\x17\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\x17\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -117,10 +116,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op1",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\x07\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\x07\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -132,10 +130,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op2",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\xa7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\xa7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -147,10 +144,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op3",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\x27\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\x27\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -162,10 +158,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op4",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\xd7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\xd7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -177,10 +172,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op5",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\x97\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\x97\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -192,10 +186,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op6",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\xc7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\xc7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -207,10 +200,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op7",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\x87\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\x87\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -222,10 +214,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op8",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\xb7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\xb7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -237,10 +228,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op9",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x3f\x01\x08\x6b\xe8\x37\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\x1f\x01\x17\x6b\xf7\x37\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -252,9 +242,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op10",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x08\x01\x09\x0b\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x01\x17\x0b",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -266,9 +256,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op11",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x28\x01\x08\x4b\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x01\x17\x4b",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -280,9 +270,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op12",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x08\x7d\x09\x1b\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x7d\x17\x1b",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -294,9 +284,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op13",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x28\x01\x08\x0a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\xf7\x02\x08\x0a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -308,9 +298,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op14",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x08\x01\x09\x2a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x01\x17\x2a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -322,9 +312,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op15",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x08\x01\x09\x4a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x01\x17\x4a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -336,9 +326,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op16",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x28\x21\xc8\x1a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x21\xd7\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -350,9 +340,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op17",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x28\x29\xc8\x1a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x29\xd7\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -364,9 +354,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op18",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x28\x25\xc8\x1a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x25\xd7\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -378,10 +368,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op19",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\xe8\x03\x08\x4b\x28\x2d\xc8\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xb8\xe9\x03\x17\x4b\x17\x2d\xc9\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -393,9 +382,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op20",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xb8\x28\x2d\xc8\x1a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xb8\x17\x2d\xd7\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -407,10 +396,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op21",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\x17\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\x17\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -422,10 +410,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op22",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\x07\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\x07\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -437,10 +424,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op23",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\xa7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\xa7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -452,10 +438,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op24",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\x27\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\x27\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -467,10 +452,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op25",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\xd7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\xd7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -482,10 +466,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op26",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\x97\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\x97\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -497,10 +480,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op27",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\xc7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\xc7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -512,10 +494,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op28",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\x87\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\x87\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -527,10 +508,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op29",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\xb7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\xb7\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -542,10 +522,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op30",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x3f\x01\x08\xeb\xe8\x37\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\x1f\x01\x17\xeb\xf7\x37\x9f\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -557,9 +536,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op31",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x08\x01\x09\x8b\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x01\x17\x8b",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -571,9 +550,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op32",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x28\x01\x08\xcb\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x01\x17\xcb",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -585,9 +564,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op33",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x08\x7d\x09\x9b\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x7d\x17\x9b",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -599,9 +578,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op34",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x08\x01\x09\x8a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x01\x17\x8a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -613,9 +592,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op35",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x08\x01\x09\xaa\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x01\x17\xaa",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -627,9 +606,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op36",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x08\x01\x09\xca\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x01\x17\xca",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -641,9 +620,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op37",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x28\x21\xc8\x9a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x21\xd7\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -655,9 +634,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op38",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x28\x29\xc8\x9a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x29\xd7\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -669,9 +648,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op39",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x28\x25\xc8\x9a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x25\xd7\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -683,10 +662,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op40",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x89\x82\x5f\xf8\xe8\x03\x08\x4b\x28\x2d\xc8\x9a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\xe9\x03\x17\x4b\x17\x2d\xc9\x9a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -698,9 +676,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op41",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x28\x2d\xc8\x9a\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\x2d\xd7\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -712,10 +690,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op42",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x20\x20\x1e\xe8\x17\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x20\x21\x1e\xf7\x17\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -727,10 +704,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op43",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x20\x20\x1e\xe8\x07\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x20\x21\x1e\xf7\x07\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -742,10 +718,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op44",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x20\x20\x1e\xe8\x57\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x20\x21\x1e\xf7\x57\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -757,10 +732,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op45",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x20\x20\x1e\xe8\xd7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x20\x21\x1e\xf7\xd7\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -772,10 +746,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op46",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x20\x20\x1e\xe8\x87\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x20\x21\x1e\xf7\x87\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -787,10 +760,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op47",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x20\x20\x1e\xe8\xb7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x20\x21\x1e\xf7\xb7\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -804,8 +776,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x28\x20\x1e\x08\x00\x26\x1e\
-                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x28\x61\x88\x1a\x88\x82\x1f\xf8",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x20\x28\x20\x1e\x08\x00\x26\x1e\
+                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x37\x61\x88\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -819,8 +791,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x38\x20\x1e\x08\x00\x26\x1e\
-                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x28\x61\x88\x1a\x88\x82\x1f\xf8",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x38\x21\x1e\x08\x00\x26\x1e\
+                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x37\x61\x88\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -834,8 +806,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x08\x20\x1e\x08\x00\x26\x1e\
-                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x28\x61\x88\x1a\x88\x82\x1f\xf8",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x20\x08\x20\x1e\x08\x00\x26\x1e\
+                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x37\x61\x88\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -849,8 +821,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xbc\x81\x82\x5f\xbc\x20\x18\x20\x1e\x08\x00\x26\x1e\
-                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x28\x61\x88\x1a\x88\x82\x1f\xf8",
+                    \xe1\x02\x27\x1e\x80\x8e\x5f\xbc\x00\x18\x21\x1e\x08\x00\x26\x1e\
+                    \x00\x20\x20\x1e\x09\x01\x0a\x32\x37\x61\x88\x1a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -862,13 +834,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op52",
             code: ::patchjit::Stencil {
-                len: 80,
+                len: 64,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\x8a\x82\x5f\xf8\x21\x01\x27\x1e\
-                    \xe9\x03\x09\x2a\x40\x01\x27\x1e\xea\x03\x0a\x2a\x2b\x01\x0a\xaa\
-                    \x02\x28\x21\x1e\x00\x20\x21\x1e\x49\x41\x89\x9a\x4a\x00\x26\x1e\
-                    \x29\x11\x8b\x9a\x40\x20\x22\x1e\x4b\x01\x0a\x32\x6a\x61\x8a\x1a\
-                    \x00\x20\x21\x1e\x29\x71\x8a\x9a\x09\x01\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\xe0\x02\x27\x1e\xe9\x03\x17\x2a\x01\x01\x27\x1e\
+                    \xe8\x03\x08\x2a\x0a\x01\x09\xaa\x02\x28\x21\x1e\x20\x20\x20\x1e\
+                    \x08\x41\x89\x9a\x49\x00\x26\x1e\x08\x11\x8a\x9a\x40\x20\x22\x1e\
+                    \x2a\x01\x0a\x32\x49\x61\x89\x1a\x20\x20\x20\x1e\x17\x71\x89\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -880,13 +851,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op53",
             code: ::patchjit::Stencil {
-                len: 80,
+                len: 64,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\x8a\x82\x5f\xf8\x21\x01\x27\x1e\
-                    \xeb\x03\x09\x2a\x40\x01\x27\x1e\xea\x03\x0a\x2a\x29\x01\x0a\x8a\
-                    \x00\x20\x21\x1e\x02\x28\x21\x1e\x4a\xc1\x8b\x9a\x49\x11\x89\x9a\
-                    \x4a\x00\x26\x1e\x40\x20\x22\x1e\x4b\x01\x0a\x32\x6a\x61\x8a\x1a\
-                    \x00\x20\x21\x1e\x29\x71\x8a\x9a\x09\x01\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\xe1\x02\x27\x1e\xe9\x03\x17\x2a\x00\x01\x27\x1e\
+                    \xe8\x03\x08\x2a\x0a\x01\x17\x8a\x22\x28\x20\x1e\x00\x20\x21\x1e\
+                    \x08\xc1\x89\x9a\x49\x00\x26\x1e\x08\x11\x8a\x9a\x40\x20\x22\x1e\
+                    \x2a\x01\x0a\x32\x49\x61\x89\x1a\x00\x20\x21\x1e\x17\x71\x89\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -898,10 +868,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op54",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x08\x01\x61\x92\x28\x79\x40\xb3\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\xf7\x02\x61\x92\x17\x79\x40\xb3\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -913,10 +882,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op55",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x20\x60\x1e\xe8\x17\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x20\x61\x1e\xf7\x17\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -928,10 +896,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op56",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x20\x60\x1e\xe8\x07\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x20\x61\x1e\xf7\x07\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -943,10 +910,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op57",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x20\x60\x1e\xe8\x57\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x20\x61\x1e\xf7\x57\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -958,10 +924,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op58",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x20\x60\x1e\xe8\xd7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x20\x61\x1e\xf7\xd7\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -973,10 +938,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op59",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x20\x60\x1e\xe8\x87\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x20\x61\x1e\xf7\x87\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -988,10 +952,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op60",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x20\x60\x1e\xe8\xb7\x9f\x1a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x20\x61\x1e\xf7\xb7\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1005,8 +968,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x28\x60\x1e\x08\x00\x66\x9e\
-                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x28\x61\x88\x9a\x88\x82\x1f\xf8",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x28\x61\x1e\x08\x00\x66\x9e\
+                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x37\x61\x88\x9a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1020,8 +983,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x38\x60\x1e\x08\x00\x66\x9e\
-                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x28\x61\x88\x9a\x88\x82\x1f\xf8",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x38\x61\x1e\x08\x00\x66\x9e\
+                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x37\x61\x88\x9a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1035,8 +998,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x08\x60\x1e\x08\x00\x66\x9e\
-                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x28\x61\x88\x9a\x88\x82\x1f\xf8",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x08\x61\x1e\x08\x00\x66\x9e\
+                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x37\x61\x88\x9a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1050,8 +1013,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x80\x8e\x5f\xfc\x81\x82\x5f\xfc\x20\x18\x60\x1e\x08\x00\x66\x9e\
-                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x28\x61\x88\x9a\x88\x82\x1f\xf8",
+                    \xe1\x02\x67\x9e\x80\x8e\x5f\xfc\x00\x18\x61\x1e\x08\x00\x66\x9e\
+                    \x00\x20\x60\x1e\x09\x01\x4d\xb2\x37\x61\x88\x9a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1063,13 +1026,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op65",
             code: ::patchjit::Stencil {
-                len: 72,
+                len: 56,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\x8a\x82\x5f\xf8\x21\x01\x67\x9e\
-                    \x40\x01\x67\x9e\x2b\x01\x0a\xaa\x02\x28\x61\x1e\x00\x20\x61\x1e\
-                    \x49\x41\x89\x9a\x4a\x00\x66\x9e\x29\x11\x8b\x9a\x40\x20\x62\x1e\
-                    \x4b\x01\x4d\xb2\x6a\x61\x8a\x9a\x00\x20\x61\x1e\x29\x71\x8a\x9a\
-                    \x09\x01\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\xe0\x02\x67\x9e\x01\x01\x67\x9e\x09\x01\x17\xaa\
+                    \x20\x20\x60\x1e\x02\x28\x61\x1e\x08\x41\x97\x9a\x08\x11\x89\x9a\
+                    \x49\x00\x66\x9e\x40\x20\x62\x1e\x2a\x01\x4d\xb2\x49\x61\x89\x9a\
+                    \x20\x20\x60\x1e\x17\x71\x89\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1081,13 +1043,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op66",
             code: ::patchjit::Stencil {
-                len: 72,
+                len: 56,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\x8a\x82\x5f\xf8\x21\x01\x67\x9e\
-                    \x40\x01\x67\x9e\x2b\x01\x0a\x8a\x02\x28\x61\x1e\x00\x20\x61\x1e\
-                    \x49\xc1\x89\x9a\x4a\x00\x66\x9e\x29\x11\x8b\x9a\x40\x20\x62\x1e\
-                    \x4b\x01\x4d\xb2\x6a\x61\x8a\x9a\x00\x20\x61\x1e\x29\x71\x8a\x9a\
-                    \x09\x01\x1f\xf8\x1f\x20\x03\xd5",
+                    \x88\x8e\x5f\xf8\xe0\x02\x67\x9e\x01\x01\x67\x9e\x09\x01\x17\x8a\
+                    \x20\x20\x60\x1e\x02\x28\x61\x1e\x08\xc1\x97\x9a\x08\x11\x89\x9a\
+                    \x49\x00\x66\x9e\x40\x20\x62\x1e\x2a\x01\x4d\xb2\x49\x61\x89\x9a\
+                    \x20\x20\x60\x1e\x17\x71\x89\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1099,9 +1060,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op67",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x89\x82\x5f\xf8\x28\xf9\x40\xb3\x88\x82\x1f\xf8",
+                    \x88\x8e\x5f\xf8\x17\xf9\x40\xb3",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1132,14 +1093,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br__arity1",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 24,
                 body: b"\
-                    \x89\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
-                    \xb4\x02\x08\x8b\x89\x86\x00\xf8\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x02\x08\x8b\
+                    \x14\x21\x00\x91\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1153,12 +1114,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x88\x8e\x5f\xb8\xc8\x00\x00\x34\x08\x00\xa0\xd2\x08\x00\x80\xf2\
-                    \x08\x7d\x40\x93\xb4\x02\x08\x8b\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\xc8\x00\x00\x34\x08\x00\xa0\xd2\
+                    \x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1170,15 +1131,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_if__arity1",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \xe8\x03\x14\xaa\x09\x8d\x5f\xb8\x09\x01\x00\x34\x89\x02\x5f\xf8\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\
-                    \x89\x86\x00\xf8\x00\x00\x00\x14\xf4\x03\x08\xaa\x1f\x20\x03\xd5",
+                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\xe8\x00\x00\x34\x08\x00\xa0\xd2\
+                    \x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x02\x08\x8b\x14\x21\x00\x91\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1192,12 +1153,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x97\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1211,12 +1172,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x1f\x01\x09\x6b\
-                    \xc1\x00\x00\x54\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\xe1\x00\x00\x54\
+                    \x97\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
                     \xb4\x02\x08\x8b\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
@@ -1233,11 +1194,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x89\x02\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
-                    \xb4\x02\x08\x8b\x89\x86\x00\xf8\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x97\x82\x5f\xf8\
+                    \xa8\x02\x08\x8b\x14\x21\x00\x91\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
@@ -1252,15 +1213,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 48,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x1f\x01\x09\x6b\
-                    \x01\x01\x00\x54\x89\x02\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\
-                    \x08\x7d\x40\x93\xb4\x02\x08\x8b\x89\x86\x00\xf8\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\x01\x01\x00\x54\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x97\x82\x5f\xf8\
+                    \xa8\x02\x08\x8b\x14\x21\x00\x91\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1274,25 +1235,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 184,
                 body: b"\
-                    \xff\x03\x01\xd1\x0a\x07\x40\xf9\xfd\x7b\x03\xa9\xfd\xc3\x00\x91\
-                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xc8\x03\x00\x54\xe8\x03\x00\x91\
-                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\x43\x03\x00\x54\xb5\x03\x1f\xf8\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x95\x2e\x28\xcb\xe8\x07\x00\xf9\
-                    \x48\x05\x00\x91\x08\x07\x00\xf9\xf5\x0f\x00\xf9\xb8\x83\x1f\xf8\
-                    \xea\x0b\x00\xf9\x00\x00\x00\x94\x60\x02\x00\xb5\xe8\x07\x40\xf9\
-                    \x09\x00\x00\x90\x29\x01\x40\xf9\xea\x0f\x40\xf9\x08\xfd\x50\xd3\
-                    \xb5\x63\x7f\xa9\x36\x5d\x40\xa9\x54\x2d\x28\x8b\xe8\x0b\x40\xf9\
-                    \xfd\x7b\x43\xa9\x08\x07\x00\xf9\xff\x03\x01\x91\x00\x00\x00\x14\
-                    \xfd\x7b\x43\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\xff\x03\x01\x91\
-                    \x00\x00\x00\x14\xfd\x7b\x43\xa9\x20\x00\x80\x52\xff\x03\x01\x91\
-                    \xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
+                    \xff\x03\x01\xd1\x97\x86\x00\xf8\x0a\x07\x40\xf9\xfd\x7b\x03\xa9\
+                    \xfd\xc3\x00\x91\x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xc8\x03\x00\x54\
+                    \xe8\x03\x00\x91\x09\x0b\x40\xf9\x1f\x01\x09\xeb\x43\x03\x00\x54\
+                    \xb5\x03\x1f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x95\x2e\x28\xcb\
+                    \xe8\x57\x01\xa9\x48\x05\x00\x91\xf7\x03\x1f\xaa\x08\x07\x00\xf9\
+                    \xb8\x83\x1f\xf8\xea\x07\x00\xf9\x00\x00\x00\x94\x60\x02\x00\xb5\
+                    \xe8\x2b\x41\xa9\x09\x00\x00\x90\x29\x01\x40\xf9\xb5\x63\x7f\xa9\
+                    \xfd\x7b\x43\xa9\x08\xfd\x50\xd3\x36\x65\x40\xa9\x54\x2d\x28\x8b\
+                    \xe8\x07\x40\xf9\x08\x07\x00\xf9\x97\x8e\x5f\xf8\xff\x03\x01\x91\
+                    \x00\x00\x00\x14\xfd\x7b\x43\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\
+                    \xff\x03\x01\x91\x00\x00\x00\x14\xfd\x7b\x43\xa9\x20\x00\x80\x52\
+                    \xff\x03\x01\x91\xc0\x03\x5f\xd6",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x54, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x60, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xa0, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x58, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x64, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x90, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1306,22 +1267,23 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_host",
             code: ::patchjit::Stencil {
-                len: 80,
+                len: 88,
                 body: b"\
-                    \xfd\x7b\xbf\xa9\x19\x00\xa0\xd2\x19\x00\x80\xf2\x93\x2e\x39\xcb\
-                    \x01\x00\x00\x90\x08\x00\x00\x90\x21\x00\x40\xf9\xe0\x03\x18\xaa\
-                    \x08\x01\x40\xf9\xe2\x03\x13\xaa\xfd\x03\x00\x91\x00\x01\x3f\xd6\
-                    \xa0\x00\x00\xb5\x28\xff\x50\xd3\x74\x2e\x28\x8b\xfd\x7b\xc1\xa8\
-                    \x00\x00\x00\x14\xfd\x7b\xc1\xa8\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \xfd\x7b\xbf\xa9\x1a\x00\xa0\xd2\x1a\x00\x80\xf2\x97\x86\x00\xf8\
+                    \x93\x2e\x3a\xcb\x01\x00\x00\x90\x08\x00\x00\x90\x21\x00\x40\xf9\
+                    \x08\x01\x40\xf9\xe0\x03\x18\xaa\xe2\x03\x13\xaa\xfd\x03\x00\x91\
+                    \x00\x01\x3f\xd6\xc0\x00\x00\xb5\x48\xff\x50\xd3\x74\x2e\x28\x8b\
+                    \x97\x8e\x5f\xf8\xfd\x7b\xc1\xa8\x00\x00\x00\x14\xfd\x7b\xc1\xa8\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x40, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x48, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x48, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x50, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1336,34 +1298,35 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_indirect",
             code: ::patchjit::Stencil {
-                len: 240,
+                len: 256,
                 body: b"\
-                    \xff\x03\x01\xd1\xfd\x7b\x03\xa9\x19\x00\xa0\xd2\x19\x00\x80\xf2\
-                    \x01\x00\x00\x90\x82\x8e\x5f\xb8\x93\x2e\x39\xcb\x08\x00\x00\x90\
-                    \x21\x00\x40\xf9\xe0\x03\x18\xaa\x08\x01\x40\xf9\xe3\x03\x13\xaa\
-                    \xfd\xc3\x00\x91\x00\x01\x3f\xd6\xc0\x03\x00\xb4\x0a\x07\x40\xf9\
-                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\x28\x04\x00\x54\xe8\x03\x00\x91\
-                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\xa3\x03\x00\x54\xf9\x0f\x00\xf9\
-                    \x48\x05\x00\x91\xb5\x63\x3f\xa9\xf5\x03\x13\xaa\x08\x07\x00\xf9\
-                    \xf3\xab\x00\xa9\x00\x00\x3f\xd6\x40\x03\x00\xb5\xe8\x0f\x40\xf9\
-                    \x09\x00\x00\x90\x29\x01\x40\xf9\xea\x07\x40\xf9\x08\xfd\x50\xd3\
-                    \xb5\x63\x7f\xa9\x36\x5d\x40\xa9\x54\x2d\x28\x8b\xe8\x0b\x40\xf9\
-                    \x08\x07\x00\xf9\xfd\x7b\x43\xa9\xff\x03\x01\x91\x00\x00\x00\x14\
-                    \x08\x0f\x40\xf9\x08\x01\x00\xb5\x28\xff\x50\xd3\x74\x2e\x28\x8b\
-                    \xfd\x7b\x43\xa9\xff\x03\x01\x91\x00\x00\x00\x14\x28\x01\x80\x52\
-                    \x08\x0f\x00\xf9\xfd\x7b\x43\xa9\xff\x03\x01\x91\x00\x00\x00\x14\
-                    \xfd\x7b\x43\xa9\x20\x00\x80\x52\xff\x03\x01\x91\xc0\x03\x5f\xd6",
+                    \xff\x03\x01\xd1\xfd\x7b\x03\xa9\x1a\x00\xa0\xd2\x1a\x00\x80\xf2\
+                    \x93\x2e\x3a\xcb\x01\x00\x00\x90\x08\x00\x00\x90\xe2\x03\x17\x2a\
+                    \x21\x00\x40\xf9\x08\x01\x40\xf9\xe0\x03\x18\xaa\xe3\x03\x13\xaa\
+                    \xfd\xc3\x00\x91\x00\x01\x3f\xd6\x00\x04\x00\xb4\x0a\x07\x40\xf9\
+                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\x88\x04\x00\x54\xe8\x03\x00\x91\
+                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\x03\x04\x00\x54\xfa\x0f\x00\xf9\
+                    \x48\x05\x00\x91\xf7\x03\x1f\xaa\xb5\x63\x3f\xa9\xf5\x03\x13\xaa\
+                    \x08\x07\x00\xf9\xf3\xab\x00\xa9\x00\x00\x3f\xd6\x80\x03\x00\xb5\
+                    \xe8\x0f\x40\xf9\x09\x00\x00\x90\x29\x01\x40\xf9\xea\x07\x40\xf9\
+                    \x08\xfd\x50\xd3\xb5\x63\x7f\xa9\x36\x65\x40\xa9\x54\x2d\x28\x8b\
+                    \xe8\x0b\x40\xf9\x08\x07\x00\xf9\x97\x8e\x5f\xf8\xfd\x7b\x43\xa9\
+                    \xff\x03\x01\x91\x00\x00\x00\x14\x08\x0f\x40\xf9\x28\x01\x00\xb5\
+                    \x48\xff\x50\xd3\x74\x2e\x28\x8b\x97\x8e\x5f\xf8\xfd\x7b\x43\xa9\
+                    \xff\x03\x01\x91\x00\x00\x00\x14\x28\x01\x80\x52\x08\x0f\x00\xf9\
+                    \xfd\x7b\x43\xa9\xff\x03\x01\x91\x00\x00\x00\x14\xfd\x7b\x43\xa9\
+                    \x20\x00\x80\x52\xff\x03\x01\x91\xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
                     ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x80, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
-                    ::patchjit::Hole { offset: 0xac, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xdc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x84, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
+                    ::patchjit::Hole { offset: 0xb4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xd4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xe8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1381,25 +1344,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 184,
                 body: b"\
-                    \xff\x03\x01\xd1\x0a\x07\x40\xf9\xfd\x7b\x03\xa9\xfd\xc3\x00\x91\
-                    \x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xc8\x03\x00\x54\xe8\x03\x00\x91\
-                    \x09\x0b\x40\xf9\x1f\x01\x09\xeb\x43\x03\x00\x54\xb5\x03\x1f\xf8\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x95\x2e\x28\xcb\xe8\x07\x00\xf9\
-                    \x48\x05\x00\x91\x08\x07\x00\xf9\xf5\x0f\x00\xf9\xb8\x83\x1f\xf8\
-                    \xea\x0b\x00\xf9\x00\x00\x00\x94\x60\x02\x00\xb5\xe8\x07\x40\xf9\
-                    \x09\x00\x00\x90\x29\x01\x40\xf9\xea\x0f\x40\xf9\x08\xfd\x50\xd3\
-                    \xb5\x63\x7f\xa9\x36\x5d\x40\xa9\x54\x2d\x28\x8b\xe8\x0b\x40\xf9\
-                    \xfd\x7b\x43\xa9\x08\x07\x00\xf9\xff\x03\x01\x91\x00\x00\x00\x14\
-                    \xfd\x7b\x43\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\xff\x03\x01\x91\
-                    \x00\x00\x00\x14\xfd\x7b\x43\xa9\x20\x00\x80\x52\xff\x03\x01\x91\
-                    \xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
+                    \xff\x03\x01\xd1\x97\x86\x00\xf8\x0a\x07\x40\xf9\xfd\x7b\x03\xa9\
+                    \xfd\xc3\x00\x91\x48\xfd\x44\xd3\x1f\xc1\x09\xf1\xc8\x03\x00\x54\
+                    \xe8\x03\x00\x91\x09\x0b\x40\xf9\x1f\x01\x09\xeb\x43\x03\x00\x54\
+                    \xb5\x03\x1f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x95\x2e\x28\xcb\
+                    \xe8\x57\x01\xa9\x48\x05\x00\x91\xf7\x03\x1f\xaa\x08\x07\x00\xf9\
+                    \xb8\x83\x1f\xf8\xea\x07\x00\xf9\x00\x00\x00\x94\x60\x02\x00\xb5\
+                    \xe8\x2b\x41\xa9\x09\x00\x00\x90\x29\x01\x40\xf9\xb5\x63\x7f\xa9\
+                    \xfd\x7b\x43\xa9\x08\xfd\x50\xd3\x36\x65\x40\xa9\x54\x2d\x28\x8b\
+                    \xe8\x07\x40\xf9\x08\x07\x00\xf9\x97\x8e\x5f\xf8\xff\x03\x01\x91\
+                    \x00\x00\x00\x14\xfd\x7b\x43\xa9\x28\x01\x80\x52\x08\x0f\x00\xf9\
+                    \xff\x03\x01\x91\x00\x00\x00\x14\xfd\x7b\x43\xa9\x20\x00\x80\x52\
+                    \xff\x03\x01\x91\xc0\x03\x5f\xd6",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x54, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x60, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xa0, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x58, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x64, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x90, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa4, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1415,7 +1378,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x88\x86\x00\xf8",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x97\x86\x00\xf8\xf7\x03\x08\x2a",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
@@ -1432,9 +1395,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x88\x86\x00\xf8\x1f\x20\x03\xd5",
+                    \x97\x86\x00\xf8\x17\x00\x00\x90\xf7\x02\x40\xf9\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1448,16 +1411,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op0",
             code: ::patchjit::Stencil {
-                len: 64,
+                len: 56,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xb8\x49\x01\x00\x34\x8a\x82\x5f\xb8\
-                    \x0b\x00\xb0\x52\x5f\x01\x0b\x6b\x61\x00\x00\x54\x3f\x05\x00\x31\
-                    \xc0\x00\x00\x54\x49\x0d\xc9\x1a\x09\x01\x1f\xf8\x00\x00\x00\x14\
-                    \xf4\x03\x08\xaa\x00\x00\x00\x14\xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \x77\x01\x00\x34\xe8\x03\x14\xaa\xff\x06\x00\x31\x09\x8d\x5f\xb8\
+                    \x81\x00\x00\x54\x0a\x00\xb0\x52\x3f\x01\x0a\x6b\xa0\x00\x00\x54\
+                    \x37\x0d\xd7\x1a\xf4\x03\x08\xaa\x00\x00\x00\x14\x00\x00\x00\x14\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x3c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1469,14 +1432,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op1",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 24,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xb8\xa9\x00\x00\x34\x0a\x01\x5f\xb8\
-                    \x49\x09\xc9\x1a\x09\x01\x1f\xf8\x00\x00\x00\x14\xf4\x03\x08\xaa\
+                    \x97\x00\x00\x34\x88\x8e\x5f\xb8\x17\x09\xd7\x1a\x00\x00\x00\x14\
                     \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1490,14 +1452,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 56,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xb8\x3f\x05\x00\x31\xe0\x00\x00\x54\
-                    \x09\x01\x00\x34\x0a\x01\x5f\xb8\x4b\x0d\xc9\x1a\x69\xa9\x09\x1b\
-                    \x09\x01\x1f\xf8\x00\x00\x00\x14\x1f\x01\x1f\xf8\x00\x00\x00\x14\
-                    \xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \xe8\x03\x14\xaa\xff\x06\x00\x31\x94\x22\x00\xd1\xc0\x00\x00\x54\
+                    \xf7\x00\x00\x34\x88\x02\x40\xb9\x09\x0d\xd7\x1a\x37\xa1\x17\x1b\
+                    \x00\x00\x00\x14\xf7\x03\x1f\xaa\x00\x00\x00\x14\xf4\x03\x08\xaa\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1509,14 +1471,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op3",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 24,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xb8\xc9\x00\x00\x34\x0a\x01\x5f\xb8\
-                    \x4b\x09\xc9\x1a\x69\xa9\x09\x1b\x09\x01\x1f\xf8\x00\x00\x00\x14\
-                    \xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \xb7\x00\x00\x34\x88\x8e\x5f\xb8\x09\x09\xd7\x1a\x37\xa1\x17\x1b\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1528,16 +1489,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op4",
             code: ::patchjit::Stencil {
-                len: 64,
+                len: 56,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\x49\x01\x00\xb4\x8a\x82\x5f\xf8\
-                    \x0b\x00\xf0\xd2\x5f\x01\x0b\xeb\x61\x00\x00\x54\x3f\x05\x00\xb1\
-                    \xc0\x00\x00\x54\x49\x0d\xc9\x9a\x09\x01\x1f\xf8\x00\x00\x00\x14\
-                    \xf4\x03\x08\xaa\x00\x00\x00\x14\xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \x77\x01\x00\xb4\xe8\x03\x14\xaa\xff\x06\x00\xb1\x09\x8d\x5f\xf8\
+                    \x81\x00\x00\x54\x0a\x00\xf0\xd2\x3f\x01\x0a\xeb\xa0\x00\x00\x54\
+                    \x37\x0d\xd7\x9a\xf4\x03\x08\xaa\x00\x00\x00\x14\x00\x00\x00\x14\
+                    \x17\x00\x80\x92\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x3c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1549,14 +1510,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op5",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 24,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\xa9\x00\x00\xb4\x0a\x01\x5f\xf8\
-                    \x49\x09\xc9\x9a\x09\x01\x1f\xf8\x00\x00\x00\x14\xf4\x03\x08\xaa\
+                    \x97\x00\x00\xb4\x88\x8e\x5f\xf8\x17\x09\xd7\x9a\x00\x00\x00\x14\
                     \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1570,14 +1530,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 56,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\x3f\x05\x00\xb1\xe0\x00\x00\x54\
-                    \x09\x01\x00\xb4\x0a\x01\x5f\xf8\x4b\x0d\xc9\x9a\x69\xa9\x09\x9b\
-                    \x09\x01\x1f\xf8\x00\x00\x00\x14\x1f\x01\x1f\xf8\x00\x00\x00\x14\
-                    \xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \xe8\x03\x14\xaa\xff\x06\x00\xb1\x94\x22\x00\xd1\xc0\x00\x00\x54\
+                    \xf7\x00\x00\xb4\x88\x02\x40\xf9\x09\x0d\xd7\x9a\x37\xa1\x17\x9b\
+                    \x00\x00\x00\x14\xf7\x03\x1f\xaa\x00\x00\x00\x14\xf4\x03\x08\xaa\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1589,14 +1549,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op7",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 24,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x8e\x5f\xf8\xc9\x00\x00\xb4\x0a\x01\x5f\xf8\
-                    \x4b\x09\xc9\x9a\x69\xa9\x09\x9b\x09\x01\x1f\xf8\x00\x00\x00\x14\
-                    \xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \xb7\x00\x00\xb4\x88\x8e\x5f\xf8\x09\x09\xd7\x9a\x37\xa1\x17\x9b\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1610,7 +1569,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 8,
                 body: b"\
-                    \x94\x22\x00\xd1\x1f\x20\x03\xd5",
+                    \x97\x8e\x5f\xf8\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1627,7 +1586,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x09\x03\x40\xf9\
                     \xa8\x02\x08\x8b\x1f\x01\x09\xeb\x68\x01\x00\x54\x08\x00\xa0\xd2\
                     \x08\x00\x80\xf2\x88\x00\x00\x34\x08\x05\x00\x71\x9f\x86\x00\xf8\
-                    \xc1\xff\xff\x54\x08\x00\x00\x90\x08\x01\x40\xf9\x16\x5d\x40\xa9\
+                    \xc1\xff\xff\x54\x08\x00\x00\x90\x08\x01\x40\xf9\x16\x65\x40\xa9\
                     \x00\x00\x00\x14\x28\x01\x80\x52\x08\x0f\x00\xf9\x00\x00\x00\x14",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
@@ -1652,7 +1611,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x08\x01\x40\xf9\x88\x86\x00\xf8",
+                    \x08\x00\x00\x90\x08\x01\x40\xf9\x97\x86\x00\xf8\x17\x01\x40\xf9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
@@ -1670,7 +1629,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
-                    \x08\x00\x00\x90\x08\x01\x40\xf9\x89\x8e\x5f\xf8\x09\x01\x00\xf9",
+                    \x08\x00\x00\x90\x08\x01\x40\xf9\x17\x01\x00\xf9\x97\x8e\x5f\xf8",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
@@ -1686,12 +1645,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "if",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 24,
                 body: b"\
-                    \x88\x8e\x5f\xb8\x48\x00\x00\x34\x00\x00\x00\x14\x00\x00\x00\x14",
+                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\x48\x00\x00\x34\x00\x00\x00\x14\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1703,16 +1663,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op0",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x09\x11\x00\x91\x3f\x01\x17\xeb\x88\x00\x00\x54\xc8\x6a\x68\xb8\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x09\x11\x00\x91\x3f\x01\x19\xeb\x68\x00\x00\x54\xd7\x6a\x68\xb8\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1724,16 +1684,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op1",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x09\x21\x00\x91\x3f\x01\x17\xeb\x88\x00\x00\x54\xc8\x6a\x68\xf8\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x09\x21\x00\x91\x3f\x01\x19\xeb\x68\x00\x00\x54\xd7\x6a\x68\xf8\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1745,16 +1705,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op2",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x1f\x01\x17\xeb\xa2\x00\x00\x54\xc8\x6a\xa8\x38\xe8\x03\x08\x2a\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x1f\x01\x19\xeb\x82\x00\x00\x54\xc8\x6a\xa8\x38\xf7\x03\x08\x2a\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1768,14 +1728,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x1f\x01\x17\xeb\x82\x00\x00\x54\xc8\x6a\x68\x38\x88\x82\x1f\xf8\
-                    \x00\x00\x00\x14\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x1f\x01\x19\xeb\x62\x00\x00\x54\xd7\x6a\x68\x38\x00\x00\x00\x14\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1789,14 +1749,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 48,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x09\x09\x00\x91\x3f\x01\x17\xeb\xa8\x00\x00\x54\xc8\x6a\xa8\x78\
-                    \xe8\x03\x08\x2a\x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x09\x09\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\xc8\x6a\xa8\x78\
+                    \xf7\x03\x08\x2a\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1808,16 +1768,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op5",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x09\x09\x00\x91\x3f\x01\x17\xeb\x88\x00\x00\x54\xc8\x6a\x68\x78\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x09\x09\x00\x91\x3f\x01\x19\xeb\x68\x00\x00\x54\xd7\x6a\x68\x78\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1831,14 +1791,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x1f\x01\x17\xeb\x82\x00\x00\x54\xc8\x6a\xa8\x38\x88\x82\x1f\xf8\
-                    \x00\x00\x00\x14\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x1f\x01\x19\xeb\x62\x00\x00\x54\xd7\x6a\xa8\x38\x00\x00\x00\x14\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1850,16 +1810,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op7",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x09\x09\x00\x91\x3f\x01\x17\xeb\x88\x00\x00\x54\xc8\x6a\xa8\x78\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x09\x09\x00\x91\x3f\x01\x19\xeb\x68\x00\x00\x54\xd7\x6a\xa8\x78\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1871,16 +1831,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op8",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
-                    \x09\x11\x00\x91\x3f\x01\x17\xeb\x88\x00\x00\x54\xc8\x6a\xa8\xb8\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xe8\x03\x08\x2a\x08\x41\x37\x8b\
+                    \x09\x11\x00\x91\x3f\x01\x19\xeb\x68\x00\x00\x54\xd7\x6a\xa8\xb8\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1894,11 +1854,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x6a\x68\xf8\
-                    \x88\x86\x00\xf8\x1f\x20\x03\xd5",
+                    \x97\x86\x00\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb7\x6a\x68\xf8\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1912,11 +1872,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
-                    \x88\x8e\x5f\xf8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x29\x7d\x40\x93\
-                    \xa8\x6a\x29\xf8\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb7\x6a\x28\xf8\
+                    \x97\x8e\x5f\xf8\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1928,13 +1888,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "local_tee",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x89\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
-                    \xa9\x6a\x28\xf8\x1f\x20\x03\xd5",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb7\x6a\x28\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1948,16 +1907,17 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 56,
                 body: b"\
-                    \xfd\x7b\xbf\xa9\x01\x00\x00\x90\x08\x00\x00\x90\x82\x82\x5f\xb8\
+                    \xfd\x7b\xbf\xa9\x01\x00\x00\x90\x08\x00\x00\x90\xe2\x03\x17\x2a\
                     \x21\x00\x40\xf9\x08\x01\x40\xf9\xe0\x03\x18\xaa\xfd\x03\x00\x91\
-                    \x00\x01\x3f\xd6\x08\x00\x00\x90\x08\x01\x40\xf9\x80\x82\x1f\xf8\
-                    \x16\x5d\x40\xa9\xfd\x7b\xc1\xa8",
+                    \x00\x01\x3f\xd6\x08\x00\x00\x90\xf7\x03\x00\xaa\x08\x01\x40\xf9\
+                    \x16\x65\x40\xa9\xfd\x7b\xc1\xa8",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1975,7 +1935,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 8,
                 body: b"\
-                    \xe8\xfe\x50\xd3\x88\x86\x00\xf8",
+                    \x97\x86\x00\xf8\x37\xff\x50\xd3",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2003,7 +1963,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
-                    \x88\x82\x5f\xf8\xe0\x03\x1f\xaa\xa8\x02\x00\xf9\xc0\x03\x5f\xd6",
+                    \xe0\x03\x1f\xaa\xb7\x02\x00\xf9\xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2017,11 +1977,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
-                    \x88\x82\x5f\xb8\x68\x00\x00\x34\x94\x42\x00\xd1\x00\x00\x00\x14\
-                    \x88\x02\x5f\xf8\x88\x82\x1e\xf8\x94\x42\x00\xd1\x1f\x20\x03\xd5",
-                holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                ],
+                    \xff\x02\x00\x71\xe8\x01\x80\x92\xe9\x00\x80\x92\x29\x01\x88\x9a\
+                    \x88\x42\x00\xd1\x97\x6a\x69\xf8\xf4\x03\x08\xaa\x1f\x20\x03\xd5",
+                holes: &[],
             },
             data: ::patchjit::Stencil {
                 len: 0,
@@ -2032,15 +1990,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "shim",
             code: ::patchjit::Stencil {
-                len: 112,
+                len: 120,
                 body: b"\
-                    \xef\x3b\xb6\x6d\xf4\x4f\x09\xa9\x34\x0c\x02\x8b\xf8\x5f\x07\xa9\
-                    \xf7\x03\x1f\xaa\xf8\x03\x00\xaa\xf6\x57\x08\xa9\xf5\x03\x01\xaa\
-                    \xf6\x03\x1f\xaa\xed\x33\x01\x6d\xeb\x2b\x02\x6d\xe9\x23\x03\x6d\
-                    \xfd\x7b\x04\xa9\xfd\x03\x01\x91\xfc\x6f\x05\xa9\xfa\x67\x06\xa9\
-                    \x60\x00\x3f\xd6\xf4\x4f\x49\xa9\xf6\x57\x48\xa9\xf8\x5f\x47\xa9\
-                    \xfa\x67\x46\xa9\xfc\x6f\x45\xa9\xfd\x7b\x44\xa9\xe9\x23\x43\x6d\
-                    \xeb\x2b\x42\x6d\xed\x33\x41\x6d\xef\x3b\xca\x6c\xc0\x03\x5f\xd6",
+                    \xef\x3b\xb6\x6d\xf4\x4f\x09\xa9\x34\x0c\x02\x8b\xfa\x67\x06\xa9\
+                    \xf9\x03\x1f\xaa\xf8\x5f\x07\xa9\xf7\x03\x1f\xaa\xf8\x03\x00\xaa\
+                    \xf6\x57\x08\xa9\xf5\x03\x01\xaa\xf6\x03\x1f\xaa\xed\x33\x01\x6d\
+                    \xeb\x2b\x02\x6d\xe9\x23\x03\x6d\xfd\x7b\x04\xa9\xfd\x03\x01\x91\
+                    \xfc\x6f\x05\xa9\x60\x00\x3f\xd6\xf4\x4f\x49\xa9\xf6\x57\x48\xa9\
+                    \xf8\x5f\x47\xa9\xfa\x67\x46\xa9\xfc\x6f\x45\xa9\xfd\x7b\x44\xa9\
+                    \xe9\x23\x43\x6d\xeb\x2b\x42\x6d\xed\x33\x41\x6d\xef\x3b\xca\x6c\
+                    \xc0\x03\x5f\xd6\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2052,17 +2011,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "store__op0",
             code: ::patchjit::Stencil {
-                len: 56,
+                len: 48,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x0e\x5f\xb8\x0a\x00\xa0\xd2\x0a\x00\x80\xf2\
-                    \x29\x41\x2a\x8b\x2a\x11\x00\x91\x5f\x01\x17\xeb\x88\x00\x00\x54\
-                    \x08\x81\x5f\xf8\xc8\x6a\x29\xb8\x00\x00\x00\x14\xf4\x03\x08\xaa\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x09\x11\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\xd7\x6a\x28\xb8\
+                    \x97\x0e\x5f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2074,17 +2032,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "store__op1",
             code: ::patchjit::Stencil {
-                len: 56,
+                len: 48,
                 body: b"\
-                    \xe8\x03\x14\xaa\x0a\x00\xa0\xd2\x0a\x00\x80\xf2\x09\x0d\x5f\xb8\
-                    \x29\x41\x2a\x8b\x2a\x21\x00\x91\x5f\x01\x17\xeb\xa8\x00\x00\x54\
-                    \x8a\x82\x5f\xf8\xf4\x03\x08\xaa\xca\x6a\x29\xf8\x00\x00\x00\x14\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x09\x21\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\xd7\x6a\x28\xf8\
+                    \x97\x0e\x5f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2096,16 +2053,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "store__op2",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 40,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x0e\x5f\xb8\x0a\x00\xa0\xd2\x0a\x00\x80\xf2\
-                    \x29\x41\x2a\x8b\x3f\x01\x17\xeb\x82\x00\x00\x54\x08\x81\x5f\xf8\
-                    \xc8\x6a\x29\x38\x00\x00\x00\x14\xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x1f\x01\x19\xeb\x82\x00\x00\x54\xd7\x6a\x28\x38\x97\x0e\x5f\xf8\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2117,17 +2074,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "store__op3",
             code: ::patchjit::Stencil {
-                len: 56,
+                len: 48,
                 body: b"\
-                    \xe8\x03\x14\xaa\x89\x0e\x5f\xb8\x0a\x00\xa0\xd2\x0a\x00\x80\xf2\
-                    \x29\x41\x2a\x8b\x2a\x09\x00\x91\x5f\x01\x17\xeb\x88\x00\x00\x54\
-                    \x08\x81\x5f\xf8\xc8\x6a\x29\x78\x00\x00\x00\x14\xf4\x03\x08\xaa\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x09\x09\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\xd7\x6a\x28\x78\
+                    \x97\x0e\x5f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2164,14 +2120,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 64,
                 body: b"\
-                    \x80\x82\x5f\xbc\x00\x20\x20\x1e\xa6\x01\x00\x54\xe1\x65\x02\x0f\
+                    \xe0\x02\x27\x1e\x00\x20\x20\x1e\x86\x01\x00\x54\xe1\x65\x02\x0f\
                     \x08\x04\xa0\xd2\x02\xc0\x22\x1e\x08\x3c\xf8\xf2\x00\x20\x21\x1e\
                     \x01\x01\x67\x9e\x44\x44\x61\x1e\x4c\x00\x00\x54\x00\x00\x00\x14\
-                    \x08\x00\x38\x1e\x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14",
+                    \x17\x00\x38\x1e\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x3c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2185,76 +2141,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 56,
                 body: b"\
-                    \x80\x82\x5f\xbc\x00\x20\x20\x1e\x66\x01\x00\x54\x01\x10\x3e\x1e\
+                    \xe0\x02\x27\x1e\x00\x20\x20\x1e\x46\x01\x00\x54\x01\x10\x3e\x1e\
                     \x08\xf0\xa9\x52\x00\x20\x21\x1e\x01\x01\x27\x1e\x00\xc4\x21\x1e\
-                    \x44\x00\x00\x54\x00\x00\x00\x14\x08\x00\x39\x1e\x88\x82\x1f\xf8\
-                    \x00\x00\x00\x14\x00\x00\x00\x14",
-                holes: &[
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
-                ],
-            },
-            data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
-                holes: &[],
-            },
-        },
-        ::patchjit::StencilGroup {
-            name: "trunc__op2",
-            code: ::patchjit::Stencil {
-                len: 72,
-                body: b"\
-                    \x80\x82\x5f\xfc\x00\x20\x60\x1e\xc6\x01\x00\x54\x08\x04\xa0\xd2\
-                    \x08\x3c\xf8\xf2\x01\x01\x67\x9e\x00\x20\x61\x1e\x0d\x01\x00\x54\
-                    \x08\x3c\xe8\xd2\x01\x01\x67\x9e\x00\x20\x61\x1e\x85\x00\x00\x54\
-                    \x08\x00\x78\x1e\x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\
+                    \x44\x00\x00\x54\x00\x00\x00\x14\x17\x00\x39\x1e\x00\x00\x00\x14\
                     \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x3c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x40, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
-                ],
-            },
-            data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
-                holes: &[],
-            },
-        },
-        ::patchjit::StencilGroup {
-            name: "trunc__op3",
-            code: ::patchjit::Stencil {
-                len: 56,
-                body: b"\
-                    \x80\x82\x5f\xfc\x00\x20\x60\x1e\x66\x01\x00\x54\x01\x10\x7e\x1e\
-                    \x08\x3e\xe8\xd2\x00\x20\x61\x1e\x01\x01\x67\x9e\x00\xc4\x61\x1e\
-                    \x44\x00\x00\x54\x00\x00\x00\x14\x08\x00\x79\x1e\x88\x82\x1f\xf8\
-                    \x00\x00\x00\x14\x00\x00\x00\x14",
-                holes: &[
                     ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
-                ],
-            },
-            data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
-                holes: &[],
-            },
-        },
-        ::patchjit::StencilGroup {
-            name: "trunc__op4",
-            code: ::patchjit::Stencil {
-                len: 56,
-                body: b"\
-                    \x80\x82\x5f\xbc\x00\x20\x20\x1e\x46\x01\x00\x54\xe1\x67\x06\x0f\
-                    \xe2\x67\x02\x0f\x00\x20\x21\x1e\x00\xa4\x22\x1e\x44\x00\x00\x54\
-                    \x00\x00\x00\x14\x08\x00\x38\x9e\x88\x82\x1f\xf8\x00\x00\x00\x14\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
-                holes: &[
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
@@ -2266,35 +2158,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "trunc__op5",
-            code: ::patchjit::Stencil {
-                len: 56,
-                body: b"\
-                    \x80\x82\x5f\xbc\x00\x20\x20\x1e\x66\x01\x00\x54\x01\x10\x3e\x1e\
-                    \x08\xf0\xab\x52\x00\x20\x21\x1e\x01\x01\x27\x1e\x00\xc4\x21\x1e\
-                    \x44\x00\x00\x54\x00\x00\x00\x14\x08\x00\x39\x9e\x88\x82\x1f\xf8\
-                    \x00\x00\x00\x14\x00\x00\x00\x14",
-                holes: &[
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
-                ],
-            },
-            data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
-                holes: &[],
-            },
-        },
-        ::patchjit::StencilGroup {
-            name: "trunc__op6",
+            name: "trunc__op2",
             code: ::patchjit::Stencil {
                 len: 64,
                 body: b"\
-                    \x80\x82\x5f\xfc\x00\x20\x60\x1e\xa6\x01\x00\x54\x08\x7c\xf8\xd2\
-                    \x01\x01\x67\x9e\x00\x20\x61\x1e\x0b\x01\x00\x54\x08\x7c\xe8\xd2\
-                    \x01\x01\x67\x9e\x00\x20\x61\x1e\x85\x00\x00\x54\x08\x00\x78\x9e\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x00\x00\x00\x14",
+                    \xe0\x02\x67\x9e\x00\x20\x60\x1e\xa6\x01\x00\x54\x08\x04\xa0\xd2\
+                    \x08\x3c\xf8\xf2\x01\x01\x67\x9e\x00\x20\x61\x1e\xed\x00\x00\x54\
+                    \x08\x3c\xe8\xd2\x01\x01\x67\x9e\x00\x20\x61\x1e\x65\x00\x00\x54\
+                    \x17\x00\x78\x1e\x00\x00\x00\x14\x00\x00\x00\x14\x00\x00\x00\x14",
                 holes: &[
                     ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
@@ -2308,18 +2179,101 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
+            name: "trunc__op3",
+            code: ::patchjit::Stencil {
+                len: 56,
+                body: b"\
+                    \xe0\x02\x67\x9e\x00\x20\x60\x1e\x46\x01\x00\x54\x01\x10\x7e\x1e\
+                    \x08\x3e\xe8\xd2\x00\x20\x61\x1e\x01\x01\x67\x9e\x00\xc4\x61\x1e\
+                    \x44\x00\x00\x54\x00\x00\x00\x14\x17\x00\x79\x1e\x00\x00\x00\x14\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "trunc__op4",
+            code: ::patchjit::Stencil {
+                len: 48,
+                body: b"\
+                    \xe0\x02\x27\x1e\x00\x20\x20\x1e\x26\x01\x00\x54\xe1\x67\x06\x0f\
+                    \xe2\x67\x02\x0f\x00\x20\x21\x1e\x00\xa4\x22\x1e\x44\x00\x00\x54\
+                    \x00\x00\x00\x14\x17\x00\x38\x9e\x00\x00\x00\x14\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "trunc__op5",
+            code: ::patchjit::Stencil {
+                len: 56,
+                body: b"\
+                    \xe0\x02\x27\x1e\x00\x20\x20\x1e\x46\x01\x00\x54\x01\x10\x3e\x1e\
+                    \x08\xf0\xab\x52\x00\x20\x21\x1e\x01\x01\x27\x1e\x00\xc4\x21\x1e\
+                    \x44\x00\x00\x54\x00\x00\x00\x14\x17\x00\x39\x9e\x00\x00\x00\x14\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "trunc__op6",
+            code: ::patchjit::Stencil {
+                len: 64,
+                body: b"\
+                    \xe0\x02\x67\x9e\x00\x20\x60\x1e\x86\x01\x00\x54\x08\x7c\xf8\xd2\
+                    \x01\x01\x67\x9e\x00\x20\x61\x1e\xeb\x00\x00\x54\x08\x7c\xe8\xd2\
+                    \x01\x01\x67\x9e\x00\x20\x61\x1e\x65\x00\x00\x54\x17\x00\x78\x9e\
+                    \x00\x00\x00\x14\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
             name: "trunc__op7",
             code: ::patchjit::Stencil {
                 len: 56,
                 body: b"\
-                    \x80\x82\x5f\xfc\x00\x20\x60\x1e\x66\x01\x00\x54\x01\x10\x7e\x1e\
+                    \xe0\x02\x67\x9e\x00\x20\x60\x1e\x46\x01\x00\x54\x01\x10\x7e\x1e\
                     \x08\x7e\xe8\xd2\x00\x20\x61\x1e\x01\x01\x67\x9e\x00\xc4\x61\x1e\
-                    \x44\x00\x00\x54\x00\x00\x00\x14\x08\x00\x79\x9e\x88\x82\x1f\xf8\
-                    \x00\x00\x00\x14\x00\x00\x00\x14",
+                    \x44\x00\x00\x54\x00\x00\x00\x14\x17\x00\x79\x9e\x00\x00\x00\x14\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2331,9 +2285,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op0",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xb8\x1f\x01\x00\x71\xe8\x17\x9f\x1a\x88\x82\x1f\xf8",
+                    \xff\x02\x00\x71\xf7\x17\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2345,9 +2299,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op1",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xb8\x08\x11\xc0\x5a\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xf7\x12\xc0\x5a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2359,9 +2313,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op2",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xb8\x08\x01\xc0\x5a\x08\x11\xc0\x5a\x88\x82\x1f\xf8",
+                    \xe8\x02\xc0\x5a\x17\x11\xc0\x5a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2375,8 +2329,8 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
-                    \x88\x82\x5f\xb8\x00\x01\x67\x9e\x00\x58\x20\x0e\x00\x38\x30\x2e\
-                    \x08\x00\x26\x1e\x88\x82\x1f\xf8",
+                    \xe8\x03\x17\x2a\x00\x01\x67\x9e\x00\x58\x20\x0e\x00\x38\x30\x2e\
+                    \x17\x00\x26\x1e\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2388,9 +2342,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op4",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x1f\x01\x00\xf1\xe8\x17\x9f\x1a\x88\x82\x1f\xf8",
+                    \xff\x02\x00\xf1\xf7\x17\x9f\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2402,9 +2356,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op5",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x08\x11\xc0\xda\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xf7\x12\xc0\xda\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2416,9 +2370,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op6",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x08\x01\xc0\xda\x08\x11\xc0\xda\x88\x82\x1f\xf8",
+                    \xe8\x02\xc0\xda\x17\x11\xc0\xda",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2430,10 +2384,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op7",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \x80\x82\x5f\xfc\x00\x58\x20\x0e\x00\x38\x30\x2e\x08\x00\x26\x1e\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe0\x02\x67\x9e\x00\x58\x20\x0e\x00\x38\x30\x2e\x17\x00\x26\x1e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2445,9 +2398,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op8",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x08\x79\x40\x92\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xf7\x7a\x40\x92\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2459,9 +2412,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op9",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xb8\x08\x01\x61\xd2\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe8\x03\x17\x2a\x17\x01\x61\xd2",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2473,13 +2426,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op10",
             code: ::patchjit::Stencil {
-                len: 72,
+                len: 64,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x79\x18\x53\x00\x01\x27\x1e\x3f\x29\x01\x71\
-                    \x48\x01\x00\x54\x01\xb8\xa1\x5e\x02\x10\x2e\x1e\x21\xd8\x21\x5e\
-                    \x22\x28\x22\x1e\x00\x20\x21\x1e\x40\xcc\x21\x1e\x09\x00\x26\x1e\
-                    \x28\x79\x00\x33\x00\x01\x27\x1e\x00\x20\x20\x1e\x09\x01\x0a\x32\
-                    \x28\x61\x88\x1a\x88\x82\x1f\xf8",
+                    \xe8\x7a\x18\x53\xe0\x02\x27\x1e\x1f\x29\x01\x71\x48\x01\x00\x54\
+                    \x01\xb8\xa1\x5e\x02\x10\x2e\x1e\x21\xd8\x21\x5e\x22\x28\x22\x1e\
+                    \x00\x20\x21\x1e\x40\xcc\x21\x1e\x08\x00\x26\x1e\x17\x79\x00\x33\
+                    \xe0\x02\x27\x1e\x00\x20\x20\x1e\xe8\x02\x0a\x32\x17\x61\x97\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2491,13 +2443,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op11",
             code: ::patchjit::Stencil {
-                len: 72,
+                len: 64,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x79\x18\x53\x00\x01\x27\x1e\x3f\x29\x01\x71\
-                    \x48\x01\x00\x54\x01\xb8\xa1\x5e\x02\x10\x3e\x1e\x21\xd8\x21\x5e\
-                    \x22\x28\x22\x1e\x00\x20\x21\x1e\x40\x4c\x21\x1e\x09\x00\x26\x1e\
-                    \x28\x79\x00\x33\x00\x01\x27\x1e\x00\x20\x20\x1e\x09\x01\x0a\x32\
-                    \x28\x61\x88\x1a\x88\x82\x1f\xf8",
+                    \xe8\x7a\x18\x53\xe0\x02\x27\x1e\x1f\x29\x01\x71\x48\x01\x00\x54\
+                    \x01\xb8\xa1\x5e\x02\x10\x3e\x1e\x21\xd8\x21\x5e\x22\x28\x22\x1e\
+                    \x00\x20\x21\x1e\x40\x4c\x21\x1e\x08\x00\x26\x1e\x17\x79\x00\x33\
+                    \xe0\x02\x27\x1e\x00\x20\x20\x1e\xe8\x02\x0a\x32\x17\x61\x97\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2509,12 +2460,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op12",
             code: ::patchjit::Stencil {
-                len: 56,
+                len: 48,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x79\x18\x53\x00\x01\x27\x1e\x3f\x29\x01\x71\
-                    \xc8\x00\x00\x54\x00\xb8\xa1\x5e\x00\xd8\x21\x5e\x09\x00\x26\x1e\
-                    \x28\x79\x00\x33\x00\x01\x27\x1e\x00\x20\x20\x1e\x09\x01\x0a\x32\
-                    \x28\x61\x88\x1a\x88\x82\x1f\xf8",
+                    \xe8\x7a\x18\x53\xe0\x02\x27\x1e\x1f\x29\x01\x71\xc8\x00\x00\x54\
+                    \x00\xb8\xa1\x5e\x00\xd8\x21\x5e\x08\x00\x26\x1e\x17\x79\x00\x33\
+                    \xe0\x02\x27\x1e\x00\x20\x20\x1e\xe8\x02\x0a\x32\x17\x61\x97\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2526,18 +2476,17 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op13",
             code: ::patchjit::Stencil {
-                len: 120,
+                len: 104,
                 body: b"\
-                    \x88\x82\x5f\xb8\x09\x79\x18\x53\x3f\x2d\x01\x71\x82\x02\x00\x54\
-                    \xff\x43\x00\xd1\x09\x60\xa9\x52\xe9\x0f\x00\xb9\x09\x79\x00\x12\
-                    \x21\x01\x27\x1e\xe0\x0f\x40\xbd\x00\x28\x21\x1e\xe1\x0f\x40\xbd\
-                    \x00\x38\x21\x1e\x09\x00\x26\x1e\x28\x79\x00\x33\x00\x01\x27\x1e\
-                    \x09\x01\x0a\x32\x00\x20\x20\x1e\x28\x61\x88\x1a\xff\x43\x00\x91\
-                    \xe8\x03\x08\x2a\x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x01\x27\x1e\
-                    \x09\x01\x0a\x32\x00\x20\x20\x1e\x28\x61\x88\x1a\xe8\x03\x08\x2a\
-                    \x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe8\x7a\x18\x53\x1f\x2d\x01\x71\x62\x02\x00\x54\xff\x43\x00\xd1\
+                    \x08\x60\xa9\x52\xe8\x0f\x00\xb9\xe8\x7a\x00\x12\x01\x01\x27\x1e\
+                    \xe0\x0f\x40\xbd\x00\x28\x21\x1e\xe1\x0f\x40\xbd\x00\x38\x21\x1e\
+                    \x08\x00\x26\x1e\x17\x79\x00\x33\xe0\x02\x27\x1e\xe8\x02\x0a\x32\
+                    \x00\x20\x20\x1e\x08\x61\x97\x1a\xff\x43\x00\x91\xf7\x03\x08\x2a\
+                    \x00\x00\x00\x14\xe0\x02\x27\x1e\xe8\x02\x0a\x32\x00\x20\x20\x1e\
+                    \x08\x61\x97\x1a\xf7\x03\x08\x2a",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x58, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x50, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2549,10 +2498,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op14",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 24,
                 body: b"\
-                    \x80\x82\x5f\xbc\x00\xc0\x21\x1e\x08\x00\x26\x1e\x00\x20\x20\x1e\
-                    \x09\x01\x0a\x32\x28\x61\x88\x1a\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe0\x02\x27\x1e\x00\xc0\x21\x1e\x08\x00\x26\x1e\x00\x20\x20\x1e\
+                    \x09\x01\x0a\x32\x37\x61\x88\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2564,9 +2513,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op15",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x08\xf9\x40\x92\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xf7\xfa\x40\x92\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2578,9 +2527,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op16",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x08\x01\x41\xd2\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xf7\x02\x41\xd2\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2592,13 +2541,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op17",
             code: ::patchjit::Stencil {
-                len: 72,
+                len: 64,
                 body: b"\
-                    \x88\x82\x5f\xf8\x09\xf9\x74\xd3\x00\x01\x67\x9e\x3f\xc9\x10\xf1\
-                    \x48\x01\x00\x54\x01\xb8\xe1\x5e\x02\x10\x6e\x1e\x21\xd8\x61\x5e\
-                    \x22\x28\x62\x1e\x00\x20\x61\x1e\x40\xcc\x61\x1e\x09\x00\x66\x9e\
-                    \x28\xf9\x40\xb3\x00\x01\x67\x9e\x00\x20\x60\x1e\x09\x01\x4d\xb2\
-                    \x28\x61\x88\x9a\x88\x82\x1f\xf8",
+                    \xe8\xfa\x74\xd3\xe0\x02\x67\x9e\x1f\xc9\x10\xf1\x48\x01\x00\x54\
+                    \x01\xb8\xe1\x5e\x02\x10\x6e\x1e\x21\xd8\x61\x5e\x22\x28\x62\x1e\
+                    \x00\x20\x61\x1e\x40\xcc\x61\x1e\x08\x00\x66\x9e\x17\xf9\x40\xb3\
+                    \xe0\x02\x67\x9e\x00\x20\x60\x1e\xe8\x02\x4d\xb2\x17\x61\x97\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2610,13 +2558,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op18",
             code: ::patchjit::Stencil {
-                len: 72,
+                len: 64,
                 body: b"\
-                    \x88\x82\x5f\xf8\x09\xf9\x74\xd3\x00\x01\x67\x9e\x3f\xc9\x10\xf1\
-                    \x48\x01\x00\x54\x01\xb8\xe1\x5e\x02\x10\x7e\x1e\x21\xd8\x61\x5e\
-                    \x22\x28\x62\x1e\x00\x20\x61\x1e\x40\x4c\x61\x1e\x09\x00\x66\x9e\
-                    \x28\xf9\x40\xb3\x00\x01\x67\x9e\x00\x20\x60\x1e\x09\x01\x4d\xb2\
-                    \x28\x61\x88\x9a\x88\x82\x1f\xf8",
+                    \xe8\xfa\x74\xd3\xe0\x02\x67\x9e\x1f\xc9\x10\xf1\x48\x01\x00\x54\
+                    \x01\xb8\xe1\x5e\x02\x10\x7e\x1e\x21\xd8\x61\x5e\x22\x28\x62\x1e\
+                    \x00\x20\x61\x1e\x40\x4c\x61\x1e\x08\x00\x66\x9e\x17\xf9\x40\xb3\
+                    \xe0\x02\x67\x9e\x00\x20\x60\x1e\xe8\x02\x4d\xb2\x17\x61\x97\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2628,12 +2575,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op19",
             code: ::patchjit::Stencil {
-                len: 56,
+                len: 48,
                 body: b"\
-                    \x88\x82\x5f\xf8\x09\xf9\x74\xd3\x00\x01\x67\x9e\x3f\xc9\x10\xf1\
-                    \xc8\x00\x00\x54\x00\xb8\xe1\x5e\x00\xd8\x61\x5e\x09\x00\x66\x9e\
-                    \x28\xf9\x40\xb3\x00\x01\x67\x9e\x00\x20\x60\x1e\x09\x01\x4d\xb2\
-                    \x28\x61\x88\x9a\x88\x82\x1f\xf8",
+                    \xe8\xfa\x74\xd3\xe0\x02\x67\x9e\x1f\xc9\x10\xf1\xc8\x00\x00\x54\
+                    \x00\xb8\xe1\x5e\x00\xd8\x61\x5e\x08\x00\x66\x9e\x17\xf9\x40\xb3\
+                    \xe0\x02\x67\x9e\x00\x20\x60\x1e\xe8\x02\x4d\xb2\x17\x61\x97\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2645,17 +2591,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op20",
             code: ::patchjit::Stencil {
-                len: 112,
+                len: 96,
                 body: b"\
-                    \x88\x82\x5f\xf8\x09\xf9\x74\xd3\x3f\xcd\x10\xf1\x62\x02\x00\x54\
-                    \xff\x43\x00\xd1\x09\x66\xe8\xd2\xe9\x07\x00\xf9\x09\xf9\x40\x92\
-                    \x21\x01\x67\x9e\xe0\x07\x40\xfd\x00\x28\x61\x1e\xe1\x07\x40\xfd\
-                    \x00\x38\x61\x1e\x09\x00\x66\x9e\x28\xf9\x40\xb3\x00\x01\x67\x9e\
-                    \x09\x01\x4d\xb2\x00\x20\x60\x1e\x28\x61\x88\x9a\xff\x43\x00\x91\
-                    \x88\x82\x1f\xf8\x00\x00\x00\x14\x00\x01\x67\x9e\x09\x01\x4d\xb2\
-                    \x00\x20\x60\x1e\x28\x61\x88\x9a\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe8\xfa\x74\xd3\x1f\xcd\x10\xf1\x42\x02\x00\x54\xff\x43\x00\xd1\
+                    \x08\x66\xe8\xd2\xe8\x07\x00\xf9\xe8\xfa\x40\x92\x01\x01\x67\x9e\
+                    \xe0\x07\x40\xfd\x00\x28\x61\x1e\xe1\x07\x40\xfd\x00\x38\x61\x1e\
+                    \x08\x00\x66\x9e\x17\xf9\x40\xb3\xe0\x02\x67\x9e\xe8\x02\x4d\xb2\
+                    \x00\x20\x60\x1e\x17\x61\x97\x9a\xff\x43\x00\x91\x00\x00\x00\x14\
+                    \xe0\x02\x67\x9e\xe8\x02\x4d\xb2\x00\x20\x60\x1e\x17\x61\x97\x9a",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x54, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2667,10 +2612,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op21",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 24,
                 body: b"\
-                    \x80\x82\x5f\xfc\x00\xc0\x61\x1e\x08\x00\x66\x9e\x00\x20\x60\x1e\
-                    \x09\x01\x4d\xb2\x28\x61\x88\x9a\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe0\x02\x67\x9e\x00\xc0\x61\x1e\x08\x00\x66\x9e\x00\x20\x60\x1e\
+                    \x09\x01\x4d\xb2\x37\x61\x88\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2684,7 +2629,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 8,
                 body: b"\
-                    \x88\x82\x5f\xb8\x88\x82\x1f\xf8",
+                    \xf7\x03\x17\x2a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2698,7 +2643,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 8,
                 body: b"\
-                    \x88\x82\x9f\xb8\x88\x82\x1f\xf8",
+                    \xf7\x7e\x40\x93\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2712,7 +2657,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 8,
                 body: b"\
-                    \x88\x82\x5f\xb8\x88\x82\x1f\xf8",
+                    \xf7\x03\x17\x2a\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2724,9 +2669,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op25",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x80\x82\x5f\xbc\x00\xd8\x21\x5e\x08\x00\x26\x1e\x88\x82\x1f\xf8",
+                    \xe0\x02\x22\x1e\x17\x00\x26\x1e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2738,9 +2683,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op26",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x80\x82\x5f\xbc\x00\xd8\x21\x7e\x08\x00\x26\x1e\x88\x82\x1f\xf8",
+                    \xe0\x02\x23\x1e\x17\x00\x26\x1e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2752,9 +2697,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op27",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x00\x01\x22\x9e\x08\x00\x26\x1e\x88\x82\x1f\xf8",
+                    \xe0\x02\x22\x9e\x17\x00\x26\x1e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2766,9 +2711,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op28",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xf8\x00\x01\x23\x9e\x08\x00\x26\x1e\x88\x82\x1f\xf8",
+                    \xe0\x02\x23\x9e\x17\x00\x26\x1e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2780,10 +2725,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op29",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 24,
                 body: b"\
-                    \x80\x82\x5f\xfc\x00\x40\x62\x1e\x08\x00\x26\x1e\x00\x20\x20\x1e\
-                    \x09\x01\x0a\x32\x28\x61\x88\x1a\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe0\x02\x67\x9e\x00\x40\x62\x1e\x08\x00\x26\x1e\x00\x20\x20\x1e\
+                    \x09\x01\x0a\x32\x37\x61\x88\x1a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2795,9 +2740,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op30",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x88\x82\x5f\xb8\x00\x01\x62\x1e\x80\x82\x1f\xfc\x1f\x20\x03\xd5",
+                    \xe0\x02\x62\x1e\x17\x00\x66\x9e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2809,9 +2754,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op31",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x80\x82\x5f\xbc\x00\xd8\x61\x7e\x80\x82\x1f\xfc\x1f\x20\x03\xd5",
+                    \xe0\x02\x63\x1e\x17\x00\x66\x9e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2823,9 +2768,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op32",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x80\x82\x5f\xfc\x00\xd8\x61\x5e\x80\x82\x1f\xfc\x1f\x20\x03\xd5",
+                    \xe0\x02\x62\x9e\x17\x00\x66\x9e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2837,11 +2782,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op33",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 32,
                 body: b"\
-                    \x88\x82\x5f\xf8\x09\x01\x40\x92\x01\x01\x63\x9e\x1f\x01\x41\xf2\
-                    \x29\x05\x48\xaa\x20\x01\x63\x9e\x00\x28\x60\x1e\x00\x1c\x61\x1e\
-                    \x80\x82\x1f\xfc\x1f\x20\x03\xd5",
+                    \xe8\x02\x40\x92\xe1\x02\x63\x9e\xff\x02\x41\xf2\x08\x05\x57\xaa\
+                    \x00\x01\x63\x9e\x00\x28\x60\x1e\x00\x1c\x61\x1e\x17\x00\x66\x9e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2853,10 +2797,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op34",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 24,
                 body: b"\
-                    \x80\x82\x5f\xbc\x01\xc0\x22\x1e\x00\x20\x20\x1e\x28\x00\x66\x9e\
-                    \x09\x01\x4d\xb2\x28\x61\x88\x9a\x88\x82\x1f\xf8\x1f\x20\x03\xd5",
+                    \xe0\x02\x27\x1e\x01\xc0\x22\x1e\x00\x20\x20\x1e\x28\x00\x66\x9e\
+                    \x09\x01\x4d\xb2\x37\x61\x88\x9a",
                 holes: &[],
             },
             data: ::patchjit::Stencil {

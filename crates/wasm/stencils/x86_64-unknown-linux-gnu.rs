@@ -102,10 +102,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op0",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x94\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x94\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -117,10 +117,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op1",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x95\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x95\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -132,10 +132,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op2",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9c\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9c\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -147,10 +147,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op3",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x92\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x92\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -162,10 +162,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op4",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9f\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9f\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -177,10 +177,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op5",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 21,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf0\x49\x8d\x44\x24\xf8\x31\xd2\x41\x3b\x4c\x24\
-                    \xf8\x0f\x97\xc2\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x49\x8d\x44\x24\xf8\x31\xc9\x45\x39\x7c\x24\xf8\x0f\x97\xc1\x49\
+                    \x89\xc4\x49\x89\xcf",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -192,10 +192,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op6",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9e\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9e\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -207,10 +207,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op7",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 21,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf0\x49\x8d\x44\x24\xf8\x31\xd2\x41\x3b\x4c\x24\
-                    \xf8\x0f\x96\xc2\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x49\x8d\x44\x24\xf8\x31\xc9\x45\x39\x7c\x24\xf8\x0f\x96\xc1\x49\
+                    \x89\xc4\x49\x89\xcf",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -222,10 +222,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op8",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9d\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9d\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -237,10 +237,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op9",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x31\xc9\x41\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x93\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x45\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x93\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -252,10 +252,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op10",
             code: ::patchjit::Stencil {
-                len: 23,
+                len: 9,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x41\x8b\x4c\x24\xf8\x41\x03\x4c\x24\xf0\x49\
-                    \x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x45\x03\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -267,10 +266,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op11",
             code: ::patchjit::Stencil {
-                len: 23,
+                len: 15,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf0\x49\x8d\x44\x24\xf8\x41\x2b\x4c\x24\xf8\x49\
-                    \x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x41\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x44\x29\xf8\x49\x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -282,10 +280,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op12",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 10,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x41\x8b\x4c\x24\xf8\x41\x0f\xaf\x4c\x24\xf0\
-                    \x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x45\x0f\xaf\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -297,10 +294,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op13",
             code: ::patchjit::Stencil {
-                len: 19,
+                len: 9,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\x41\x23\x44\x24\xf8\x49\x89\x44\x24\xf0\x49\
-                    \x83\xc4\xf8",
+                    \x45\x23\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -312,10 +308,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op14",
             code: ::patchjit::Stencil {
-                len: 23,
+                len: 9,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x41\x8b\x4c\x24\xf8\x41\x0b\x4c\x24\xf0\x49\
-                    \x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x45\x0b\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -327,10 +322,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op15",
             code: ::patchjit::Stencil {
-                len: 23,
+                len: 9,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x41\x8b\x4c\x24\xf8\x41\x33\x4c\x24\xf0\x49\
-                    \x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x45\x33\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -342,10 +336,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op16",
             code: ::patchjit::Stencil {
-                len: 26,
+                len: 15,
                 body: b"\
-                    \x41\x8b\x54\x24\xf0\x41\x0f\xb6\x4c\x24\xf8\xd3\xe2\x49\x8d\x44\
-                    \x24\xf8\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf9\x45\x8b\x7c\x24\xf8\x41\xd3\xe7\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -357,10 +350,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op17",
             code: ::patchjit::Stencil {
-                len: 26,
+                len: 15,
                 body: b"\
-                    \x41\x8b\x54\x24\xf0\x41\x0f\xb6\x4c\x24\xf8\xd3\xfa\x49\x8d\x44\
-                    \x24\xf8\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf9\x45\x8b\x7c\x24\xf8\x41\xd3\xff\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -372,10 +364,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op18",
             code: ::patchjit::Stencil {
-                len: 26,
+                len: 15,
                 body: b"\
-                    \x41\x8b\x54\x24\xf0\x41\x0f\xb6\x4c\x24\xf8\xd3\xea\x49\x8d\x44\
-                    \x24\xf8\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf9\x45\x8b\x7c\x24\xf8\x41\xd3\xef\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -387,10 +378,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op19",
             code: ::patchjit::Stencil {
-                len: 26,
+                len: 15,
                 body: b"\
-                    \x41\x8b\x54\x24\xf0\x41\x0f\xb6\x4c\x24\xf8\xd3\xc2\x49\x8d\x44\
-                    \x24\xf8\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf9\x45\x8b\x7c\x24\xf8\x41\xd3\xc7\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -402,10 +392,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op20",
             code: ::patchjit::Stencil {
-                len: 26,
+                len: 15,
                 body: b"\
-                    \x41\x8b\x54\x24\xf0\x41\x0f\xb6\x4c\x24\xf8\xd3\xca\x49\x8d\x44\
-                    \x24\xf8\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf9\x45\x8b\x7c\x24\xf8\x41\xd3\xcf\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -417,10 +406,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op21",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x94\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x94\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -432,10 +421,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op22",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x95\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x95\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -447,10 +436,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op23",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9c\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9c\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -462,10 +451,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op24",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x92\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x92\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -477,10 +466,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op25",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9f\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9f\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -492,10 +481,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op26",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 21,
                 body: b"\
-                    \x49\x8b\x4c\x24\xf0\x49\x8d\x44\x24\xf8\x31\xd2\x49\x3b\x4c\x24\
-                    \xf8\x0f\x97\xc2\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x49\x8d\x44\x24\xf8\x31\xc9\x4d\x39\x7c\x24\xf8\x0f\x97\xc1\x49\
+                    \x89\xc4\x49\x89\xcf",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -507,10 +496,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op27",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9e\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9e\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -522,10 +511,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op28",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 21,
                 body: b"\
-                    \x49\x8b\x4c\x24\xf0\x49\x8d\x44\x24\xf8\x31\xd2\x49\x3b\x4c\x24\
-                    \xf8\x0f\x96\xc2\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x49\x8d\x44\x24\xf8\x31\xc9\x4d\x39\x7c\x24\xf8\x0f\x96\xc1\x49\
+                    \x89\xc4\x49\x89\xcf",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -537,10 +526,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op29",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x9d\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x9d\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -552,10 +541,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op30",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 18,
                 body: b"\
-                    \x49\x8b\x44\x24\xf0\x31\xc9\x49\x3b\x44\x24\xf8\x49\x8d\x44\x24\
-                    \xf8\x0f\x93\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x31\xc0\x4d\x39\x7c\x24\xf8\x4d\x8d\x64\x24\xf8\x0f\x93\xc0\x49\
+                    \x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -567,10 +556,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op31",
             code: ::patchjit::Stencil {
-                len: 18,
+                len: 9,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x49\x8b\x4c\x24\xf8\x49\x01\x4c\x24\xf0\x49\
-                    \x89\xc4",
+                    \x4d\x03\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -582,10 +570,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op32",
             code: ::patchjit::Stencil {
-                len: 18,
+                len: 15,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x49\x8b\x4c\x24\xf8\x49\x29\x4c\x24\xf0\x49\
-                    \x89\xc4",
+                    \x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x4c\x29\xf8\x49\x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -597,10 +584,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op33",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 10,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x49\x8b\x4c\x24\xf8\x49\x0f\xaf\x4c\x24\xf0\
-                    \x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x4d\x0f\xaf\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -612,10 +598,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op34",
             code: ::patchjit::Stencil {
-                len: 18,
+                len: 9,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x49\x8b\x4c\x24\xf8\x49\x21\x4c\x24\xf0\x49\
-                    \x89\xc4",
+                    \x4d\x23\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -627,10 +612,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op35",
             code: ::patchjit::Stencil {
-                len: 18,
+                len: 9,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x49\x8b\x4c\x24\xf8\x49\x09\x4c\x24\xf0\x49\
-                    \x89\xc4",
+                    \x4d\x0b\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -642,10 +626,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op36",
             code: ::patchjit::Stencil {
-                len: 18,
+                len: 9,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x49\x8b\x4c\x24\xf8\x49\x31\x4c\x24\xf0\x49\
-                    \x89\xc4",
+                    \x4d\x33\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -659,7 +642,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
-                    \x41\x0f\xb6\x4c\x24\xf8\x49\xd3\x64\x24\xf0\x49\x83\xc4\xf8",
+                    \x4c\x89\xf9\x4d\x8b\x7c\x24\xf8\x49\xd3\xe7\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -673,7 +656,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
-                    \x41\x0f\xb6\x4c\x24\xf8\x49\xd3\x7c\x24\xf0\x49\x83\xc4\xf8",
+                    \x4c\x89\xf9\x4d\x8b\x7c\x24\xf8\x49\xd3\xff\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -687,7 +670,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
-                    \x41\x0f\xb6\x4c\x24\xf8\x49\xd3\x6c\x24\xf0\x49\x83\xc4\xf8",
+                    \x4c\x89\xf9\x4d\x8b\x7c\x24\xf8\x49\xd3\xef\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -701,7 +684,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
-                    \x41\x0f\xb6\x4c\x24\xf8\x49\xd3\x44\x24\xf0\x49\x83\xc4\xf8",
+                    \x4c\x89\xf9\x4d\x8b\x7c\x24\xf8\x49\xd3\xc7\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -715,7 +698,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
-                    \x41\x0f\xb6\x4c\x24\xf8\x49\xd3\x4c\x24\xf0\x49\x83\xc4\xf8",
+                    \x4c\x89\xf9\x4d\x8b\x7c\x24\xf8\x49\xd3\xcf\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -727,11 +710,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op42",
             code: ::patchjit::Stencil {
-                len: 37,
+                len: 26,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\xf3\x0f\xc2\xc8\x00\x66\x0f\x7e\xc9\x83\xe1\x01\x49\x89\x4c\
-                    \x24\xf0\x49\x89\xc4",
+                    \x66\x41\x0f\x6e\xc7\xf3\x41\x0f\xc2\x44\x24\xf8\x00\x49\x83\xc4\
+                    \xf8\x66\x41\x0f\x7e\xc7\x41\x83\xe7\x01",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -743,11 +725,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op43",
             code: ::patchjit::Stencil {
-                len: 37,
+                len: 26,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\xf3\x0f\xc2\xc8\x04\x66\x0f\x7e\xc9\x83\xe1\x01\x49\x89\x4c\
-                    \x24\xf0\x49\x89\xc4",
+                    \x66\x41\x0f\x6e\xc7\xf3\x41\x0f\xc2\x44\x24\xf8\x04\x49\x83\xc4\
+                    \xf8\x66\x41\x0f\x7e\xc7\x41\x83\xe7\x01",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -759,11 +740,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op44",
             code: ::patchjit::Stencil {
-                len: 33,
+                len: 26,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\x31\xc9\x0f\x2e\xc8\x0f\x97\xc1\x49\x89\x4c\x24\xf0\x49\x89\
-                    \xc4",
+                    \x49\x8d\x44\x24\xf8\x66\x41\x0f\x6e\xc7\x45\x31\xff\x41\x0f\x2e\
+                    \x44\x24\xf8\x41\x0f\x97\xc7\x49\x89\xc4",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -775,11 +755,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op45",
             code: ::patchjit::Stencil {
-                len: 33,
+                len: 26,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\x31\xc9\x0f\x2e\xc1\x0f\x97\xc1\x49\x89\x4c\x24\xf0\x49\x89\
-                    \xc4",
+                    \xf3\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x41\x0f\x6e\xcf\
+                    \x45\x31\xff\x0f\x2e\xc1\x41\x0f\x97\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -791,11 +770,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op46",
             code: ::patchjit::Stencil {
-                len: 33,
+                len: 23,
                 body: b"\
-                    \xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\xaa\x31\xc9\x0f\x2e\
-                    \xc8\x49\x8d\x44\x24\xf8\x0f\x93\xc1\x49\x89\x4c\x24\xf0\x49\x89\
-                    \xc4",
+                    \x66\x41\x0f\x6e\xc7\x45\x31\xff\x41\x0f\x2e\x44\x24\xf8\x4d\x8d\
+                    \x64\x24\xf8\x41\x0f\x93\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -807,11 +785,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op47",
             code: ::patchjit::Stencil {
-                len: 33,
+                len: 26,
                 body: b"\
-                    \xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\xaa\x31\xc9\x0f\x2e\
-                    \xc1\x49\x8d\x44\x24\xf8\x0f\x93\xc1\x49\x89\x4c\x24\xf0\x49\x89\
-                    \xc4",
+                    \xf3\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x41\x0f\x6e\xcf\
+                    \x45\x31\xff\x0f\x2e\xc1\x41\x0f\x93\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -823,11 +800,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op48",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 37,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\xf3\x0f\x58\xc8\x66\x0f\x7e\xc9\x89\xca\x81\xca\x00\x00\x40\
-                    \x00\x0f\x2e\xc9\x0f\x4b\xd1\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x66\x41\x0f\x6e\xc7\xf3\x41\x0f\x58\x44\x24\xf8\x49\x83\xc4\xf8\
+                    \x66\x0f\x7e\xc0\x41\x89\xc7\x41\x81\xcf\x00\x00\x40\x00\x0f\x2e\
+                    \xc0\x44\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -839,11 +816,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op49",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 41,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\xf3\x0f\x5c\xc1\x66\x0f\x7e\xc1\x89\xca\x81\xca\x00\x00\x40\
-                    \x00\x0f\x2e\xc0\x0f\x4b\xd1\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \xf3\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x41\x0f\x6e\xcf\
+                    \xf3\x0f\x5c\xc1\x66\x0f\x7e\xc0\x41\x89\xc7\x41\x81\xcf\x00\x00\
+                    \x40\x00\x0f\x2e\xc0\x44\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -855,11 +832,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op50",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 37,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\xf3\x0f\x59\xc8\x66\x0f\x7e\xc9\x89\xca\x81\xca\x00\x00\x40\
-                    \x00\x0f\x2e\xc9\x0f\x4b\xd1\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \x66\x41\x0f\x6e\xc7\xf3\x41\x0f\x59\x44\x24\xf8\x49\x83\xc4\xf8\
+                    \x66\x0f\x7e\xc0\x41\x89\xc7\x41\x81\xcf\x00\x00\x40\x00\x0f\x2e\
+                    \xc0\x44\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -871,11 +848,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op51",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 41,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf3\x41\x0f\x6f\x44\x24\xf0\x66\x0f\x70\xc8\
-                    \xaa\xf3\x0f\x5e\xc1\x66\x0f\x7e\xc1\x89\xca\x81\xca\x00\x00\x40\
-                    \x00\x0f\x2e\xc0\x0f\x4b\xd1\x49\x89\x54\x24\xf0\x49\x89\xc4",
+                    \xf3\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x41\x0f\x6e\xcf\
+                    \xf3\x0f\x5e\xc1\x66\x0f\x7e\xc0\x41\x89\xc7\x41\x81\xcf\x00\x00\
+                    \x40\x00\x0f\x2e\xc0\x44\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -887,18 +864,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op52",
             code: ::patchjit::Stencil {
-                len: 102,
+                len: 79,
                 body: b"\
-                    \x49\x8b\x54\x24\xf0\x49\x8b\x4c\x24\xf8\x49\x8d\x44\x24\xf8\x66\
-                    \x0f\x6e\xc2\x66\x0f\x6e\xc9\x0f\x2e\xc1\x7a\x2c\x89\xd2\x89\xc9\
-                    \x75\x12\x7a\x10\x48\x09\xd1\x49\x89\x4c\x24\xf0\x49\x89\xc4\xe9\
-                    \x00\x00\x00\x00\x0f\x2e\xc8\x48\x0f\x47\xca\x49\x89\x4c\x24\xf0\
-                    \x49\x89\xc4\xe9\x00\x00\x00\x00\xf3\x0f\x58\xc1\x66\x0f\x7e\xc2\
-                    \x89\xd1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\x0f\x4b\xca\x49\x89\
-                    \x4c\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf8\x49\x8b\x4c\x24\xf8\x49\x83\xc4\xf8\x66\x0f\x6e\xc9\
+                    \x66\x0f\x6e\xc0\x0f\x2e\xc8\x7a\x1d\x41\x89\xcf\x89\xc0\x75\x0a\
+                    \x7a\x08\x49\x09\xc7\xe9\x00\x00\x00\x00\x0f\x2e\xc1\x4c\x0f\x46\
+                    \xf8\xe9\x00\x00\x00\x00\xf3\x0f\x58\xc1\x66\x0f\x7e\xc0\x41\x89\
+                    \xc7\x41\x81\xcf\x00\x00\x40\x00\x0f\x2e\xc0\x44\x0f\x4b\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x44, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x32, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -910,18 +885,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op53",
             code: ::patchjit::Stencil {
-                len: 101,
+                len: 79,
                 body: b"\
-                    \x49\x8b\x54\x24\xf0\x49\x8b\x4c\x24\xf8\x49\x8d\x44\x24\xf8\x66\
-                    \x0f\x6e\xc2\x66\x0f\x6e\xc9\x0f\x2e\xc1\x7a\x2b\x89\xd2\x75\x11\
-                    \x7a\x0f\x21\xd1\x49\x89\x4c\x24\xf0\x49\x89\xc4\xe9\x00\x00\x00\
-                    \x00\x0f\x2e\xc1\x89\xc9\x48\x0f\x47\xca\x49\x89\x4c\x24\xf0\x49\
-                    \x89\xc4\xe9\x00\x00\x00\x00\xf3\x0f\x58\xc1\x66\x0f\x7e\xc2\x89\
-                    \xd1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\x0f\x4b\xca\x49\x89\x4c\
-                    \x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf8\x49\x8b\x4c\x24\xf8\x49\x83\xc4\xf8\x66\x0f\x6e\xc9\
+                    \x66\x0f\x6e\xc0\x0f\x2e\xc8\x7a\x1d\x41\x89\xcf\x75\x0a\x7a\x08\
+                    \x41\x21\xc7\xe9\x00\x00\x00\x00\x0f\x2e\xc8\x89\xc0\x4c\x0f\x46\
+                    \xf8\xe9\x00\x00\x00\x00\xf3\x0f\x58\xc1\x66\x0f\x7e\xc0\x41\x89\
+                    \xc7\x41\x81\xcf\x00\x00\x40\x00\x0f\x2e\xc0\x44\x0f\x4b\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x43, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x32, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -933,11 +906,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op54",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 24,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\x49\x8b\x4c\x24\xf0\x49\x8b\x54\x24\xf8\x81\
-                    \xe1\xff\xff\xff\x7f\x81\xe2\x00\x00\x00\x80\x48\x09\xca\x49\x89\
-                    \x54\x24\xf0\x49\x89\xc4",
+                    \x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x25\xff\xff\xff\x7f\x41\x81\
+                    \xe7\x00\x00\x00\x80\x49\x09\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -949,11 +921,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op55",
             code: ::patchjit::Stencil {
-                len: 36,
+                len: 26,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf2\x41\x0f\x10\x44\x24\xf8\xf2\x41\x0f\xc2\
-                    \x44\x24\xf0\x00\x66\x48\x0f\x7e\xc1\x83\xe1\x01\x49\x89\x4c\x24\
-                    \xf0\x49\x89\xc4",
+                    \x66\x49\x0f\x6e\xc7\xf2\x41\x0f\xc2\x44\x24\xf8\x00\x49\x83\xc4\
+                    \xf8\x66\x49\x0f\x7e\xc7\x41\x83\xe7\x01",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -965,11 +936,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op56",
             code: ::patchjit::Stencil {
-                len: 36,
+                len: 26,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf2\x41\x0f\x10\x44\x24\xf8\xf2\x41\x0f\xc2\
-                    \x44\x24\xf0\x04\x66\x48\x0f\x7e\xc1\x83\xe1\x01\x49\x89\x4c\x24\
-                    \xf0\x49\x89\xc4",
+                    \x66\x49\x0f\x6e\xc7\xf2\x41\x0f\xc2\x44\x24\xf8\x04\x49\x83\xc4\
+                    \xf8\x66\x49\x0f\x7e\xc7\x41\x83\xe7\x01",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -981,10 +951,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op57",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 27,
                 body: b"\
-                    \x49\x8d\x44\x24\xf8\xf2\x41\x0f\x10\x44\x24\xf8\x31\xc9\x66\x41\
-                    \x0f\x2e\x44\x24\xf0\x0f\x97\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x49\x8d\x44\x24\xf8\x66\x49\x0f\x6e\xc7\x45\x31\xff\x66\x41\x0f\
+                    \x2e\x44\x24\xf8\x41\x0f\x97\xc7\x49\x89\xc4",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -996,10 +966,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op58",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 27,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf0\x49\x8d\x44\x24\xf8\x31\xc9\x66\x41\
-                    \x0f\x2e\x44\x24\xf8\x0f\x97\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \xf2\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x49\x0f\x6e\xcf\
+                    \x45\x31\xff\x66\x0f\x2e\xc1\x41\x0f\x97\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1011,10 +981,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op59",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 24,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf8\x31\xc9\x66\x41\x0f\x2e\x44\x24\xf0\
-                    \x49\x8d\x44\x24\xf8\x0f\x93\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x66\x49\x0f\x6e\xc7\x45\x31\xff\x66\x41\x0f\x2e\x44\x24\xf8\x4d\
+                    \x8d\x64\x24\xf8\x41\x0f\x93\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1026,10 +996,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op60",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 27,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf0\x31\xc9\x66\x41\x0f\x2e\x44\x24\xf8\
-                    \x49\x8d\x44\x24\xf8\x0f\x93\xc1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \xf2\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x49\x0f\x6e\xcf\
+                    \x45\x31\xff\x66\x0f\x2e\xc1\x41\x0f\x93\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1041,12 +1011,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op61",
             code: ::patchjit::Stencil {
-                len: 53,
+                len: 42,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf0\x49\x8d\x44\x24\xf8\xf2\x41\x0f\x58\
-                    \x44\x24\xf8\x66\x48\x0f\x7e\xc1\x48\xba\x00\x00\x00\x00\x00\x00\
-                    \x08\x00\x48\x09\xca\x66\x0f\x2e\xc0\x48\x0f\x4b\xd1\x49\x89\x54\
-                    \x24\xf0\x49\x89\xc4",
+                    \x66\x49\x0f\x6e\xc7\xf2\x41\x0f\x58\x44\x24\xf8\x49\x83\xc4\xf8\
+                    \x66\x48\x0f\x7e\xc0\x49\xbf\x00\x00\x00\x00\x00\x00\x08\x00\x49\
+                    \x09\xc7\x66\x0f\x2e\xc0\x4c\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1058,12 +1027,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op62",
             code: ::patchjit::Stencil {
-                len: 53,
+                len: 46,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf0\x49\x8d\x44\x24\xf8\xf2\x41\x0f\x5c\
-                    \x44\x24\xf8\x66\x48\x0f\x7e\xc1\x48\xba\x00\x00\x00\x00\x00\x00\
-                    \x08\x00\x48\x09\xca\x66\x0f\x2e\xc0\x48\x0f\x4b\xd1\x49\x89\x54\
-                    \x24\xf0\x49\x89\xc4",
+                    \xf2\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x49\x0f\x6e\xcf\
+                    \xf2\x0f\x5c\xc1\x66\x48\x0f\x7e\xc0\x49\xbf\x00\x00\x00\x00\x00\
+                    \x00\x08\x00\x49\x09\xc7\x66\x0f\x2e\xc0\x4c\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1075,12 +1043,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op63",
             code: ::patchjit::Stencil {
-                len: 53,
+                len: 42,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf0\x49\x8d\x44\x24\xf8\xf2\x41\x0f\x59\
-                    \x44\x24\xf8\x66\x48\x0f\x7e\xc1\x48\xba\x00\x00\x00\x00\x00\x00\
-                    \x08\x00\x48\x09\xca\x66\x0f\x2e\xc0\x48\x0f\x4b\xd1\x49\x89\x54\
-                    \x24\xf0\x49\x89\xc4",
+                    \x66\x49\x0f\x6e\xc7\xf2\x41\x0f\x59\x44\x24\xf8\x49\x83\xc4\xf8\
+                    \x66\x48\x0f\x7e\xc0\x49\xbf\x00\x00\x00\x00\x00\x00\x08\x00\x49\
+                    \x09\xc7\x66\x0f\x2e\xc0\x4c\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1092,12 +1059,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op64",
             code: ::patchjit::Stencil {
-                len: 53,
+                len: 46,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf0\x49\x8d\x44\x24\xf8\xf2\x41\x0f\x5e\
-                    \x44\x24\xf8\x66\x48\x0f\x7e\xc1\x48\xba\x00\x00\x00\x00\x00\x00\
-                    \x08\x00\x48\x09\xca\x66\x0f\x2e\xc0\x48\x0f\x4b\xd1\x49\x89\x54\
-                    \x24\xf0\x49\x89\xc4",
+                    \xf2\x41\x0f\x10\x44\x24\xf8\x49\x83\xc4\xf8\x66\x49\x0f\x6e\xcf\
+                    \xf2\x0f\x5e\xc1\x66\x48\x0f\x7e\xc0\x49\xbf\x00\x00\x00\x00\x00\
+                    \x00\x08\x00\x49\x09\xc7\x66\x0f\x2e\xc0\x4c\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1109,18 +1075,17 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op65",
             code: ::patchjit::Stencil {
-                len: 110,
+                len: 83,
                 body: b"\
-                    \x49\x8b\x54\x24\xf0\x49\x8b\x4c\x24\xf8\x49\x8d\x44\x24\xf8\x66\
-                    \x48\x0f\x6e\xc2\x66\x48\x0f\x6e\xc9\x66\x0f\x2e\xc1\x7a\x29\x75\
-                    \x12\x7a\x10\x48\x09\xd1\x49\x89\x4c\x24\xf0\x49\x89\xc4\xe9\x00\
-                    \x00\x00\x00\x66\x0f\x2e\xc8\x48\x0f\x47\xca\x49\x89\x4c\x24\xf0\
-                    \x49\x89\xc4\xe9\x00\x00\x00\x00\xf2\x0f\x58\xc1\x66\x48\x0f\x7e\
-                    \xc2\x48\xb9\x00\x00\x00\x00\x00\x00\x08\x00\x48\x09\xd1\x66\x0f\
-                    \x2e\xc0\x48\x0f\x4b\xca\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8\x66\x49\x0f\x6e\
+                    \xcf\x66\x48\x0f\x6e\xc0\x66\x0f\x2e\xc8\x7a\x19\x75\x0a\x7a\x08\
+                    \x49\x09\xc7\xe9\x00\x00\x00\x00\x66\x0f\x2e\xc1\x4c\x0f\x46\xf8\
+                    \xe9\x00\x00\x00\x00\xf2\x0f\x58\xc1\x66\x48\x0f\x7e\xc0\x49\xbf\
+                    \x00\x00\x00\x00\x00\x00\x08\x00\x49\x09\xc7\x66\x0f\x2e\xc0\x4c\
+                    \x0f\x4b\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x44, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x31, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1132,18 +1097,17 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op66",
             code: ::patchjit::Stencil {
-                len: 110,
+                len: 83,
                 body: b"\
-                    \x49\x8b\x54\x24\xf0\x49\x8b\x4c\x24\xf8\x49\x8d\x44\x24\xf8\x66\
-                    \x48\x0f\x6e\xc2\x66\x48\x0f\x6e\xc9\x66\x0f\x2e\xc1\x7a\x29\x75\
-                    \x12\x7a\x10\x48\x21\xd1\x49\x89\x4c\x24\xf0\x49\x89\xc4\xe9\x00\
-                    \x00\x00\x00\x66\x0f\x2e\xc1\x48\x0f\x47\xca\x49\x89\x4c\x24\xf0\
-                    \x49\x89\xc4\xe9\x00\x00\x00\x00\xf2\x0f\x58\xc1\x66\x48\x0f\x7e\
-                    \xc2\x48\xb9\x00\x00\x00\x00\x00\x00\x08\x00\x48\x09\xd1\x66\x0f\
-                    \x2e\xc0\x48\x0f\x4b\xca\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8\x66\x49\x0f\x6e\
+                    \xcf\x66\x48\x0f\x6e\xc0\x66\x0f\x2e\xc8\x7a\x19\x75\x0a\x7a\x08\
+                    \x49\x21\xc7\xe9\x00\x00\x00\x00\x66\x0f\x2e\xc8\x4c\x0f\x46\xf8\
+                    \xe9\x00\x00\x00\x00\xf2\x0f\x58\xc1\x66\x48\x0f\x7e\xc0\x49\xbf\
+                    \x00\x00\x00\x00\x00\x00\x08\x00\x49\x09\xc7\x66\x0f\x2e\xc0\x4c\
+                    \x0f\x4b\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x44, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x31, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1155,11 +1119,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "binary__op67",
             code: ::patchjit::Stencil {
-                len: 42,
+                len: 31,
                 body: b"\
-                    \x48\xb9\xff\xff\xff\xff\xff\xff\xff\x7f\x49\x8b\x54\x24\xf0\x48\
-                    \x21\xca\x48\xff\xc1\x49\x23\x4c\x24\xf8\x49\x8d\x44\x24\xf8\x48\
-                    \x09\xd1\x49\x89\x4c\x24\xf0\x49\x89\xc4",
+                    \x48\xb8\xff\xff\xff\xff\xff\xff\xff\x7f\x49\x8b\x4c\x24\xf8\x48\
+                    \x21\xc1\x49\x83\xc4\xf8\x48\xff\xc0\x49\x21\xc7\x49\x09\xcf",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1188,14 +1151,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br__arity1",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 12,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x49\x89\x85\x00\x00\x00\x00\x4d\x8d\xa5\x00\
-                    \x00\x00\x00\xe9",
+                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1207,13 +1168,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_if__arity0",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 28,
                 body: b"\
-                    \x41\x83\x7c\x24\xf8\x00\x74\x0c\x4d\x8d\xa5\x00\x00\x00\x00\xe9\
-                    \x00\x00\x00\x00\x49\x83\xc4\xf8",
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x85\xc0\x74\x0c\x4d\x8d\xa5\x00\
+                    \x00\x00\x00\xe9\x00\x00\x00\x00\x49\x83\xc4\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1225,69 +1186,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_if__arity1",
             code: ::patchjit::Stencil {
-                len: 36,
-                body: b"\
-                    \x41\x83\x7c\x24\xf8\x00\x74\x18\x49\x8b\x44\x24\xf0\x49\x89\x85\
-                    \x00\x00\x00\x00\x4d\x8d\xa5\x00\x00\x00\x00\xe9\x00\x00\x00\x00\
-                    \x49\x83\xc4\xf8",
-                holes: &[
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                ],
-            },
-            data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
-                holes: &[],
-            },
-        },
-        ::patchjit::StencilGroup {
-            name: "br_table__arity0_case0",
-            code: ::patchjit::Stencil {
-                len: 12,
-                body: b"\
-                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
-                holes: &[
-                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                ],
-            },
-            data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
-                holes: &[],
-            },
-        },
-        ::patchjit::StencilGroup {
-            name: "br_table__arity0_case1",
-            code: ::patchjit::Stencil {
                 len: 28,
                 body: b"\
-                    \xb8\x00\x00\x00\x00\x41\x39\x44\x24\xf8\x0f\x85\x00\x00\x00\x00\
-                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x85\xc0\x74\x0c\x4d\x8d\xa5\x00\
+                    \x00\x00\x00\xe9\x00\x00\x00\x00\x49\x83\xc4\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                ],
-            },
-            data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
-                holes: &[],
-            },
-        },
-        ::patchjit::StencilGroup {
-            name: "br_table__arity1_case0",
-            code: ::patchjit::Stencil {
-                len: 24,
-                body: b"\
-                    \x49\x8b\x44\x24\xf0\x49\x89\x85\x00\x00\x00\x00\x4d\x8d\xa5\x00\
-                    \x00\x00\x00\xe9",
-                holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
                     ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
@@ -1299,19 +1202,71 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity1_case1",
+            name: "br_table__arity0_case0",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 17,
                 body: b"\
-                    \xb8\x00\x00\x00\x00\x41\x39\x44\x24\xf8\x0f\x85\x00\x00\x00\x00\
-                    \x49\x8b\x44\x24\xf0\x49\x89\x85\x00\x00\x00\x00\x4d\x8d\xa5\x00\
-                    \x00\x00\x00\xe9",
+                    \x4d\x8b\x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case1",
+            code: ::patchjit::Stencil {
+                len: 31,
+                body: b"\
+                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x4d\x8b\
+                    \x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x16, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case0",
+            code: ::patchjit::Stencil {
+                len: 17,
+                body: b"\
+                    \x4d\x8b\x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case1",
+            code: ::patchjit::Stencil {
+                len: 31,
+                body: b"\
+                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x4d\x8b\
+                    \x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x16, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1323,28 +1278,29 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_far",
             code: ::patchjit::Stencil {
-                len: 187,
+                len: 207,
                 body: b"\
-                    \x55\x48\x83\xec\x20\x48\x8b\x4f\x08\x48\x81\xf9\x0f\x27\x00\x00\
-                    \x0f\x87\x88\x00\x00\x00\x48\x89\xe0\x48\x3b\x47\x10\x72\x7f\x4c\
-                    \x89\x6c\x24\x10\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\
-                    \x89\xe5\x48\x29\xc5\x48\x8d\x41\x01\x48\x89\x47\x08\x49\x89\xed\
-                    \x48\x89\x7c\x24\x18\x48\x89\x4c\x24\x08\xe8\x00\x00\x00\x00\x48\
-                    \x85\xc0\x75\x5c\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\
-                    \x47\x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\
-                    \x00\x00\x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\
-                    \x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\
-                    \x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\xc7\
-                    \x47\x18\x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\
-                    \xb8\x01\x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
+                    \x55\x48\x83\xec\x20\x4d\x89\x3c\x24\x49\x83\xc4\x08\x48\x8b\x4f\
+                    \x08\x48\x81\xf9\x0f\x27\x00\x00\x0f\x87\x94\x00\x00\x00\x48\x89\
+                    \xe0\x48\x3b\x47\x10\x0f\x82\x87\x00\x00\x00\x4c\x89\x6c\x24\x10\
+                    \xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\x89\xe5\x48\x29\
+                    \xc5\x48\x8d\x41\x01\x48\x89\x47\x08\x49\x89\xed\x45\x31\xff\x48\
+                    \x89\x7c\x24\x18\x48\x89\x4c\x24\x08\xe8\x00\x00\x00\x00\x48\x85\
+                    \xc0\x75\x61\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\x47\
+                    \x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\xf8\xff\xff\
+                    \xff\x49\x01\xec\x4c\x8b\x7c\xc5\xf8\x48\xb8\x00\x00\x00\x00\x00\
+                    \x00\x00\x00\x4c\x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\
+                    \x48\x8b\x30\x4c\x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\
+                    \x00\x00\x48\xc7\x47\x18\x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\
+                    \x00\x00\x00\x00\xb8\x01\x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x63, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x77, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x84, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x9a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0xac, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x31, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x5a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x72, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8b, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x98, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xae, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xc0, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1356,20 +1312,23 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_host",
             code: ::patchjit::Stencil {
-                len: 82,
+                len: 119,
                 body: b"\
-                    \x55\x48\x89\xfb\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\
-                    \x89\xe5\x48\x29\xc5\x48\xbe\x00\x00\x00\x00\x00\x00\x00\x00\x48\
-                    \x89\xea\xff\x15\x00\x00\x00\x00\x48\x85\xc0\x75\x1c\xb8\x00\x00\
-                    \x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\x00\x00\x49\x01\xec\
-                    \x48\x89\xdf\x5d\xe9\x00\x00\x00\x00\x48\x89\xdf\x5d\xe9",
+                    \x55\x48\x83\xec\x10\x48\x89\x74\x24\x08\x48\x89\xfd\x4d\x89\x3c\
+                    \x24\x49\x83\xc4\x08\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\
+                    \x4c\x89\xe3\x48\x29\xc3\x48\xbe\x00\x00\x00\x00\x00\x00\x00\x00\
+                    \x48\x89\xda\xff\x15\x00\x00\x00\x00\x48\x85\xc0\x75\x27\xb8\x00\
+                    \x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc3\x49\x83\xc4\xf8\x4c\x8b\
+                    \x7c\xc3\xf8\x48\x89\xef\x48\x8b\x74\x24\x08\x48\x83\xc4\x10\x5d\
+                    \xe9\x00\x00\x00\x00\x48\x89\xef\x48\x8b\x74\x24\x08\x48\x83\xc4\
+                    \x10\x5d\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x5, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2e, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x45, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x4e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x16, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x35, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3f, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x61, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x73, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1383,37 +1342,38 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_indirect",
             code: ::patchjit::Stencil {
-                len: 277,
+                len: 294,
                 body: b"\
-                    \x55\x48\x83\xec\x20\x48\x89\xfb\x41\x8b\x54\x24\xf8\x49\x83\xc4\
-                    \xf8\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\x89\xe5\x48\
-                    \x29\xc5\x48\xbe\x00\x00\x00\x00\x00\x00\x00\x00\x48\x89\xe9\xff\
-                    \x15\x00\x00\x00\x00\x48\x85\xc0\x0f\x84\x90\x00\x00\x00\x48\x8b\
-                    \x53\x08\x48\x81\xfa\x0f\x27\x00\x00\x0f\x87\xa6\x00\x00\x00\x48\
-                    \x89\xe1\x48\x3b\x4b\x10\x0f\x82\x99\x00\x00\x00\x4c\x89\x6c\x24\
-                    \x10\x48\x8d\x4a\x01\x48\x89\x4b\x08\x49\x89\xed\x48\x89\x5c\x24\
-                    \x18\x48\x89\xdf\x48\x89\x54\x24\x08\xff\xd0\x48\x85\xc0\x0f\x85\
-                    \x86\x00\x00\x00\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\
-                    \x47\x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\
-                    \x00\x00\x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\
-                    \x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\
-                    \x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\x83\
-                    \x7b\x18\x00\x75\x28\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\
-                    \xc5\x00\x00\x00\x00\x49\x01\xec\x48\x89\xdf\x48\x83\xc4\x20\x5d\
-                    \xe9\x00\x00\x00\x00\x48\xc7\x43\x18\x09\x00\x00\x00\x48\x89\xdf\
-                    \x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\xb8\x01\x00\x00\x00\x48\
-                    \x83\xc4\x20\x5d\xc3",
+                    \x55\x48\x83\xec\x20\x48\x89\xf3\x44\x89\xfa\xb8\x00\x00\x00\x00\
+                    \x0f\xb7\xc0\xc1\xe0\x03\x4c\x89\xe5\x48\x29\xc5\x48\xbe\x00\x00\
+                    \x00\x00\x00\x00\x00\x00\x48\x89\x7c\x24\x08\x48\x89\xe9\xff\x15\
+                    \x00\x00\x00\x00\x48\x85\xc0\x0f\x84\x98\x00\x00\x00\x48\x8b\x7c\
+                    \x24\x08\x48\x8b\x57\x08\x48\x81\xfa\x0f\x27\x00\x00\x0f\x87\xb3\
+                    \x00\x00\x00\x48\x89\xe1\x48\x3b\x4f\x10\x0f\x82\xa6\x00\x00\x00\
+                    \x4c\x89\x6c\x24\x18\x48\x8d\x4a\x01\x48\x89\x4f\x08\x49\x89\xed\
+                    \x45\x31\xff\x48\x89\xde\x48\x89\x54\x24\x10\xff\xd0\x48\x85\xc0\
+                    \x0f\x85\x95\x00\x00\x00\x48\x8b\x7c\x24\x08\x48\x8b\x44\x24\x10\
+                    \x48\x89\x47\x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\
+                    \xf8\xff\xff\xff\x49\x01\xec\x4c\x8b\x7c\xc5\xf8\x48\xb8\x00\x00\
+                    \x00\x00\x00\x00\x00\x00\x4c\x8b\x30\x48\xb8\x00\x00\x00\x00\x00\
+                    \x00\x00\x00\x48\x8b\x30\x4c\x8b\x6c\x24\x18\x48\x83\xc4\x20\x5d\
+                    \xe9\x00\x00\x00\x00\x48\x8b\x7c\x24\x08\x48\x83\x7f\x18\x00\x75\
+                    \x2d\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\xf8\xff\xff\
+                    \xff\x49\x01\xec\x4c\x8b\x7c\xc5\xf8\x48\x89\xde\x48\x83\xc4\x20\
+                    \x5d\xe9\x00\x00\x00\x00\x48\xc7\x47\x18\x09\x00\x00\x00\x48\x89\
+                    \xde\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\xb8\x01\x00\x00\x00\
+                    \x48\x83\xc4\x20\x5d\xc3",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x12, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x31, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x93, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xa7, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xb4, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0xca, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0xd6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xf1, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x106, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x95, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xae, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xbb, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xd1, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xe2, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x102, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x117, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1427,28 +1387,29 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "call_local",
             code: ::patchjit::Stencil {
-                len: 187,
+                len: 207,
                 body: b"\
-                    \x55\x48\x83\xec\x20\x48\x8b\x4f\x08\x48\x81\xf9\x0f\x27\x00\x00\
-                    \x0f\x87\x88\x00\x00\x00\x48\x89\xe0\x48\x3b\x47\x10\x72\x7f\x4c\
-                    \x89\x6c\x24\x10\xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\
-                    \x89\xe5\x48\x29\xc5\x48\x8d\x41\x01\x48\x89\x47\x08\x49\x89\xed\
-                    \x48\x89\x7c\x24\x18\x48\x89\x4c\x24\x08\xe8\x00\x00\x00\x00\x48\
-                    \x85\xc0\x75\x5c\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\
-                    \x47\x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\x00\x00\
-                    \x00\x00\x49\x01\xec\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\
-                    \x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\x4c\
-                    \x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\x48\xc7\
-                    \x47\x18\x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\x00\x00\x00\x00\
-                    \xb8\x01\x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
+                    \x55\x48\x83\xec\x20\x4d\x89\x3c\x24\x49\x83\xc4\x08\x48\x8b\x4f\
+                    \x08\x48\x81\xf9\x0f\x27\x00\x00\x0f\x87\x94\x00\x00\x00\x48\x89\
+                    \xe0\x48\x3b\x47\x10\x0f\x82\x87\x00\x00\x00\x4c\x89\x6c\x24\x10\
+                    \xb8\x00\x00\x00\x00\x0f\xb7\xc0\xc1\xe0\x03\x4c\x89\xe5\x48\x29\
+                    \xc5\x48\x8d\x41\x01\x48\x89\x47\x08\x49\x89\xed\x45\x31\xff\x48\
+                    \x89\x7c\x24\x18\x48\x89\x4c\x24\x08\xe8\x00\x00\x00\x00\x48\x85\
+                    \xc0\x75\x61\x48\x8b\x7c\x24\x18\x48\x8b\x44\x24\x08\x48\x89\x47\
+                    \x08\xb8\x00\x00\x00\x00\xc1\xe8\x10\x4c\x8d\x24\xc5\xf8\xff\xff\
+                    \xff\x49\x01\xec\x4c\x8b\x7c\xc5\xf8\x48\xb8\x00\x00\x00\x00\x00\
+                    \x00\x00\x00\x4c\x8b\x30\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\
+                    \x48\x8b\x30\x4c\x8b\x6c\x24\x10\x48\x83\xc4\x20\x5d\xe9\x00\x00\
+                    \x00\x00\x48\xc7\x47\x18\x09\x00\x00\x00\x48\x83\xc4\x20\x5d\xe9\
+                    \x00\x00\x00\x00\xb8\x01\x00\x00\x00\x48\x83\xc4\x20\x5d\xc3",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x63, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x77, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x84, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x9a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0xac, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x31, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x5a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x72, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::OpargU32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8b, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x98, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xae, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xc0, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1460,11 +1421,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "const__wide0",
             code: ::patchjit::Stencil {
-                len: 15,
+                len: 16,
                 body: b"\
-                    \xb8\x00\x00\x00\x00\x89\xc0\x49\x89\x04\x24\x49\x83\xc4\x08",
+                    \x4d\x89\x3c\x24\x49\x83\xc4\x08\xb8\x00\x00\x00\x00\x41\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x9, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1478,10 +1439,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 18,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x49\x89\x04\x24\x49\x83\
-                    \xc4\x08",
+                    \x4d\x89\x3c\x24\x49\x83\xc4\x08\x49\xbf",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1493,15 +1453,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op0",
             code: ::patchjit::Stencil {
-                len: 52,
+                len: 44,
                 body: b"\
-                    \x41\x8b\x74\x24\xf8\x85\xf6\x0f\x84\x00\x00\x00\x00\x41\x8b\x44\
-                    \x24\xf0\x8d\x88\x00\x00\x00\x80\x89\xf2\xf7\xd2\x09\xca\x0f\x84\
-                    \x00\x00\x00\x00\x49\x8d\x4c\x24\xf8\x99\xf7\xfe\x49\x89\x44\x24\
-                    \xf0\x49\x89\xcc",
+                    \x45\x85\xff\x0f\x84\x00\x00\x00\x00\x41\x8b\x44\x24\xf8\x8d\x88\
+                    \x00\x00\x00\x80\x44\x89\xfa\xf7\xd2\x09\xca\x0f\x84\x00\x00\x00\
+                    \x00\x49\x83\xc4\xf8\x99\x41\xf7\xff\x49\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x9, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x5, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1513,14 +1472,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op1",
             code: ::patchjit::Stencil {
-                len: 41,
+                len: 32,
                 body: b"\
-                    \x41\x8b\x74\x24\xf8\x85\xf6\x74\x1b\x49\x8d\x4c\x24\xf8\x41\x8b\
-                    \x44\x24\xf0\x31\xd2\xf7\xf6\x49\x89\x44\x24\xf0\x49\x89\xcc\xe9\
-                    \x00\x00\x00\x00\xe9",
+                    \x45\x85\xff\x74\x16\x41\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x31\xd2\
+                    \x41\xf7\xf7\x49\x89\xc7\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1532,15 +1490,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op2",
             code: ::patchjit::Stencil {
-                len: 51,
+                len: 50,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf8\x83\xf9\xff\x74\x1e\x85\xc9\x0f\x84\x00\x00\
-                    \x00\x00\x41\x8b\x44\x24\xf0\x99\xf7\xf9\x49\x89\x54\x24\xf0\x49\
-                    \x83\xc4\xf8\xe9\x00\x00\x00\x00\x31\xd2\x49\x89\x54\x24\xf0\x49\
-                    \x83\xc4\xf8",
+                    \x4c\x89\xe0\x49\x83\xc4\xf8\x41\x83\xff\xff\x74\x15\x45\x85\xff\
+                    \x74\x18\x41\x8b\x04\x24\x99\x41\xf7\xff\x41\x89\xd7\xe9\x00\x00\
+                    \x00\x00\x45\x31\xff\xe9\x00\x00\x00\x00\x49\x89\xc4\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xe, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1552,14 +1510,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op3",
             code: ::patchjit::Stencil {
-                len: 41,
+                len: 32,
                 body: b"\
-                    \x41\x8b\x74\x24\xf8\x85\xf6\x74\x1b\x49\x8d\x4c\x24\xf8\x41\x8b\
-                    \x44\x24\xf0\x31\xd2\xf7\xf6\x49\x89\x54\x24\xf0\x49\x89\xcc\xe9\
-                    \x00\x00\x00\x00\xe9",
+                    \x45\x85\xff\x74\x16\x41\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x31\xd2\
+                    \x41\xf7\xf7\x49\x89\xd7\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1571,18 +1528,19 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op4",
             code: ::patchjit::Stencil {
-                len: 94,
+                len: 96,
                 body: b"\
-                    \x49\x8b\x74\x24\xf8\x48\x85\xf6\x0f\x84\x00\x00\x00\x00\x49\x8b\
-                    \x44\x24\xf0\x48\xb9\x00\x00\x00\x00\x00\x00\x00\x80\x48\x31\xc1\
-                    \x48\x89\xf2\x48\xf7\xd2\x48\x09\xca\x0f\x84\x00\x00\x00\x00\x49\
-                    \x8d\x4c\x24\xf8\x48\x89\xc2\x48\x09\xf2\x48\xc1\xea\x20\x74\x12\
-                    \x48\x99\x48\xf7\xfe\x49\x89\x44\x24\xf0\x49\x89\xcc\xe9\x00\x00\
-                    \x00\x00\x31\xd2\xf7\xf6\x49\x89\x44\x24\xf0\x49\x89\xcc",
+                    \x4d\x85\xff\x74\x47\x49\x8b\x44\x24\xf8\x48\xb9\x00\x00\x00\x00\
+                    \x00\x00\x00\x80\x48\x31\xc1\x4c\x89\xfa\x48\xf7\xd2\x48\x09\xca\
+                    \x74\x32\x49\x83\xc4\xf8\x48\x89\xc1\x4c\x09\xf9\x48\xc1\xe9\x20\
+                    \x74\x0d\x48\x99\x49\xf7\xff\x49\x89\xc7\xe9\x00\x00\x00\x00\x31\
+                    \xd2\x41\xf7\xf7\x49\x89\xc7\xe9\x00\x00\x00\x00\x45\x31\xff\xe9\
+                    \x00\x00\x00\x00\x49\xc7\xc7\xff\xff\xff\xff\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x4e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x48, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x50, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x5c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1594,16 +1552,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op5",
             code: ::patchjit::Stencil {
-                len: 66,
+                len: 60,
                 body: b"\
-                    \x49\x8b\x74\x24\xf8\x48\x85\xf6\x0f\x84\x00\x00\x00\x00\x49\x8d\
-                    \x4c\x24\xf8\x49\x8b\x44\x24\xf0\x48\x89\xc2\x48\x09\xf2\x48\xc1\
-                    \xea\x20\x74\x12\x31\xd2\x48\xf7\xf6\x49\x89\x44\x24\xf0\x49\x89\
-                    \xcc\xe9\x00\x00\x00\x00\x31\xd2\xf7\xf6\x49\x89\x44\x24\xf0\x49\
-                    \x89\xcc",
+                    \x4d\x85\xff\x74\x2f\x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x48\x89\
+                    \xc1\x4c\x09\xf9\x48\xc1\xe9\x20\x74\x0d\x31\xd2\x49\xf7\xf7\x49\
+                    \x89\xc7\xe9\x00\x00\x00\x00\x31\xd2\x41\xf7\xf7\x49\x89\xc7\xe9\
+                    \x00\x00\x00\x00\x45\x31\xff\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x32, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1615,18 +1573,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op6",
             code: ::patchjit::Stencil {
-                len: 85,
+                len: 79,
                 body: b"\
-                    \x49\x8b\x4c\x24\xf8\x48\x83\xf9\xff\x74\x2d\x48\x85\xc9\x0f\x84\
-                    \x00\x00\x00\x00\x49\x8b\x44\x24\xf0\x48\x89\xc2\x48\x09\xca\x48\
-                    \xc1\xea\x20\x74\x23\x48\x99\x48\xf7\xf9\x49\x89\x54\x24\xf0\x49\
-                    \x83\xc4\xf8\xe9\x00\x00\x00\x00\x31\xd2\x49\x89\x54\x24\xf0\x49\
-                    \x83\xc4\xf8\xe9\x00\x00\x00\x00\x31\xd2\xf7\xf1\x49\x89\x54\x24\
-                    \xf0\x49\x83\xc4\xf8",
+                    \x4c\x89\xe0\x49\x83\xc4\xf8\x49\x83\xff\xff\x74\x22\x4d\x85\xff\
+                    \x74\x32\x49\x8b\x04\x24\x48\x89\xc1\x4c\x09\xf9\x48\xc1\xe9\x20\
+                    \x74\x15\x48\x99\x49\xf7\xff\x49\x89\xd7\xe9\x00\x00\x00\x00\x45\
+                    \x31\xff\xe9\x00\x00\x00\x00\x31\xd2\x41\xf7\xf7\x41\x89\xd7\xe9\
+                    \x00\x00\x00\x00\x49\x89\xc4\x45\x31\xff\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x34, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x44, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x33, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x40, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1638,16 +1596,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "divrem__op7",
             code: ::patchjit::Stencil {
-                len: 66,
+                len: 60,
                 body: b"\
-                    \x49\x8b\x74\x24\xf8\x48\x85\xf6\x0f\x84\x00\x00\x00\x00\x49\x8d\
-                    \x4c\x24\xf8\x49\x8b\x44\x24\xf0\x48\x89\xc2\x48\x09\xf2\x48\xc1\
-                    \xea\x20\x74\x12\x31\xd2\x48\xf7\xf6\x49\x89\x54\x24\xf0\x49\x89\
-                    \xcc\xe9\x00\x00\x00\x00\x31\xd2\xf7\xf6\x49\x89\x54\x24\xf0\x49\
-                    \x89\xcc",
+                    \x4d\x85\xff\x74\x2f\x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x48\x89\
+                    \xc1\x4c\x09\xf9\x48\xc1\xe9\x20\x74\x0d\x31\xd2\x49\xf7\xf7\x49\
+                    \x89\xd7\xe9\x00\x00\x00\x00\x31\xd2\x41\xf7\xf7\x49\x89\xd7\xe9\
+                    \x00\x00\x00\x00\x45\x31\xff\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x32, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x38, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1659,9 +1617,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "drop",
             code: ::patchjit::Stencil {
-                len: 4,
+                len: 9,
                 body: b"\
-                    \x49\x83\xc4\xf8",
+                    \x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1679,7 +1637,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x85\xc0\x74\x1b\x66\x66\x2e\x0f\x1f\x84\x00\x00\x00\x00\x00\
                     \x49\xc7\x04\x24\x00\x00\x00\x00\x49\x83\xc4\x08\xff\xc8\x75\xf0\
                     \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x30\x48\xb8\x00\
-                    \x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x38\xe9\x00\x00\x00\x00\x48\
+                    \x00\x00\x00\x00\x00\x00\x00\x48\x8b\x30\xe9\x00\x00\x00\x00\x48\
                     \xc7\x47\x18\x09\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
@@ -1701,10 +1659,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 21,
                 body: b"\
-                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x48\x8b\x00\x49\x89\x04\
-                    \x24\x49\x83\xc4\x08",
+                    \x4d\x89\x3c\x24\x49\x83\xc4\x08\x48\xb8\x00\x00\x00\x00\x00\x00\
+                    \x00\x00\x4c\x8b\x38",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1718,10 +1676,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 22,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x48\xb9\x00\x00\x00\x00\x00\
-                    \x00\x00\x00\x48\x89\x01",
+                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x89\x38\x4d\x8b\x7c\
+                    \x24\xf8\x49\x83\xc4\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1733,11 +1691,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "if",
             code: ::patchjit::Stencil {
-                len: 17,
+                len: 20,
                 body: b"\
-                    \x4c\x89\xe0\x49\x83\xc4\xf8\x83\x78\xf8\x00\x0f\x84",
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8\x85\xc0\x0f\x84",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1749,15 +1707,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op0",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 40,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x04\x4c\x39\xfa\x77\x11\x48\x01\xc8\x41\x8b\x04\x06\
-                    \x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xe9",
+                    \x44\x89\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\x48\x83\
+                    \xc2\x04\x48\x39\xf2\x77\x0c\x48\x01\xc8\x45\x8b\x3c\x06\xe9\x00\
+                    \x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1769,15 +1727,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op1",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 40,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x08\x4c\x39\xfa\x77\x11\x48\x01\xc8\x49\x8b\x04\x06\
-                    \x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xe9",
+                    \x44\x89\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\x48\x83\
+                    \xc2\x08\x48\x39\xf2\x77\x0c\x48\x01\xc8\x4d\x8b\x3c\x06\xe9\x00\
+                    \x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1789,15 +1747,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op2",
             code: ::patchjit::Stencil {
-                len: 42,
+                len: 36,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf8\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x4c\
-                    \x39\xf8\x73\x11\x49\x0f\xbe\x04\x06\x89\xc0\x49\x89\x44\x24\xf8\
-                    \xe9\x00\x00\x00\x00\xe9",
+                    \x44\x89\xf9\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x48\x39\xf0\
+                    \x73\x0d\x49\x0f\xbe\x04\x06\x41\x89\xc7\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1809,15 +1766,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op3",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 33,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf8\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x4c\
-                    \x39\xf8\x73\x0f\x41\x0f\xb6\x04\x06\x49\x89\x44\x24\xf8\xe9\x00\
-                    \x00\x00\x00\xe9",
+                    \x44\x89\xf9\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x48\x39\xf0\
+                    \x73\x0a\x45\x0f\xb6\x3c\x06\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1829,15 +1785,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op4",
             code: ::patchjit::Stencil {
-                len: 50,
+                len: 44,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x02\x4c\x39\xfa\x77\x14\x48\x01\xc8\x49\x0f\xbf\x04\
-                    \x06\x89\xc0\x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xe9",
+                    \x44\x89\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\x48\x83\
+                    \xc2\x02\x48\x39\xf2\x77\x10\x48\x01\xc8\x49\x0f\xbf\x04\x06\x41\
+                    \x89\xc7\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x29, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1849,15 +1805,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op5",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 41,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x02\x4c\x39\xfa\x77\x12\x48\x01\xc8\x41\x0f\xb7\x04\
-                    \x06\x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xe9",
+                    \x44\x89\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\x48\x83\
+                    \xc2\x02\x48\x39\xf2\x77\x0d\x48\x01\xc8\x45\x0f\xb7\x3c\x06\xe9\
+                    \x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x27, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1869,15 +1825,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op6",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 33,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf8\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x4c\
-                    \x39\xf8\x73\x0f\x49\x0f\xbe\x04\x06\x49\x89\x44\x24\xf8\xe9\x00\
-                    \x00\x00\x00\xe9",
+                    \x44\x89\xf9\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x48\x39\xf0\
+                    \x73\x0a\x4d\x0f\xbe\x3c\x06\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1889,15 +1844,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op7",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 41,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x02\x4c\x39\xfa\x77\x12\x48\x01\xc8\x49\x0f\xbf\x04\
-                    \x06\x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xe9",
+                    \x44\x89\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\x48\x83\
+                    \xc2\x02\x48\x39\xf2\x77\x0d\x48\x01\xc8\x4d\x0f\xbf\x3c\x06\xe9\
+                    \x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x27, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1909,15 +1864,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "load__op8",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 40,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x04\x4c\x39\xfa\x77\x11\x48\x01\xc8\x49\x63\x04\x06\
-                    \x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xe9",
+                    \x44\x89\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\x48\x83\
+                    \xc2\x04\x48\x39\xf2\x77\x0c\x48\x01\xc8\x4d\x63\x3c\x06\xe9\x00\
+                    \x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1931,9 +1886,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
-                    \x49\x8b\x85\x00\x00\x00\x00\x49\x89\x04\x24\x49\x83\xc4\x08",
+                    \x4d\x89\x3c\x24\x49\x83\xc4\x08\x4d\x8b\xbd",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1947,9 +1902,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x49\x83\xc4\xf8\x49\x89\x85",
+                    \x4d\x89\xbd\x00\x00\x00\x00\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1961,11 +1916,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "local_tee",
             code: ::patchjit::Stencil {
-                len: 12,
+                len: 7,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x49\x89\x85",
+                    \x4d\x89\xbd",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1977,17 +1932,17 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "memory_grow",
             code: ::patchjit::Stencil {
-                len: 60,
+                len: 56,
                 body: b"\
-                    \x50\x48\x89\xfb\x41\x8b\x54\x24\xf8\x48\xbe\x00\x00\x00\x00\x00\
-                    \x00\x00\x00\xff\x15\x00\x00\x00\x00\x49\x89\x44\x24\xf8\x48\xb8\
-                    \x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\x30\x48\xb8\x00\x00\x00\
-                    \x00\x00\x00\x00\x00\x4c\x8b\x38\x48\x89\xdf\x58",
+                    \x50\x48\x89\xfb\x44\x89\xfa\x48\xbe\x00\x00\x00\x00\x00\x00\x00\
+                    \x00\xff\x15\x00\x00\x00\x00\x48\xb9\x00\x00\x00\x00\x00\x00\x00\
+                    \x00\x4c\x8b\x31\x48\xb9\x00\x00\x00\x00\x00\x00\x00\x00\x48\x8b\
+                    \x31\x49\x89\xc7\x48\x89\xdf\x58",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x9, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::X86_64Rel32x, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 8 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2003,7 +1958,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
-                    \x4c\x89\xf8\x48\xc1\xe8\x10\x49\x89\x04\x24\x49\x83\xc4\x08",
+                    \x4d\x89\x3c\x24\x49\x83\xc4\x08\x49\x89\xf7\x49\xc1\xef\x10",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2029,9 +1984,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "return__results1",
             code: ::patchjit::Stencil {
-                len: 12,
+                len: 7,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x49\x89\x45\x00\x31\xc0\xc3",
+                    \x4d\x89\x7d\x00\x31\xc0\xc3",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2043,13 +1998,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "select",
             code: ::patchjit::Stencil {
-                len: 31,
+                len: 23,
                 body: b"\
-                    \x41\x83\x7c\x24\xf8\x00\x74\x09\x49\x83\xc4\xf0\xe9\x00\x00\x00\
-                    \x00\x49\x8b\x44\x24\xf0\x49\x89\x44\x24\xe8\x49\x83\xc4\xf0",
-                holes: &[
-                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                ],
+                    \x31\xc0\x45\x85\xff\x0f\x94\xc0\xc1\xe0\x03\x48\x83\xc8\xf0\x4d\
+                    \x8b\x3c\x04\x49\x83\xc4\xf0",
+                holes: &[],
             },
             data: ::patchjit::Stencil {
                 len: 0,
@@ -2060,11 +2013,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "shim",
             code: ::patchjit::Stencil {
-                len: 34,
+                len: 36,
                 body: b"\
                     \x41\x57\x41\x56\x41\x55\x41\x54\x53\x4c\x8d\x24\xd6\x49\x89\xf5\
-                    \x45\x31\xf6\x45\x31\xff\xff\xd1\x5b\x41\x5c\x41\x5d\x41\x5e\x41\
-                    \x5f\xc3",
+                    \x45\x31\xf6\x45\x31\xff\x31\xf6\xff\xd1\x5b\x41\x5c\x41\x5d\x41\
+                    \x5e\x41\x5f\xc3",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2078,9 +2031,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 51,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x04\x4c\x39\xfa\x77\x15\x48\x01\xc8\x41\x8b\x4c\x24\
-                    \xf8\x49\x83\xc4\xf0\x41\x89\x0c\x06\xe9\x00\x00\x00\x00\xe9",
+                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
+                    \x48\x83\xc2\x04\x48\x39\xf2\x77\x15\x48\x01\xc8\x45\x89\x3c\x06\
+                    \x4d\x8b\x7c\x24\xf0\x49\x83\xc4\xf0\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
@@ -2098,9 +2051,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             code: ::patchjit::Stencil {
                 len: 51,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x08\x4c\x39\xfa\x77\x15\x48\x01\xc8\x49\x8b\x4c\x24\
-                    \xf8\x49\x83\xc4\xf0\x49\x89\x0c\x06\xe9\x00\x00\x00\x00\xe9",
+                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
+                    \x48\x83\xc2\x08\x48\x39\xf2\x77\x15\x48\x01\xc8\x4d\x89\x3c\x06\
+                    \x4d\x8b\x7c\x24\xf0\x49\x83\xc4\xf0\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
@@ -2116,15 +2069,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "store__op2",
             code: ::patchjit::Stencil {
-                len: 44,
+                len: 43,
                 body: b"\
-                    \x41\x8b\x4c\x24\xf0\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x4c\
-                    \x39\xf8\x73\x13\x41\x0f\xb6\x4c\x24\xf8\x49\x83\xc4\xf0\x41\x88\
-                    \x0c\x06\xe9\x00\x00\x00\x00\xe9",
+                    \x41\x8b\x4c\x24\xf8\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x48\
+                    \x39\xf0\x73\x12\x45\x88\x3c\x06\x4d\x8b\x7c\x24\xf0\x49\x83\xc4\
+                    \xf0\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x27, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2136,16 +2089,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "store__op3",
             code: ::patchjit::Stencil {
-                len: 53,
+                len: 52,
                 body: b"\
-                    \x41\x8b\x44\x24\xf0\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
-                    \x48\x83\xc2\x02\x4c\x39\xfa\x77\x17\x48\x01\xc8\x41\x0f\xb7\x4c\
-                    \x24\xf8\x49\x83\xc4\xf0\x66\x41\x89\x0c\x06\xe9\x00\x00\x00\x00\
-                    \xe9",
+                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
+                    \x48\x83\xc2\x02\x48\x39\xf2\x77\x16\x48\x01\xc8\x66\x45\x89\x3c\
+                    \x06\x4d\x8b\x7c\x24\xf0\x49\x83\xc4\xf0\xe9\x00\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x31, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2176,18 +2128,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op0",
             code: ::patchjit::Stencil {
-                len: 63,
+                len: 57,
                 body: b"\
-                    \xf3\x41\x0f\x10\x44\x24\xf8\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\
-                    \xf3\x0f\x10\x0d\x00\x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\
-                    \x00\x0f\x57\xc9\xf3\x0f\x5a\xc8\x66\x0f\x2e\x0d\x00\x00\x00\x00\
-                    \x0f\x86\x00\x00\x00\x00\xf3\x0f\x2c\xc0\x49\x89\x44\x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\xf3\x0f\
+                    \x10\x0d\x00\x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\x0f\
+                    \x57\xc9\xf3\x0f\x5a\xc8\x66\x0f\x2e\x0d\x00\x00\x00\x00\x0f\x86\
+                    \x00\x00\x00\x00\xf3\x44\x0f\x2c\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 28 },
-                    ::patchjit::Hole { offset: 0x32, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x12, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 28 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2206,18 +2158,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op1",
             code: ::patchjit::Stencil {
-                len: 58,
+                len: 52,
                 body: b"\
-                    \xf3\x41\x0f\x10\x44\x24\xf8\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\
-                    \x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf3\x0f\x10\
-                    \x0d\x00\x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf3\x48\
-                    \x0f\x2c\xc0\x89\xc0\x49\x89\x44\x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\x0f\x2e\
+                    \x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf3\x0f\x10\x0d\x00\
+                    \x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf3\x48\x0f\x2c\
+                    \xc0\x41\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 4 },
-                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x11, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 4 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2231,18 +2183,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op2",
             code: ::patchjit::Stencil {
-                len: 58,
+                len: 52,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf8\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\
-                    \x00\x66\x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf2\
-                    \x0f\x10\x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\
-                    \x00\xf2\x0f\x2c\xc0\x49\x89\x44\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\x66\
+                    \x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf2\x0f\x10\
+                    \x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf2\
+                    \x44\x0f\x2c\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 4 },
-                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 12 },
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 4 },
+                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 12 },
+                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2259,18 +2211,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op3",
             code: ::patchjit::Stencil {
-                len: 61,
+                len: 55,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf8\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\
-                    \x00\x66\x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf2\
-                    \x0f\x10\x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\
-                    \x00\xf2\x48\x0f\x2c\xc0\x89\xc0\x49\x89\x44\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\x66\
+                    \x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf2\x0f\x10\
+                    \x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf2\
+                    \x48\x0f\x2c\xc0\x41\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 20 },
-                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 28 },
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 20 },
+                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 28 },
+                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2287,18 +2239,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op4",
             code: ::patchjit::Stencil {
-                len: 56,
+                len: 49,
                 body: b"\
-                    \xf3\x41\x0f\x10\x44\x24\xf8\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\
-                    \x0f\x2e\x05\x00\x00\x00\x00\x0f\x82\x00\x00\x00\x00\xf3\x0f\x10\
-                    \x0d\x00\x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf3\x48\
-                    \x0f\x2c\xc0\x49\x89\x44\x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\x0f\x2e\
+                    \x05\x00\x00\x00\x00\x0f\x82\x00\x00\x00\x00\xf3\x0f\x10\x0d\x00\
+                    \x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf3\x4c\x0f\x2c\
+                    \xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
-                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 12 },
-                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x11, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 12 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2312,21 +2264,20 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op5",
             code: ::patchjit::Stencil {
-                len: 82,
+                len: 75,
                 body: b"\
-                    \xf3\x41\x0f\x10\x44\x24\xf8\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\
-                    \x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf3\x0f\x10\
-                    \x0d\x00\x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf3\x48\
-                    \x0f\x2c\xc0\x48\x89\xc1\x48\xc1\xf9\x3f\xf3\x0f\x5c\x05\x00\x00\
-                    \x00\x00\xf3\x48\x0f\x2c\xd0\x48\x21\xca\x48\x09\xc2\x49\x89\x54\
-                    \x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\x0f\x2e\
+                    \x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf3\x0f\x10\x0d\x00\
+                    \x00\x00\x00\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf3\x48\x0f\x2c\
+                    \xc0\x48\x89\xc1\x48\xc1\xf9\x3f\xf3\x0f\x5c\x05\x00\x00\x00\x00\
+                    \xf3\x4c\x0f\x2c\xf8\x49\x21\xcf\x49\x09\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
-                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 20 },
-                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x3e, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 24 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x11, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 16 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 20 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3c, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 24 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2340,18 +2291,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op6",
             code: ::patchjit::Stencil {
-                len: 59,
+                len: 52,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf8\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\
-                    \x00\x66\x0f\x2e\x05\x00\x00\x00\x00\x0f\x82\x00\x00\x00\x00\xf2\
-                    \x0f\x10\x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\
-                    \x00\xf2\x48\x0f\x2c\xc0\x49\x89\x44\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\x66\
+                    \x0f\x2e\x05\x00\x00\x00\x00\x0f\x82\x00\x00\x00\x00\xf2\x0f\x10\
+                    \x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf2\
+                    \x4c\x0f\x2c\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 36 },
-                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 44 },
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 36 },
+                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 44 },
+                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2368,21 +2319,20 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "trunc__op7",
             code: ::patchjit::Stencil {
-                len: 85,
+                len: 78,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf8\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\
-                    \x00\x66\x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf2\
-                    \x0f\x10\x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\
-                    \x00\xf2\x48\x0f\x2c\xc0\x48\x89\xc1\x48\xc1\xf9\x3f\xf2\x0f\x5c\
-                    \x05\x00\x00\x00\x00\xf2\x48\x0f\x2c\xd0\x48\x21\xca\x48\x09\xc2\
-                    \x49\x89\x54\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\x66\x0f\x2e\xc0\x0f\x8a\x00\x00\x00\x00\x66\
+                    \x0f\x2e\x05\x00\x00\x00\x00\x0f\x86\x00\x00\x00\x00\xf2\x0f\x10\
+                    \x0d\x00\x00\x00\x00\x66\x0f\x2e\xc8\x0f\x86\x00\x00\x00\x00\xf2\
+                    \x48\x0f\x2c\xc0\x48\x89\xc1\x48\xc1\xf9\x3f\xf2\x0f\x5c\x05\x00\
+                    \x00\x00\x00\xf2\x4c\x0f\x2c\xf8\x49\x21\xcf\x49\x09\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 52 },
-                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x23, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 60 },
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x41, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 68 },
+                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x13, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 52 },
+                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x21, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 60 },
+                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 68 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2399,9 +2349,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op0",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 11,
                 body: b"\
-                    \x31\xc0\x41\x83\x7c\x24\xf8\x00\x0f\x94\xc0\x49\x89\x44\x24\xf8",
+                    \x31\xc0\x45\x85\xff\x0f\x94\xc0\x49\x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2413,13 +2363,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op1",
             code: ::patchjit::Stencil {
-                len: 39,
+                len: 28,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x85\xc0\x74\x12\x0f\xbd\xc0\x83\xf0\x1f\x89\
-                    \xc0\x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xb8\x20\x00\x00\x00\
-                    \x89\xc0\x49\x89\x44\x24\xf8",
+                    \x45\x85\xff\x74\x0f\x41\x0f\xbd\xc7\x83\xf0\x1f\x41\x89\xc7\xe9\
+                    \x00\x00\x00\x00\xb8\x20\x00\x00\x00\x41\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2431,13 +2380,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op2",
             code: ::patchjit::Stencil {
-                len: 37,
+                len: 26,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x85\xc0\x74\x10\xf3\x0f\xbc\xc0\x89\xc0\x49\
-                    \x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xb8\x20\x00\x00\x00\x89\xc0\
-                    \x49\x89\x44\x24\xf8",
+                    \x45\x85\xff\x74\x0d\xf3\x41\x0f\xbc\xc7\x41\x89\xc7\xe9\x00\x00\
+                    \x00\x00\xb8\x20\x00\x00\x00\x41\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xe, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2449,12 +2397,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op3",
             code: ::patchjit::Stencil {
-                len: 62,
+                len: 60,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\x89\xc1\xd1\xe9\x81\xe1\x55\x55\x55\x55\x29\
-                    \xc8\x89\xc1\x81\xe1\x33\x33\x33\x33\xc1\xe8\x02\x25\x33\x33\x33\
-                    \x33\x01\xc8\x89\xc1\xc1\xe9\x04\x01\xc1\x81\xe1\x0f\x0f\x0f\x0f\
-                    \x69\xc1\x01\x01\x01\x01\xc1\xe8\x18\x49\x89\x44\x24\xf8",
+                    \x44\x89\xf8\xd1\xe8\x25\x55\x55\x55\x55\x41\x29\xc7\x44\x89\xf8\
+                    \x25\x33\x33\x33\x33\x41\xc1\xef\x02\x41\x81\xe7\x33\x33\x33\x33\
+                    \x41\x01\xc7\x44\x89\xf8\xc1\xe8\x04\x44\x01\xf8\x25\x0f\x0f\x0f\
+                    \x0f\x44\x69\xf8\x01\x01\x01\x01\x41\xc1\xef\x18",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2466,9 +2414,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op4",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 11,
                 body: b"\
-                    \x31\xc0\x49\x83\x7c\x24\xf8\x00\x0f\x94\xc0\x49\x89\x44\x24\xf8",
+                    \x31\xc0\x4d\x85\xff\x0f\x94\xc0\x49\x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2480,13 +2428,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op5",
             code: ::patchjit::Stencil {
-                len: 38,
+                len: 24,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x48\x85\xc0\x74\x12\x48\x0f\xbd\xc0\x48\x83\
-                    \xf0\x3f\x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xb8\x40\x00\x00\
-                    \x00\x49\x89\x44\x24\xf8",
+                    \x4d\x85\xff\x74\x0d\x4d\x0f\xbd\xff\x49\x83\xf7\x3f\xe9\x00\x00\
+                    \x00\x00\x41\xbf\x40",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xe, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2498,13 +2445,12 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op6",
             code: ::patchjit::Stencil {
-                len: 35,
+                len: 21,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x48\x85\xc0\x74\x0f\xf3\x48\x0f\xbc\xc0\x49\
-                    \x89\x44\x24\xf8\xe9\x00\x00\x00\x00\xb8\x40\x00\x00\x00\x49\x89\
-                    \x44\x24\xf8",
+                    \x4d\x85\xff\x74\x0a\xf3\x4d\x0f\xbc\xff\xe9\x00\x00\x00\x00\x41\
+                    \xbf\x40",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xb, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2516,15 +2462,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op7",
             code: ::patchjit::Stencil {
-                len: 99,
+                len: 89,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x48\x89\xc1\x48\xd1\xe9\x48\xba\x55\x55\x55\
-                    \x55\x55\x55\x55\x55\x48\x21\xca\x48\x29\xd0\x48\xb9\x33\x33\x33\
-                    \x33\x33\x33\x33\x33\x48\x89\xc2\x48\x21\xca\x48\xc1\xe8\x02\x48\
-                    \x21\xc8\x48\x01\xd0\x48\x89\xc1\x48\xc1\xe9\x04\x48\x01\xc1\x48\
-                    \xb8\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x48\x21\xc8\x48\xb9\x01\x01\
-                    \x01\x01\x01\x01\x01\x01\x48\x0f\xaf\xc8\x48\xc1\xe9\x38\x49\x89\
-                    \x4c\x24\xf8",
+                    \x4c\x89\xf8\x48\xd1\xe8\x48\xb9\x55\x55\x55\x55\x55\x55\x55\x55\
+                    \x48\x21\xc1\x49\x29\xcf\x48\xb8\x33\x33\x33\x33\x33\x33\x33\x33\
+                    \x4c\x89\xf9\x48\x21\xc1\x49\xc1\xef\x02\x49\x21\xc7\x49\x01\xcf\
+                    \x4c\x89\xf8\x48\xc1\xe8\x04\x49\x01\xc7\x48\xb8\x0f\x0f\x0f\x0f\
+                    \x0f\x0f\x0f\x0f\x49\x21\xc7\x48\xb8\x01\x01\x01\x01\x01\x01\x01\
+                    \x01\x4c\x0f\xaf\xf8\x49\xc1\xef\x38",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2536,9 +2481,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op8",
             code: ::patchjit::Stencil {
-                len: 9,
+                len: 7,
                 body: b"\
-                    \x49\x81\x64\x24\xf8\xff\xff\xff\x7f",
+                    \x41\x81\xe7\xff\xff\xff\x7f",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2550,10 +2495,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op9",
             code: ::patchjit::Stencil {
-                len: 18,
+                len: 12,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x80\x48\x31\xc1\x49\x89\x4c\
-                    \x24\xf8",
+                    \x44\x89\xf8\x41\xbf\x00\x00\x00\x80\x49\x31\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2565,17 +2509,17 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op10",
             code: ::patchjit::Stencil {
-                len: 101,
+                len: 98,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\x66\x0f\x6e\xc0\x89\xc1\x81\xe1\x00\x00\x00\
-                    \x7f\x81\xf9\xff\xff\xff\x4a\x77\x39\xf3\x0f\x5b\xc8\x0f\x5b\xc9\
-                    \xf3\x0f\x10\x15\x00\x00\x00\x00\xf3\x0f\x58\xd1\x0f\x28\xd9\xf3\
-                    \x0f\xc2\xd8\x01\x0f\x54\xd3\x0f\x55\xd9\x0f\x56\xda\x66\x0f\x7e\
-                    \xd9\x81\xe1\xff\xff\xff\x7f\x25\x00\x00\x00\x80\x09\xc8\x66\x0f\
-                    \x6e\xc0\x89\xc1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\x0f\x4b\xc8\
-                    \x49\x89\x4c\x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\x44\x89\xf8\x25\x00\x00\x00\x7f\x3d\xff\xff\
+                    \xff\x4a\x77\x3c\xf3\x0f\x5b\xc8\x0f\x5b\xc9\xf3\x0f\x10\x15\x00\
+                    \x00\x00\x00\xf3\x0f\x58\xd1\x0f\x28\xd9\xf3\x0f\xc2\xd8\x01\x0f\
+                    \x54\xd3\x0f\x55\xd9\x0f\x56\xda\x66\x0f\x7e\xd8\x25\xff\xff\xff\
+                    \x7f\x41\x81\xe7\x00\x00\x00\x80\x41\x09\xc7\x66\x41\x0f\x6e\xc7\
+                    \x44\x89\xf8\x0d\x00\x00\x40\x00\x0f\x2e\xc0\x41\x0f\x4b\xc7\x49\
+                    \x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2588,17 +2532,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op11",
             code: ::patchjit::Stencil {
-                len: 98,
+                len: 95,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\x66\x0f\x6e\xc0\x89\xc1\x81\xe1\x00\x00\x00\
-                    \x7f\x81\xf9\xff\xff\xff\x4a\x77\x36\xf3\x0f\x5b\xc8\x0f\x5b\xc9\
-                    \xf3\x0f\x10\x15\x00\x00\x00\x00\xf3\x0f\x58\xd1\xf3\x0f\xc2\xc1\
-                    \x01\x0f\x54\xd0\x0f\x55\xc1\x0f\x56\xc2\x66\x0f\x7e\xc1\x81\xe1\
-                    \xff\xff\xff\x7f\x25\x00\x00\x00\x80\x09\xc8\x66\x0f\x6e\xc0\x89\
-                    \xc1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\x0f\x4b\xc8\x49\x89\x4c\
-                    \x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\x44\x89\xf8\x25\x00\x00\x00\x7f\x3d\xff\xff\
+                    \xff\x4a\x77\x39\xf3\x0f\x5b\xc8\x0f\x5b\xc9\xf3\x0f\x10\x15\x00\
+                    \x00\x00\x00\xf3\x0f\x58\xd1\xf3\x0f\xc2\xc1\x01\x0f\x54\xd0\x0f\
+                    \x55\xc1\x0f\x56\xc2\x66\x0f\x7e\xc0\x25\xff\xff\xff\x7f\x41\x81\
+                    \xe7\x00\x00\x00\x80\x41\x09\xc7\x66\x41\x0f\x6e\xc7\x44\x89\xf8\
+                    \x0d\x00\x00\x40\x00\x0f\x2e\xc0\x41\x0f\x4b\xc7\x49\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1f, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2611,13 +2554,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op12",
             code: ::patchjit::Stencil {
-                len: 72,
+                len: 69,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\x66\x0f\x6e\xc0\x89\xc1\x81\xe1\x00\x00\x00\
-                    \x7f\x81\xf9\xff\xff\xff\x4a\x77\x1c\xf3\x0f\x5b\xc0\x0f\x5b\xc0\
-                    \x66\x0f\x7e\xc1\x81\xe1\xff\xff\xff\x7f\x25\x00\x00\x00\x80\x09\
-                    \xc8\x66\x0f\x6e\xc0\x89\xc1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\
-                    \x0f\x4b\xc8\x49\x89\x4c\x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\x44\x89\xf8\x25\x00\x00\x00\x7f\x3d\xff\xff\
+                    \xff\x4a\x77\x1f\xf3\x0f\x5b\xc0\x0f\x5b\xc0\x66\x0f\x7e\xc0\x25\
+                    \xff\xff\xff\x7f\x41\x81\xe7\x00\x00\x00\x80\x41\x09\xc7\x66\x41\
+                    \x0f\x6e\xc7\x44\x89\xf8\x0d\x00\x00\x40\x00\x0f\x2e\xc0\x41\x0f\
+                    \x4b\xc7\x49\x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2629,14 +2572,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op13",
             code: ::patchjit::Stencil {
-                len: 87,
+                len: 81,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\x89\xc1\x81\xe1\xff\xff\xff\x7f\x81\xf9\x00\
-                    \x00\x00\x4b\x73\x29\xc7\x44\x24\xfc\x00\x00\x00\x4b\x66\x0f\x6e\
-                    \xc1\xf3\x0f\x58\x44\x24\xfc\xf3\x0f\x5c\x44\x24\xfc\x66\x0f\x7e\
-                    \xc1\x81\xe1\xff\xff\xff\x7f\x25\x00\x00\x00\x80\x09\xc8\x66\x0f\
-                    \x6e\xc0\x89\xc1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\x0f\x4b\xc8\
-                    \x89\xc8\x49\x89\x44\x24\xf8",
+                    \x44\x89\xf8\x25\xff\xff\xff\x7f\x3d\x00\x00\x00\x4b\x73\x2b\xc7\
+                    \x44\x24\xfc\x00\x00\x00\x4b\x66\x0f\x6e\xc0\xf3\x0f\x58\x44\x24\
+                    \xfc\xf3\x0f\x5c\x44\x24\xfc\x66\x0f\x7e\xc0\x25\xff\xff\xff\x7f\
+                    \x41\x81\xe7\x00\x00\x00\x80\x41\x09\xc7\x66\x41\x0f\x6e\xc7\x44\
+                    \x89\xf8\x0d\x00\x00\x40\x00\x0f\x2e\xc0\x41\x0f\x4b\xc7\x41\x89\
+                    \xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2648,11 +2591,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op14",
             code: ::patchjit::Stencil {
-                len: 34,
+                len: 30,
                 body: b"\
-                    \xf3\x41\x0f\x10\x44\x24\xf8\xf3\x0f\x51\xc0\x66\x0f\x7e\xc0\x89\
-                    \xc1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\x0f\x4b\xc8\x49\x89\x4c\
-                    \x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\xf3\x0f\x51\xc0\x66\x0f\x7e\xc0\x41\x89\xc7\
+                    \x41\x81\xcf\x00\x00\x40\x00\x0f\x2e\xc0\x44\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2664,9 +2606,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op15",
             code: ::patchjit::Stencil {
-                len: 6,
+                len: 13,
                 body: b"\
-                    \x41\x80\x64\x24\xff\x7f",
+                    \x48\xb8\xff\xff\xff\xff\xff\xff\xff\x7f\x49\x21\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2678,9 +2620,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op16",
             code: ::patchjit::Stencil {
-                len: 6,
+                len: 13,
                 body: b"\
-                    \x41\x80\x74\x24\xff\x80",
+                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x80\x49\x31\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2692,19 +2634,19 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op17",
             code: ::patchjit::Stencil {
-                len: 139,
+                len: 130,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x66\x48\x0f\x6e\xc0\x48\x89\xc1\x48\xc1\xe9\
-                    \x34\x81\xe1\xff\x07\x00\x00\x81\xf9\x32\x04\x00\x00\x77\x52\xf2\
-                    \x48\x0f\x2c\xc8\xf2\x48\x0f\x2a\xc9\xf2\x0f\x10\x15\x00\x00\x00\
-                    \x00\xf2\x0f\x58\xd1\x66\x0f\x28\xd9\xf2\x0f\xc2\xd8\x01\x66\x0f\
-                    \x54\xd3\x66\x0f\x55\xd9\x66\x0f\x56\xda\x66\x48\x0f\x7e\xd9\x48\
-                    \xba\xff\xff\xff\xff\xff\xff\xff\x7f\x48\x21\xca\x48\xb9\x00\x00\
-                    \x00\x00\x00\x00\x00\x80\x48\x21\xc8\x48\x09\xd0\x66\x48\x0f\x6e\
-                    \xc0\x48\xb9\x00\x00\x00\x00\x00\x00\x08\x00\x48\x09\xc1\x66\x0f\
-                    \x2e\xc0\x48\x0f\x4b\xc8\x49\x89\x4c\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\x4c\x89\xf8\x48\xc1\xe8\x34\x25\xff\x07\x00\
+                    \x00\x3d\x32\x04\x00\x00\x77\x52\xf2\x48\x0f\x2c\xc0\xf2\x48\x0f\
+                    \x2a\xc8\xf2\x0f\x10\x15\x00\x00\x00\x00\xf2\x0f\x58\xd1\x66\x0f\
+                    \x28\xd9\xf2\x0f\xc2\xd8\x01\x66\x0f\x54\xd3\x66\x0f\x55\xd9\x66\
+                    \x0f\x56\xda\x66\x48\x0f\x7e\xd8\x48\xb9\xff\xff\xff\xff\xff\xff\
+                    \xff\x7f\x48\x21\xc1\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x80\x49\
+                    \x21\xc7\x49\x09\xcf\x66\x49\x0f\x6e\xc7\x48\xb8\x00\x00\x00\x00\
+                    \x00\x00\x08\x00\x4c\x09\xf8\x66\x0f\x2e\xc0\x49\x0f\x4b\xc7\x49\
+                    \x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2717,19 +2659,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op18",
             code: ::patchjit::Stencil {
-                len: 135,
+                len: 126,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x66\x48\x0f\x6e\xc0\x48\x89\xc1\x48\xc1\xe9\
-                    \x34\x81\xe1\xff\x07\x00\x00\x81\xf9\x32\x04\x00\x00\x77\x4e\xf2\
-                    \x48\x0f\x2c\xc8\xf2\x48\x0f\x2a\xc9\xf2\x0f\x10\x15\x00\x00\x00\
-                    \x00\xf2\x0f\x58\xd1\xf2\x0f\xc2\xc1\x01\x66\x0f\x54\xd0\x66\x0f\
-                    \x55\xc1\x66\x0f\x56\xc2\x66\x48\x0f\x7e\xc1\x48\xba\xff\xff\xff\
-                    \xff\xff\xff\xff\x7f\x48\x21\xca\x48\xb9\x00\x00\x00\x00\x00\x00\
-                    \x00\x80\x48\x21\xc8\x48\x09\xd0\x66\x48\x0f\x6e\xc0\x48\xb9\x00\
-                    \x00\x00\x00\x00\x00\x08\x00\x48\x09\xc1\x66\x0f\x2e\xc0\x48\x0f\
-                    \x4b\xc8\x49\x89\x4c\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\x4c\x89\xf8\x48\xc1\xe8\x34\x25\xff\x07\x00\
+                    \x00\x3d\x32\x04\x00\x00\x77\x4e\xf2\x48\x0f\x2c\xc0\xf2\x48\x0f\
+                    \x2a\xc8\xf2\x0f\x10\x15\x00\x00\x00\x00\xf2\x0f\x58\xd1\xf2\x0f\
+                    \xc2\xc1\x01\x66\x0f\x54\xd0\x66\x0f\x55\xc1\x66\x0f\x56\xc2\x66\
+                    \x48\x0f\x7e\xc0\x48\xb9\xff\xff\xff\xff\xff\xff\xff\x7f\x48\x21\
+                    \xc1\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x80\x49\x21\xc7\x49\x09\
+                    \xcf\x66\x49\x0f\x6e\xc7\x48\xb8\x00\x00\x00\x00\x00\x00\x08\x00\
+                    \x4c\x09\xf8\x66\x0f\x2e\xc0\x49\x0f\x4b\xc7\x49\x89\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x2d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 4 },
+                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2742,15 +2683,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op19",
             code: ::patchjit::Stencil {
-                len: 109,
+                len: 100,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x66\x48\x0f\x6e\xc0\x48\x89\xc1\x48\xc1\xe9\
-                    \x34\x81\xe1\xff\x07\x00\x00\x81\xf9\x32\x04\x00\x00\x77\x34\xf2\
-                    \x48\x0f\x2c\xc8\x0f\x57\xc0\xf2\x48\x0f\x2a\xc1\x66\x48\x0f\x7e\
-                    \xc1\x48\xba\xff\xff\xff\xff\xff\xff\xff\x7f\x48\x21\xca\x48\xb9\
-                    \x00\x00\x00\x00\x00\x00\x00\x80\x48\x21\xc8\x48\x09\xd0\x66\x48\
-                    \x0f\x6e\xc0\x48\xb9\x00\x00\x00\x00\x00\x00\x08\x00\x48\x09\xc1\
-                    \x66\x0f\x2e\xc0\x48\x0f\x4b\xc8\x49\x89\x4c\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\x4c\x89\xf8\x48\xc1\xe8\x34\x25\xff\x07\x00\
+                    \x00\x3d\x32\x04\x00\x00\x77\x34\xf2\x48\x0f\x2c\xc0\x0f\x57\xc0\
+                    \xf2\x48\x0f\x2a\xc0\x66\x48\x0f\x7e\xc0\x48\xb9\xff\xff\xff\xff\
+                    \xff\xff\xff\x7f\x48\x21\xc1\x48\xb8\x00\x00\x00\x00\x00\x00\x00\
+                    \x80\x49\x21\xc7\x49\x09\xcf\x66\x49\x0f\x6e\xc7\x48\xb8\x00\x00\
+                    \x00\x00\x00\x00\x08\x00\x4c\x09\xf8\x66\x0f\x2e\xc0\x49\x0f\x4b\
+                    \xc7\x49\x89\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2762,16 +2703,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op20",
             code: ::patchjit::Stencil {
-                len: 117,
+                len: 110,
                 body: b"\
-                    \x48\xba\xff\xff\xff\xff\xff\xff\xff\x7f\x48\xb8\x00\x00\x00\x00\
-                    \x00\x00\x08\x00\x49\x8b\x4c\x24\xf8\x48\x89\xce\x48\x21\xd6\x49\
-                    \x89\xf0\x49\xc1\xe8\x34\x41\x81\xf8\x33\x04\x00\x00\x73\x31\x49\
-                    \xb8\x00\x00\x00\x00\x00\x00\x30\x43\x4c\x89\x44\x24\xf8\x66\x48\
-                    \x0f\x6e\xc6\xf2\x0f\x58\x44\x24\xf8\xf2\x0f\x5c\x44\x24\xf8\x66\
-                    \x48\x0f\x7e\xc6\x48\x21\xd6\x48\xff\xc2\x48\x21\xd1\x48\x09\xf1\
-                    \x66\x48\x0f\x6e\xc1\x48\x09\xc8\x66\x0f\x2e\xc0\x48\x0f\x4b\xc1\
-                    \x49\x89\x44\x24\xf8",
+                    \x4c\x89\xf8\x48\xb9\xff\xff\xff\xff\xff\xff\xff\x7f\x49\xbf\x00\
+                    \x00\x00\x00\x00\x00\x08\x00\x48\x89\xc2\x48\x21\xca\x49\x89\xd0\
+                    \x49\xc1\xe8\x34\x41\x81\xf8\x33\x04\x00\x00\x73\x31\x49\xb8\x00\
+                    \x00\x00\x00\x00\x00\x30\x43\x4c\x89\x44\x24\xf8\x66\x48\x0f\x6e\
+                    \xc2\xf2\x0f\x58\x44\x24\xf8\xf2\x0f\x5c\x44\x24\xf8\x66\x48\x0f\
+                    \x7e\xc2\x48\x21\xca\x48\xff\xc1\x48\x21\xc8\x48\x09\xd0\x66\x48\
+                    \x0f\x6e\xc0\x49\x09\xc7\x66\x0f\x2e\xc0\x4c\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2783,11 +2723,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op21",
             code: ::patchjit::Stencil {
-                len: 42,
+                len: 35,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf8\xf2\x0f\x51\xc0\x66\x48\x0f\x7e\xc0\
-                    \x48\xb9\x00\x00\x00\x00\x00\x00\x08\x00\x48\x09\xc1\x66\x0f\x2e\
-                    \xc0\x48\x0f\x4b\xc8\x49\x89\x4c\x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\xf2\x0f\x51\xc0\x66\x48\x0f\x7e\xc0\x49\xbf\
+                    \x00\x00\x00\x00\x00\x00\x08\x00\x49\x09\xc7\x66\x0f\x2e\xc0\x4c\
+                    \x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2799,9 +2739,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op22",
             code: ::patchjit::Stencil {
-                len: 9,
+                len: 3,
                 body: b"\
-                    \x41\xc7\x44\x24\xfc",
+                    \x45\x89\xff",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2813,9 +2753,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op23",
             code: ::patchjit::Stencil {
-                len: 10,
+                len: 3,
                 body: b"\
-                    \x49\x63\x44\x24\xf8\x49\x89\x44\x24\xf8",
+                    \x4d\x63\xff",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2827,9 +2767,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op24",
             code: ::patchjit::Stencil {
-                len: 9,
+                len: 3,
                 body: b"\
-                    \x41\xc7\x44\x24\xfc",
+                    \x45\x89\xff",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2841,9 +2781,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op25",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 10,
                 body: b"\
-                    \xf3\x41\x0f\x2a\x44\x24\xf8\x66\x0f\x7e\xc0\x49\x89\x44\x24\xf8",
+                    \xf3\x41\x0f\x2a\xc7\x66\x41\x0f\x7e\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2855,10 +2795,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op26",
             code: ::patchjit::Stencil {
-                len: 19,
+                len: 13,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xf3\x48\x0f\x2a\xc0\x66\x0f\x7e\xc0\x49\x89\
-                    \x44\x24\xf8",
+                    \x44\x89\xf8\xf3\x48\x0f\x2a\xc0\x66\x41\x0f\x7e\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2870,9 +2809,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op27",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 10,
                 body: b"\
-                    \xf3\x49\x0f\x2a\x44\x24\xf8\x66\x0f\x7e\xc0\x49\x89\x44\x24\xf8",
+                    \xf3\x49\x0f\x2a\xc7\x66\x41\x0f\x7e\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2884,14 +2823,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op28",
             code: ::patchjit::Stencil {
-                len: 59,
+                len: 47,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x48\x85\xc0\x78\x13\xf3\x48\x0f\x2a\xc0\x66\
-                    \x0f\x7e\xc0\x49\x89\x44\x24\xf8\xe9\x00\x00\x00\x00\x48\x89\xc1\
-                    \x48\xd1\xe9\x83\xe0\x01\x48\x09\xc8\xf3\x48\x0f\x2a\xc0\xf3\x0f\
-                    \x58\xc0\x66\x0f\x7e\xc0\x49\x89\x44\x24\xf8",
+                    \x4d\x85\xff\x78\x0f\xf3\x49\x0f\x2a\xc7\x66\x41\x0f\x7e\xc7\xe9\
+                    \x00\x00\x00\x00\x4c\x89\xf8\x48\xd1\xe8\x41\x83\xe7\x01\x49\x09\
+                    \xc7\xf3\x49\x0f\x2a\xc7\xf3\x0f\x58\xc0\x66\x41\x0f\x7e\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x19, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2903,11 +2841,10 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op29",
             code: ::patchjit::Stencil {
-                len: 34,
+                len: 30,
                 body: b"\
-                    \xf2\x41\x0f\x10\x44\x24\xf8\xf2\x0f\x5a\xc0\x66\x0f\x7e\xc0\x89\
-                    \xc1\x81\xc9\x00\x00\x40\x00\x0f\x2e\xc0\x0f\x4b\xc8\x49\x89\x4c\
-                    \x24\xf8",
+                    \x66\x49\x0f\x6e\xc7\xf2\x0f\x5a\xc0\x66\x0f\x7e\xc0\x41\x89\xc7\
+                    \x41\x81\xcf\x00\x00\x40\x00\x0f\x2e\xc0\x44\x0f\x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2919,9 +2856,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op30",
             code: ::patchjit::Stencil {
-                len: 14,
+                len: 10,
                 body: b"\
-                    \xf2\x41\x0f\x2a\x44\x24\xf8\xf2\x41\x0f\x11\x44\x24\xf8",
+                    \xf2\x41\x0f\x2a\xc7\x66\x49\x0f\x7e\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2933,10 +2870,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op31",
             code: ::patchjit::Stencil {
-                len: 17,
+                len: 13,
                 body: b"\
-                    \x41\x8b\x44\x24\xf8\xf2\x48\x0f\x2a\xc0\xf2\x41\x0f\x11\x44\x24\
-                    \xf8",
+                    \x44\x89\xf8\xf2\x48\x0f\x2a\xc0\x66\x49\x0f\x7e\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2948,9 +2884,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op32",
             code: ::patchjit::Stencil {
-                len: 14,
+                len: 10,
                 body: b"\
-                    \xf2\x49\x0f\x2a\x44\x24\xf8\xf2\x41\x0f\x11\x44\x24\xf8",
+                    \xf2\x49\x0f\x2a\xc7\x66\x49\x0f\x7e\xc7",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2962,14 +2898,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op33",
             code: ::patchjit::Stencil {
-                len: 55,
+                len: 47,
                 body: b"\
-                    \x49\x8b\x44\x24\xf8\x48\x85\xc0\x78\x11\xf2\x48\x0f\x2a\xc0\xf2\
-                    \x41\x0f\x11\x44\x24\xf8\xe9\x00\x00\x00\x00\x48\x89\xc1\x48\xd1\
-                    \xe9\x83\xe0\x01\x48\x09\xc8\xf2\x48\x0f\x2a\xc0\xf2\x0f\x58\xc0\
-                    \xf2\x41\x0f\x11\x44\x24\xf8",
+                    \x4d\x85\xff\x78\x0f\xf2\x49\x0f\x2a\xc7\x66\x49\x0f\x7e\xc7\xe9\
+                    \x00\x00\x00\x00\x4c\x89\xf8\x48\xd1\xe8\x41\x83\xe7\x01\x49\x09\
+                    \xc7\xf2\x49\x0f\x2a\xc7\xf2\x0f\x58\xc0\x66\x49\x0f\x7e\xc7",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2981,11 +2916,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op34",
             code: ::patchjit::Stencil {
-                len: 41,
+                len: 34,
                 body: b"\
-                    \xf3\x41\x0f\x10\x44\x24\xf8\xf3\x0f\x5a\xc8\x66\x48\x0f\x7e\xc8\
-                    \x48\xb9\x00\x00\x00\x00\x00\x00\x08\x00\x48\x09\xc1\x0f\x2e\xc0\
-                    \x48\x0f\x4b\xc8\x49\x89\x4c\x24\xf8",
+                    \x66\x41\x0f\x6e\xc7\xf3\x0f\x5a\xc8\x66\x48\x0f\x7e\xc8\x49\xbf\
+                    \x00\x00\x00\x00\x00\x00\x08\x00\x49\x09\xc7\x0f\x2e\xc0\x4c\x0f\
+                    \x4b\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {

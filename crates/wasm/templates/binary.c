@@ -3,7 +3,7 @@
 /* Two values in, one out, no trap: OP numbers the operations as jit::binary does (i32 and
  * i64 in the same order: comparisons, then arithmetic; f32 and f64 likewise). */
 PATCHJIT_STENCIL {
-    uint64_t a = sp[-2], b = sp[-1], r = 0;
+    uint64_t a = sp[-1], b = tos, r = 0;
     uint32_t x = (uint32_t)a, y = (uint32_t)b;
     float f = wasm_f32(a), g = wasm_f32(b);
     double d = wasm_f64(a), e = wasm_f64(b);
@@ -77,7 +77,7 @@ PATCHJIT_STENCIL {
     case 66: r = wasm_max64(a, b); break;
     case 67: r = (a & 0x7fffffffffffffffull) | (b & 0x8000000000000000ull); break;
     }
-    sp[-2] = r;
+    tos = r;
     sp--;
     NEXT();
 }

@@ -2,7 +2,8 @@
 #include "wasm.h"
 /* br_if: pops the condition; when it is non-zero, branches as br does. */
 PATCHJIT_STENCIL {
-    uint32_t c = (uint32_t)*--sp;
+    uint32_t c = (uint32_t)tos;
+    POP();
     if (c != 0) {
         RESHAPE(ARITY, PATCHJIT_OPERAND1_I32);
         PATCHJIT_JUMP();

@@ -3,7 +3,7 @@
 /* i32 then i64: div_s, div_u, rem_s, rem_u. A zero divisor traps through the error target,
  * signed MIN / -1 through the jump target (integer overflow); MIN % -1 is 0. */
 PATCHJIT_STENCIL {
-    uint64_t a = sp[-2], b = sp[-1], r = 0;
+    uint64_t a = sp[-1], b = tos, r = 0;
     if (OP < 4) {
         uint32_t x = (uint32_t)a, y = (uint32_t)b;
         if (__builtin_expect(y == 0, 0)) TRAP();
@@ -30,7 +30,7 @@ PATCHJIT_STENCIL {
             r = a % b;
         }
     }
-    sp[-2] = r;
+    tos = r;
     sp--;
     NEXT();
 }

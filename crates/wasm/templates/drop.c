@@ -1,6 +1,6 @@
 #include "wasm.h"
 /* drop */
 PATCHJIT_STENCIL {
-    sp--;
+    POP();
     NEXT();
 }

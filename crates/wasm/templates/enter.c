@@ -1,6 +1,7 @@
 #include "wasm.h"
 /* A function's entry, called with fp at its arguments and sp after them: traps with
- * exhaustion when its frame (OPERAND0 bytes: locals and the most operands) would pass the
+ * exhaustion when its frame (OPERAND0 bytes: locals, the spare slot and the most operands)
+ * would pass the
  * value stack's end, zeroes the OPARG declared locals, and loads the instance's memory
  * (OPERAND1, its view). */
 PATCHJIT_STENCIL {

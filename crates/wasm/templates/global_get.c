@@ -1,6 +1,6 @@
 #include "wasm.h"
 /* global.get: OPERAND0 is the address of the global's slot (the store keeps it in place). */
 PATCHJIT_STENCIL {
-    *sp++ = *(const uint64_t *)PATCHJIT_OPERAND0;
+    PUSH(*(const uint64_t *)PATCHJIT_OPERAND0);
     NEXT();
 }

@@ -6,7 +6,7 @@
  * i32, 16 bits unsigned, then 8, 16 and 32 bits signed to i64. */
 PATCHJIT_STENCIL {
     static const uint64_t sizes[] = {4, 8, 1, 1, 2, 2, 1, 2, 4};
-    uint64_t ea = (uint64_t)(uint32_t)sp[-1] + PATCHJIT_OPERAND0_U32, r = 0;
+    uint64_t ea = (uint64_t)(uint32_t)tos + PATCHJIT_OPERAND0_U32, r = 0;
     if (__builtin_expect(ea + sizes[OP] > memsize, 0)) TRAP();
     const uint8_t *p = mem + ea;
     switch (OP) {
@@ -20,6 +20,6 @@ PATCHJIT_STENCIL {
     case 7: r = (uint64_t)(int64_t)(int16_t)*(const u16u *)p; break;
     case 8: r = (uint64_t)(int64_t)(int32_t)*(const u32u *)p; break;
     }
-    sp[-1] = r;
+    tos = r;
     NEXT();
 }

@@ -1,6 +1,6 @@
 #include "wasm.h"
 /* local.get: OPERAND0 is the local's byte offset in the frame. */
 PATCHJIT_STENCIL {
-    *sp++ = SLOT(PATCHJIT_OPERAND0_I32);
+    PUSH(SLOT(PATCHJIT_OPERAND0_I32));
     NEXT();
 }

@@ -1,6 +1,7 @@
 #include "wasm.h"
 /* local.set: OPERAND0 is the local's byte offset in the frame. */
 PATCHJIT_STENCIL {
-    SLOT(PATCHJIT_OPERAND0_I32) = *--sp;
+    SLOT(PATCHJIT_OPERAND0_I32) = tos;
+    POP();
     NEXT();
 }

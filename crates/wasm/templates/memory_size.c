@@ -1,6 +1,6 @@
 #include "wasm.h"
 /* memory.size: pages of 64 KiB. */
 PATCHJIT_STENCIL {
-    *sp++ = memsize >> 16;
+    PUSH(memsize >> 16);
     NEXT();
 }

@@ -3,7 +3,7 @@
 /* return: the result (if any) to the frame's first slot, back to the caller. */
 PATCHJIT_STENCIL {
     if (RESULTS) {
-        fp[0] = sp[-1];
+        fp[0] = tos;
     }
     return 0;
 }

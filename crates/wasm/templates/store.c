@@ -4,8 +4,8 @@
  * OPERAND0, checked like a load; nothing is written when it traps. */
 PATCHJIT_STENCIL {
     static const uint64_t sizes[] = {4, 8, 1, 2};
-    uint64_t v = sp[-1];
-    uint64_t ea = (uint64_t)(uint32_t)sp[-2] + PATCHJIT_OPERAND0_U32;
+    uint64_t v = tos;
+    uint64_t ea = (uint64_t)(uint32_t)sp[-1] + PATCHJIT_OPERAND0_U32;
     if (__builtin_expect(ea + sizes[OP] > memsize, 0)) TRAP();
     uint8_t *p = mem + ea;
     switch (OP) {
@@ -14,6 +14,7 @@ PATCHJIT_STENCIL {
     case 2: *p = (uint8_t)v; break;
     case 3: *(u16u *)p = (uint16_t)v; break;
     }
+    tos = sp[-2];
     sp -= 2;
     NEXT();
 }

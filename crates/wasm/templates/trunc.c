@@ -5,7 +5,7 @@
  * truncation lies outside the integer's range through the jump target (integer overflow).
  * The bounds are exact in both float widths. */
 PATCHJIT_STENCIL {
-    uint64_t a = sp[-1], r = 0;
+    uint64_t a = tos, r = 0;
     double x = (OP & 2) ? wasm_f64(a) : (double)wasm_f32(a);
     if (__builtin_expect(x != x, 0)) TRAP();
     switch (OP) {
@@ -26,6 +26,6 @@ PATCHJIT_STENCIL {
         r = (uint64_t)x;
         break;
     }
-    sp[-1] = r;
+    tos = r;
     NEXT();
 }

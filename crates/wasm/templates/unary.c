@@ -2,7 +2,7 @@
 #include "wasm.h"
 /* One value in, one out, no trap: OP numbers the operations as jit::unary does. */
 PATCHJIT_STENCIL {
-    uint64_t a = sp[-1], r = 0;
+    uint64_t a = tos, r = 0;
     uint32_t a32 = (uint32_t)a;
     float f = wasm_f32(a);
     double d = wasm_f64(a);
@@ -43,6 +43,6 @@ PATCHJIT_STENCIL {
     case 33: r = wasm_bits64(wasm_u64_to_f64(a)); break;                    /* f64.convert_i64_u */
     case 34: r = wasm_quiet64((double)f); break;                   /* f64.promote_f32 */
     }
-    sp[-1] = r;
+    tos = r;
     NEXT();
 }

@@ -3,10 +3,17 @@
  * field).
  *
  * Pinned state: every stencil takes and passes the operand stack pointer `sp` (one 64-bit slot
- * per value, i32 and f32 zero-extended), the frame pointer `fp` (local 0), the memory's base
- * and byte length, and the run state. They are the first `preserve_none` parameters, so on
- * x86-64 they live in r12-r15 and rdi (the first four survive helper calls, the run state is
- * a helper's first argument), on AArch64 in x20-x24.
+ * per value, i32 and f32 zero-extended), the frame pointer `fp` (local 0), the memory's base,
+ * the top of the operand stack `tos`, the run state and the memory's byte length. They are
+ * `preserve_none` parameters, so on x86-64 they live in r12-r15, rdi and rsi (the first four
+ * survive helper calls, the run state is a helper's first argument), on AArch64 in x20-x25.
+ *
+ * Stack caching: the top operand is always in `tos`, the others in the frame's slots. A frame
+ * is its locals, one spare slot, then the operands below the top: with h operands,
+ * sp = fp + locals + h, and operand i < h - 1 is at fp + locals + 1 + i. Pushing spills `tos`
+ * to *sp++ (into the spare slot when the stack was empty, so `tos` is then garbage and nothing
+ * else is), popping reloads it from *--sp. A branch carrying the top value leaves it where it
+ * is and only sets sp.
  *
  * Traps: a stencil that traps branches to its error target (or, for a second kind, its jump
  * target), a `trap` stencil placed after the function that records the kind and the site and
@@ -42,8 +49,9 @@ typedef struct MemView {
 /* Deepest wasm call nesting (the interpreter's MAX_FRAMES). */
 #define WASM_MAX_FRAMES 10000
 
-#define PATCHJIT_PARAMS uint64_t *sp, uint64_t *fp, uint8_t *mem, uint64_t memsize, WasmCtx *ctx
-#define PATCHJIT_ARGS sp, fp, mem, memsize, ctx
+#define PATCHJIT_PARAMS                                                                   \
+    uint64_t *sp, uint64_t *fp, uint8_t *mem, uint64_t tos, WasmCtx *ctx, uint64_t memsize
+#define PATCHJIT_ARGS sp, fp, mem, tos, ctx, memsize
 #define PATCHJIT_RETURN uint64_t
 #include "patchjit.h"
 
@@ -51,6 +59,9 @@ typedef struct MemView {
 /* The frame slot `bytes` (a multiple of 8) above fp: a byte offset, so x86-64 folds it into
  * the address (`[r13 + disp32]`). */
 #define SLOT(BYTES) (*(uint64_t *)((char *)fp + (BYTES)))
+/* Pushes `v` (the old top goes to memory) and pops (the next one comes back from memory). */
+#define PUSH(V) (*sp++ = tos, tos = (V))
+#define POP() (tos = *--sp)
 /* Narrow immediates: 32 bits where the value fits (a 5-byte `mov` instead of a 10-byte one). */
 #define OPARG32 PATCHJIT_OPARG_U32
 #define TRAP() PATCHJIT_ERROR()
@@ -165,16 +176,10 @@ WASM_ROUNDING(double, 64, uint64_t, int64_t, 4503599627370496.0, 0x4330000000000
 WASM_MINMAX(float, 32, wasm_quiet32, wasm_f32)
 WASM_MINMAX(double, 64, wasm_quiet64, wasm_f64)
 
-/* The top `arity` (0 or 1) values to the frame slot `height_bytes` above fp, everything above dropped: a
- * taken branch's stack (code::Branch). */
-#define RESHAPE(ARITY, HEIGHT_BYTES)                 \
-    do {                                             \
-        uint64_t *to_ = &SLOT(HEIGHT_BYTES);         \
-        if (ARITY) {                                 \
-            *to_ = sp[-1];                           \
-        }                                            \
-        sp = to_ + (ARITY);                          \
-    } while (0)
+/* A taken branch's stack (code::Branch): `arity` (0 or 1) values, the top one in `tos`,
+ * above the frame slot `height_bytes` above fp, everything between dropped. The carried value
+ * stays in `tos`; only sp moves. */
+#define RESHAPE(ARITY, HEIGHT_BYTES) (sp = &SLOT(HEIGHT_BYTES) + (ARITY))
 
 /* Reloads the memory registers from the instance's memory view (after a call or a grow). */
 #define RELOAD(VIEW)                                 \
@@ -197,6 +202,10 @@ PATCHJIT_HELPER(void *, wasm_jit_indirect, WasmCtx *ctx, uint64_t table_and_type
 /* memory.grow of memory `addr` by `delta` pages: the old size or -1 (as a u32). */
 PATCHJIT_HELPER(uint64_t, wasm_jit_memory_grow, WasmCtx *ctx, uint64_t addr, uint64_t delta);
 
+/* After a call whose arguments were at `args`: its result (if any) or the operand below the
+ * arguments is the top. */
+#define RESULT(ARGS) (sp = (ARGS) + (OPARG32 >> 16) - 1, tos = *sp)
+
 /* The machine stack pointer (wasm calls are machine calls: each takes one stencil frame). */
 static inline uint64_t wasm_machine_sp(void) {
     uint64_t s;
@@ -208,9 +217,11 @@ static inline uint64_t wasm_machine_sp(void) {
     return s;
 }
 
-/* A wasm call of `CALLEE` (a stencil entry) with the arguments at the top of the stack:
- * OPARG = params | results << 16, OPERAND1 = the caller's memory view. Exhaustion of the call
- * depth (the interpreter's limit) or of the host thread's machine stack traps at the call. */
+/* A wasm call of `CALLEE` (a stencil entry) with the arguments the top slots in memory (the
+ * caller spills `tos` first): OPARG = params | results << 16, OPERAND1 = the caller's memory
+ * view. Exhaustion of the call depth (the interpreter's limit) or of the host thread's machine
+ * stack traps at the call. The result comes back in the callee's first slot, the first
+ * argument's: it, or the operand below the arguments, becomes `tos`. */
 #define WASM_CALL(CALLEE)                                                     \
     do {                                                                      \
         uint64_t *args_ = sp - (OPARG32 & 0xffff);                     \
@@ -222,13 +233,13 @@ static inline uint64_t wasm_machine_sp(void) {
         }                                                                     \
         ctx->depth = depth_ + 1;                                              \
         if (__builtin_expect(((patchjit_stencil)(CALLEE))(                    \
-                                 args_ + (OPARG32 & 0xffff), args_, mem, memsize, \
-                                 ctx) != 0,                                   \
+                                 args_ + (OPARG32 & 0xffff), args_, mem, 0, ctx, \
+                                 memsize) != 0,                               \
                              0)) {                                            \
             return 1;                                                         \
         }                                                                     \
         ctx->depth = depth_;                                                  \
-        sp = args_ + (OPARG32 >> 16);                                  \
+        RESULT(args_);                                                        \
         RELOAD(PATCHJIT_OPERAND1);                                            \
     } while (0)
 
