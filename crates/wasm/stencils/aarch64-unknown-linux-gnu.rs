@@ -1074,14 +1074,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br__arity0",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 40,
                 body: b"\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\
+                    \xe8\x03\x14\xaa\x09\x00\xa0\xd2\x09\x00\x80\xf2\x29\x7d\x40\x93\
+                    \xb4\x02\x09\x8b\x9f\x02\x08\xeb\x42\x00\x00\x54\x97\x02\x40\xf9\
                     \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1112,14 +1113,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_if__arity0",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 48,
                 body: b"\
-                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\xc8\x00\x00\x34\x08\x00\xa0\xd2\
-                    \x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\x00\x00\x00\x14",
+                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\x48\x01\x00\x34\x08\x00\xa0\xd2\
+                    \x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x02\x08\x8b\x1f\x01\x14\xeb\
+                    \x42\x00\x00\x54\x17\x01\x40\xf9\xf4\x03\x08\xaa\x00\x00\x00\x14",
                 holes: &[
                     ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1151,14 +1153,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 40,
                 body: b"\
-                    \x97\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
-                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x89\x22\x00\xd1\
+                    \xb4\x02\x08\x8b\x9f\x02\x09\xeb\x88\x32\x89\x9a\x17\x01\x40\xf9\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1170,17 +1173,18 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case1",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 56,
                 body: b"\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\xe1\x00\x00\x54\
-                    \x97\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
-                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\x41\x01\x00\x54\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x89\x22\x00\xd1\
+                    \xb4\x02\x08\x8b\x9f\x02\x09\xeb\x88\x32\x89\x9a\x17\x01\x40\xf9\
+                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {

@@ -1134,12 +1134,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br__arity0",
             code: ::patchjit::Stencil {
-                len: 12,
+                len: 28,
                 body: b"\
-                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                    \x4c\x89\xe0\x4d\x8d\xa5\x00\x00\x00\x00\x49\x39\xc4\x0f\x83\x00\
+                    \x00\x00\x00\x4d\x8b\x3c\x24\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1168,13 +1170,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_if__arity0",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 43,
                 body: b"\
-                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x85\xc0\x74\x0c\x4d\x8d\xa5\x00\
-                    \x00\x00\x00\xe9\x00\x00\x00\x00\x49\x83\xc4\xf8",
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8\x85\xc0\x0f\x84\
+                    \x00\x00\x00\x00\x49\x8d\x85\x00\x00\x00\x00\x4c\x39\xe0\x73\x03\
+                    \x4c\x8b\x38\x49\x89\xc4\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x27, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1204,12 +1208,13 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0",
             code: ::patchjit::Stencil {
-                len: 17,
+                len: 30,
                 body: b"\
-                    \x4d\x8b\x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                    \x49\x83\xc4\xf8\x49\x8d\x85\x00\x00\x00\x00\x4c\x39\xe0\x4c\x0f\
+                    \x42\xe0\x4d\x8b\x3c\x24\x49\x89\xc4\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x7, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1221,15 +1226,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case1",
             code: ::patchjit::Stencil {
-                len: 31,
+                len: 44,
                 body: b"\
-                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x4d\x8b\
-                    \x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x49\x83\
+                    \xc4\xf8\x49\x8d\x85\x00\x00\x00\x00\x4c\x39\xe0\x4c\x0f\x42\xe0\
+                    \x4d\x8b\x3c\x24\x49\x89\xc4\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x16, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {

@@ -177,9 +177,18 @@ WASM_MINMAX(float, 32, wasm_quiet32, wasm_f32)
 WASM_MINMAX(double, 64, wasm_quiet64, wasm_f64)
 
 /* A taken branch's stack (code::Branch): `arity` (0 or 1) values, the top one in `tos`,
- * above the frame slot `height_bytes` above fp, everything between dropped. The carried value
- * stays in `tos`; only sp moves. */
-#define RESHAPE(ARITY, HEIGHT_BYTES) (sp = &SLOT(HEIGHT_BYTES) + (ARITY))
+ * above the frame slot `height_bytes` above fp, everything between dropped. A carried value
+ * stays in `tos`; only sp moves. Without one, the target's top is the operand just below the
+ * new sp: still in `tos` when nothing is dropped, else in memory (the slot, the spare one
+ * when the target's stack is empty). */
+#define RESHAPE(ARITY, HEIGHT_BYTES)                 \
+    do {                                             \
+        uint64_t *to_ = &SLOT(HEIGHT_BYTES);         \
+        if (!(ARITY) && to_ < sp) {                  \
+            tos = *to_;                              \
+        }                                            \
+        sp = to_ + (ARITY);                          \
+    } while (0)
 
 /* Reloads the memory registers from the instance's memory view (after a call or a grow). */
 #define RELOAD(VIEW)                                 \

@@ -177,6 +177,16 @@ impl Gen {
                 self.expr(ty, d)
             ),
             4 => format!("(local.tee {} {})", ty.index() + 4, self.expr(ty, d)),
+            // A branch without a value that drops an operand of any type.
+            10 => {
+                let dropped = *self.pick(&TYPES);
+                format!(
+                    "(block (result {t}) {} (block {} (br_if 0 {}) (drop)))",
+                    self.expr(ty, d),
+                    self.expr(dropped, d),
+                    self.expr(Ty::I32, d)
+                )
+            }
             5 => format!("(call $id_{t} {})", self.expr(ty, d)),
             // Mostly one of the two functions of the right type (slots 2i, 2i + 1); sometimes
             // any slot: the wrong type, an empty one, or past the end.
