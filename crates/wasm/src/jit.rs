@@ -505,12 +505,21 @@ impl FuncEmitter<'_, '_> {
         Destination::Label(self.targets[op as usize].expect("every branch target has a label"))
     }
 
-    /// A branch stencil of `groups` (by arity) to `b`.
-    fn branch(&mut self, groups: &[u16; 2], b: Branch) -> Instruction {
+    /// A branch stencil of `groups` (by arity, then by whether the target's top must be
+    /// reloaded) to `b`, taken with `height` operands (`locals` below them).
+    fn branch(
+        &mut self,
+        groups: [[u16; 2]; 2],
+        b: Branch,
+        locals: u32,
+        height: u32,
+    ) -> Instruction {
+        // Without a value, the target's top is in memory when the branch drops operands.
+        let reload = usize::from(b.height < locals + height);
         Instruction {
             operand1: slot_bytes(b.height),
             jump_target: Some(self.target(b.target)),
-            ..Instruction::new(groups[b.arity as usize])
+            ..Instruction::new(groups[b.arity as usize][reload])
         }
     }
 }
@@ -615,13 +624,21 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                 f.emitter.bind(label)?;
             }
             let offset = code.offsets[j];
+            // The cache state (`templates/wasm.h`): a push onto an empty stack, a pop that
+            // empties it.
+            let height = code.heights[j];
+            let empty = usize::from(height == 0);
+            let last = usize::from(height == 1);
             let instruction = match op {
                 Op::Unreachable => Instruction {
                     error_target: Some(f.trap(TRAP_UNREACHABLE, offset)?),
                     ..Instruction::new(stencils::UNREACHABLE)
                 },
-                Op::Br(b) => f.branch(&stencils::BR, b),
-                Op::BrIf(b) => f.branch(&stencils::BR_IF, b),
+                Op::Br(b) => f.branch(stencils::BR, b, code.locals, height),
+                Op::BrIf(b) => {
+                    let groups = [stencils::BR_IF[0][last], stencils::BR_IF[1][last]];
+                    f.branch(groups, b, code.locals, height - 1)
+                }
                 Op::BrTable { first, len } => {
                     let entries = &code.br_tables[first as usize..(first + len) as usize];
                     let (default, cases) = entries.split_last().expect("a default entry");
@@ -629,16 +646,16 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                         let groups = [stencils::BR_TABLE[0][1], stencils::BR_TABLE[1][1]];
                         let case = Instruction {
                             operand0: k as u64,
-                            ..f.branch(&groups, b)
+                            ..f.branch(groups, b, code.locals, height - 1)
                         };
                         f.emitter.push(case)?;
                     }
                     let groups = [stencils::BR_TABLE[0][0], stencils::BR_TABLE[1][0]];
-                    f.branch(&groups, *default)
+                    f.branch(groups, *default, code.locals, height - 1)
                 }
                 Op::If { else_target } => Instruction {
                     jump_target: Some(f.target(else_target)),
-                    ..Instruction::new(stencils::IF)
+                    ..Instruction::new(stencils::IF[last])
                 },
                 Op::Return => Instruction::new(stencils::RETURN[code.results as usize]),
                 Op::Call(callee) => {
@@ -682,15 +699,15 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                         ..Instruction::new(stencils::CALL_INDIRECT)
                     }
                 }
-                Op::Drop => Instruction::new(stencils::DROP),
+                Op::Drop => Instruction::new(stencils::DROP[last]),
                 Op::Select => Instruction::new(stencils::SELECT),
                 Op::LocalGet(i) => Instruction {
                     operand0: slot_bytes(i),
-                    ..Instruction::new(stencils::LOCAL_GET)
+                    ..Instruction::new(stencils::LOCAL_GET[empty])
                 },
                 Op::LocalSet(i) => Instruction {
                     operand0: slot_bytes(i),
-                    ..Instruction::new(stencils::LOCAL_SET)
+                    ..Instruction::new(stencils::LOCAL_SET[last])
                 },
                 Op::LocalTee(i) => Instruction {
                     operand0: slot_bytes(i),
@@ -699,9 +716,9 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                 Op::GlobalGet(g) | Op::GlobalSet(g) => {
                     let global = &store.globals[inst.globals[g as usize] as usize];
                     let group = if let Op::GlobalGet(_) = op {
-                        stencils::GLOBAL_GET
+                        stencils::GLOBAL_GET[empty]
                     } else {
-                        stencils::GLOBAL_SET
+                        stencils::GLOBAL_SET[last]
                     };
                     Instruction {
                         operand0: &global.value as *const u64 as u64,
@@ -710,9 +727,9 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                 }
                 Op::Const(v) => Instruction {
                     operand0: v,
-                    ..Instruction::new(stencils::CONST[usize::from(v > u32::MAX as u64)])
+                    ..Instruction::new(stencils::CONST[usize::from(v > u32::MAX as u64)][empty])
                 },
-                Op::MemorySize => Instruction::new(stencils::MEMORY_SIZE),
+                Op::MemorySize => Instruction::new(stencils::MEMORY_SIZE[empty]),
                 Op::MemoryGrow => Instruction {
                     operand0: inst.memories[0] as u64,
                     operand1: view,
@@ -723,7 +740,7 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
                 | Op::I64ReinterpretF64
                 | Op::F32ReinterpretI32
                 | Op::F64ReinterpretI64 => continue,
-                _ => simple(&mut f, op, offset)?,
+                _ => simple(&mut f, op, offset, height)?,
             };
             f.emitter.push(instruction)?;
         }
@@ -755,7 +772,13 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
 }
 
 /// The instruction of an arithmetic, conversion, load or store op.
-fn simple(f: &mut FuncEmitter<'_, '_>, op: Op, offset: u32) -> Result<Instruction, EmitError> {
+/// `height` is the operand height before it.
+fn simple(
+    f: &mut FuncEmitter<'_, '_>,
+    op: Op,
+    offset: u32,
+    height: u32,
+) -> Result<Instruction, EmitError> {
     Ok(if let Some(k) = unary(op) {
         Instruction::new(stencils::UNARY[k])
     } else if let Some(k) = binary(op) {
@@ -787,7 +810,7 @@ fn simple(f: &mut FuncEmitter<'_, '_>, op: Op, offset: u32) -> Result<Instructio
         Instruction {
             operand0: o as u64,
             error_target: Some(f.trap(TRAP_MEMORY, offset)?),
-            ..Instruction::new(stencils::STORE[k])
+            ..Instruction::new(stencils::STORE[k][usize::from(height == 2)])
         }
     } else {
         unreachable!("every other op is compiled by its own case: {op:?}")

@@ -3,99 +3,130 @@
 // Regenerate with the crate's build script (patchjit_build::Builder) or `patchjit build`.
 
 /// Index of stencil group `call_far` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_FAR: u16 = 76;
+pub const CALL_FAR: u16 = 88;
 /// Index of stencil group `call_host` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_HOST: u16 = 77;
+pub const CALL_HOST: u16 = 89;
 /// Index of stencil group `call_indirect` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_INDIRECT: u16 = 78;
+pub const CALL_INDIRECT: u16 = 90;
 /// Index of stencil group `call_local` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_LOCAL: u16 = 79;
-/// Index of stencil group `drop` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const DROP: u16 = 90;
+pub const CALL_LOCAL: u16 = 91;
 /// Index of stencil group `enter` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const ENTER: u16 = 91;
-/// Index of stencil group `global_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_GET: u16 = 92;
-/// Index of stencil group `global_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_SET: u16 = 93;
-/// Index of stencil group `if` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const IF: u16 = 94;
-/// Index of stencil group `local_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_GET: u16 = 104;
-/// Index of stencil group `local_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_SET: u16 = 105;
+pub const ENTER: u16 = 106;
 /// Index of stencil group `local_tee` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_TEE: u16 = 106;
+pub const LOCAL_TEE: u16 = 126;
 /// Index of stencil group `memory_grow` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_GROW: u16 = 107;
-/// Index of stencil group `memory_size` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_SIZE: u16 = 108;
+pub const MEMORY_GROW: u16 = 127;
 /// Index of stencil group `select` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SELECT: u16 = 111;
+pub const SELECT: u16 = 132;
 /// Index of stencil group `shim` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SHIM: u16 = 112;
+pub const SHIM: u16 = 133;
 /// Index of stencil group `trap` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const TRAP: u16 = 117;
+pub const TRAP: u16 = 142;
 /// Index of stencil group `unreachable` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const UNREACHABLE: u16 = 161;
+pub const UNREACHABLE: u16 = 186;
 
 /// The 68 variants of template `binary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67]): `BINARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const BINARY: [u16; 68] = [
 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67,
 ];
 
-/// The 2 variants of template `br` (ARITY in [0, 1]): `BR[arity]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const BR: [u16; 2] = [
-68, 69,
+/// The 4 variants of template `br` (ARITY in [0, 1], DROPS in [0, 1]): `BR[arity][drops]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const BR: [[u16; 2]; 2] = [
+[68, 69],
+[70, 71],
 ];
 
-/// The 2 variants of template `br_if` (ARITY in [0, 1]): `BR_IF[arity]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const BR_IF: [u16; 2] = [
-70, 71,
+/// The 8 variants of template `br_if` (ARITY in [0, 1], LAST in [0, 1], DROPS in [0, 1]): `BR_IF[arity][last][drops]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const BR_IF: [[[u16; 2]; 2]; 2] = [
+[[72, 73],
+[74, 75]],
+[[76, 77],
+[78, 79]],
 ];
 
-/// The 4 variants of template `br_table` (ARITY in [0, 1], CASE in [0, 1]): `BR_TABLE[arity][case]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const BR_TABLE: [[u16; 2]; 2] = [
-[72, 73],
-[74, 75],
+/// The 8 variants of template `br_table` (ARITY in [0, 1], CASE in [0, 1], DROPS in [0, 1]): `BR_TABLE[arity][case][drops]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const BR_TABLE: [[[u16; 2]; 2]; 2] = [
+[[80, 81],
+[82, 83]],
+[[84, 85],
+[86, 87]],
 ];
 
-/// The 2 variants of template `const` (WIDE in [0, 1]): `CONST[wide]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const CONST: [u16; 2] = [
-80, 81,
+/// The 4 variants of template `const` (WIDE in [0, 1], EMPTY in [0, 1]): `CONST[wide][empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const CONST: [[u16; 2]; 2] = [
+[92, 93],
+[94, 95],
 ];
 
 /// The 8 variants of template `divrem` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `DIVREM[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const DIVREM: [u16; 8] = [
-82, 83, 84, 85, 86, 87, 88, 89,
+96, 97, 98, 99, 100, 101, 102, 103,
+];
+
+/// The 2 variants of template `drop` (LAST in [0, 1]): `DROP[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const DROP: [u16; 2] = [
+104, 105,
+];
+
+/// The 2 variants of template `global_get` (EMPTY in [0, 1]): `GLOBAL_GET[empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const GLOBAL_GET: [u16; 2] = [
+107, 108,
+];
+
+/// The 2 variants of template `global_set` (LAST in [0, 1]): `GLOBAL_SET[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const GLOBAL_SET: [u16; 2] = [
+109, 110,
+];
+
+/// The 2 variants of template `if` (LAST in [0, 1]): `IF[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const IF: [u16; 2] = [
+111, 112,
 ];
 
 /// The 9 variants of template `load` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8]): `LOAD[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const LOAD: [u16; 9] = [
-95, 96, 97, 98, 99, 100, 101, 102, 103,
+113, 114, 115, 116, 117, 118, 119, 120, 121,
+];
+
+/// The 2 variants of template `local_get` (EMPTY in [0, 1]): `LOCAL_GET[empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const LOCAL_GET: [u16; 2] = [
+122, 123,
+];
+
+/// The 2 variants of template `local_set` (LAST in [0, 1]): `LOCAL_SET[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const LOCAL_SET: [u16; 2] = [
+124, 125,
+];
+
+/// The 2 variants of template `memory_size` (EMPTY in [0, 1]): `MEMORY_SIZE[empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const MEMORY_SIZE: [u16; 2] = [
+128, 129,
 ];
 
 /// The 2 variants of template `return` (RESULTS in [0, 1]): `RETURN[results]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const RETURN: [u16; 2] = [
-109, 110,
+130, 131,
 ];
 
-/// The 4 variants of template `store` (OP in [0, 1, 2, 3]): `STORE[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const STORE: [u16; 4] = [
-113, 114, 115, 116,
+/// The 8 variants of template `store` (OP in [0, 1, 2, 3], LAST in [0, 1]): `STORE[op][last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const STORE: [[u16; 2]; 4] = [
+[134, 135],
+[136, 137],
+[138, 139],
+[140, 141],
 ];
 
 /// The 8 variants of template `trunc` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `TRUNC[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const TRUNC: [u16; 8] = [
-118, 119, 120, 121, 122, 123, 124, 125,
+143, 144, 145, 146, 147, 148, 149, 150,
 ];
 
 /// The 35 variants of template `unary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34]): `UNARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const UNARY: [u16; 35] = [
-126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160,
+151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185,
 ];
 
-/// The 162 stencils for `aarch64-unknown-linux-gnu`.
+/// The 187 stencils for `aarch64-unknown-linux-gnu`.
 pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
     target: "aarch64-unknown-linux-gnu",
     groups: &[
@@ -1072,17 +1103,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br__arity0",
+            name: "br__arity0_drops0",
             code: ::patchjit::Stencil {
-                len: 40,
+                len: 24,
                 body: b"\
-                    \xe8\x03\x14\xaa\x09\x00\xa0\xd2\x09\x00\x80\xf2\x29\x7d\x40\x93\
-                    \xb4\x02\x09\x8b\x9f\x02\x08\xeb\x42\x00\x00\x54\x97\x02\x40\xf9\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\
                     \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1092,7 +1122,26 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br__arity1",
+            name: "br__arity0_drops1",
+            code: ::patchjit::Stencil {
+                len: 24,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb7\x6a\x68\xf8\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br__arity1_drops0",
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
@@ -1111,17 +1160,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_if__arity0",
+            name: "br__arity1_drops1",
             code: ::patchjit::Stencil {
-                len: 48,
+                len: 24,
                 body: b"\
-                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\x48\x01\x00\x34\x08\x00\xa0\xd2\
-                    \x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x02\x08\x8b\x1f\x01\x14\xeb\
-                    \x42\x00\x00\x54\x17\x01\x40\xf9\xf4\x03\x08\xaa\x00\x00\x00\x14",
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x02\x08\x8b\
+                    \x14\x21\x00\x91\x00\x00\x00\x14",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x2c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1131,7 +1179,83 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_if__arity1",
+            name: "br_if__arity0_last0_drops0",
+            code: ::patchjit::Stencil {
+                len: 32,
+                body: b"\
+                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\xc8\x00\x00\x34\x08\x00\xa0\xd2\
+                    \x08\x00\x80\xf2\x08\x7d\x40\x93\xb4\x02\x08\x8b\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1c, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity0_last0_drops1",
+            code: ::patchjit::Stencil {
+                len: 32,
+                body: b"\
+                    \xf7\x00\x00\x34\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb7\x6a\x68\xf8\xb4\x02\x08\x8b\x00\x00\x00\x14\x97\x8e\x5f\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity0_last1_drops0",
+            code: ::patchjit::Stencil {
+                len: 32,
+                body: b"\
+                    \xd7\x00\x00\x34\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14\x94\x22\x00\xd1\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity0_last1_drops1",
+            code: ::patchjit::Stencil {
+                len: 32,
+                body: b"\
+                    \xf7\x00\x00\x34\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb7\x6a\x68\xf8\xb4\x02\x08\x8b\x00\x00\x00\x14\x94\x22\x00\xd1",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity1_last0_drops0",
             code: ::patchjit::Stencil {
                 len: 40,
                 body: b"\
@@ -1151,16 +1275,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity0_case0",
+            name: "br_if__arity1_last0_drops1",
             code: ::patchjit::Stencil {
                 len: 40,
                 body: b"\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x89\x22\x00\xd1\
-                    \xb4\x02\x08\x8b\x9f\x02\x09\xeb\x88\x32\x89\x9a\x17\x01\x40\xf9\
+                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\xe8\x00\x00\x34\x08\x00\xa0\xd2\
+                    \x08\x00\x80\xf2\x08\x7d\x40\x93\xa8\x02\x08\x8b\x14\x21\x00\x91\
                     \x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
@@ -1171,20 +1295,16 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity0_case1",
+            name: "br_if__arity1_last1_drops0",
             code: ::patchjit::Stencil {
-                len: 56,
+                len: 32,
                 body: b"\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\x41\x01\x00\x54\
-                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x89\x22\x00\xd1\
-                    \xb4\x02\x08\x8b\x9f\x02\x09\xeb\x88\x32\x89\x9a\x17\x01\x40\xf9\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \xf7\x00\x00\x34\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xa8\x02\x08\x8b\x14\x21\x00\x91\x00\x00\x00\x14\x94\x22\x00\xd1",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1194,7 +1314,108 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity1_case0",
+            name: "br_if__arity1_last1_drops1",
+            code: ::patchjit::Stencil {
+                len: 32,
+                body: b"\
+                    \xf7\x00\x00\x34\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xa8\x02\x08\x8b\x14\x21\x00\x91\x00\x00\x00\x14\x94\x22\x00\xd1",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case0_drops0",
+            code: ::patchjit::Stencil {
+                len: 24,
+                body: b"\
+                    \x97\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case0_drops1",
+            code: ::patchjit::Stencil {
+                len: 24,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb7\x6a\x68\xf8\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case1_drops0",
+            code: ::patchjit::Stencil {
+                len: 40,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\xe1\x00\x00\x54\
+                    \x97\x82\x5f\xf8\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case1_drops1",
+            code: ::patchjit::Stencil {
+                len: 40,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\xe1\x00\x00\x54\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb7\x6a\x68\xf8\
+                    \xb4\x02\x08\x8b\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case0_drops0",
             code: ::patchjit::Stencil {
                 len: 32,
                 body: b"\
@@ -1213,7 +1434,48 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity1_case1",
+            name: "br_table__arity1_case0_drops1",
+            code: ::patchjit::Stencil {
+                len: 32,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x97\x82\x5f\xf8\
+                    \xa8\x02\x08\x8b\x14\x21\x00\x91\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case1_drops0",
+            code: ::patchjit::Stencil {
+                len: 48,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xff\x02\x08\x6b\x01\x01\x00\x54\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\x97\x82\x5f\xf8\
+                    \xa8\x02\x08\x8b\x14\x21\x00\x91\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case1_drops1",
             code: ::patchjit::Stencil {
                 len: 48,
                 body: b"\
@@ -1378,7 +1640,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "const__wide0",
+            name: "const__wide0_empty0",
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
@@ -1395,13 +1657,49 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "const__wide1",
+            name: "const__wide0_empty1",
+            code: ::patchjit::Stencil {
+                len: 16,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\xf7\x03\x08\x2a\x94\x22\x00\x91",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "const__wide1_empty0",
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
                     \x97\x86\x00\xf8\x17\x00\x00\x90\xf7\x02\x40\xf9\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Pair33rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 8,
+                body: &[],
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                ],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "const__wide1_empty1",
+            code: ::patchjit::Stencil {
+                len: 16,
+                body: b"\
+                    \x17\x00\x00\x90\x94\x22\x00\x91\xf7\x02\x40\xf9\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1569,11 +1867,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "drop",
+            name: "drop__last0",
             code: ::patchjit::Stencil {
                 len: 8,
                 body: b"\
                     \x97\x8e\x5f\xf8\x1f\x20\x03\xd5",
+                holes: &[],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "drop__last1",
+            code: ::patchjit::Stencil {
+                len: 8,
+                body: b"\
+                    \x94\x22\x00\xd1\x1f\x20\x03\xd5",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1611,7 +1923,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "global_get",
+            name: "global_get__empty0",
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
@@ -1629,7 +1941,26 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "global_set",
+            name: "global_get__empty1",
+            code: ::patchjit::Stencil {
+                len: 16,
+                body: b"\
+                    \x08\x00\x00\x90\x94\x22\x00\x91\x08\x01\x40\xf9\x17\x01\x40\xf9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 8,
+                body: &[],
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                ],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "global_set__last0",
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
@@ -1647,7 +1978,26 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "if",
+            name: "global_set__last1",
+            code: ::patchjit::Stencil {
+                len: 16,
+                body: b"\
+                    \x08\x00\x00\x90\x94\x22\x00\xd1\x08\x01\x40\xf9\x17\x01\x00\xf9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Page21rx, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Lo12x, value: ::patchjit::HoleValue::Data, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 8,
+                body: &[],
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                ],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "if__last0",
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
@@ -1656,6 +2006,23 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 holes: &[
                     ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "if__last1",
+            code: ::patchjit::Stencil {
+                len: 16,
+                body: b"\
+                    \x94\x22\x00\xd1\x57\x00\x00\x34\x00\x00\x00\x14\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1854,7 +2221,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "local_get",
+            name: "local_get__empty0",
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
@@ -1872,7 +2239,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "local_set",
+            name: "local_get__empty1",
+            code: ::patchjit::Stencil {
+                len: 24,
+                body: b"\
+                    \x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\xb7\x6a\x68\xf8\
+                    \x94\x22\x00\x91\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "local_set__last0",
             code: ::patchjit::Stencil {
                 len: 24,
                 body: b"\
@@ -1881,6 +2266,24 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 holes: &[
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "local_set__last1",
+            code: ::patchjit::Stencil {
+                len: 24,
+                body: b"\
+                    \x94\x22\x00\xd1\x08\x00\xa0\xd2\x08\x00\x80\xf2\x08\x7d\x40\x93\
+                    \xb7\x6a\x28\xf8\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16b, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1935,11 +2338,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "memory_size",
+            name: "memory_size__empty0",
             code: ::patchjit::Stencil {
                 len: 8,
                 body: b"\
                     \x97\x86\x00\xf8\x37\xff\x50\xd3",
+                holes: &[],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "memory_size__empty1",
+            code: ::patchjit::Stencil {
+                len: 8,
+                body: b"\
+                    \x37\xff\x50\xd3\x94\x22\x00\x91",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2013,7 +2430,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op0",
+            name: "store__op0_last0",
             code: ::patchjit::Stencil {
                 len: 48,
                 body: b"\
@@ -2034,7 +2451,28 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op1",
+            name: "store__op0_last1",
+            code: ::patchjit::Stencil {
+                len: 48,
+                body: b"\
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x09\x11\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\x94\x42\x00\xd1\
+                    \xd7\x6a\x28\xb8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op1_last0",
             code: ::patchjit::Stencil {
                 len: 48,
                 body: b"\
@@ -2055,7 +2493,28 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op2",
+            name: "store__op1_last1",
+            code: ::patchjit::Stencil {
+                len: 48,
+                body: b"\
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x09\x21\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\x94\x42\x00\xd1\
+                    \xd7\x6a\x28\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op2_last0",
             code: ::patchjit::Stencil {
                 len: 40,
                 body: b"\
@@ -2076,13 +2535,55 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op3",
+            name: "store__op2_last1",
+            code: ::patchjit::Stencil {
+                len: 40,
+                body: b"\
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x1f\x01\x19\xeb\x82\x00\x00\x54\x94\x42\x00\xd1\xd7\x6a\x28\x38\
+                    \x00\x00\x00\x14\x00\x00\x00\x14",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x20, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op3_last0",
             code: ::patchjit::Stencil {
                 len: 48,
                 body: b"\
                     \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
                     \x09\x09\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\xd7\x6a\x28\x78\
                     \x97\x0e\x5f\xf8\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x24, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op3_last1",
+            code: ::patchjit::Stencil {
+                len: 48,
+                body: b"\
+                    \x88\x82\x5f\xb8\x09\x00\xa0\xd2\x09\x00\x80\xf2\x08\x41\x29\x8b\
+                    \x09\x09\x00\x91\x3f\x01\x19\xeb\x88\x00\x00\x54\x94\x42\x00\xd1\
+                    \xd7\x6a\x28\x78\x00\x00\x00\x14\x00\x00\x00\x14\x1f\x20\x03\xd5",
                 holes: &[
                     ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Mov16bChecked, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Mov16a, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },

@@ -3,99 +3,130 @@
 // Regenerate with the crate's build script (patchjit_build::Builder) or `patchjit build`.
 
 /// Index of stencil group `call_far` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_FAR: u16 = 76;
+pub const CALL_FAR: u16 = 88;
 /// Index of stencil group `call_host` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_HOST: u16 = 77;
+pub const CALL_HOST: u16 = 89;
 /// Index of stencil group `call_indirect` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_INDIRECT: u16 = 78;
+pub const CALL_INDIRECT: u16 = 90;
 /// Index of stencil group `call_local` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const CALL_LOCAL: u16 = 79;
-/// Index of stencil group `drop` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const DROP: u16 = 90;
+pub const CALL_LOCAL: u16 = 91;
 /// Index of stencil group `enter` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const ENTER: u16 = 91;
-/// Index of stencil group `global_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_GET: u16 = 92;
-/// Index of stencil group `global_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const GLOBAL_SET: u16 = 93;
-/// Index of stencil group `if` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const IF: u16 = 94;
-/// Index of stencil group `local_get` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_GET: u16 = 104;
-/// Index of stencil group `local_set` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_SET: u16 = 105;
+pub const ENTER: u16 = 106;
 /// Index of stencil group `local_tee` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const LOCAL_TEE: u16 = 106;
+pub const LOCAL_TEE: u16 = 126;
 /// Index of stencil group `memory_grow` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_GROW: u16 = 107;
-/// Index of stencil group `memory_size` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const MEMORY_SIZE: u16 = 108;
+pub const MEMORY_GROW: u16 = 127;
 /// Index of stencil group `select` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SELECT: u16 = 111;
+pub const SELECT: u16 = 132;
 /// Index of stencil group `shim` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const SHIM: u16 = 112;
+pub const SHIM: u16 = 133;
 /// Index of stencil group `trap` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const TRAP: u16 = 117;
+pub const TRAP: u16 = 142;
 /// Index of stencil group `unreachable` in [`STENCILS`] (for `patchjit::Instruction::group`).
-pub const UNREACHABLE: u16 = 161;
+pub const UNREACHABLE: u16 = 186;
 
 /// The 68 variants of template `binary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67]): `BINARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const BINARY: [u16; 68] = [
 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67,
 ];
 
-/// The 2 variants of template `br` (ARITY in [0, 1]): `BR[arity]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const BR: [u16; 2] = [
-68, 69,
+/// The 4 variants of template `br` (ARITY in [0, 1], DROPS in [0, 1]): `BR[arity][drops]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const BR: [[u16; 2]; 2] = [
+[68, 69],
+[70, 71],
 ];
 
-/// The 2 variants of template `br_if` (ARITY in [0, 1]): `BR_IF[arity]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const BR_IF: [u16; 2] = [
-70, 71,
+/// The 8 variants of template `br_if` (ARITY in [0, 1], LAST in [0, 1], DROPS in [0, 1]): `BR_IF[arity][last][drops]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const BR_IF: [[[u16; 2]; 2]; 2] = [
+[[72, 73],
+[74, 75]],
+[[76, 77],
+[78, 79]],
 ];
 
-/// The 4 variants of template `br_table` (ARITY in [0, 1], CASE in [0, 1]): `BR_TABLE[arity][case]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const BR_TABLE: [[u16; 2]; 2] = [
-[72, 73],
-[74, 75],
+/// The 8 variants of template `br_table` (ARITY in [0, 1], CASE in [0, 1], DROPS in [0, 1]): `BR_TABLE[arity][case][drops]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const BR_TABLE: [[[u16; 2]; 2]; 2] = [
+[[80, 81],
+[82, 83]],
+[[84, 85],
+[86, 87]],
 ];
 
-/// The 2 variants of template `const` (WIDE in [0, 1]): `CONST[wide]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const CONST: [u16; 2] = [
-80, 81,
+/// The 4 variants of template `const` (WIDE in [0, 1], EMPTY in [0, 1]): `CONST[wide][empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const CONST: [[u16; 2]; 2] = [
+[92, 93],
+[94, 95],
 ];
 
 /// The 8 variants of template `divrem` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `DIVREM[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const DIVREM: [u16; 8] = [
-82, 83, 84, 85, 86, 87, 88, 89,
+96, 97, 98, 99, 100, 101, 102, 103,
+];
+
+/// The 2 variants of template `drop` (LAST in [0, 1]): `DROP[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const DROP: [u16; 2] = [
+104, 105,
+];
+
+/// The 2 variants of template `global_get` (EMPTY in [0, 1]): `GLOBAL_GET[empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const GLOBAL_GET: [u16; 2] = [
+107, 108,
+];
+
+/// The 2 variants of template `global_set` (LAST in [0, 1]): `GLOBAL_SET[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const GLOBAL_SET: [u16; 2] = [
+109, 110,
+];
+
+/// The 2 variants of template `if` (LAST in [0, 1]): `IF[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const IF: [u16; 2] = [
+111, 112,
 ];
 
 /// The 9 variants of template `load` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8]): `LOAD[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const LOAD: [u16; 9] = [
-95, 96, 97, 98, 99, 100, 101, 102, 103,
+113, 114, 115, 116, 117, 118, 119, 120, 121,
+];
+
+/// The 2 variants of template `local_get` (EMPTY in [0, 1]): `LOCAL_GET[empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const LOCAL_GET: [u16; 2] = [
+122, 123,
+];
+
+/// The 2 variants of template `local_set` (LAST in [0, 1]): `LOCAL_SET[last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const LOCAL_SET: [u16; 2] = [
+124, 125,
+];
+
+/// The 2 variants of template `memory_size` (EMPTY in [0, 1]): `MEMORY_SIZE[empty]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const MEMORY_SIZE: [u16; 2] = [
+128, 129,
 ];
 
 /// The 2 variants of template `return` (RESULTS in [0, 1]): `RETURN[results]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const RETURN: [u16; 2] = [
-109, 110,
+130, 131,
 ];
 
-/// The 4 variants of template `store` (OP in [0, 1, 2, 3]): `STORE[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
-pub const STORE: [u16; 4] = [
-113, 114, 115, 116,
+/// The 8 variants of template `store` (OP in [0, 1, 2, 3], LAST in [0, 1]): `STORE[op][last]` is the index in [`STENCILS`] of the variant with the values at those positions.
+pub const STORE: [[u16; 2]; 4] = [
+[134, 135],
+[136, 137],
+[138, 139],
+[140, 141],
 ];
 
 /// The 8 variants of template `trunc` (OP in [0, 1, 2, 3, 4, 5, 6, 7]): `TRUNC[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const TRUNC: [u16; 8] = [
-118, 119, 120, 121, 122, 123, 124, 125,
+143, 144, 145, 146, 147, 148, 149, 150,
 ];
 
 /// The 35 variants of template `unary` (OP in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34]): `UNARY[op]` is the index in [`STENCILS`] of the variant with the values at those positions.
 pub const UNARY: [u16; 35] = [
-126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160,
+151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185,
 ];
 
-/// The 162 stencils for `x86_64-unknown-linux-gnu`.
+/// The 187 stencils for `x86_64-unknown-linux-gnu`.
 pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
     target: "x86_64-unknown-linux-gnu",
     groups: &[
@@ -1132,16 +1163,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br__arity0",
+            name: "br__arity0_drops0",
             code: ::patchjit::Stencil {
-                len: 28,
+                len: 12,
                 body: b"\
-                    \x4c\x89\xe0\x4d\x8d\xa5\x00\x00\x00\x00\x49\x39\xc4\x0f\x83\x00\
-                    \x00\x00\x00\x4d\x8b\x3c\x24\xe9",
+                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1151,7 +1180,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br__arity1",
+            name: "br__arity0_drops1",
+            code: ::patchjit::Stencil {
+                len: 19,
+                body: b"\
+                    \x4d\x8d\xa5\x00\x00\x00\x00\x4d\x8b\xbd\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br__arity1_drops0",
             code: ::patchjit::Stencil {
                 len: 12,
                 body: b"\
@@ -1168,17 +1215,14 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_if__arity0",
+            name: "br__arity1_drops1",
             code: ::patchjit::Stencil {
-                len: 43,
+                len: 12,
                 body: b"\
-                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8\x85\xc0\x0f\x84\
-                    \x00\x00\x00\x00\x49\x8d\x85\x00\x00\x00\x00\x4c\x39\xe0\x73\x03\
-                    \x4c\x8b\x38\x49\x89\xc4\xe9",
+                    \x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x17, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x27, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1188,7 +1232,82 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_if__arity1",
+            name: "br_if__arity0_last0_drops0",
+            code: ::patchjit::Stencil {
+                len: 28,
+                body: b"\
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x85\xc0\x74\x0c\x4d\x8d\xa5\x00\
+                    \x00\x00\x00\xe9\x00\x00\x00\x00\x49\x83\xc4\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity0_last0_drops1",
+            code: ::patchjit::Stencil {
+                len: 33,
+                body: b"\
+                    \x45\x85\xff\x74\x13\x4d\x8d\xa5\x00\x00\x00\x00\x4d\x8b\xbd\x00\
+                    \x00\x00\x00\xe9\x00\x00\x00\x00\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\
+                    \xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity0_last1_drops0",
+            code: ::patchjit::Stencil {
+                len: 21,
+                body: b"\
+                    \x45\x85\xff\x74\x0c\x4d\x8d\xa5\x00\x00\x00\x00\xe9\x00\x00\x00\
+                    \x00\x49\x83\xc4\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity0_last1_drops1",
+            code: ::patchjit::Stencil {
+                len: 28,
+                body: b"\
+                    \x45\x85\xff\x74\x13\x4d\x8d\xa5\x00\x00\x00\x00\x4d\x8b\xbd\x00\
+                    \x00\x00\x00\xe9\x00\x00\x00\x00\x49\x83\xc4\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity1_last0_drops0",
             code: ::patchjit::Stencil {
                 len: 28,
                 body: b"\
@@ -1206,15 +1325,15 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity0_case0",
+            name: "br_if__arity1_last0_drops1",
             code: ::patchjit::Stencil {
-                len: 30,
+                len: 28,
                 body: b"\
-                    \x49\x83\xc4\xf8\x49\x8d\x85\x00\x00\x00\x00\x4c\x39\xe0\x4c\x0f\
-                    \x42\xe0\x4d\x8b\x3c\x24\x49\x89\xc4\xe9",
+                    \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x85\xc0\x74\x0c\x4d\x8d\xa5\x00\
+                    \x00\x00\x00\xe9\x00\x00\x00\x00\x49\x83\xc4\xf8",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x7, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x1a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x14, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1224,18 +1343,88 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity0_case1",
+            name: "br_if__arity1_last1_drops0",
             code: ::patchjit::Stencil {
-                len: 44,
+                len: 21,
                 body: b"\
-                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x49\x83\
-                    \xc4\xf8\x49\x8d\x85\x00\x00\x00\x00\x4c\x39\xe0\x4c\x0f\x42\xe0\
-                    \x4d\x8b\x3c\x24\x49\x89\xc4\xe9",
+                    \x45\x85\xff\x74\x0c\x4d\x8d\xa5\x00\x00\x00\x00\xe9\x00\x00\x00\
+                    \x00\x49\x83\xc4\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_if__arity1_last1_drops1",
+            code: ::patchjit::Stencil {
+                len: 21,
+                body: b"\
+                    \x45\x85\xff\x74\x0c\x4d\x8d\xa5\x00\x00\x00\x00\xe9\x00\x00\x00\
+                    \x00\x49\x83\xc4\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case0_drops0",
+            code: ::patchjit::Stencil {
+                len: 17,
+                body: b"\
+                    \x4d\x8b\x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case0_drops1",
+            code: ::patchjit::Stencil {
+                len: 19,
+                body: b"\
+                    \x4d\x8d\xa5\x00\x00\x00\x00\x4d\x8b\xbd\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xf, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity0_case1_drops0",
+            code: ::patchjit::Stencil {
+                len: 31,
+                body: b"\
+                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x4d\x8b\
+                    \x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
                 holes: &[
                     ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
-                    ::patchjit::Hole { offset: 0x15, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x28, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x16, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1245,7 +1434,28 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity1_case0",
+            name: "br_table__arity0_case1_drops1",
+            code: ::patchjit::Stencil {
+                len: 33,
+                body: b"\
+                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x4d\x8d\
+                    \xa5\x00\x00\x00\x00\x4d\x8b\xbd\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x11, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x18, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case0_drops0",
             code: ::patchjit::Stencil {
                 len: 17,
                 body: b"\
@@ -1262,7 +1472,44 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "br_table__arity1_case1",
+            name: "br_table__arity1_case0_drops1",
+            code: ::patchjit::Stencil {
+                len: 17,
+                body: b"\
+                    \x4d\x8b\x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0xd, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case1_drops0",
+            code: ::patchjit::Stencil {
+                len: 31,
+                body: b"\
+                    \xb8\x00\x00\x00\x00\x41\x39\xc7\x0f\x85\x00\x00\x00\x00\x4d\x8b\
+                    \x7c\x24\xf8\x4d\x8d\xa5\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x1, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x16, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand1I32, symbol: None, addend: 8 },
+                    ::patchjit::Hole { offset: 0x1b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "br_table__arity1_case1_drops1",
             code: ::patchjit::Stencil {
                 len: 31,
                 body: b"\
@@ -1425,7 +1672,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "const__wide0",
+            name: "const__wide0_empty0",
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
@@ -1441,13 +1688,45 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "const__wide1",
+            name: "const__wide0_empty1",
+            code: ::patchjit::Stencil {
+                len: 12,
+                body: b"\
+                    \x49\x83\xc4\x08\xb8\x00\x00\x00\x00\x41\x89\xc7",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x5, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "const__wide1_empty0",
             code: ::patchjit::Stencil {
                 len: 18,
                 body: b"\
                     \x4d\x89\x3c\x24\x49\x83\xc4\x08\x49\xbf",
                 holes: &[
                     ::patchjit::Hole { offset: 0xa, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "const__wide1_empty1",
+            code: ::patchjit::Stencil {
+                len: 14,
+                body: b"\
+                    \x49\x83\xc4\x08\x49\xbf",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1621,11 +1900,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "drop",
+            name: "drop__last0",
             code: ::patchjit::Stencil {
                 len: 9,
                 body: b"\
                     \x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8",
+                holes: &[],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "drop__last1",
+            code: ::patchjit::Stencil {
+                len: 4,
+                body: b"\
+                    \x49\x83\xc4\xf8",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -1661,7 +1954,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "global_get",
+            name: "global_get__empty0",
             code: ::patchjit::Stencil {
                 len: 21,
                 body: b"\
@@ -1678,7 +1971,24 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "global_set",
+            name: "global_get__empty1",
+            code: ::patchjit::Stencil {
+                len: 17,
+                body: b"\
+                    \x49\x83\xc4\x08\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x8b\
+                    \x38",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "global_set__last0",
             code: ::patchjit::Stencil {
                 len: 22,
                 body: b"\
@@ -1695,13 +2005,46 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "if",
+            name: "global_set__last1",
+            code: ::patchjit::Stencil {
+                len: 17,
+                body: b"\
+                    \x48\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x4c\x89\x38\x49\x83\xc4\
+                    \xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x2, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "if__last0",
             code: ::patchjit::Stencil {
                 len: 20,
                 body: b"\
                     \x4c\x89\xf8\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8\x85\xc0\x0f\x84",
                 holes: &[
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "if__last1",
+            code: ::patchjit::Stencil {
+                len: 13,
+                body: b"\
+                    \x49\x83\xc4\xf8\x45\x85\xff\x0f\x84",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x9, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -1888,7 +2231,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "local_get",
+            name: "local_get__empty0",
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
@@ -1904,11 +2247,43 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "local_set",
+            name: "local_get__empty1",
+            code: ::patchjit::Stencil {
+                len: 11,
+                body: b"\
+                    \x49\x83\xc4\x08\x4d\x8b\xbd",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x7, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "local_set__last0",
             code: ::patchjit::Stencil {
                 len: 16,
                 body: b"\
                     \x4d\x89\xbd\x00\x00\x00\x00\x4d\x8b\x7c\x24\xf8\x49\x83\xc4\xf8",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "local_set__last1",
+            code: ::patchjit::Stencil {
+                len: 11,
+                body: b"\
+                    \x4d\x89\xbd\x00\x00\x00\x00\x49\x83\xc4\xf8",
                 holes: &[
                     ::patchjit::Hole { offset: 0x3, patch: ::patchjit::PatchKind::Abs32s, value: ::patchjit::HoleValue::Operand0I32, symbol: None, addend: 0 },
                 ],
@@ -1960,11 +2335,25 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "memory_size",
+            name: "memory_size__empty0",
             code: ::patchjit::Stencil {
                 len: 15,
                 body: b"\
                     \x4d\x89\x3c\x24\x49\x83\xc4\x08\x49\x89\xf7\x49\xc1\xef\x10",
+                holes: &[],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "memory_size__empty1",
+            code: ::patchjit::Stencil {
+                len: 11,
+                body: b"\
+                    \x49\x83\xc4\x08\x49\x89\xf7\x49\xc1\xef\x10",
                 holes: &[],
             },
             data: ::patchjit::Stencil {
@@ -2033,7 +2422,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op0",
+            name: "store__op0_last0",
             code: ::patchjit::Stencil {
                 len: 51,
                 body: b"\
@@ -2053,7 +2442,27 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op1",
+            name: "store__op0_last1",
+            code: ::patchjit::Stencil {
+                len: 46,
+                body: b"\
+                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
+                    \x48\x83\xc2\x04\x48\x39\xf2\x77\x10\x48\x01\xc8\x45\x89\x3c\x06\
+                    \x49\x83\xc4\xf0\xe9\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op1_last0",
             code: ::patchjit::Stencil {
                 len: 51,
                 body: b"\
@@ -2073,7 +2482,27 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op2",
+            name: "store__op1_last1",
+            code: ::patchjit::Stencil {
+                len: 46,
+                body: b"\
+                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
+                    \x48\x83\xc2\x08\x48\x39\xf2\x77\x10\x48\x01\xc8\x4d\x89\x3c\x06\
+                    \x49\x83\xc4\xf0\xe9\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x25, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2a, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op2_last0",
             code: ::patchjit::Stencil {
                 len: 43,
                 body: b"\
@@ -2093,7 +2522,27 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
             },
         },
         ::patchjit::StencilGroup {
-            name: "store__op3",
+            name: "store__op2_last1",
+            code: ::patchjit::Stencil {
+                len: 38,
+                body: b"\
+                    \x41\x8b\x4c\x24\xf8\xb8\x00\x00\x00\x00\x89\xc0\x48\x01\xc8\x48\
+                    \x39\xf0\x73\x0d\x45\x88\x3c\x06\x49\x83\xc4\xf0\xe9\x00\x00\x00\
+                    \x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x1d, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x22, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op3_last0",
             code: ::patchjit::Stencil {
                 len: 52,
                 body: b"\
@@ -2104,6 +2553,26 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
                     ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
                     ::patchjit::Hole { offset: 0x30, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
+                ],
+            },
+            data: ::patchjit::Stencil {
+                len: 0,
+                body: &[],
+                holes: &[],
+            },
+        },
+        ::patchjit::StencilGroup {
+            name: "store__op3_last1",
+            code: ::patchjit::Stencil {
+                len: 47,
+                body: b"\
+                    \x41\x8b\x44\x24\xf8\xb9\x00\x00\x00\x00\x89\xc9\x48\x8d\x14\x08\
+                    \x48\x83\xc2\x02\x48\x39\xf2\x77\x11\x48\x01\xc8\x66\x45\x89\x3c\
+                    \x06\x49\x83\xc4\xf0\xe9\x00\x00\x00\x00\xe9",
+                holes: &[
+                    ::patchjit::Hole { offset: 0x6, patch: ::patchjit::PatchKind::Abs32, value: ::patchjit::HoleValue::Operand0U32, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x26, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x2b, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::ErrorTarget, symbol: None, addend: -4 },
                 ],
             },
             data: ::patchjit::Stencil {

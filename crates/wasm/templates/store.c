@@ -1,7 +1,8 @@
-/* patchjit-variants: OP=0..=3 */
+/* patchjit-variants: OP=0..=3 LAST=0,1 */
 #include "wasm.h"
 /* A store of the popped value's low 32, 64, 8 or 16 bits (OP) at the popped address +
- * OPERAND0, checked like a load; nothing is written when it traps. */
+ * OPERAND0, checked like a load; nothing is written when it traps. LAST: the stack is empty
+ * after (no operand to reload). */
 PATCHJIT_STENCIL {
     static const uint64_t sizes[] = {4, 8, 1, 2};
     uint64_t v = tos;
@@ -14,7 +15,9 @@ PATCHJIT_STENCIL {
     case 2: *p = (uint8_t)v; break;
     case 3: *(u16u *)p = (uint16_t)v; break;
     }
-    tos = sp[-2];
+    if (!LAST) {
+        tos = sp[-2];
+    }
     sp -= 2;
     NEXT();
 }

@@ -59,9 +59,12 @@ typedef struct MemView {
 /* The frame slot `bytes` (a multiple of 8) above fp: a byte offset, so x86-64 folds it into
  * the address (`[r13 + disp32]`). */
 #define SLOT(BYTES) (*(uint64_t *)((char *)fp + (BYTES)))
-/* Pushes `v` (the old top goes to memory) and pops (the next one comes back from memory). */
-#define PUSH(V) (*sp++ = tos, tos = (V))
-#define POP() (tos = *--sp)
+/* Pushes `v` (the old top goes to memory) and pops (the next one comes back from memory). The
+ * compiler knows every op's stack height, so the two cache states are variants: EMPTY, a push
+ * onto an empty stack (nothing to spill, sp steps over the spare slot), and LAST, a pop that
+ * empties it (nothing to reload). */
+#define PUSH(EMPTY, V) ((EMPTY) ? (void)sp++ : (void)(*sp++ = tos), tos = (V))
+#define POP(LAST) ((LAST) ? (void)sp-- : (void)(tos = *--sp))
 /* Narrow immediates: 32 bits where the value fits (a 5-byte `mov` instead of a 10-byte one). */
 #define OPARG32 PATCHJIT_OPARG_U32
 #define TRAP() PATCHJIT_ERROR()
@@ -179,12 +182,13 @@ WASM_MINMAX(double, 64, wasm_quiet64, wasm_f64)
 /* A taken branch's stack (code::Branch): `arity` (0 or 1) values, the top one in `tos`,
  * above the frame slot `height_bytes` above fp, everything between dropped. A carried value
  * stays in `tos`; only sp moves. Without one, the target's top is the operand just below the
- * new sp: still in `tos` when nothing is dropped, else in memory (the slot, the spare one
- * when the target's stack is empty). */
-#define RESHAPE(ARITY, HEIGHT_BYTES)                 \
+ * new sp: still in `tos` when nothing is dropped, else in memory, its slot (the spare one
+ * when the target's stack is empty) reloaded when DROPS is set (the compiler knows both
+ * heights). */
+#define RESHAPE(ARITY, DROPS, HEIGHT_BYTES)          \
     do {                                             \
         uint64_t *to_ = &SLOT(HEIGHT_BYTES);         \
-        if (!(ARITY) && to_ < sp) {                  \
+        if (!(ARITY) && (DROPS)) {                   \
             tos = *to_;                              \
         }                                            \
         sp = to_ + (ARITY);                          \
