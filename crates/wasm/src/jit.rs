@@ -1,10 +1,11 @@
 //! The copy-and-patch tier: each instance's functions become one unit of machine code, every
 //! lowered [`Op`] a copy of one stencil (`templates/*.c`, compiled by clang into the committed
 //! tables under `stencils/`) patched with its immediates and destinations. Values live in one
-//! slot stack as in the interpreter, with the stack pointer, frame pointer and memory in
-//! registers (`templates/wasm.h`); wasm calls are machine calls, bounded by the interpreter's
-//! depth and slot limits, so exhaustion is a trap. Memory accesses are checked explicitly
-//! against the memory's length: no signal is involved in any trap.
+//! slot stack as in the interpreter, with the stack pointer, frame pointer, memory and the top
+//! operand in registers (`templates/wasm.h`), each stencil in the variant of its op's cache
+//! state ([`crate::code::Code::heights`]); wasm calls are machine calls, bounded by the
+//! interpreter's depth and slot limits, so exhaustion is a trap. Memory accesses are checked
+//! explicitly against the memory's length: no signal is involved in any trap.
 
 use std::any::Any;
 use std::ffi::c_void;
