@@ -139,6 +139,9 @@ pub struct Code {
     /// The byte offset in the module of the instruction each op came from (parallel to
     /// `ops`), for error messages.
     pub offsets: Vec<u32>,
+    /// The operand height (locals excluded) before each op (parallel to `ops`), so a
+    /// compiler knows the stack's shape at every op without simulating it.
+    pub heights: Vec<u32>,
     /// The targets of every `br_table`, default last ([`Op::BrTable`]).
     pub br_tables: Vec<Branch>,
     /// Parameters plus declared locals: the slots a frame starts with.
@@ -178,6 +181,8 @@ struct Lowering {
     labels: Vec<Label>,
     /// The code after the last `br`/`br_table`/`return`/`unreachable` of the innermost block.
     unreachable: bool,
+    /// The operand height before the operator being lowered.
+    entry_height: u32,
 }
 
 impl Lowering {
@@ -188,6 +193,7 @@ impl Lowering {
         self.code
             .offsets
             .push(u32::try_from(offset).unwrap_or(u32::MAX));
+        self.code.heights.push(self.entry_height);
     }
 
     fn pc(&self) -> u32 {
@@ -281,6 +287,7 @@ pub(crate) fn lower(
         code: Code {
             ops: Vec::new(),
             offsets: Vec::new(),
+            heights: Vec::new(),
             br_tables: Vec::new(),
             locals,
             params,
@@ -289,12 +296,14 @@ pub(crate) fn lower(
         },
         labels: Vec::new(),
         unreachable: false,
+        entry_height: 0,
     };
     l.push_label(0, results, false, None);
 
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
+        l.entry_height = validator.operand_stack_height();
         validator.op(offset, &op)?;
         if let Operator::BrTable { targets } = &op {
             same_label_types(validator, targets, offset, result)?;
@@ -510,6 +519,14 @@ mod tests {
         );
         // Two locals, then the block's operands: a taken br_if keeps one value at slot 2.
         let exit = br(5, 2, 1);
+        let code = &decode(
+            "(func (param i32) (result i32) (local i64)
+               (block (result i32) (i32.const 1) (local.get 0) (br_if 0) (drop) (i32.const 2)))",
+        )
+        .unwrap()
+        .bodies[0];
+        // The operand height before each op, locals excluded.
+        assert_eq!(code.heights, [0, 1, 2, 1, 0, 1]);
         assert_eq!(
             ops,
             [

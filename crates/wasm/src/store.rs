@@ -49,6 +49,16 @@ pub(crate) struct Table {
     pub(crate) max: Option<u32>,
 }
 
+/// A linear memory's base and length as compiled code reads them (`MemView` in the JIT's
+/// `templates/wasm.h`). Boxed in its [`Memory`], so its address stays put while the memory
+/// moves or grows, and rewritten by every [`Memory::grow`].
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct MemView {
+    pub(crate) base: *mut u8,
+    pub(crate) len: u64,
+}
+
 /// A linear memory.
 #[derive(Debug)]
 pub struct Memory {
@@ -56,9 +66,24 @@ pub struct Memory {
     data: Vec<u8>,
     /// The declared maximum in pages.
     max: Option<u32>,
+    /// `data`'s base and length, for the JIT.
+    view: Box<MemView>,
 }
 
 impl Memory {
+    fn new(mut data: Vec<u8>, max: Option<u32>) -> Memory {
+        let view = Box::new(MemView {
+            base: data.as_mut_ptr(),
+            len: data.len() as u64,
+        });
+        Memory { data, max, view }
+    }
+
+    /// The view compiled code reads this memory through; it lives as long as the memory.
+    pub(crate) fn view(&self) -> *const MemView {
+        &*self.view
+    }
+
     /// The contents, for a host to read.
     pub fn data(&self) -> &[u8] {
         &self.data
@@ -85,6 +110,10 @@ impl Memory {
         let bytes = new as usize * PAGE_SIZE;
         self.data.try_reserve_exact(bytes - self.data.len()).ok()?;
         self.data.resize(bytes, 0);
+        *self.view = MemView {
+            base: self.data.as_mut_ptr(),
+            len: self.data.len() as u64,
+        };
         Some(old)
     }
 
@@ -180,6 +209,9 @@ pub enum LinkError {
         /// Which of the two.
         what: ExternKind,
     },
+    /// The JIT tier could not compile the module (the emitter's message): an internal error,
+    /// the stencil table and the compiler disagreeing, or no memory for code.
+    Compile(String),
 }
 
 impl fmt::Display for LinkError {
@@ -198,6 +230,7 @@ impl fmt::Display for LinkError {
                 write!(f, "data segment does not fit (segment {segment})")
             }
             LinkError::OutOfMemory { what } => write!(f, "out of memory allocating a {what}"),
+            LinkError::Compile(why) => write!(f, "compiling for the JIT: {why}"),
         }
     }
 }
@@ -267,8 +300,14 @@ pub struct Store {
     pub(crate) funcs: Vec<Func>,
     pub(crate) tables: Vec<Table>,
     pub(crate) memories: Vec<Memory>,
-    pub(crate) globals: Vec<Global>,
+    /// Boxed, so compiled code can address a global's slot directly (it stays put when the
+    /// vector grows).
+    #[allow(clippy::vec_box)]
+    pub(crate) globals: Vec<Box<Global>>,
     pub(crate) instances: Vec<Instance>,
+    /// The JIT tier's compiled instances and value stack (empty on other tiers).
+    #[cfg(wasm_jit)]
+    pub(crate) jit: crate::jit::State,
 }
 
 /// A table or memory's backing vector of `len` copies of `fill`, or `None` when the host
@@ -291,6 +330,8 @@ impl Store {
             memories: Vec::new(),
             globals: Vec::new(),
             instances: Vec::new(),
+            #[cfg(wasm_jit)]
+            jit: crate::jit::State::default(),
         }
     }
 
@@ -346,22 +387,19 @@ impl Store {
             try_filled(limits.min as usize * PAGE_SIZE, 0u8).ok_or(LinkError::OutOfMemory {
                 what: ExternKind::Memory,
             })?;
-        self.memories.push(Memory {
-            data,
-            max: limits.max,
-        });
+        self.memories.push(Memory::new(data, limits.max));
         Ok(self.memories.len() as u32 - 1)
     }
 
     /// Adds a global holding `value` (its type is `value`'s).
     pub fn add_global(&mut self, value: Value, mutable: bool) -> Extern {
-        self.globals.push(Global {
+        self.globals.push(Box::new(Global {
             ty: GlobalType {
                 ty: value.ty(),
                 mutable,
             },
             value: value.to_slot(),
-        });
+        }));
         Extern::Global(self.globals.len() as u32 - 1)
     }
 
@@ -473,6 +511,7 @@ impl Store {
         let placed = self
             .allocate(&module, &mut inst, instance)
             .and_then(|()| self.place_segments(&module, &inst));
+        let placed = placed.and_then(|at| self.compile(&inst, instance).map(|()| at));
         let (elem_at, data_at) = match placed {
             Ok(at) => at,
             Err(e) => {
@@ -535,10 +574,10 @@ impl Store {
         }
         for (ty, init) in &module.globals {
             let value = self.eval(inst, *init);
-            self.globals.push(Global {
+            self.globals.push(Box::new(Global {
                 ty: *ty,
                 value: value.to_slot(),
-            });
+            }));
             inst.globals.push(self.globals.len() as u32 - 1);
         }
         Ok(())
@@ -597,8 +636,21 @@ impl Store {
             });
         }
         match self.tier {
-            Tier::Interpreter => crate::interp::call(self, addr, args).map_err(CallError::Trap),
+            #[cfg(wasm_jit)]
+            Tier::Jit => crate::jit::call(self, addr, args).map_err(CallError::Trap),
+            _ => crate::interp::call(self, addr, args).map_err(CallError::Trap),
         }
+    }
+
+    /// Compiles the functions of `inst` (instance number `instance`, allocated but not yet
+    /// in the store) when this store runs on the JIT.
+    fn compile(&mut self, inst: &Instance, instance: u32) -> Result<(), LinkError> {
+        #[cfg(wasm_jit)]
+        if self.tier == Tier::Jit {
+            return crate::jit::compile(self, inst, instance).map_err(LinkError::Compile);
+        }
+        let _ = (inst, instance);
+        Ok(())
     }
 }
 

@@ -14,16 +14,25 @@
 pub enum Tier {
     /// The reference interpreter ([`crate::interp`]).
     Interpreter,
+    /// The copy-and-patch JIT (`jit`): Linux on x86-64 and AArch64, where its stencil tables
+    /// are committed. Elsewhere it is not in [`Tier::ALL`], and a store made for it runs on
+    /// the interpreter.
+    Jit,
 }
 
 impl Tier {
     /// Every tier this build has, in the order reports list them.
+    #[cfg(wasm_jit)]
+    pub const ALL: &'static [Tier] = &[Tier::Interpreter, Tier::Jit];
+    /// Every tier this build has, in the order reports list them.
+    #[cfg(not(wasm_jit))]
     pub const ALL: &'static [Tier] = &[Tier::Interpreter];
 
     /// The name used in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Tier::Interpreter => "interpreter",
+            Tier::Jit => "jit",
         }
     }
 

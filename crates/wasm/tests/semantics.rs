@@ -329,3 +329,26 @@ fn the_host_reads_and_writes_an_exported_memory() {
         );
     }
 }
+
+#[test]
+fn a_branch_that_drops_operands_leaves_the_ones_below_intact() {
+    // Branches without a value out of blocks entered above other operands, dropping what the
+    // block pushed (the JIT keeps the top operand in a register: the target's top must be
+    // the operand below the block, not the dropped one).
+    let text = r#"(module
+        (func (export "br_if") (param i32) (result i32)
+          (block (result i32) (i32.const 5) (block (i32.const 6) (br_if 0 (local.get 0)) (drop))))
+        (func (export "br_table") (param i32) (result i32)
+          (block (result i32) (i32.const 5)
+            (block (i64.const 6) (i32.const 7) (br_table 0 0 (local.get 0)))))
+        (func (export "br") (param i32) (result i32)
+          (i32.const 5) (block (i32.add (local.get 0) (i32.const 1)) (drop) (br 0))
+          (i32.const 1) (i32.add)))"#;
+    each_tier(text, |call| {
+        for x in [0, 1, 3] {
+            assert_eq!(call("br_if", &[Value::I32(x)]).unwrap(), [Value::I32(5)]);
+            assert_eq!(call("br_table", &[Value::I32(x)]).unwrap(), [Value::I32(5)]);
+            assert_eq!(call("br", &[Value::I32(x)]).unwrap(), [Value::I32(6)]);
+        }
+    });
+}

@@ -1,0 +1,5 @@
+#include "wasm.h"
+/* unreachable: straight to the trap stencil. */
+PATCHJIT_STENCIL {
+    TRAP();
+}
