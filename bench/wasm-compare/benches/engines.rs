@@ -13,7 +13,7 @@
 //!
 //! Run from this directory: `cargo bench`, then `cargo run --release -- ratios` for the tables.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use patchjit_wasm_compare::engine::{Compilers, Engine};
 use patchjit_wasm_compare::workload::{self, code_section_len, Workload};
 
@@ -92,7 +92,13 @@ fn benches(c: &mut Criterion) {
         ));
         for &e in engines.iter().filter(|&&e| trusted(w, e)) {
             g.bench_function(BenchmarkId::new(w.name, e.name()), |b| {
-                b.iter_with_large_drop(|| compilers.compile(e, &w.wasm).unwrap())
+                // One module at a time, dropped outside the timing, each compiled on
+                // renewed compilers (see `Compilers::renewed`), made outside it too.
+                b.iter_batched(
+                    || compilers.renewed(),
+                    |fresh| (fresh.compile(e, &w.wasm).unwrap(), fresh),
+                    BatchSize::PerIteration,
+                )
             });
         }
     }

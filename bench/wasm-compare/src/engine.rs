@@ -76,14 +76,25 @@ impl Compilers {
             config.strategy(strategy);
             wasmtime::Engine::new(&config).map_err(|e| format!("wasmtime {strategy:?}: {e}"))
         };
-        let mut singlepass = wasmer::sys::Singlepass::new();
-        singlepass.num_threads = NonZero::<usize>::MIN;
         Ok(Compilers {
             wasmi: wasmi::Engine::new(&wasmi_config),
             winch: wasmtime_engine(wasmtime::Strategy::Winch)?,
             cranelift: wasmtime_engine(wasmtime::Strategy::Cranelift)?,
-            wasmer: wasmer::sys::EngineBuilder::new(singlepass).engine().into(),
+            wasmer: wasmer_engine(),
         })
+    }
+
+    /// The same compilers, with a new Wasmer engine: Wasmer's engine keeps the code of every
+    /// module it compiled until the engine itself goes, so thousands of timed compiles on
+    /// one run out of memory mappings. A bench makes one of these outside the timing per
+    /// compile.
+    pub fn renewed(&self) -> Compilers {
+        Compilers {
+            wasmi: self.wasmi.clone(),
+            winch: self.winch.clone(),
+            cranelift: self.cranelift.clone(),
+            wasmer: wasmer_engine(),
+        }
     }
 
     /// Decodes, validates and compiles `wasm` on `engine`, to where instantiating it runs no
@@ -124,6 +135,13 @@ impl Compilers {
             ),
         })
     }
+}
+
+/// Wasmer with its singlepass compiler on one thread.
+fn wasmer_engine() -> wasmer::Engine {
+    let mut singlepass = wasmer::sys::Singlepass::new();
+    singlepass.num_threads = NonZero::<usize>::MIN;
+    wasmer::sys::EngineBuilder::new(singlepass).engine().into()
 }
 
 /// A compiled module with the engine state it needs to be instantiated.
