@@ -6,6 +6,7 @@
 //! wasm-compare write DIR                # DIR/<workload>.wasm, and the command that runs each
 //! ```
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,20 +42,33 @@ fn ratios(dir: PathBuf) -> Result<(), String> {
         ));
     }
     let code = workload::code_section_len(&generate::module())?;
-    print!("{}", report::tables(&dir, code)?);
-    Ok(())
+    out(&report::tables(&dir, code)?)
 }
 
 fn write(dir: PathBuf) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut commands = String::new();
     for w in workload::all()? {
         let path = dir.join(format!("{}.wasm", w.name));
         std::fs::write(&path, &w.wasm).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!(
-            "patchjit-wasm run {} --invoke run {}",
+        commands += &format!(
+            "patchjit-wasm run {} --invoke run {}\n",
             path.display(),
             w.arg
         );
     }
-    Ok(())
+    out(&commands)
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) ends quietly, another failure is an
+/// error, never a panic.
+fn out(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
+        _ => Ok(()),
+    }
 }
