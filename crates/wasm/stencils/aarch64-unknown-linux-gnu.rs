@@ -1999,13 +1999,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "if__last0",
             code: ::patchjit::Stencil {
-                len: 24,
+                len: 16,
                 body: b"\
-                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\x48\x00\x00\x34\x00\x00\x00\x14\
-                    \x00\x00\x00\x14\x1f\x20\x03\xd5",
+                    \xe8\x03\x17\xaa\x97\x8e\x5f\xf8\x08\x00\x00\x34\x1f\x20\x03\xd5",
                 holes: &[
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Branch19r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
@@ -2017,12 +2015,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "if__last1",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \x94\x22\x00\xd1\x57\x00\x00\x34\x00\x00\x00\x14\x00\x00\x00\x14",
+                    \x94\x22\x00\xd1\x17\x00\x00\x34",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Branch19r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {

@@ -178,12 +178,11 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "jump_if_zero",
             code: ::patchjit::Stencil {
-                len: 16,
+                len: 8,
                 body: b"\
-                    \xa8\x8e\x5f\xf8\x48\x00\x00\xb4\x00\x00\x00\x14\x00\x00\x00\x14",
+                    \xa8\x8e\x5f\xf8\x08\x00\x00\xb4",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::Continue, symbol: None, addend: 0 },
-                    ::patchjit::Hole { offset: 0xc, patch: ::patchjit::PatchKind::Aarch64Branch26r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
+                    ::patchjit::Hole { offset: 0x4, patch: ::patchjit::PatchKind::Aarch64Branch19r, value: ::patchjit::HoleValue::JumpTarget, symbol: None, addend: 0 },
                 ],
             },
             data: ::patchjit::Stencil {
