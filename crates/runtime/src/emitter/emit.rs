@@ -42,7 +42,7 @@ impl Emitter<'_> {
             data: 0,
         };
         if let Some(g) = self.shim {
-            run.piece(g, None, &NO_INSTRUCTION, true)?;
+            run.piece_out_of_line(g, None, &NO_INSTRUCTION, true)?;
         }
         // Every instruction continues into the next piece but the last one without a terminator.
         let (last, before) = match self.instructions.split_last() {
@@ -54,10 +54,10 @@ impl Emitter<'_> {
         }
         if let Some(instruction) = last {
             let (i, continues) = (before.len(), self.terminator.is_some());
-            run.piece(instruction.group, Some(i), instruction, continues)?;
+            run.piece_out_of_line(instruction.group, Some(i), instruction, continues)?;
         }
         if let Some(g) = self.terminator {
-            run.piece(g, None, &NO_INSTRUCTION, true)?;
+            run.piece_out_of_line(g, None, &NO_INSTRUCTION, true)?;
         }
         for (slot, &symbol) in layout.trampoline_symbols.iter().enumerate() {
             let address = self.symbols[symbol as usize].ok_or(EmitError::UnresolvedSymbol {
@@ -117,6 +117,20 @@ struct Frame<'i> {
 }
 
 impl Run<'_, '_, '_> {
+    /// [`Run::piece`] for the at most three pieces outside the loop: one more inlined copy of
+    /// it, not three, keeps `emit_into`'s frame small (debug builds inline `inline(always)`
+    /// too, and four copies made a 36 KiB frame that overflowed small thread stacks).
+    #[inline(never)]
+    fn piece_out_of_line(
+        &mut self,
+        g: u16,
+        index: Option<usize>,
+        instruction: &Instruction,
+        continues: bool,
+    ) -> Result<(), EmitError> {
+        self.piece(g, index, instruction, continues)
+    }
+
     /// Copies and patches one piece: instruction `index` (with its fields `instruction`), or
     /// the shim or terminator (`None`, no fields); `continues` if another piece follows it.
     #[inline(always)]
