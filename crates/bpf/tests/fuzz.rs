@@ -79,12 +79,13 @@ fn reg() -> impl Strategy<Value = u8> {
     0u8..10
 }
 
-/// Any immediate, with the edge values (0, ±1, the extremes) often: division by 0, shifts by
-/// 0 and sign extension of `i32::MIN` are where tiers have disagreed.
+/// Any immediate, with the edge values (0, ±1, the extremes, the shift counts either side of
+/// 32 and 64) often: division by 0, shifts by 0 or by the width and sign extension of
+/// `i32::MIN` are where tiers have disagreed.
 fn immediate() -> BoxedStrategy<i32> {
     prop_oneof![
         3 => any::<i32>(),
-        1 => prop::sample::select(vec![0, 1, -1, i32::MIN, i32::MAX, 63, 64]),
+        1 => prop::sample::select(vec![0, 1, -1, i32::MIN, i32::MAX, 31, 32, 63, 64]),
     ]
     .boxed()
 }
@@ -237,6 +238,15 @@ fn program_over(
     })
 }
 
+/// The `i16` offsets at the extremes and their neighbours: the sign extension a tier must get
+/// right.
+const EXTREME_OFFSETS: [i16; 6] = [i16::MIN, i16::MIN + 1, -1, 1, i16::MAX - 7, i16::MAX];
+
+/// A small offset (so that jumps often land inside the program), or an extreme one.
+fn small_or_extreme_offset() -> BoxedStrategy<i16> {
+    prop_oneof![3 => -3i16..3, 1 => prop::sample::select(EXTREME_OFFSETS.to_vec())].boxed()
+}
+
 fn vm(prog: Vec<RawInsn>) -> Option<Interpreter> {
     let mut vm = Interpreter::new(prog, Helpers::conformance()).ok()?;
     vm.set_budget(Some(10_000));
@@ -254,7 +264,7 @@ proptest! {
     #[test]
     fn random_words_never_panic(
         words in prop::collection::vec(any::<u64>(), 0..32),
-        fields in prop::collection::vec((any::<u8>(), 0u8..12, 0u8..12, -3i16..3, -70i32..70), 0..32),
+        fields in prop::collection::vec((any::<u8>(), 0u8..12, 0u8..12, small_or_extreme_offset(), -70i32..70), 0..32),
         mem in prop::collection::vec(any::<u8>(), 0..32),
     ) {
         let _ = vm(words.into_iter().map(RawInsn::from_word).collect());
@@ -513,14 +523,24 @@ fn looping() -> impl Strategy<Value = Vec<RawInsn>> {
     })
 }
 
-/// Straight-line code as in [`straight`], plus loads, stores and atomics on the 16-byte input
-/// through r6 at offsets that may fall outside it, and helper calls (gather_bytes, memfrob
-/// with r1 as the pointer, sqrti, unwind, and an unknown id).
+/// Bytes of input either side of r6 in a wide run: every `i16` offset from r6, of any access
+/// size, stays inside the input.
 #[cfg(bpf_jit)]
-fn risky() -> BoxedStrategy<Instruction> {
-    // Near the 16-byte input only: a far offset could land in either tier's own stack, which
-    // lie at different addresses (jit.rs checks the extreme offsets in bounds).
-    let off = -6i16..22;
+const WIDE_MARGIN: usize = 32768;
+
+/// Straight-line code as in [`straight`], plus loads, stores and atomics through r6 and helper
+/// calls (gather_bytes, memfrob with r1 as the pointer, sqrti, unwind, and an unknown id).
+/// Narrow (`wide` false): r6 is a 16-byte input and the offsets lie near it, in bounds or
+/// not. Wide: r6 is [`WIDE_MARGIN`] bytes inside a larger input and the offsets also take the
+/// `i16` extremes, always in bounds — a far offset out of bounds could land in either tier's
+/// own stack, which lie at different addresses.
+#[cfg(bpf_jit)]
+fn risky(wide: bool) -> BoxedStrategy<Instruction> {
+    let off = if wide {
+        prop_oneof![3 => -6i16..22, 1 => prop::sample::select(EXTREME_OFFSETS.to_vec())].boxed()
+    } else {
+        (-6i16..22).boxed()
+    };
     prop_oneof![
         4 => straight_over(plain_reg()),
         1 => (size(), plain_reg(), off.clone(), any::<bool>()).prop_map(|(size, dst, off, signed)| {
@@ -550,12 +570,22 @@ proptest! {
     /// Both tiers give the same r0 or the same error, and leave the input memory alike.
     #[test]
     fn jit_matches_the_interpreter(
-        body in program_over(risky(), plain_reg()),
-        mem in prop::collection::vec(any::<u8>(), 16),
+        (wide, body) in any::<bool>().prop_flat_map(|wide| (Just(wide), program_over(risky(wide), plain_reg()))),
+        bytes in prop::collection::vec(any::<u8>(), 16),
     ) {
-        // Prologue: r6 = input address, r1 = 0.
+        // Prologue: r6 = the 16 random bytes' address, r1 = 0. A wide input puts them
+        // `WIDE_MARGIN` bytes in, between patterned bytes.
+        let (margin, mem) = if wide {
+            let mut mem: Vec<u8> = (0..2 * WIDE_MARGIN + 16).map(|k| (k % 251) as u8).collect();
+            mem[WIDE_MARGIN..WIDE_MARGIN + 16].copy_from_slice(&bytes);
+            (WIDE_MARGIN as i32, mem)
+        } else {
+            (0, bytes)
+        };
         let mut prog = Vec::new();
         Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: 6, src: Operand::Reg(1) }
+            .encode_into(&mut prog);
+        Instruction::Alu { width: Width::W64, op: AluOp::Add, dst: 6, src: Operand::Imm(margin) }
             .encode_into(&mut prog);
         Instruction::Alu { width: Width::W64, op: AluOp::Mov, dst: 1, src: Operand::Imm(0) }
             .encode_into(&mut prog);
