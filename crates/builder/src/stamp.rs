@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::{Error, Report, TableSource, Target};
 
 /// Where a build's stamp lives: named by everything that decides its outputs except the file
-/// contents (`key`: the configuration and clang's version).
+/// contents (`key`: the configuration, clang's version and the builder program).
 pub fn path(cache_dir: &Path, key: &str) -> PathBuf {
     let name = hex::encode(&Sha256::digest(key.as_bytes())[..16]);
     cache_dir.join("stamps").join(name)
