@@ -40,6 +40,7 @@ pub(crate) fn with_table<R>(
             // SAFETY (all `forever` calls here): the storage lives until this function
             // returns, after `f`, which by contract keeps no reference into the table.
             name: unsafe { forever(group.name.as_str()) },
+            data_align: group.data_align as u32,
             code: unsafe { borrowed(&pair[0]) },
             data: unsafe { borrowed(&pair[1]) },
         })

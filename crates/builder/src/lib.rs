@@ -466,6 +466,7 @@ impl Builder {
         }
         let options = patchjit_stencils::Options {
             custom_values: self.custom_values.clone(),
+            data_layout: patchjit_stencils::DataLayout::Aligned,
         };
         let mut extraction = patchjit_stencils::extract_objects(&objects, Some(target), &options)
             .map_err(|error| Error::Extraction {

@@ -144,6 +144,7 @@ pub fn render(
         writeln!(groups, "            name: {:?},", group.name).unwrap();
         writeln!(groups, "            code: {code},").unwrap();
         writeln!(groups, "            data: {data},").unwrap();
+        writeln!(groups, "            data_align: {},", group.data_align).unwrap();
         writeln!(groups, "        }},").unwrap();
     }
     let mut out = String::new();

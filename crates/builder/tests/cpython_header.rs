@@ -37,6 +37,7 @@ fn group(
         },
         data_section_len,
         got_offset,
+        data_align: 8,
         trampolines: vec![],
     }
 }

@@ -244,6 +244,7 @@ fn parse_dump(dump: &str) -> (Extraction, Vec<Vec<String>>) {
                     },
                     data_section_len: fields[3].parse().unwrap(),
                     got_offset: fields[4].parse().unwrap(),
+                    data_align: 8,
                     trampolines: if fields[5] == "-" {
                         vec![]
                     } else {

@@ -57,6 +57,7 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     let options = Options {
         custom_values: args.custom_values,
+        ..Default::default()
     };
     let (extraction, target) = match (&args.readobj_json, &args.file) {
         (Some(json_path), file) => {

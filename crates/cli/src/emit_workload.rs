@@ -150,6 +150,7 @@ const SQUARES_BYTES: [u8; 64] = {
 static GROUPS: [StencilGroup; 10] = [
     StencilGroup {
         name: "shim",
+        data_align: 8,
         code: code(
             30,
             &[
@@ -162,6 +163,7 @@ static GROUPS: [StencilGroup; 10] = [
     },
     StencilGroup {
         name: "load",
+        data_align: 8,
         code: code(
             10,
             &[0x49, 0xbd],
@@ -171,6 +173,7 @@ static GROUPS: [StencilGroup; 10] = [
     },
     StencilGroup {
         name: "add",
+        data_align: 8,
         code: code(
             13,
             &[0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0x49, 0x01, 0xc5],
@@ -180,16 +183,19 @@ static GROUPS: [StencilGroup; 10] = [
     },
     StencilGroup {
         name: "accumulate",
+        data_align: 8,
         code: code(4, &[0x4d, 0x01, 0x2c, 0x24], &[]),
         data: NO_DATA,
     },
     StencilGroup {
         name: "load_sum",
+        data_align: 8,
         code: code(4, &[0x4d, 0x8b, 0x2c, 0x24], &[]),
         data: NO_DATA,
     },
     StencilGroup {
         name: "dec_jump_nonzero",
+        data_align: 8,
         code: code(
             13,
             &[
@@ -201,6 +207,7 @@ static GROUPS: [StencilGroup; 10] = [
     },
     StencilGroup {
         name: "error_if_negative",
+        data_align: 8,
         code: code(
             14,
             &[0x4d, 0x85, 0xed, 0x0f, 0x89, 0, 0, 0, 0, 0xe9],
@@ -213,6 +220,7 @@ static GROUPS: [StencilGroup; 10] = [
     },
     StencilGroup {
         name: "call_helper",
+        data_align: 8,
         code: code(
             14,
             &[
@@ -228,6 +236,7 @@ static GROUPS: [StencilGroup; 10] = [
     },
     StencilGroup {
         name: "lookup",
+        data_align: 8,
         code: code(
             18,
             &[
@@ -243,6 +252,7 @@ static GROUPS: [StencilGroup; 10] = [
     },
     StencilGroup {
         name: "ret",
+        data_align: 8,
         code: code(4, &[0x4c, 0x89, 0xe8, 0xc3], &[]),
         data: NO_DATA,
     },
@@ -266,12 +276,13 @@ pub fn pieces(program: &[Instruction]) -> Vec<&'static StencilGroup> {
 }
 
 /// The baseline emission is measured against: the same bodies copied to the same places
-/// (code from 0, each group's data 8-aligned from `data_offset`), without layout or patching.
+/// (code from 0, each group's data at its alignment from `data_offset`), without layout or
+/// patching.
 pub fn copy_bodies(pieces: &[&StencilGroup], buf: &mut [u8], data_offset: usize) {
     let (mut code, mut data) = (0usize, data_offset);
     for group in pieces {
         buf[code..code + group.code.body.len()].copy_from_slice(group.code.body);
-        data = data.next_multiple_of(8);
+        data = data.next_multiple_of(group.data_align as usize);
         buf[data..data + group.data.body.len()].copy_from_slice(group.data.body);
         code += group.code.len as usize;
         data += group.data.len as usize;

@@ -12,6 +12,7 @@
 //! // x86-64: `movabs rax, OPERAND0; ret`, by hand (tables are usually generated).
 //! static GROUPS: &[StencilGroup] = &[StencilGroup {
 //!     name: "const",
+//!     data_align: 8,
 //!     code: Stencil {
 //!         len: 11,
 //!         body: &[0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xC3],

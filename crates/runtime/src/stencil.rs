@@ -45,6 +45,10 @@ pub struct StencilGroup {
     pub code: Stencil,
     /// Copied once per instruction into the data pages (constants, GOT slots).
     pub data: Stencil,
+    /// What the data copy's address must be a multiple of: a power of two, at most 4096 (the
+    /// extraction records the largest alignment of the group's data sections, at least 8), so
+    /// that constants the code loads with aligned instructions (SSE masks) are aligned.
+    pub data_align: u32,
 }
 
 /// A complete generated table for one target.

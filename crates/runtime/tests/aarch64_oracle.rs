@@ -211,6 +211,8 @@ fn unpaired_got_loads_and_local_data_pages() {
         &mut seen,
     );
     compare("lookup", &[], values(1, CODE), &mut seen);
+    // `ldr q` from `.rodata.cst16`: a 128-bit low-12 offset, scaled by 16.
+    compare("vector_add", &[], values(1, CODE), &mut seen);
     assert!(
         seen.exact_holes.contains(&PatchKind::Aarch64Page21r),
         "{seen:?}"

@@ -57,23 +57,24 @@ fn link(target: Target, name: &str, object: &[u8], code_len: u64, v: Values) -> 
     }
 }
 
-/// Where a Mach-O object's first data section lands in its data stencil: CPython's layout
-/// keeps the object's gap between the end of the code and that section.
+/// Where a Mach-O object's first data section lands in its data stencil: the aligned layout
+/// starts the data at that section's address rounded down to the largest alignment of the data
+/// sections.
 fn data_section_offset(target: Target, object: &[u8]) -> u64 {
     use object::{Object, ObjectSection, SectionKind};
     if target.format() != Format::MachO {
         return 0;
     }
     let file = object::File::parse(object).unwrap();
-    let (code, data): (Vec<_>, Vec<_>) = file
+    let data: Vec<_> = file
         .sections()
-        .filter(|s| s.size() > 0)
-        .partition(|s| s.kind() == SectionKind::Text);
-    let code_end = code.iter().map(|s| s.address() + s.size()).max().unwrap();
+        .filter(|s| s.size() > 0 && s.kind() != SectionKind::Text)
+        .collect();
+    let align = data.iter().map(|s| s.align()).fold(1, u64::max);
     data.iter()
         .map(|s| s.address())
         .min()
-        .map_or(0, |start| start - code_end)
+        .map_or(0, |start| start % align)
 }
 
 /// The address an AArch64 `ADRP` + low-12 instruction pair at `adrp`, `at` addresses.
@@ -107,10 +108,10 @@ fn compare(target: Target, name: &str, v: Values, seen: &mut Seen) {
     let (ours, data_offset) = support::emit_alone(table, name, v, base, None);
     // References into data sections must reach the same offset into the same section: the
     // linker places the section at its own address, the emitter at `data_offset` plus the gap
-    // CPython's layout keeps before it.
+    // the aligned layout keeps before it.
     let section_offset = data_section_offset(target, &object);
     let our_section = base + data_offset as u64 + section_offset;
-    let their_section = [".rdata", "__const"]
+    let their_section = [".rdata", "__const", "__literals"]
         .into_iter()
         .find_map(|n| linked.section(n).filter(|(a, _)| *a > base));
     let word_size = if target == Target::I686PcWindowsMsvc {
@@ -368,6 +369,8 @@ fn macho_x86_64_matches_ld64_lld() {
 fn macho_aarch64_matches_ld64_lld() {
     let t = Target::Aarch64AppleDarwin;
     let mut seen = all_forms(t, 0x1234_5678_9ABC);
+    // A 16-byte literal, its section 16-aligned in the object and in the data stencil.
+    compare(t, "vector_add", values(7, 0), &mut seen);
     compare(t, "far_data", values(0x1234_5678_9ABC, 0), &mut seen);
     compare(t, "call_helper", values(0, 0x10_0000), &mut seen);
     compare(t, "call_helper", values(0, 1 << 40), &mut seen);
@@ -388,6 +391,8 @@ fn macho_aarch64_matches_ld64_lld() {
 fn coff_x86_64_matches_lld_link() {
     let t = Target::X86_64PcWindowsMsvc;
     let mut seen = all_forms(t, 0x1122_3344_5566_7788);
+    // A 16-byte literal, its section 16-aligned in the object and in the data stencil.
+    compare(t, "vector_add", values(7, 0), &mut seen);
     compare(t, "call_helper", values(0, 0x5000_0000), &mut seen);
     compare(t, "call_helper", values(0, 0x7FFF_0000_0000), &mut seen);
     assert_has(
@@ -413,6 +418,8 @@ fn coff_i686_matches_lld_link() {
 fn coff_aarch64_matches_lld_link() {
     let t = Target::Aarch64PcWindowsMsvc;
     let mut seen = all_forms(t, 0x1234_5678_9ABC);
+    // A 16-byte literal, its section 16-aligned in the object and in the data stencil.
+    compare(t, "vector_add", values(7, 0), &mut seen);
     compare(t, "far_data", values(0x1234_5678_9ABC, 0), &mut seen);
     compare(t, "call_helper", values(0, 0x5000_0000), &mut seen);
     // COFF has one ADRP relocation (PAGEBASE_REL21) for data and imports alike.

@@ -12,6 +12,7 @@ use patchjit::{
 static GROUPS: &[StencilGroup] = &[
     StencilGroup {
         name: "load",
+        data_align: 8,
         code: Stencil {
             len: 15,
             body: &[0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xE9],
@@ -40,6 +41,7 @@ static GROUPS: &[StencilGroup] = &[
     },
     StencilGroup {
         name: "ret",
+        data_align: 8,
         code: Stencil {
             len: 1,
             body: &[0xC3],

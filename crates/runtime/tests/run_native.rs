@@ -39,6 +39,8 @@ const TEMPLATES: &[&str] = &[
     "ret",
     "error_exit",
     "scale",
+    "add_data8",
+    "vector_add",
 ];
 
 fn table() -> &'static StencilTable {
@@ -187,6 +189,43 @@ fn error_target_and_error_exit() {
             expected,
             "start {start}"
         );
+    }
+}
+
+/// A group whose data needs 16 bytes of alignment (a vector constant that clang loads with an
+/// instruction that needs it aligned) after groups with 8 bytes of data: the extraction records
+/// the alignment and the emitter honours it, in fresh pages, an arena and the code heap. With
+/// 8-byte data placement every `vector_add` here would find its constant on an odd multiple of
+/// 8 (x86-64: a fault; AArch64: an offset `ldr q` cannot encode).
+#[test]
+fn vector_constants_stay_aligned_after_odd_data() {
+    let group = |name: &str| table().groups.iter().find(|g| g.name == name).unwrap();
+    assert_eq!(group("vector_add").data_align, 16);
+    assert_eq!(
+        (group("add_data8").data.len, group("add_data8").data_align),
+        (8, 8)
+    );
+    let placements = [
+        Placement::Anywhere,
+        Placement::Arena(Arena::new(1 << 20).unwrap()),
+        Placement::Heap(CodeHeap::new(1 << 20).unwrap()),
+    ];
+    for placement in placements {
+        for x in [-3i64, 0, 41] {
+            let mut p = Program::new();
+            p.push("load", x);
+            let mut expected = x;
+            for _ in 0..3 {
+                p.push("add_data8", 0);
+                p.push("vector_add", 0);
+                expected = 2 * (expected + 7) + 3000;
+            }
+            let options = Options {
+                placement: placement.clone(),
+                ..Options::default()
+            };
+            assert_eq!(p.finish(&options).run().0, expected, "x = {x}");
+        }
     }
 }
 

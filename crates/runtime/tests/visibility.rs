@@ -21,6 +21,7 @@ const EMPTY: Stencil = Stencil {
 static GROUPS: &[StencilGroup] = &[
     StencilGroup {
         name: "set",
+        data_align: 8,
         code: Stencil {
             len: 10,
             body: &[0xB8, 0, 0, 0, 0, 0xE9],
@@ -45,6 +46,7 @@ static GROUPS: &[StencilGroup] = &[
     },
     StencilGroup {
         name: "trap",
+        data_align: 8,
         code: Stencil {
             len: 2,
             body: &[0xCC, 0xC3],
@@ -54,6 +56,7 @@ static GROUPS: &[StencilGroup] = &[
     },
     StencilGroup {
         name: "ret",
+        data_align: 8,
         code: Stencil {
             len: 1,
             body: &[0xC3],

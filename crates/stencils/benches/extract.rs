@@ -63,6 +63,7 @@ fn bench(c: &mut Criterion) {
         .collect();
     let options = Options {
         custom_values: vec!["COUNTER".to_string()],
+        ..Default::default()
     };
     // Both routes must work, and agree, on the corpus before anything is timed.
     let mut groups = 0;

@@ -297,6 +297,7 @@ mod tests {
                 data: Stencil::default(),
                 data_section_len: 0,
                 got_offset: 0,
+                data_align: 8,
                 trampolines: vec![],
             }],
             trampoline_symbols: vec![],

@@ -32,16 +32,32 @@ use crate::error::Error;
 use patchjit_vocab::{Arch, Format, PatchKind, RelocKind, Target};
 
 use crate::hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
-use crate::limits::{check_stencil_bytes, MAX_MACHO_GAP};
+use crate::limits::{check_stencil_bytes, MAX_DATA_ALIGN, MAX_MACHO_GAP};
 use crate::object_file::read_object;
 use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind};
 
-/// Client choices that change how symbols become holes.
+/// Client choices that change how symbols become holes and how data is laid out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// Client-defined hole values: a symbol `_JIT_<NAME>` with `NAME` listed here becomes a hole
     /// with value [`HoleValue::Custom`]`(NAME)` instead of an external symbol.
     pub custom_values: Vec<String>,
+    /// How a group's data sections are placed in its data stencil.
+    pub data_layout: DataLayout,
+}
+
+/// How a group's data sections are placed in its data stencil.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DataLayout {
+    /// Every data section at a multiple of its alignment, and the group's
+    /// [`StencilGroup::data_align`] the largest of them (at least 8): code may load its
+    /// constants with instructions that need them aligned (clang's SSE masks in
+    /// `.rodata.cst16`, AArch64's scaled 128-bit loads).
+    #[default]
+    Aligned,
+    /// CPython 3.14's `Tools/jit`: sections back to back (Mach-O: from the end of the code)
+    /// and `data_align` 8, so that `jit_stencils.h` comes out byte-identical to CPython's.
+    Cpython,
 }
 
 /// Extracts the groups of already-parsed objects, all named `file` (errors, and the group name
@@ -364,6 +380,7 @@ fn macho_atoms(file: &str, object: &ObjectSections) -> Result<ObjectSections, Er
                 name: section.name.clone(),
                 kind: SectionKind::Code,
                 address: pair[0],
+                align: section.align,
                 bytes: section.bytes[from as usize..to as usize].to_vec(),
                 symbols: section
                     .symbols
@@ -382,7 +399,8 @@ fn macho_atoms(file: &str, object: &ObjectSections) -> Result<ObjectSections, Er
 }
 
 /// Gives a Mach-O group's atoms fresh addresses: its code contiguous from 0 (own atom first,
-/// instruction-aligned), then its data sections moved down as one block to follow the code,
+/// instruction-aligned), then its data sections moved down as one block to follow the code
+/// (by a multiple of their largest alignment),
 /// symbols moved with their sections. Relative layout inside each section is unchanged.
 fn macho_relayout<'a>(
     object: &ObjectSections,
@@ -409,9 +427,15 @@ fn macho_relayout<'a>(
         out.push(moved(section, cursor));
         cursor += section.bytes.len() as u64;
     }
+    // Moved by a multiple of the largest alignment, so that each keeps its own.
+    let align = data.iter().map(|s| s.align).max().unwrap_or(1);
     let data_start = data.iter().map(|s| s.address).min().unwrap_or(cursor);
+    let (from, to) = (
+        data_start - data_start % align,
+        cursor.next_multiple_of(align),
+    );
     for section in data {
-        out.push(moved(section, section.address - data_start + cursor));
+        out.push(moved(section, section.address - from + to));
     }
     out
 }
@@ -475,6 +499,14 @@ struct Builder<'a> {
     name: &'a str,
     code: Part,
     data: Part,
+    /// What the data stencil's start must be aligned to (see [`DataLayout`]).
+    data_align: u64,
+    /// [`DataLayout::Aligned`]: the largest alignment of the group's data sections (1 with
+    /// none), which each data offset keeps.
+    sections_align: u64,
+    /// Mach-O: the object address that data offset 0 stands for, fixed by the first data
+    /// section.
+    macho_data_origin: Option<u64>,
     /// Names (and Mach-O section names) defined in the group.
     table: HashMap<String, (Base, u64)>,
     /// The name a section-relative relocation (by section index) is resolved by, as CPython
@@ -500,6 +532,9 @@ impl<'a> Builder<'a> {
             name,
             code: Part::default(),
             data: Part::default(),
+            data_align: 8,
+            sections_align: 1,
+            macho_data_origin: None,
             table: HashMap::new(),
             section_names: HashMap::new(),
         }
@@ -535,6 +570,18 @@ impl<'a> Builder<'a> {
                 Format::Elf | Format::Coff => &section.name,
             };
             self.section_names.insert(section.index, name.to_string());
+        }
+        if self.options.data_layout == DataLayout::Aligned {
+            for section in plan.sections.iter().filter(|s| s.kind == SectionKind::Data) {
+                if section.align > MAX_DATA_ALIGN {
+                    return Err(self.invalid(format!(
+                        "data section {} needs {}-byte alignment, more than a page                          ({MAX_DATA_ALIGN} bytes) can guarantee",
+                        section.name, section.align
+                    )));
+                }
+                self.sections_align = self.sections_align.max(section.align);
+            }
+            self.data_align = self.sections_align.max(8);
         }
         for section in &plan.sections {
             match self.target.format() {
@@ -591,12 +638,23 @@ impl<'a> Builder<'a> {
             data,
             data_section_len,
             got_offset,
+            data_align: self.data_align,
             trampolines,
         })
     }
 
-    /// ELF: sections in order, no padding; later symbol definitions overwrite earlier ones.
+    /// [`DataLayout::Aligned`]: zeros up to `section`'s alignment before a data section.
+    fn align_data(&mut self, section: &Section) {
+        if section.kind == SectionKind::Data && self.options.data_layout == DataLayout::Aligned {
+            let body = &mut self.data.body;
+            body.resize(body.len().next_multiple_of(section.align as usize), 0);
+        }
+    }
+
+    /// ELF: sections in order (data sections aligned, see [`DataLayout`]); later symbol
+    /// definitions overwrite earlier ones.
     fn add_elf(&mut self, section: &Section) -> Result<(), Error> {
+        self.align_data(section);
         let base = Base::from(section.kind);
         let start = self.body(base).body.len() as u64;
         self.table
@@ -612,8 +670,10 @@ impl<'a> Builder<'a> {
         self.add_holes(section, base, start)
     }
 
-    /// COFF: sections in order, no padding; the first definition of a name wins.
+    /// COFF: sections in order (data sections aligned, see [`DataLayout`]); the first
+    /// definition of a name wins.
     fn add_coff(&mut self, section: &Section) -> Result<(), Error> {
+        self.align_data(section);
         let base = Base::from(section.kind);
         let start = self.body(base).body.len() as u64;
         self.body(base).body.extend_from_slice(&section.bytes);
@@ -628,30 +688,47 @@ impl<'a> Builder<'a> {
         self.add_holes(section, base, start)
     }
 
-    /// Mach-O: one address space, code first; gaps are zero-filled. A section's own name
-    /// (one `_` removed) resolves to `(CODE, address)` for code but `(DATA, code length)` for
-    /// data, as in CPython 3.14.7. Replicated for identical output, although it misplaces
-    /// non-extern `X86_64_RELOC_SIGNED` references into data (x86-64 string literals: the
-    /// stored displacement already encodes the target address, so adding the code length
-    /// overshoots); clang emits those only on x86-64 Darwin.
+    /// Mach-O: one address space, code first; gaps are zero-filled. Data offset 0 stands for
+    /// the end of the code ([`DataLayout::Cpython`]) or for the first data section's address
+    /// rounded down to the largest data section alignment ([`DataLayout::Aligned`]: every section
+    /// keeps the alignment its address has). A section's own name (one `_` removed) resolves
+    /// to `(CODE, address)` for code but to the object address twice the code length for
+    /// data (`(DATA, code length)` in CPython 3.14.7's layout). Replicated for identical
+    /// output, although it misplaces non-extern `X86_64_RELOC_SIGNED` references into data
+    /// (x86-64 string literals: the stored displacement already encodes the target address,
+    /// so adding the code length overshoots); clang emits those only on x86-64 Darwin.
     fn add_macho(&mut self, section: &Section) -> Result<(), Error> {
         let code_len = self.code.body.len() as u64;
-        let filled = code_len + self.data.body.len() as u64;
-        if section.address < filled {
+        let base = Base::from(section.kind);
+        let (start, filled) = match (base, self.macho_data_origin) {
+            (Base::Code, None) => (0, code_len),
+            (Base::Data, Some(origin)) => (origin, origin + self.data.body.len() as u64),
+            (Base::Data, None) => {
+                let origin = match self.options.data_layout {
+                    DataLayout::Cpython => code_len,
+                    DataLayout::Aligned => section.address - section.address % self.sections_align,
+                };
+                self.macho_data_origin = Some(origin);
+                (origin, code_len)
+            }
+            (Base::Code, Some(origin)) => (0, origin + self.data.body.len() as u64),
+        };
+        let code_after_data = base == Base::Code && !self.data.body.is_empty();
+        if section.address < filled || code_after_data {
             return Err(self.invalid(format!(
                 "Mach-O section {} at {:#x} overlaps earlier sections (ending at {filled:#x}); \
                  code sections must come first",
                 section.name, section.address
             )));
         }
-        let base = Base::from(section.kind);
-        let (start, named) = match base {
-            Base::Code => (0, (Base::Code, section.address)),
-            Base::Data => (code_len, (Base::Data, code_len)),
+        let named = match base {
+            Base::Code => (Base::Code, section.address),
+            Base::Data => (Base::Data, (2 * code_len).wrapping_sub(start)),
         };
         self.table
             .insert(macho_section_name(&section.name).to_string(), named);
-        let gap = section.address - filled;
+        let body_end = start + self.body(base).body.len() as u64;
+        let gap = section.address - body_end;
         if gap > MAX_MACHO_GAP {
             return Err(self.invalid(format!(
                 "Mach-O section {} at {:#x} leaves a gap of {gap:#x} bytes after the previous one",

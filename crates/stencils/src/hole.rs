@@ -38,7 +38,8 @@ pub struct Stencil {
 
 /// The code and data stencils of one operation (one template function), after CPython 3.14's
 /// post-processing: trailing jump to the continuation removed, code NOP-padded to the target's
-/// alignment, data zero-padded to 8 and followed by one 8-byte GOT slot per GOT symbol (each
+/// alignment, data sections at their alignment ([`crate::DataLayout`]), data zero-padded to 8
+/// and followed by one 8-byte GOT slot per GOT symbol (each
 /// with its own `R_X86_64_64`/[`PatchKind::Abs64`] hole), and ADRP + LDR pairs folded (see
 /// [`Stencil::holes`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +56,9 @@ pub struct StencilGroup {
     pub data_section_len: usize,
     /// Offset of the first GOT slot in `data.body` (equal to its length when there are none).
     pub got_offset: usize,
+    /// What the data's start must be aligned to: a power of two from 8 (the GOT slots) to
+    /// 4096 (a page); see [`crate::DataLayout`].
+    pub data_align: u64,
     /// Ordinals (into [`Extraction::trampoline_symbols`]) of the trampolines this group may need.
     pub trampolines: Vec<u32>,
 }

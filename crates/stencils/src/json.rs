@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! {"target": "...", "trampoline_symbols": [...], "groups": [{"name": "...",
-//!   "code": {"size": N, "bytes": "<hex>", "holes": [H, ...]}, "data": {...}, "trampolines": [...]}]}
+//!   "code": {"size": N, "bytes": "<hex>", "holes": [H, ...]}, "data": {...}, "trampolines": [...],
+//!   "data_align": N}]}
 //! H = {"offset": N, "kind": "R_X86_64_64", "value": "OPARG", "symbol": null | "name",
 //!      "addend": N, "func": "patch_64"}
 //! ```
+//!
+//! `data_align` came last, so readers of the older form see only a new key; [`from_json`] takes
+//! its absence as 8, what every group had before.
 //!
 //! The schema is the serde structs below (keys in field order); the layout — `": "` and `", "`
 //! separators, one group per line — is [`Spaced`], so the same extraction always gives the same
@@ -42,6 +46,13 @@ struct JsonGroup {
     code: JsonStencil,
     data: JsonStencil,
     trampolines: Vec<u32>,
+    #[serde(default = "eight")]
+    data_align: u64,
+}
+
+/// `data_align` of a document written before it existed.
+fn eight() -> u64 {
+    8
 }
 
 #[derive(Serialize, Deserialize)]
@@ -140,6 +151,7 @@ pub fn to_json(extraction: &Extraction, target: Target) -> String {
             code: json_stencil(&group.code),
             data: json_stencil(&group.data),
             trampolines: group.trampolines.clone(),
+            data_align: group.data_align,
         }));
     }
     out.push_str("\n]}\n");
@@ -164,7 +176,15 @@ pub fn from_json(file: &str, json: &str) -> Result<(Target, Extraction), Error> 
         let data = read_stencil(group.data, &bad)?;
         // The GOT layout is not part of the schema: treat the whole data body as section bytes.
         let got_offset = data.body.len();
+        let data_align = group.data_align;
+        if !data_align.is_power_of_two() || !(8..=4096).contains(&data_align) {
+            return Err(bad(format!(
+                "group {:?}: \"data_align\" {data_align} is not a power of two from 8 to 4096",
+                group.name
+            )));
+        }
         groups.push(StencilGroup {
+            data_align,
             name: group.name,
             data_section_len: got_offset,
             got_offset,

@@ -32,7 +32,7 @@ mod site;
 pub use clang::ClangArgs;
 pub use error::Error;
 pub use fallthrough::fall_through;
-pub use group::{extract, extract_files, extract_objects, Options};
+pub use group::{extract, extract_files, extract_objects, DataLayout, Options};
 pub use hole::{Extraction, Hole, HoleValue, Stencil, StencilGroup};
 pub use json::{from_json, to_json};
 pub use object_file::read_object;

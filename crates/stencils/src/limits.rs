@@ -15,6 +15,10 @@ pub(crate) const MAX_STENCIL_BYTES: u64 = 16 << 20;
 /// Largest zero-filled gap accepted between Mach-O sections (alignment gaps are a few bytes).
 pub(crate) const MAX_MACHO_GAP: u64 = 1 << 20;
 
+/// Largest data section alignment honoured: data lands on pages of their own, so a page's
+/// 4 KiB is what every platform's mapping can guarantee.
+pub(crate) const MAX_DATA_ALIGN: u64 = 4096;
+
 /// Refuses group `group` of `file` when adding `section` brings the object's stencils to `total`
 /// bytes, over [`MAX_STENCIL_BYTES`].
 pub(crate) fn check_stencil_bytes(

@@ -16,7 +16,9 @@ use patchjit_vocab::{Arch, Format, RelocKind, Target};
 
 use crate::error::{malformed, Error};
 use crate::limits::ZeroFill;
-use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
+use crate::sections::{
+    alignment, ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol,
+};
 use crate::site::{symbol_name, RelocSite};
 
 /// Parses one object file. `file` names it in errors. With `target: None` the target is
@@ -165,6 +167,7 @@ impl Reader<'_> {
                 name: name.to_string(),
                 kind,
                 address: section.address(),
+                align: alignment(file, name, section.align())?,
                 bytes,
                 symbols,
                 relocations,

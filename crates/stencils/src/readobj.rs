@@ -17,7 +17,9 @@ use patchjit_vocab::{Arch, Format, RelocKind, Target};
 
 use crate::error::{malformed, Error};
 use crate::limits::ZeroFill;
-use crate::sections::{ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol};
+use crate::sections::{
+    alignment, ObjectSections, RelocTarget, Relocation, Section, SectionKind, Symbol,
+};
 use crate::site::{symbol_name, RelocSite};
 
 /// Parses `llvm-readobj` JSON output for one object compiled for `target`. `file` names it in
@@ -364,6 +366,7 @@ impl Reader<'_> {
                 name: name.to_string(),
                 kind,
                 address: section.get("Address")?.u64()?,
+                align: alignment(self.file, name, section.get("AddressAlignment")?.u64()?)?,
                 bytes,
                 symbols,
                 relocations,
@@ -468,6 +471,15 @@ impl Reader<'_> {
                     SectionKind::Data
                 },
                 address: section.get("Address")?.u64()?,
+                // The log2 of the alignment (read as the object crate does: 2^64 and up is 0).
+                align: alignment(
+                    self.file,
+                    name,
+                    match section.get("Alignment")?.u64()? {
+                        log2 @ 0..64 => 1 << log2,
+                        _ => 0,
+                    },
+                )?,
                 bytes,
                 symbols,
                 relocations,
@@ -568,6 +580,7 @@ impl Reader<'_> {
                 name: name.to_string(),
                 kind,
                 address: virtual_address,
+                align: alignment(self.file, name, coff_alignment(characteristics))?,
                 bytes,
                 symbols,
                 relocations,
@@ -577,5 +590,14 @@ impl Reader<'_> {
             target: self.target,
             sections: out,
         })
+    }
+}
+
+/// A COFF section's alignment from its `IMAGE_SCN_ALIGN_*` bits (20-23: log2 + 1), with the
+/// object crate's default of 16 where they are unset or out of range.
+fn coff_alignment(characteristics: u64) -> u64 {
+    match (characteristics >> 20) & 0xf {
+        n @ 1..=14 => 1 << (n - 1),
+        _ => 16,
     }
 }

@@ -5,6 +5,8 @@
 use patchjit_vocab::RelocKind;
 use patchjit_vocab::Target;
 
+use crate::error::{malformed, Error};
+
 /// What a section contributes to a stencil group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SectionKind {
@@ -69,6 +71,10 @@ pub struct Section {
     pub kind: SectionKind,
     /// Mach-O: the section's address in the object's single address space; 0 elsewhere.
     pub address: u64,
+    /// Alignment its start needs, in bytes: a power of two (1 where the format says 0). A
+    /// data section's is honoured in its group's data (e.g. the 16-byte SSE constants clang
+    /// loads with aligned instructions); code sections are laid back to back regardless.
+    pub align: u64,
     /// Contents (zeros for BSS).
     pub bytes: Vec<u8>,
     /// In the order the file lists them.
@@ -84,4 +90,17 @@ pub struct ObjectSections {
     pub target: Target,
     /// The allocated sections in file order (debug info and other unloaded sections left out).
     pub sections: Vec<Section>,
+}
+
+/// A section's alignment as both readers take it: 0 (no constraint) is 1; anything else must
+/// be a power of two.
+pub(crate) fn alignment(file: &str, section: &str, raw: u64) -> Result<u64, Error> {
+    match raw {
+        0 => Ok(1),
+        a if a.is_power_of_two() => Ok(a),
+        a => Err(malformed(
+            file,
+            format!("section {section}: alignment {a} is not a power of two"),
+        )),
+    }
 }

@@ -94,6 +94,7 @@ fn unknown_jit_symbols_are_external_without_custom_values() {
     assert_eq!(hole.symbol.as_deref(), Some("_JIT_COUNTER"));
     let with = Options {
         custom_values: vec!["COUNTER".to_string()],
+        ..Default::default()
     };
     let extraction = extract_objects(&[("holes.o", &bytes)], Some(target), &with).unwrap();
     let hole = extraction.groups[0]
@@ -232,6 +233,7 @@ fn synthetic(
             name: ".text".to_string(),
             kind: SectionKind::Code,
             address: 0,
+            align: 4,
             bytes: words.iter().flat_map(|w| w.to_le_bytes()).collect(),
             symbols: vec![Symbol {
                 name: "_JIT_ENTRY".to_string(),

@@ -132,6 +132,7 @@ fn every_listed_relocation_becomes_a_hole() {
             let bytes = object.bytes();
             let options = Options {
                 custom_values: vec!["COUNTER".to_string()],
+                ..Default::default()
             };
             let extraction = extract_objects(&[("t.o", &bytes)], Some(target), &options)
                 .unwrap_or_else(|e| panic!("{template}.c for {target}: {e}"));

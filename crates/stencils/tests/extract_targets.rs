@@ -5,7 +5,7 @@
 
 mod common;
 
-use patchjit_stencils::{extract_objects, Error, Extraction, Options, Target};
+use patchjit_stencils::{extract_objects, DataLayout, Error, Extraction, Options, Target};
 
 /// Flags of each template: `multi.c` is the one compiled with function and data sections.
 fn flags(template: &str) -> &'static [&'static str] {
@@ -18,6 +18,7 @@ fn flags(template: &str) -> &'static [&'static str] {
 fn options() -> Options {
     Options {
         custom_values: vec!["COUNTER".to_string()],
+        ..Default::default()
     }
 }
 
@@ -97,7 +98,7 @@ group calls code=52 data=16 sections=5 got=8 trampolines=[]
         target,
         "multi",
         "\
-group first code=67 data=40 sections=38 got=40 trampolines=[]
+group first code=67 data=40 sections=38 got=40 trampolines=[] align=16
   code 0x6 R_X86_64_PLT32 CODE +0x29 patch_32r
   code 0x13 R_X86_64_64 DATA +0x20 patch_64
   code 0x29 R_X86_64_PLT32 CONTINUE -0x4 patch_32r
@@ -107,13 +108,13 @@ group second code=37 data=16 sections=8 got=8 trampolines=[]
   code 0x14 R_X86_64_GOTPCRELX DATA +0x4 patch_x86_64_32rx
   code 0x21 R_X86_64_PLT32 JUMP_TARGET -0x4 patch_32r
   data 0x8 R_X86_64_64 ZERO &ext patch_64
-group third code=106 data=48 sections=46 got=48 trampolines=[]
+group third code=106 data=48 sections=48 got=48 trampolines=[] align=16
   code 0x10 R_X86_64_PLT32 CODE +0x50 patch_32r
   code 0x1e R_X86_64_64 DATA +0x20 patch_64
   code 0x39 R_X86_64_PLT32 CONTINUE -0x4 patch_32r
-  code 0x3f R_X86_64_64 DATA +0x26 patch_64
+  code 0x3f R_X86_64_64 DATA +0x28 patch_64
   code 0x5d R_X86_64_64 DATA patch_64
-  data 0x26 R_X86_64_64 ZERO &second patch_64
+  data 0x28 R_X86_64_64 ZERO &second patch_64
 ",
     );
 }
@@ -191,7 +192,7 @@ group second code=64 data=16 sections=8 got=8 trampolines=[]
   code 0x28 R_AARCH64_LDST64_ABS_LO12_NC DATA patch_aarch64_12
   code 0x38 R_AARCH64_JUMP26 JUMP_TARGET patch_aarch64_26r
   data 0x8 R_X86_64_64 ZERO &ext patch_64
-group third code=184 data=64 sections=46 got=48 trampolines=[]
+group third code=184 data=64 sections=48 got=48 trampolines=[]
   code 0x34 R_AARCH64_CALL26 CODE +0x9c patch_aarch64_26r
   code 0x3c R_AARCH64_ADR_PREL_PG_HI21 DATA +0x20 patch_aarch64_21r
   code 0x40 R_AARCH64_ADD_ABS_LO12_NC DATA +0x20 patch_aarch64_12
@@ -199,8 +200,8 @@ group third code=184 data=64 sections=46 got=48 trampolines=[]
   code 0x60 R_AARCH64_ADR_GOT_PAGE DATA +0x30 patch_aarch64_33rx
   code 0x9c R_AARCH64_ADR_GOT_PAGE DATA +0x38 patch_aarch64_21rx
   code 0xa8 R_AARCH64_LD64_GOT_LO12_NC DATA +0x38 patch_aarch64_12x
-  data 0x26 R_AARCH64_ABS64 ZERO &second patch_64
-  data 0x30 R_X86_64_64 DATA +0x26 patch_64
+  data 0x28 R_AARCH64_ABS64 ZERO &second patch_64
+  data 0x30 R_X86_64_64 DATA +0x28 patch_64
   data 0x38 R_X86_64_64 DATA patch_64
 ",
     );
@@ -255,7 +256,7 @@ group calls code=49 data=24 sections=5 got=8 trampolines=[]
         target,
         "multi",
         "\
-group first code=80 data=48 sections=46 got=48 trampolines=[]
+group first code=80 data=48 sections=46 got=48 trampolines=[] align=16
   code 0x9 X86_64_RELOC_BRANCH CODE +0x2c patch_32r
   code 0x17 X86_64_RELOC_SIGNED DATA +0x24 patch_32r
   code 0x29 X86_64_RELOC_BRANCH CONTINUE -0x4 patch_32r
@@ -267,7 +268,7 @@ group second code=48 data=16 sections=8 got=8 trampolines=[]
   code 0x18 X86_64_RELOC_SIGNED DATA -0x4 patch_32r
   code 0x22 X86_64_RELOC_BRANCH JUMP_TARGET -0x4 patch_32r
   data 0x8 R_X86_64_64 ZERO &ext patch_64
-group third code=117 data=48 sections=46 got=48 trampolines=[]
+group third code=117 data=48 sections=46 got=48 trampolines=[] align=16
   code 0x15 X86_64_RELOC_BRANCH CODE +0x51 patch_32r
   code 0x24 X86_64_RELOC_SIGNED DATA +0x24 patch_32r
   code 0x3b X86_64_RELOC_BRANCH CONTINUE -0x4 patch_32r
@@ -413,7 +414,7 @@ group calls code=53 data=32 sections=5 got=8 trampolines=[]
         target,
         "multi",
         "\
-group first code=69 data=48 sections=38 got=40 trampolines=[]
+group first code=69 data=48 sections=38 got=40 trampolines=[] align=16
   code 0x9 IMAGE_REL_AMD64_REL32 CODE +0x2e patch_x86_64_32rx
   code 0x17 IMAGE_REL_AMD64_REL32 DATA +0x1c patch_x86_64_32rx
   code 0x2e IMAGE_REL_AMD64_REL32 DATA +0x24 patch_x86_64_32rx
@@ -426,13 +427,13 @@ group second code=43 data=24 sections=8 got=8 trampolines=[]
   code 0x27 IMAGE_REL_AMD64_REL32 DATA +0xc patch_x86_64_32rx
   data 0x8 R_X86_64_64 ZERO &ext patch_64
   data 0x10 R_X86_64_64 JUMP_TARGET patch_64
-group third code=253 data=56 sections=46 got=48 trampolines=[]
+group third code=253 data=56 sections=48 got=48 trampolines=[] align=16
   code 0x5f IMAGE_REL_AMD64_REL32 CODE +0xe6 patch_x86_64_32rx
   code 0x6e IMAGE_REL_AMD64_REL32 DATA +0x1c patch_x86_64_32rx
   code 0x86 IMAGE_REL_AMD64_REL32 DATA +0x2c patch_x86_64_32rx
-  code 0x8d IMAGE_REL_AMD64_REL32 DATA +0x22 patch_x86_64_32rx
+  code 0x8d IMAGE_REL_AMD64_REL32 DATA +0x24 patch_x86_64_32rx
   code 0xf4 IMAGE_REL_AMD64_REL32 DATA -0x4 patch_x86_64_32rx
-  data 0x26 IMAGE_REL_AMD64_ADDR64 ZERO &second patch_64
+  data 0x28 IMAGE_REL_AMD64_ADDR64 ZERO &second patch_64
   data 0x30 R_X86_64_64 CONTINUE patch_64
 ",
     );
@@ -520,16 +521,16 @@ group second code=64 data=24 sections=8 got=8 trampolines=[]
   code 0x28 IMAGE_REL_ARM64_PAGEBASE_REL21 DATA +0x10 patch_aarch64_33rx
   data 0x8 R_X86_64_64 ZERO &ext patch_64
   data 0x10 R_X86_64_64 JUMP_TARGET patch_64
-group third code=184 data=56 sections=46 got=48 trampolines=[]
+group third code=184 data=56 sections=48 got=48 trampolines=[]
   code 0x30 IMAGE_REL_ARM64_BRANCH26 CODE +0x9c patch_aarch64_26r
   code 0x38 IMAGE_REL_ARM64_PAGEBASE_REL21 DATA +0x20 patch_aarch64_21rx
   code 0x3c IMAGE_REL_ARM64_PAGEOFFSET_12A DATA +0x20 patch_aarch64_12
   code 0x58 IMAGE_REL_ARM64_PAGEBASE_REL21 DATA +0x30 patch_aarch64_33rx
-  code 0x64 IMAGE_REL_ARM64_PAGEBASE_REL21 DATA +0x26 patch_aarch64_21rx
-  code 0x6c IMAGE_REL_ARM64_PAGEOFFSET_12L DATA +0x26 patch_aarch64_12x
+  code 0x64 IMAGE_REL_ARM64_PAGEBASE_REL21 DATA +0x28 patch_aarch64_21rx
+  code 0x6c IMAGE_REL_ARM64_PAGEOFFSET_12L DATA +0x28 patch_aarch64_12x
   code 0x9c IMAGE_REL_ARM64_PAGEBASE_REL21 DATA patch_aarch64_21rx
   code 0xa0 IMAGE_REL_ARM64_PAGEOFFSET_12A DATA patch_aarch64_12
-  data 0x26 IMAGE_REL_ARM64_ADDR64 ZERO &second patch_64
+  data 0x28 IMAGE_REL_ARM64_ADDR64 ZERO &second patch_64
   data 0x30 R_X86_64_64 CONTINUE patch_64
 ",
     );
@@ -588,13 +589,41 @@ group second code=59 data=8 sections=4 got=8 trampolines=[]
   code 0x18 IMAGE_REL_I386_REL32 ZERO &ext -0x4 patch_x86_64_32rx
   code 0x21 IMAGE_REL_I386_DIR32 DATA patch_32
   code 0x37 IMAGE_REL_I386_REL32 JUMP_TARGET -0x4 patch_x86_64_32rx
-group third code=63 data=32 sections=26 got=32 trampolines=[]
+group third code=63 data=32 sections=28 got=32 trampolines=[]
   code 0x8 IMAGE_REL_I386_REL32 CODE +0x2d patch_x86_64_32rx
   code 0x15 IMAGE_REL_I386_DIR32 DATA +0x10 patch_32
   code 0x22 IMAGE_REL_I386_REL32 CONTINUE -0x4 patch_x86_64_32rx
-  code 0x2b IMAGE_REL_I386_DIR32 DATA +0x16 patch_32
+  code 0x2b IMAGE_REL_I386_DIR32 DATA +0x18 patch_32
   code 0x3a IMAGE_REL_I386_DIR32 DATA patch_32
-  data 0x16 IMAGE_REL_I386_DIR32 ZERO &second patch_32
+  data 0x18 IMAGE_REL_I386_DIR32 ZERO &second patch_32
 ",
     );
+}
+
+/// `DataLayout::Cpython` keeps `Tools/jit`'s packing (CPython's headers must stay
+/// byte-identical): `multi.c`'s 8-aligned pointer table after 38 bytes of strings stays at 0x26
+/// there, where the aligned layout puts it at 0x28, and every group's data alignment is 8.
+#[test]
+fn cpython_layout_packs_data_sections() {
+    let object = common::compile(Target::X86_64UnknownLinuxGnu, "multi", flags("multi"));
+    let extract = |data_layout| {
+        let options = Options {
+            data_layout,
+            ..options()
+        };
+        extract_objects(
+            &[("objects/multi.o", &object)],
+            Some(Target::X86_64UnknownLinuxGnu),
+            &options,
+        )
+        .unwrap()
+    };
+    let third = |e: &Extraction| {
+        let g = e.groups.iter().find(|g| g.name == "third").unwrap();
+        (g.data_section_len, g.data.holes[0].offset, g.data_align)
+    };
+    let cpython = extract(DataLayout::Cpython);
+    assert_eq!(third(&cpython), (46, 0x26, 8));
+    assert!(cpython.groups.iter().all(|g| g.data_align == 8));
+    assert_eq!(third(&extract(DataLayout::Aligned)), (48, 0x28, 16));
 }

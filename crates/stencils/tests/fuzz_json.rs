@@ -54,11 +54,13 @@ fn group() -> impl Strategy<Value = StencilGroup> {
         stencil(),
         stencil(),
         proptest::collection::vec(any::<u32>(), 0..4),
+        3..=12u32,
     )
-        .prop_map(|(name, code, data, trampolines)| StencilGroup {
+        .prop_map(|(name, code, data, trampolines, log2)| StencilGroup {
             name,
             data_section_len: data.body.len(),
             got_offset: data.body.len(),
+            data_align: 1 << log2,
             code,
             data,
             trampolines,

@@ -35,7 +35,8 @@ fn macho_symbol_outside_its_section_is_an_error() {
 
 /// The same fault through the `llvm-readobj` JSON reader: mutated JSON of `multi.c` for
 /// aarch64-apple-darwin whose `__data` address was corrupted (0x252), leaving its symbol
-/// `_second.calls` (0x150) below it.
+/// `_second.calls` (0x150) below it (and `"Alignment"` added to its sections since the reader
+/// needs it).
 #[test]
 fn readobj_json_symbol_outside_its_section_is_an_error() {
     let bytes = input("macho_symbol_outside_section.json");

@@ -19,6 +19,7 @@ fn own_templates() -> PathBuf {
 fn options() -> Options {
     Options {
         custom_values: vec!["COUNTER".to_string()],
+        ..Default::default()
     }
 }
 

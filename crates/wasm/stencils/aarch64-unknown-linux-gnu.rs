@@ -143,6 +143,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op1",
@@ -157,6 +158,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op2",
@@ -171,6 +173,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op3",
@@ -185,6 +188,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op4",
@@ -199,6 +203,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op5",
@@ -213,6 +218,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op6",
@@ -227,6 +233,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op7",
@@ -241,6 +248,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op8",
@@ -255,6 +263,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op9",
@@ -269,6 +278,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op10",
@@ -283,6 +293,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op11",
@@ -297,6 +308,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op12",
@@ -311,6 +323,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op13",
@@ -325,6 +338,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op14",
@@ -339,6 +353,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op15",
@@ -353,6 +368,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op16",
@@ -367,6 +383,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op17",
@@ -381,6 +398,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op18",
@@ -395,6 +413,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op19",
@@ -409,6 +428,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op20",
@@ -423,6 +443,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op21",
@@ -437,6 +458,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op22",
@@ -451,6 +473,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op23",
@@ -465,6 +488,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op24",
@@ -479,6 +503,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op25",
@@ -493,6 +518,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op26",
@@ -507,6 +533,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op27",
@@ -521,6 +548,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op28",
@@ -535,6 +563,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op29",
@@ -549,6 +578,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op30",
@@ -563,6 +593,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op31",
@@ -577,6 +608,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op32",
@@ -591,6 +623,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op33",
@@ -605,6 +638,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op34",
@@ -619,6 +653,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op35",
@@ -633,6 +668,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op36",
@@ -647,6 +683,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op37",
@@ -661,6 +698,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op38",
@@ -675,6 +713,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op39",
@@ -689,6 +728,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op40",
@@ -703,6 +743,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op41",
@@ -717,6 +758,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op42",
@@ -731,6 +773,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op43",
@@ -745,6 +788,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op44",
@@ -759,6 +803,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op45",
@@ -773,6 +818,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op46",
@@ -787,6 +833,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op47",
@@ -801,6 +848,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op48",
@@ -816,6 +864,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op49",
@@ -831,6 +880,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op50",
@@ -846,6 +896,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op51",
@@ -861,6 +912,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op52",
@@ -878,6 +930,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op53",
@@ -895,6 +948,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op54",
@@ -909,6 +963,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op55",
@@ -923,6 +978,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op56",
@@ -937,6 +993,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op57",
@@ -951,6 +1008,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op58",
@@ -965,6 +1023,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op59",
@@ -979,6 +1038,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op60",
@@ -993,6 +1053,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op61",
@@ -1008,6 +1069,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op62",
@@ -1023,6 +1085,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op63",
@@ -1038,6 +1101,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op64",
@@ -1053,6 +1117,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op65",
@@ -1070,6 +1135,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op66",
@@ -1087,6 +1153,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op67",
@@ -1101,6 +1168,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity0_drops0",
@@ -1120,6 +1188,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity0_drops1",
@@ -1139,6 +1208,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity1_drops0",
@@ -1158,6 +1228,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity1_drops1",
@@ -1177,6 +1248,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last0_drops0",
@@ -1196,6 +1268,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last0_drops1",
@@ -1215,6 +1288,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last1_drops0",
@@ -1234,6 +1308,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last1_drops1",
@@ -1253,6 +1328,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last0_drops0",
@@ -1273,6 +1349,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last0_drops1",
@@ -1293,6 +1370,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last1_drops0",
@@ -1312,6 +1390,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last1_drops1",
@@ -1331,6 +1410,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0_drops0",
@@ -1350,6 +1430,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0_drops1",
@@ -1369,6 +1450,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case1_drops0",
@@ -1391,6 +1473,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case1_drops1",
@@ -1413,6 +1496,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case0_drops0",
@@ -1432,6 +1516,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case0_drops1",
@@ -1451,6 +1536,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case1_drops0",
@@ -1473,6 +1559,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case1_drops1",
@@ -1495,6 +1582,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_far",
@@ -1529,6 +1617,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_host",
@@ -1560,6 +1649,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x8, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(0), addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_indirect",
@@ -1604,6 +1694,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_local",
@@ -1638,6 +1729,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide0_empty0",
@@ -1655,6 +1747,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide0_empty1",
@@ -1672,6 +1765,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide1_empty0",
@@ -1690,6 +1784,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide1_empty1",
@@ -1709,6 +1804,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op0",
@@ -1730,6 +1826,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op1",
@@ -1748,6 +1845,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op2",
@@ -1769,6 +1867,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op3",
@@ -1787,6 +1886,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op4",
@@ -1808,6 +1908,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op5",
@@ -1826,6 +1927,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op6",
@@ -1847,6 +1949,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op7",
@@ -1865,6 +1968,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "drop__last0",
@@ -1879,6 +1983,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "drop__last1",
@@ -1893,6 +1998,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "enter",
@@ -1921,6 +2027,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_get__empty0",
@@ -1939,6 +2046,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_get__empty1",
@@ -1958,6 +2066,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_set__last0",
@@ -1976,6 +2085,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_set__last1",
@@ -1995,6 +2105,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "if__last0",
@@ -2011,6 +2122,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "if__last1",
@@ -2027,6 +2139,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op0",
@@ -2048,6 +2161,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op1",
@@ -2069,6 +2183,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op2",
@@ -2090,6 +2205,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op3",
@@ -2111,6 +2227,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op4",
@@ -2132,6 +2249,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op5",
@@ -2153,6 +2271,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op6",
@@ -2174,6 +2293,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op7",
@@ -2195,6 +2315,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op8",
@@ -2216,6 +2337,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_get__empty0",
@@ -2234,6 +2356,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_get__empty1",
@@ -2252,6 +2375,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_set__last0",
@@ -2270,6 +2394,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_set__last1",
@@ -2288,6 +2413,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_tee",
@@ -2305,6 +2431,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "memory_grow",
@@ -2333,6 +2460,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand1, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "memory_size__empty0",
@@ -2347,6 +2475,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "memory_size__empty1",
@@ -2361,6 +2490,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "return__results0",
@@ -2375,6 +2505,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "return__results1",
@@ -2389,6 +2520,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "select",
@@ -2404,6 +2536,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "shim",
@@ -2425,6 +2558,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op0_last0",
@@ -2446,6 +2580,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op0_last1",
@@ -2467,6 +2602,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op1_last0",
@@ -2488,6 +2624,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op1_last1",
@@ -2509,6 +2646,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op2_last0",
@@ -2530,6 +2668,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op2_last1",
@@ -2551,6 +2690,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op3_last0",
@@ -2572,6 +2712,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op3_last1",
@@ -2593,6 +2734,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trap",
@@ -2616,6 +2758,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op0",
@@ -2637,6 +2780,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op1",
@@ -2658,6 +2802,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op2",
@@ -2679,6 +2824,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op3",
@@ -2700,6 +2846,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op4",
@@ -2720,6 +2867,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op5",
@@ -2741,6 +2889,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op6",
@@ -2762,6 +2911,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op7",
@@ -2783,6 +2933,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op0",
@@ -2797,6 +2948,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op1",
@@ -2811,6 +2963,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op2",
@@ -2825,6 +2978,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op3",
@@ -2840,6 +2994,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op4",
@@ -2854,6 +3009,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op5",
@@ -2868,6 +3024,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op6",
@@ -2882,6 +3039,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op7",
@@ -2896,6 +3054,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op8",
@@ -2910,6 +3069,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op9",
@@ -2924,6 +3084,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op10",
@@ -2941,6 +3102,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op11",
@@ -2958,6 +3120,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op12",
@@ -2974,6 +3137,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op13",
@@ -2996,6 +3160,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op14",
@@ -3011,6 +3176,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op15",
@@ -3025,6 +3191,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op16",
@@ -3039,6 +3206,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op17",
@@ -3056,6 +3224,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op18",
@@ -3073,6 +3242,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op19",
@@ -3089,6 +3259,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op20",
@@ -3110,6 +3281,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op21",
@@ -3125,6 +3297,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op22",
@@ -3139,6 +3312,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op23",
@@ -3153,6 +3327,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op24",
@@ -3167,6 +3342,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op25",
@@ -3181,6 +3357,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op26",
@@ -3195,6 +3372,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op27",
@@ -3209,6 +3387,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op28",
@@ -3223,6 +3402,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op29",
@@ -3238,6 +3418,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op30",
@@ -3252,6 +3433,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op31",
@@ -3266,6 +3448,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op32",
@@ -3280,6 +3463,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op33",
@@ -3295,6 +3479,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op34",
@@ -3310,6 +3495,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unreachable",
@@ -3326,6 +3512,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
     ],
     symbols: &["wasm_jit_call_host", "wasm_jit_indirect", "wasm_jit_memory_grow"],

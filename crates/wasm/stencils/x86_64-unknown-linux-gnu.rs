@@ -144,6 +144,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op1",
@@ -159,6 +160,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op2",
@@ -174,6 +176,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op3",
@@ -189,6 +192,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op4",
@@ -204,6 +208,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op5",
@@ -219,6 +224,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op6",
@@ -234,6 +240,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op7",
@@ -249,6 +256,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op8",
@@ -264,6 +272,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op9",
@@ -279,6 +288,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op10",
@@ -293,6 +303,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op11",
@@ -307,6 +318,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op12",
@@ -321,6 +333,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op13",
@@ -335,6 +348,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op14",
@@ -349,6 +363,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op15",
@@ -363,6 +378,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op16",
@@ -377,6 +393,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op17",
@@ -391,6 +408,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op18",
@@ -405,6 +423,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op19",
@@ -419,6 +438,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op20",
@@ -433,6 +453,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op21",
@@ -448,6 +469,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op22",
@@ -463,6 +485,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op23",
@@ -478,6 +501,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op24",
@@ -493,6 +517,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op25",
@@ -508,6 +533,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op26",
@@ -523,6 +549,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op27",
@@ -538,6 +565,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op28",
@@ -553,6 +581,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op29",
@@ -568,6 +597,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op30",
@@ -583,6 +613,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op31",
@@ -597,6 +628,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op32",
@@ -611,6 +643,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op33",
@@ -625,6 +658,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op34",
@@ -639,6 +673,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op35",
@@ -653,6 +688,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op36",
@@ -667,6 +703,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op37",
@@ -681,6 +718,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op38",
@@ -695,6 +733,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op39",
@@ -709,6 +748,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op40",
@@ -723,6 +763,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op41",
@@ -737,6 +778,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op42",
@@ -752,6 +794,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op43",
@@ -767,6 +810,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op44",
@@ -782,6 +826,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op45",
@@ -797,6 +842,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op46",
@@ -812,6 +858,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op47",
@@ -827,6 +874,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op48",
@@ -843,6 +891,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op49",
@@ -859,6 +908,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op50",
@@ -875,6 +925,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op51",
@@ -891,6 +942,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op52",
@@ -912,6 +964,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op53",
@@ -933,6 +986,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op54",
@@ -948,6 +1002,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op55",
@@ -963,6 +1018,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op56",
@@ -978,6 +1034,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op57",
@@ -993,6 +1050,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op58",
@@ -1008,6 +1066,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op59",
@@ -1023,6 +1082,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op60",
@@ -1038,6 +1098,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op61",
@@ -1054,6 +1115,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op62",
@@ -1070,6 +1132,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op63",
@@ -1086,6 +1149,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op64",
@@ -1102,6 +1166,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op65",
@@ -1124,6 +1189,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op66",
@@ -1146,6 +1212,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "binary__op67",
@@ -1161,6 +1228,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity0_drops0",
@@ -1178,6 +1246,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity0_drops1",
@@ -1196,6 +1265,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity1_drops0",
@@ -1213,6 +1283,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br__arity1_drops1",
@@ -1230,6 +1301,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last0_drops0",
@@ -1248,6 +1320,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last0_drops1",
@@ -1268,6 +1341,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last1_drops0",
@@ -1286,6 +1360,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity0_last1_drops1",
@@ -1305,6 +1380,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last0_drops0",
@@ -1323,6 +1399,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last0_drops1",
@@ -1341,6 +1418,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last1_drops0",
@@ -1359,6 +1437,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_if__arity1_last1_drops1",
@@ -1377,6 +1456,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0_drops0",
@@ -1394,6 +1474,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case0_drops1",
@@ -1412,6 +1493,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case1_drops0",
@@ -1432,6 +1514,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity0_case1_drops1",
@@ -1453,6 +1536,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case0_drops0",
@@ -1470,6 +1554,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case0_drops1",
@@ -1487,6 +1572,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case1_drops0",
@@ -1507,6 +1593,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "br_table__arity1_case1_drops1",
@@ -1527,6 +1614,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_far",
@@ -1561,6 +1649,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_host",
@@ -1591,6 +1680,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(0), addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_indirect",
@@ -1636,6 +1726,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(1), addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "call_local",
@@ -1670,6 +1761,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide0_empty0",
@@ -1686,6 +1778,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide0_empty1",
@@ -1702,6 +1795,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide1_empty0",
@@ -1718,6 +1812,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "const__wide1_empty1",
@@ -1734,6 +1829,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op0",
@@ -1753,6 +1849,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op1",
@@ -1771,6 +1868,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op2",
@@ -1791,6 +1889,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op3",
@@ -1809,6 +1908,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op4",
@@ -1833,6 +1933,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op5",
@@ -1854,6 +1955,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op6",
@@ -1877,6 +1979,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "divrem__op7",
@@ -1898,6 +2001,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "drop__last0",
@@ -1912,6 +2016,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "drop__last1",
@@ -1926,6 +2031,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "enter",
@@ -1952,6 +2058,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_get__empty0",
@@ -1969,6 +2076,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_get__empty1",
@@ -1986,6 +2094,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_set__last0",
@@ -2003,6 +2112,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "global_set__last1",
@@ -2020,6 +2130,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "if__last0",
@@ -2036,6 +2147,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "if__last1",
@@ -2052,6 +2164,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op0",
@@ -2072,6 +2185,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op1",
@@ -2092,6 +2206,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op2",
@@ -2111,6 +2226,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op3",
@@ -2130,6 +2246,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op4",
@@ -2150,6 +2267,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op5",
@@ -2170,6 +2288,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op6",
@@ -2189,6 +2308,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op7",
@@ -2209,6 +2329,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load__op8",
@@ -2229,6 +2350,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_get__empty0",
@@ -2245,6 +2367,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_get__empty1",
@@ -2261,6 +2384,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_set__last0",
@@ -2277,6 +2401,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_set__last1",
@@ -2293,6 +2418,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "local_tee",
@@ -2309,6 +2435,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "memory_grow",
@@ -2333,6 +2460,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(2), addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "memory_size__empty0",
@@ -2347,6 +2475,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "memory_size__empty1",
@@ -2361,6 +2490,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "return__results0",
@@ -2375,6 +2505,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "return__results1",
@@ -2389,6 +2520,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "select",
@@ -2404,6 +2536,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "shim",
@@ -2420,6 +2553,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op0_last0",
@@ -2440,6 +2574,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op0_last1",
@@ -2460,6 +2595,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op1_last0",
@@ -2480,6 +2616,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op1_last1",
@@ -2500,6 +2637,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op2_last0",
@@ -2520,6 +2658,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op2_last1",
@@ -2540,6 +2679,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op3_last0",
@@ -2560,6 +2700,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store__op3_last1",
@@ -2580,6 +2721,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trap",
@@ -2599,6 +2741,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op0",
@@ -2629,6 +2772,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x00\x00\x00\xf0\x43\x00\x00\x00\x00\x00\x00\xe0\x43",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op1",
@@ -2654,6 +2798,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x5f\x00\x00\x80\xbf\x00\x00\x80\x5f\x00\x00\x00\x5f",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op2",
@@ -2682,6 +2827,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x00\x00\x00\xf0\x43\x00\x00\x00\x00\x00\x00\xe0\x43",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op3",
@@ -2710,6 +2856,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x00\x00\x00\xf0\x43\x00\x00\x00\x00\x00\x00\xe0\x43",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op4",
@@ -2735,6 +2882,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x5f\x00\x00\x80\xbf\x00\x00\x80\x5f\x00\x00\x00\x5f",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op5",
@@ -2762,6 +2910,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x5f\x00\x00\x80\xbf\x00\x00\x80\x5f\x00\x00\x00\x5f",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op6",
@@ -2790,6 +2939,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x00\x00\x00\xf0\x43\x00\x00\x00\x00\x00\x00\xe0\x43",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "trunc__op7",
@@ -2820,6 +2970,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x00\x00\x00\xf0\x43\x00\x00\x00\x00\x00\x00\xe0\x43",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op0",
@@ -2834,6 +2985,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op1",
@@ -2851,6 +3003,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op2",
@@ -2868,6 +3021,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op3",
@@ -2885,6 +3039,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op4",
@@ -2899,6 +3054,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op5",
@@ -2916,6 +3072,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op6",
@@ -2933,6 +3090,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op7",
@@ -2952,6 +3110,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op8",
@@ -2966,6 +3125,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op9",
@@ -2980,6 +3140,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op10",
@@ -3003,6 +3164,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x80\x3f\x00\x00\x80\xbf",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op11",
@@ -3025,6 +3187,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x80\x3f\x00\x00\x80\xbf",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op12",
@@ -3043,6 +3206,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op13",
@@ -3062,6 +3226,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op14",
@@ -3077,6 +3242,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op15",
@@ -3091,6 +3257,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op16",
@@ -3105,6 +3272,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op17",
@@ -3130,6 +3298,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00\xf0\xbf",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op18",
@@ -3154,6 +3323,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     \x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00\xf0\xbf",
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op19",
@@ -3174,6 +3344,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op20",
@@ -3194,6 +3365,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op21",
@@ -3210,6 +3382,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op22",
@@ -3224,6 +3397,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op23",
@@ -3238,6 +3412,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op24",
@@ -3252,6 +3427,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op25",
@@ -3266,6 +3442,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op26",
@@ -3280,6 +3457,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op27",
@@ -3294,6 +3472,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op28",
@@ -3312,6 +3491,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op29",
@@ -3327,6 +3507,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op30",
@@ -3341,6 +3522,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op31",
@@ -3355,6 +3537,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op32",
@@ -3369,6 +3552,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op33",
@@ -3387,6 +3571,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unary__op34",
@@ -3403,6 +3588,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "unreachable",
@@ -3419,6 +3605,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
     ],
     symbols: &["wasm_jit_call_host", "wasm_jit_indirect", "wasm_jit_memory_grow"],

@@ -54,6 +54,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "div",
@@ -75,6 +76,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "dup",
@@ -89,6 +91,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "eq",
@@ -104,6 +107,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "error_exit",
@@ -118,6 +122,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "fail",
@@ -138,6 +143,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "isqrt",
@@ -158,6 +164,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(0), addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "jump",
@@ -174,6 +181,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "jump_if_zero",
@@ -190,6 +198,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load",
@@ -209,6 +218,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "lt",
@@ -224,6 +234,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "mul",
@@ -238,6 +249,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "push",
@@ -256,6 +268,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Operand0, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "ret",
@@ -270,6 +283,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "shim",
@@ -292,6 +306,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store",
@@ -312,6 +327,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Oparg, symbol: None, addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "sub",
@@ -326,6 +342,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
     ],
     symbols: &["calc_isqrt"],

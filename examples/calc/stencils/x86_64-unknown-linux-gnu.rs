@@ -54,6 +54,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "div",
@@ -77,6 +78,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "dup",
@@ -91,6 +93,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "eq",
@@ -106,6 +109,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "error_exit",
@@ -120,6 +124,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "fail",
@@ -137,6 +142,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "isqrt",
@@ -155,6 +161,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                     ::patchjit::Hole { offset: 0x0, patch: ::patchjit::PatchKind::Abs64, value: ::patchjit::HoleValue::Zero, symbol: Some(0), addend: 0 },
                 ],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "jump",
@@ -171,6 +178,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "jump_if_zero",
@@ -187,6 +195,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "load",
@@ -204,6 +213,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "lt",
@@ -219,6 +229,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "mul",
@@ -234,6 +245,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "push",
@@ -251,6 +263,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "ret",
@@ -265,6 +278,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "shim",
@@ -282,6 +296,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "store",
@@ -299,6 +314,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
         ::patchjit::StencilGroup {
             name: "sub",
@@ -313,6 +329,7 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
                 body: &[],
                 holes: &[],
             },
+            data_align: 8,
         },
     ],
     symbols: &["calc_isqrt"],

@@ -574,6 +574,7 @@ mod tests {
             data: Stencil::default(),
             data_section_len: 0,
             got_offset: 0,
+            data_align: 8,
             trampolines: vec![],
         };
         assert_eq!(group_initializer(&g), "{emit__X, 0, 0, {0}}");

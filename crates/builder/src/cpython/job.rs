@@ -601,13 +601,17 @@ impl TargetBuild<'_> {
     }
 }
 
-/// Extracts the groups, one per object in order, as CPython's 3.14 rules say.
+/// Extracts the groups, one per object in order, as CPython's 3.14 rules say (its data
+/// layout too, for a header byte-identical to `Tools/jit`'s).
 fn extract(objects: &[(String, &[u8])], target: Target) -> Result<Extraction, String> {
     let objects: Vec<(&str, &[u8])> = objects.iter().map(|(n, b)| (n.as_str(), *b)).collect();
     patchjit_stencils::extract_objects(
         &objects,
         Some(target),
-        &patchjit_stencils::Options::default(),
+        &patchjit_stencils::Options {
+            data_layout: patchjit_stencils::DataLayout::Cpython,
+            ..Default::default()
+        },
     )
     .map_err(|e| e.to_string())
 }

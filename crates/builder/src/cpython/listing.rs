@@ -55,6 +55,7 @@ mod tests {
             data: Stencil::default(),
             data_section_len: 0,
             got_offset: 0,
+            data_align: 8,
             trampolines: Vec::new(),
         };
         assert_eq!(

@@ -5,6 +5,10 @@ use super::{EmitError, Emitter, Section};
 use crate::patch::Footprint;
 use crate::stencil::{HoleValue, PatchKind, Stencil, StencilTable};
 
+/// Largest [`crate::StencilGroup::data_align`] accepted: the data pages start page-aligned,
+/// and 4 KiB is the smallest page of every supported system.
+pub(crate) const MAX_DATA_ALIGN: u32 = 4096;
+
 /// Checks one stencil against the rules the patch functions and the emitter rely on: every
 /// hole's footprint inside the stencil, symbol and custom-value indices in range, trampolines
 /// only in code (the trampoline area is code) and with a symbol.
@@ -133,6 +137,15 @@ impl Emitter<'_> {
         let checked = self.is_checked(group);
         if !checked {
             let g = self.group_of(group);
+            if !g.data_align.is_power_of_two() || g.data_align > MAX_DATA_ALIGN {
+                return Err(EmitError::BadTable {
+                    group: g.name,
+                    reason: format!(
+                        "data alignment {} is not a power of two up to {MAX_DATA_ALIGN}",
+                        g.data_align
+                    ),
+                });
+            }
             check_stencil(g.name, Section::Code, &g.code, self.table)?;
             check_stencil(g.name, Section::Data, &g.data, self.table)?;
             self.checked[group as usize / 64] |= 1 << (group % 64);

@@ -6,8 +6,9 @@ use crate::stencil::{Hole, HoleValue, PatchKind, StencilGroup};
 
 impl Emitter<'_> {
     /// Pass 2 into `buf` as if `buf[0]` lived at address `base`: code at offset 0, data at
-    /// `data_offset` (≥ [`Layout::code_len`], 8-aligned). `buf` must be zero-filled, because
-    /// trailing zero bytes of stencils are not copied.
+    /// `data_offset` (≥ [`Layout::code_len`], with `base + data_offset` a multiple of
+    /// [`Layout::data_align`]). `buf` must be zero-filled, because trailing zero bytes of
+    /// stencils are not copied.
     pub fn emit_into(
         &self,
         layout: &Layout<'_>,
@@ -20,7 +21,9 @@ impl Emitter<'_> {
         }
         let data_end = data_offset.checked_add(layout.data_len as usize);
         if data_offset < layout.code_len as usize
-            || data_offset & 7 != 0
+            || !base
+                .wrapping_add(data_offset as u64)
+                .is_multiple_of(u64::from(layout.data_align))
             || data_end.is_none_or(|e| e > buf.len())
             || base.checked_add(buf.len() as u64).is_none()
         {
@@ -30,6 +33,7 @@ impl Emitter<'_> {
                 data_offset,
                 code_len: layout.code_len,
                 data_len: layout.data_len,
+                data_align: layout.data_align,
             });
         }
         let mut run = Run {
@@ -44,6 +48,7 @@ impl Emitter<'_> {
         if let Some(g) = self.shim {
             run.piece_out_of_line(g, None, &NO_INSTRUCTION, true)?;
         }
+        run.data = layout.instructions_data as usize;
         // Every instruction continues into the next piece but the last one without a terminator.
         let (last, before) = match self.instructions.split_last() {
             Some((last, before)) => (Some(last), before),
@@ -154,7 +159,7 @@ impl Run<'_, '_, '_> {
             continue_to: continues.then_some(code + code_len as u64),
         };
         if group.data.len != 0 {
-            self.data = self.data.next_multiple_of(8);
+            self.data = self.data.next_multiple_of(group.data_align as usize);
             let data_at = self.data_offset + self.data;
             frame.data = self.target.base + data_at as u64;
             copy_small(&mut self.target.bytes[data_at..], group.data.body);

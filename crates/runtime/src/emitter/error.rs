@@ -135,8 +135,9 @@ pub enum EmitError {
     },
     /// [`Emitter::emit_into`] got the [`Layout`] of another emitter.
     ForeignLayout,
-    /// [`Emitter::emit_into`]'s buffer cannot hold the layout at `data_offset`, `data_offset` is
-    /// not 8-aligned, or `base + len` wraps the address space.
+    /// [`Emitter::emit_into`]'s buffer cannot hold the layout at `data_offset`, the data's
+    /// address is not a multiple of [`Layout::data_align`], or `base + len` wraps the address
+    /// space.
     BadBuffer {
         /// The buffer's length.
         len: usize,
@@ -148,6 +149,8 @@ pub enum EmitError {
         code_len: u32,
         /// [`Layout::data_len`].
         data_len: u32,
+        /// [`Layout::data_align`].
+        data_align: u32,
     },
     /// The table is inconsistent (a hole outside its stencil, an unknown symbol index...).
     BadTable {
@@ -258,11 +261,13 @@ impl fmt::Display for EmitError {
                 data_offset,
                 code_len,
                 data_len,
+                data_align,
             } => write!(
                 f,
                 "a {len}-byte buffer at {base:#x} with data at offset {data_offset:#x} cannot \
-                 hold {code_len} code bytes and {data_len} data bytes (data must be 8-aligned, \
-                 after the code, and the buffer must not wrap the address space)"
+                 hold {code_len} code bytes and {data_len} data bytes (the data's address must \
+                 be a multiple of {data_align}, after the code, and the buffer must not wrap \
+                 the address space)"
             ),
             EmitError::BadTable { group, reason } => write!(f, "stencil group {group}: {reason}"),
             EmitError::ForeignTable { target } => {

@@ -2,7 +2,7 @@
 
 use super::check::host_runs;
 use super::{EmitError, Emitter};
-use crate::memory::{DataProtection, ExecutableMemory, Placement, WritableMemory};
+use crate::memory::{CodeHeap, DataProtection, ExecutableMemory, Placement, WritableMemory};
 use crate::visibility::{self, Registration};
 
 /// How the finished unit is placed, protected and made visible to tools.
@@ -33,10 +33,17 @@ impl Emitter<'_> {
             return Err(EmitError::GdbUnavailable);
         }
         let mut layout = self.layout()?;
+        // A heap unit's data is only granule-aligned; data that needs more gets whole pages.
+        let placement = match &options.placement {
+            Placement::Heap(_) if layout.data_align as usize > CodeHeap::GRANULE => {
+                &Placement::Anywhere
+            }
+            placement => placement,
+        };
         let mut memory = WritableMemory::allocate(
             layout.code_len as usize,
             layout.data_len as usize,
-            &options.placement,
+            placement,
         )
         .map_err(EmitError::Memory)?;
         let base = memory.code_address() as u64;

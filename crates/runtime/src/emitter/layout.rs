@@ -32,6 +32,10 @@ pub struct Layout<'e> {
     pub(super) trampoline_symbols: Vec<u16>,
     pub(super) code_len: u32,
     pub(super) data_len: u32,
+    /// Data offset of the instructions' data: after the shim's, at a multiple of their
+    /// largest alignment (their offsets were counted from there as they were pushed).
+    pub(super) instructions_data: u32,
+    pub(super) data_align: u32,
 }
 
 impl Layout<'_> {
@@ -46,9 +50,16 @@ impl Layout<'_> {
         self.code_len
     }
 
-    /// Data bytes (each group's data starts 8-aligned).
+    /// Data bytes (each group's data starts at a multiple of its
+    /// [`StencilGroup::data_align`](crate::StencilGroup::data_align)).
     pub fn data_len(&self) -> u32 {
         self.data_len
+    }
+
+    /// What the data's address must be a multiple of (the largest alignment of the pieces'
+    /// data, at least 8): [`Emitter::emit_into`] refuses a buffer that does not give it.
+    pub fn data_align(&self) -> u32 {
+        self.data_align
     }
 }
 
@@ -60,6 +71,8 @@ impl fmt::Debug for Layout<'_> {
             .field("trampoline_symbols", &self.trampoline_symbols)
             .field("code_len", &self.code_len)
             .field("data_len", &self.data_len)
+            .field("instructions_data", &self.instructions_data)
+            .field("data_align", &self.data_align)
             .finish()
     }
 }
@@ -72,20 +85,26 @@ impl Emitter<'_> {
         let terminator = self.terminator.map(|g| self.group_of(g));
         let code_of = |g: Option<&StencilGroup>| g.map_or(0, |g| g.code.len as u64);
         let data_of = |g: Option<&StencilGroup>| g.map_or(0, |g| g.data.len as u64);
+        // The alignment a piece's data needs (checked on first use: a power of two); 1 for no
+        // data, which is not placed at all.
+        let align_of = |g: Option<&StencilGroup>| {
+            g.filter(|g| g.data.len != 0)
+                .map_or(1, |g| u64::from(g.data_align))
+        };
         let shim_code = code_of(shim);
         let code = shim_code + self.code_end + code_of(terminator);
-        // Each group's data starts 8-aligned: every piece but the last one with data rounds up.
-        let (shim_data, terminator_data) = (data_of(shim), data_of(terminator));
-        let pad = if terminator_data != 0 {
-            terminator_data.next_multiple_of(8) - terminator_data
-        } else if self.data_rounded != 0 {
-            self.last_data_pad
-        } else {
-            shim_data.next_multiple_of(8) - shim_data
-        };
-        let data =
-            shim_data.next_multiple_of(8) + self.data_rounded + terminator_data.next_multiple_of(8)
-                - pad;
+        // Data: the shim's at 0, the instructions' from the next multiple of their largest
+        // alignment, the terminator's at its own alignment after them.
+        let shim_data = data_of(shim);
+        let instructions_data = shim_data.next_multiple_of(self.data_align);
+        let mut data = instructions_data + self.data_end;
+        if data_of(terminator) != 0 {
+            data = data.next_multiple_of(align_of(terminator)) + data_of(terminator);
+        }
+        let data_align = [align_of(shim), self.data_align, align_of(terminator), 8]
+            .into_iter()
+            .max()
+            .unwrap_or(8);
         let mut needs = self.needs.clone();
         for g in [self.shim, self.terminator].into_iter().flatten() {
             for s in self.trampolines(g) {
@@ -115,6 +134,9 @@ impl Emitter<'_> {
             trampoline_symbols,
             code_len: u32::try_from(code_len).map_err(|_| EmitError::TooLarge)?,
             data_len: u32::try_from(data).map_err(|_| EmitError::TooLarge)?,
+            instructions_data: u32::try_from(instructions_data).map_err(|_| EmitError::TooLarge)?,
+            // At most the check's 4096.
+            data_align: data_align as u32,
         })
     }
 }

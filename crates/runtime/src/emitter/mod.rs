@@ -48,10 +48,11 @@ pub struct Emitter<'t> {
     starts: Vec<u32>,
     /// Code bytes of the instructions pushed so far.
     code_end: u64,
-    /// Their data bytes, each group's data rounded up to 8 (the next one starts aligned).
-    data_rounded: u64,
-    /// Padding that rounding added to the last instruction with data (not part of the unit).
-    last_data_pad: u64,
+    /// End of their data, each group's data at a multiple of its alignment, counted from a
+    /// start aligned to `data_align`.
+    data_end: u64,
+    /// The largest alignment of their data (1 while none has data).
+    data_align: u64,
     /// Symbols the pushed instructions may need a trampoline for.
     needs: Vec<bool>,
     /// `table.custom_values.len()` values per instruction.
@@ -92,8 +93,8 @@ impl<'t> Emitter<'t> {
             instructions: Vec::new(),
             starts: Vec::new(),
             code_end: 0,
-            data_rounded: 0,
-            last_data_pad: 0,
+            data_end: 0,
+            data_align: 1,
             needs: vec![false; table.symbols.len()],
             custom: Vec::new(),
             labels: Vec::new(),
@@ -162,8 +163,10 @@ impl<'t> Emitter<'t> {
         let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
         let data = group.data.len as u64;
         if data != 0 {
-            self.data_rounded += data.next_multiple_of(8);
-            self.last_data_pad = data.next_multiple_of(8) - data;
+            // Checked on first use: a power of two.
+            let align = u64::from(group.data_align);
+            self.data_end = self.data_end.next_multiple_of(align) + data;
+            self.data_align = self.data_align.max(align);
         }
         self.starts.push(start);
         self.code_end += group.code.len as u64;

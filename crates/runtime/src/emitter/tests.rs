@@ -31,6 +31,7 @@ static GROUPS: &[StencilGroup] = &[
     // movabs rax, OPERAND0; jmp CONTINUE
     StencilGroup {
         name: "load",
+        data_align: 8,
         code: Stencil {
             len: 15,
             body: &[0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xE9],
@@ -44,6 +45,7 @@ static GROUPS: &[StencilGroup] = &[
     // movabs rcx, OPERAND0; add rax, rcx; jmp CONTINUE
     StencilGroup {
         name: "add",
+        data_align: 8,
         code: Stencil {
             len: 18,
             body: &[0x48, 0xB9, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x01, 0xC8, 0xE9],
@@ -57,6 +59,7 @@ static GROUPS: &[StencilGroup] = &[
     // test rax, rax; jz JUMP_TARGET; jmp CONTINUE
     StencilGroup {
         name: "jump_if_zero",
+        data_align: 8,
         code: Stencil {
             len: 14,
             body: &[0x48, 0x85, 0xC0, 0x0F, 0x84, 0, 0, 0, 0, 0xE9],
@@ -71,6 +74,7 @@ static GROUPS: &[StencilGroup] = &[
     // (the stack is realigned to 16 bytes for the call); data: GOT slot
     StencilGroup {
         name: "call",
+        data_align: 8,
         code: Stencil {
             len: 22,
             body: &[
@@ -91,6 +95,7 @@ static GROUPS: &[StencilGroup] = &[
     // ret
     StencilGroup {
         name: "ret",
+        data_align: 8,
         code: Stencil {
             len: 1,
             body: &[0xC3],
@@ -314,7 +319,12 @@ fn bad_tables_are_rejected() {
         Stencil { len, body, holes }
     }
     const fn group(name: &'static str, code: Stencil, data: Stencil) -> StencilGroup {
-        StencilGroup { name, code, data }
+        StencilGroup {
+            name,
+            code,
+            data,
+            data_align: 8,
+        }
     }
     const REL32X_SLOT: &[Hole] = &[hole(0, PatchKind::Abs64, HoleValue::Code, None, 0)];
     static BAD: &[StencilGroup] = &[
@@ -564,6 +574,7 @@ fn tables_for_another_os_family_are_refused() {
 static A64: &[StencilGroup] = &[
     StencilGroup {
         name: "branch",
+        data_align: 8,
         code: Stencil {
             len: 8,
             body: &[0, 0, 0, 0x14, 0x1F, 0x20, 0x03, 0xD5],
@@ -579,6 +590,7 @@ static A64: &[StencilGroup] = &[
     },
     StencilGroup {
         name: "call",
+        data_align: 8,
         code: Stencil {
             len: 8,
             body: &[0, 0, 0, 0x94, 0x1F, 0x20, 0x03, 0xD5],
@@ -595,6 +607,7 @@ static A64: &[StencilGroup] = &[
     // Two 64-bit words: the client value BIAS, and EXECUTOR + 3.
     StencilGroup {
         name: "custom",
+        data_align: 8,
         code: Stencil {
             len: 16,
             body: &[],
@@ -832,30 +845,37 @@ fn custom_values_and_executor() {
     assert_eq!(u64::from_le_bytes(buf[8..16].try_into().unwrap()), 0x1003);
 }
 
-/// `push` keeps pass 1 incrementally; it must give what a walk over every piece gives,
-/// for any mix of data sizes (8-aligned starts) with and without shim and terminator.
+/// `push` keeps pass 1 incrementally; with pass 2 it must place every piece's data at a
+/// multiple of its group's alignment, inside the unit's data and overlapping no other piece's,
+/// the last one ending the data, for any mix of sizes and alignments, with and without shim
+/// and terminator. Each data stencil holds its own address (a `DATA` hole), which tells where
+/// pass 2 put it.
 #[test]
-fn incremental_layout_matches_a_full_walk() {
-    const fn stencil(len: u32) -> Stencil {
-        Stencil {
-            len,
-            body: &[],
-            holes: &[],
-        }
-    }
-    const fn group(name: &'static str, code: u32, data: u32) -> StencilGroup {
+fn incremental_layout_places_aligned_data() {
+    const OWN_ADDRESS: &[Hole] = &[hole(0, PatchKind::Abs64, HoleValue::Data, None, 0)];
+    const fn group(name: &'static str, code: u32, data: u32, data_align: u32) -> StencilGroup {
         StencilGroup {
             name,
-            code: stencil(code),
-            data: stencil(data),
+            code: Stencil {
+                len: code,
+                body: &[],
+                holes: &[],
+            },
+            data: Stencil {
+                len: data,
+                body: &[],
+                holes: if data == 0 { &[] } else { OWN_ADDRESS },
+            },
+            data_align,
         }
     }
     static SIZED: &[StencilGroup] = &[
-        group("a", 3, 0),
-        group("b", 5, 1),
-        group("c", 8, 7),
-        group("d", 1, 8),
-        group("e", 16, 13),
+        group("a", 3, 0, 8),
+        group("b", 5, 8, 8),
+        group("c", 8, 13, 16),
+        group("d", 1, 8, 64),
+        group("e", 16, 24, 32),
+        group("f", 2, 0, 4096),
     ];
     static TABLE: StencilTable = StencilTable {
         target: "x86_64-unknown-linux-gnu",
@@ -863,11 +883,12 @@ fn incremental_layout_matches_a_full_walk() {
         symbols: &[],
         custom_values: &[],
     };
+    let n = SIZED.len() as u64;
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    for round in 0..200 {
+    for round in 0..300u64 {
         let mut e = Emitter::new(&TABLE, &[]).unwrap();
-        let shim = (round % 3 != 0).then_some((round % 5) as u16);
-        let terminator = (round % 4 != 0).then_some((round / 5 % 5) as u16);
+        let shim = (round % 3 != 0).then_some((round % n) as u16);
+        let terminator = (round % 4 != 0).then_some((round / 5 % n) as u16);
         if let Some(g) = shim {
             e.set_shim(g).unwrap();
         }
@@ -877,7 +898,7 @@ fn incremental_layout_matches_a_full_walk() {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let g = (seed % 5) as u16;
+            let g = (seed % n) as u16;
             e.push(Instruction::new(g)).unwrap();
             pieces.push(g);
         }
@@ -885,7 +906,7 @@ fn incremental_layout_matches_a_full_walk() {
             e.set_terminator(g).unwrap();
             pieces.push(g);
         }
-        let (mut code, mut data) = (0u32, 0u32);
+        let mut code = 0u32;
         for (i, &g) in pieces.iter().enumerate() {
             let is_instruction =
                 i >= shim.is_some() as usize && i < pieces.len() - terminator.is_some() as usize;
@@ -893,14 +914,46 @@ fn incremental_layout_matches_a_full_walk() {
                 starts.push(code);
             }
             code += SIZED[g as usize].code.len;
-            let len = SIZED[g as usize].data.len;
-            if len != 0 {
-                data = data.next_multiple_of(8) + len;
-            }
         }
         let layout = e.layout().unwrap();
         assert_eq!(layout.instruction_starts(), starts, "round {round}");
-        assert_eq!(layout.data_len(), data, "round {round}: {pieces:?}");
         assert_eq!(layout.code_len(), code.next_multiple_of(8), "round {round}");
+        let with_data: Vec<&StencilGroup> = pieces
+            .iter()
+            .map(|&g| &SIZED[g as usize])
+            .filter(|g| g.data.len != 0)
+            .collect();
+        let most = with_data.iter().map(|g| g.data_align).max().unwrap_or(8);
+        assert_eq!(layout.data_align(), most.max(8), "round {round}");
+        // Data at a page of its own, as `finish` places it.
+        let (base, data_offset) = (0x40_0000u64, 0x1000usize);
+        let mut buf = vec![0u8; data_offset + layout.data_len() as usize];
+        e.emit_into(&layout, &mut buf, base, data_offset).unwrap();
+        let mut end = 0u64;
+        for g in with_data {
+            let at = data_offset + end as usize;
+            // Every piece's data starts at its own address: find it after the previous end.
+            let address = (end..layout.data_len() as u64)
+                .map(|o| data_offset + o as usize)
+                .find_map(|o| {
+                    let v = u64::from_le_bytes(buf[o..o + 8].try_into().unwrap());
+                    (v == base + o as u64).then_some(v)
+                })
+                .unwrap_or_else(|| panic!("round {round}: no data of {} after {at:#x}", g.name));
+            let offset = address - base - data_offset as u64;
+            assert_eq!(
+                address % u64::from(g.data_align),
+                0,
+                "round {round}: {}",
+                g.name
+            );
+            assert!(offset >= end, "round {round}: {} overlaps", g.name);
+            end = offset + u64::from(g.data.len);
+        }
+        assert_eq!(
+            u64::from(layout.data_len()),
+            end,
+            "round {round}: {pieces:?}"
+        );
     }
 }

@@ -58,6 +58,7 @@ pub fn extract(target: Target, objects: &[(&str, Vec<u8>)]) -> Extraction {
     let refs: Vec<(&str, &[u8])> = named.iter().map(|(n, b)| (n.as_str(), *b)).collect();
     let options = stencils::Options {
         custom_values: vec!["SCALE".to_string()],
+        ..Default::default()
     };
     stencils::extract_objects(&refs, Some(target), &options)
         .unwrap_or_else(|e| panic!("extraction failed: {e}"))
@@ -135,6 +136,7 @@ pub fn leak_table(extraction: &Extraction, target: Target) -> &'static StencilTa
         .iter()
         .map(|g| StencilGroup {
             name: leak_str(&g.name),
+            data_align: g.data_align as u32,
             code: convert(&g.code, &mut symbols),
             data: convert(&g.data, &mut symbols),
         })

@@ -42,20 +42,25 @@ pub fn render_hole(hole: &Hole) -> String {
     line
 }
 
-/// A whole extraction as text: per group its sizes, GOT offset, trampolines and holes, then the
+/// A whole extraction as text: per group its sizes, GOT offset, trampolines, data alignment
+/// (when not 8) and holes, then the
 /// trampoline symbols. Tests compare this against expectations read off `llvm-objdump -dr`.
 pub fn render(extraction: &Extraction) -> String {
     let mut out = String::new();
     for group in &extraction.groups {
         writeln!(
             out,
-            "group {} code={} data={} sections={} got={} trampolines={:?}",
+            "group {} code={} data={} sections={} got={} trampolines={:?}{}",
             group.name,
             group.code.body.len(),
             group.data.body.len(),
             group.data_section_len,
             group.got_offset,
-            group.trampolines
+            group.trampolines,
+            match group.data_align {
+                8 => String::new(),
+                align => format!(" align={align}"),
+            }
         )
         .unwrap();
         for hole in &group.code.holes {
