@@ -22,7 +22,7 @@ use patchjit::{
 };
 
 use crate::isa::{opcode as op, AtomicOp, Class, RawInsn, ATOMIC_FETCH};
-use crate::verifier::{verify, VerifyError};
+use crate::verifier::{verify_shape, VerifyError};
 use crate::vm::{ExecError, Helpers, Memory, MAX_CALL_DEPTH, STACK_SIZE};
 
 /// The generated table: `STENCILS` and one index constant per template (`ADD64_IMM`...).
@@ -257,30 +257,55 @@ fn writes_r6_to_r9(i: &RawInsn) -> u8 {
     }
 }
 
-/// For each function of the verified `prog` (slot 0 and every local-call target, up to the
-/// next one), its first slot and which of r6-r9 its own instructions may write: what a local
-/// call of it saves (`call_local`'s `SAVE` variant; the callee's callees restore what they
-/// change themselves). `starts` are the slots that begin an instruction. Sorted by slot.
-fn saved_by_callee(prog: &[RawInsn], starts: &[usize]) -> Vec<(usize, u8)> {
-    let mut functions: Vec<(usize, u8)> = std::iter::once(0)
-        .chain(
-            starts
-                .iter()
-                .filter(|&&pc| prog[pc].opcode == op::CALL && prog[pc].src == 1)
-                .map(|&pc| (pc as i64 + 1 + prog[pc].imm as i64) as usize),
-        )
-        .map(|slot| (slot, 0))
-        .collect();
-    functions.sort_unstable();
-    functions.dedup();
-    let mut f = 0;
-    for &pc in starts {
-        while f + 1 < functions.len() && functions[f + 1].0 <= pc {
+/// For each function of the verified `prog` (its first slots are `entries`: slot 0 and every
+/// local-call target, up to the next one), which of r6-r9 its own instructions may write: what
+/// a local call of it saves (`call_local`'s `SAVE` variant; the callee's callees restore what
+/// they change themselves). Parallel to `entries`.
+fn saved_by_callee(prog: &[RawInsn], entries: &[usize]) -> Vec<u8> {
+    let mut saves = vec![0; entries.len()];
+    let (mut f, mut pc) = (0, 0);
+    while pc < prog.len() {
+        while f + 1 < entries.len() && entries[f + 1] <= pc {
             f += 1;
         }
-        functions[f].1 |= writes_r6_to_r9(&prog[pc]);
+        saves[f] |= writes_r6_to_r9(&prog[pc]);
+        pc += if prog[pc].opcode == op::LDDW { 2 } else { 1 };
     }
-    functions
+    saves
+}
+
+/// The index of the emitted instruction starting at each slot of a verified program (one per
+/// eBPF instruction: lddw's two slots make one), from its `lddw` second slots: the slot itself
+/// when there are none, so that most programs need no table.
+enum Indices {
+    Slots,
+    Table(Vec<u32>),
+}
+
+impl Indices {
+    fn new(len: usize, second_slots: &[usize]) -> Indices {
+        if second_slots.is_empty() {
+            return Indices::Slots;
+        }
+        let mut table = vec![0u32; len + 1];
+        let mut skipped = 0;
+        for (slot, index) in table.iter_mut().enumerate() {
+            if second_slots.get(skipped) == Some(&slot) {
+                skipped += 1;
+            }
+            // A second slot gets its lddw's successor's index; nothing names it.
+            *index = (slot - skipped) as u32;
+        }
+        Indices::Table(table)
+    }
+
+    #[inline(always)]
+    fn of(&self, slot: usize) -> u32 {
+        match self {
+            Indices::Slots => slot as u32,
+            Indices::Table(table) => table[slot],
+        }
+    }
 }
 
 /// Whether loads, stores and atomics check their address ([`Jit::unchecked`] drops it); the
@@ -481,17 +506,9 @@ impl Jit {
         budget: Option<u64>,
         access: Access,
     ) -> Result<Jit, JitError> {
-        verify(&prog).map_err(JitError::Verify)?;
-        // One emitted instruction per eBPF instruction (lddw's two slots make one): the index
-        // of the instruction starting at each slot.
-        let mut index_of_slot = vec![0u32; prog.len() + 1];
-        let mut starts = Vec::with_capacity(prog.len());
-        let mut slot = 0;
-        while slot < prog.len() {
-            index_of_slot[slot] = starts.len() as u32;
-            starts.push(slot);
-            slot += if prog[slot].opcode == op::LDDW { 2 } else { 1 };
-        }
+        let shape = verify_shape(&prog).map_err(JitError::Verify)?;
+        let index_of_slot = Indices::new(prog.len(), &shape.second_slots);
+        let instructions = prog.len() - shape.second_slots.len();
         let mut emitter = Emitter::new(
             &stencils::STENCILS,
             &[(
@@ -500,12 +517,18 @@ impl Jit {
             )],
         )?;
         emitter.set_shim(stencils::SHIM)?;
-        emitter.reserve(starts.len())?;
+        emitter.reserve(instructions)?;
         // Placed after the program: with a budget, one `budget` stencil per counted jump or
         // call; on x86-64, the rest of each split check and each local call's fault.
         let mut stubs: Vec<Instruction> = Vec::new();
-        let functions = saved_by_callee(&prog, &starts);
-        for &pc in &starts {
+        // Only local calls need the callees' saves.
+        let callee_saves = if shape.entries.len() > 1 {
+            saved_by_callee(&prog, &shape.entries)
+        } else {
+            Vec::new()
+        };
+        let mut pc = 0;
+        while pc < prog.len() {
             let i = prog[pc];
             // A helper call's helper, looked up once: a plain one is called straight from the
             // machine code, another by its slot; an unknown one fails when reached.
@@ -523,7 +546,7 @@ impl Jit {
                 let saves = if i.opcode == op::CALL && i.src == 1 {
                     // Verified: the callee is a function's first slot.
                     let callee = (next + i.imm as i64) as usize;
-                    functions[functions.partition_point(|&(slot, _)| slot < callee)].1
+                    callee_saves[shape.entries.partition_point(|&slot| slot < callee)]
                 } else {
                     0
                 };
@@ -552,12 +575,12 @@ impl Jit {
             };
             // The verifier keeps destinations inside the program and off lddw's second slot,
             // so each names the start of an instruction.
-            let mut target = destination.map(|slot| index_of_slot[slot as usize]);
+            let mut target = destination.map(|slot| index_of_slot.of(slot as usize));
             let local_call = i.opcode == op::CALL;
             // The index of the next stub placed after the program.
-            let stub = |stubs: &Vec<Instruction>| (starts.len() + stubs.len()) as u32;
+            let stub = |stubs: &Vec<Instruction>| (instructions + stubs.len()) as u32;
             if let (Some(_), Some(to)) = (budget, target) {
-                if local_call || to <= index_of_slot[pc] {
+                if local_call || to <= index_of_slot.of(pc) {
                     target = Some(stub(&stubs));
                     stubs.push(Instruction {
                         oparg: oparg(&i, pc),
@@ -578,7 +601,7 @@ impl Jit {
                 // A load or store is never last (the verifier's rule): pc + 1 starts one.
                 stubs.push(Instruction {
                     group: group(i, REST_OF_CHECK, 0),
-                    jump_target: Some(Destination::Instruction(index_of_slot[pc + 1])),
+                    jump_target: Some(Destination::Instruction(index_of_slot.of(pc + 1))),
                     error_target: None,
                     ..this
                 });
@@ -590,6 +613,7 @@ impl Jit {
                 });
             }
             emitter.push(this)?;
+            pc += if i.opcode == op::LDDW { 2 } else { 1 };
         }
         for stub in stubs {
             emitter.push(stub)?;
