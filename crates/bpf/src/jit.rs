@@ -338,6 +338,150 @@ fn split_check(i: &RawInsn) -> bool {
     }
 }
 
+/// Where an opcode's stencil sits in the table's variant arrays when it depends only on the
+/// registers, the `CHECKED` variant and (immediate shifts) the count: the array flattened, with
+/// a stride per index (0 for an index the opcode does not have). One load from [`VARIANTS`]
+/// and one from the array find the stencil of most instructions, where [`group`] takes a
+/// match or three.
+#[derive(Clone, Copy)]
+struct Variants {
+    groups: &'static [u16],
+    checked: u16,
+    dst: u16,
+    src: u16,
+    /// The immediate's bits that select the variant (a shift's count).
+    count: u16,
+    /// Whether a non-zero offset selects another template (`sdiv`/`smod`, `movsx`): then
+    /// [`group`] decides.
+    off_selects: bool,
+}
+
+impl Variants {
+    const NONE: Variants = Variants {
+        groups: &[],
+        checked: 0,
+        dst: 0,
+        src: 0,
+        count: 0,
+        off_selects: false,
+    };
+
+    const fn dst<const D: usize>(groups: &'static [u16; D]) -> Variants {
+        Variants {
+            groups,
+            dst: 1,
+            ..Variants::NONE
+        }
+    }
+
+    const fn dst_src<const D: usize>(groups: &'static [[u16; 11]; D]) -> Variants {
+        Variants {
+            groups: groups.as_flattened(),
+            dst: 11,
+            src: 1,
+            ..Variants::NONE
+        }
+    }
+
+    const fn dst_count<const N: usize>(groups: &'static [[u16; N]; 10]) -> Variants {
+        Variants {
+            groups: groups.as_flattened(),
+            dst: N as u16,
+            count: N as u16 - 1,
+            ..Variants::NONE
+        }
+    }
+
+    const fn checked_dst(groups: &'static [[u16; 11]; 3]) -> Variants {
+        Variants {
+            groups: groups.as_flattened(),
+            checked: 11,
+            dst: 1,
+            ..Variants::NONE
+        }
+    }
+
+    const fn checked_dst_src<const D: usize>(groups: &'static [[[u16; 11]; D]; 3]) -> Variants {
+        Variants {
+            groups: groups.as_flattened().as_flattened(),
+            checked: D as u16 * 11,
+            dst: 11,
+            src: 1,
+            ..Variants::NONE
+        }
+    }
+
+    const fn off_selects(self) -> Variants {
+        Variants {
+            off_selects: true,
+            ..self
+        }
+    }
+}
+
+/// [`Variants`] by opcode; empty (no `groups`) where [`group`] decides alone.
+static VARIANTS: [Variants; 256] = {
+    use stencils::*;
+    let mut v = [Variants::NONE; 256];
+    macro_rules! by {
+        ($how:ident: $($name:ident)*) => {
+            $(v[op::$name as usize] = Variants::$how(&$name);)*
+        };
+    }
+    by!(dst: ADD64_IMM SUB64_IMM MUL64_IMM OR64_IMM AND64_IMM XOR64_IMM MOV64_IMM
+        ADD32_IMM SUB32_IMM MUL32_IMM OR32_IMM AND32_IMM XOR32_IMM MOV32_IMM
+        DIV64_IMM DIV32_IMM MOD64_IMM MOD32_IMM NEG64 NEG32 LDDW
+        JEQ64_IMM JGT64_IMM JGE64_IMM JSET64_IMM JNE64_IMM JSGT64_IMM JSGE64_IMM
+        JLT64_IMM JLE64_IMM JSLT64_IMM JSLE64_IMM
+        JEQ32_IMM JGT32_IMM JGE32_IMM JSET32_IMM JNE32_IMM JSGT32_IMM JSGE32_IMM
+        JLT32_IMM JLE32_IMM JSLT32_IMM JSLE32_IMM);
+    by!(dst_src: ADD64_REG SUB64_REG MUL64_REG OR64_REG AND64_REG XOR64_REG MOV64_REG
+        ADD32_REG SUB32_REG MUL32_REG OR32_REG AND32_REG XOR32_REG MOV32_REG
+        DIV64_REG DIV32_REG MOD64_REG MOD32_REG
+        LSH64_REG RSH64_REG ARSH64_REG LSH32_REG RSH32_REG ARSH32_REG
+        JEQ64_REG JGT64_REG JGE64_REG JSET64_REG JNE64_REG JSGT64_REG JSGE64_REG
+        JLT64_REG JLE64_REG JSLT64_REG JSLE64_REG
+        JEQ32_REG JGT32_REG JGE32_REG JSET32_REG JNE32_REG JSGT32_REG JSGE32_REG
+        JLT32_REG JLE32_REG JSLT32_REG JSLE32_REG);
+    by!(dst_count: LSH64_IMM RSH64_IMM ARSH64_IMM LSH32_IMM RSH32_IMM ARSH32_IMM);
+    by!(checked_dst: ST_B ST_H ST_W ST_DW);
+    by!(checked_dst_src: LDX_B LDX_H LDX_W LDX_DW LDXS_B LDXS_H LDXS_W
+        STX_B STX_H STX_W STX_DW);
+    let signed_or_sign_extending = [
+        op::DIV64_IMM,
+        op::DIV64_REG,
+        op::DIV32_IMM,
+        op::DIV32_REG,
+        op::MOD64_IMM,
+        op::MOD64_REG,
+        op::MOD32_IMM,
+        op::MOD32_REG,
+        op::MOV64_REG,
+        op::MOV32_REG,
+    ];
+    let mut k = 0;
+    while k < signed_or_sign_extending.len() {
+        let opcode = signed_or_sign_extending[k] as usize;
+        v[opcode] = v[opcode].off_selects();
+        k += 1;
+    }
+    v
+};
+
+/// [`group`] through [`VARIANTS`] where the opcode has an entry.
+#[inline(always)]
+fn fast_group(i: RawInsn, checked: usize, saves: u8) -> u16 {
+    let v = &VARIANTS[i.opcode as usize];
+    if v.groups.is_empty() || (v.off_selects && i.off != 0) {
+        return group(i, checked, saves);
+    }
+    let index = checked * v.checked as usize
+        + i.dst as usize * v.dst as usize
+        + i.src as usize * v.src as usize
+        + (i.imm as u32 & u32::from(v.count)) as usize;
+    v.groups[index]
+}
+
 /// The stencil for `i` (verified, so every opcode is known and every register number is in
 /// range for its role); `checked`: the templates' `CHECKED` variant for loads, stores and
 /// atomics (an [`Access`], or [`REST_OF_CHECK`] for a load or store); `saves`: for a local
@@ -550,7 +694,7 @@ impl Jit {
                 } else {
                     0
                 };
-                group(i, access as usize, saves)
+                fast_group(i, access as usize, saves)
             };
             let destination = match i.opcode {
                 op::JA32 => Some(next + i.imm as i64),
@@ -683,5 +827,52 @@ impl Jit {
             FAULT_BUDGET => Err(ExecError::BudgetExhausted { pc }),
             _ => host.error.take().map_or(Ok(0), Err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verifier::verify;
+
+    /// The opcode table finds the stencil `group` does for every verified instruction it
+    /// covers, in every `CHECKED` variant a load or store can ask for.
+    #[test]
+    fn the_variant_table_agrees_with_group() {
+        let mut covered = 0;
+        for opcode in 0..=255u8 {
+            if VARIANTS[opcode as usize].groups.is_empty() {
+                continue;
+            }
+            for dst in 0..=10 {
+                for src in 0..=10 {
+                    for off in [0, 1, -8, 8, 16, 32] {
+                        for imm in [0, 1, 5, 16, 31, 32, 63, 64, -1] {
+                            let i = RawInsn::new(opcode, dst, src, off, imm);
+                            let mut prog = vec![i];
+                            if opcode == op::LDDW {
+                                prog.push(RawInsn::new(0, 0, 0, 0, 0));
+                            }
+                            prog.extend([RawInsn::new(op::EXIT, 0, 0, 0, 0); 2]);
+                            if verify(&prog).is_err() {
+                                continue;
+                            }
+                            for checked in 0..3 {
+                                if checked == REST_OF_CHECK && !split_check(&i) {
+                                    continue;
+                                }
+                                assert_eq!(
+                                    fast_group(i, checked, 0),
+                                    group(i, checked, 0),
+                                    "{i:?}, checked {checked}"
+                                );
+                                covered += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(covered > 10_000, "{covered} instructions compared");
     }
 }
