@@ -327,14 +327,14 @@ const REST_OF_CHECK: usize = 2;
 /// call's `call_local_fault`. Elsewhere each check and call is whole.
 const OUT_OF_LINE: bool = cfg!(target_arch = "x86_64");
 
-/// Whether `i` is a load or store (not an atomic) whose address is checked: a split check on
-/// x86-64 ([`REST_OF_CHECK`]). Through r10 nothing is checked.
-fn split_check(i: &RawInsn) -> bool {
-    match i.class() {
-        Class::Ldx => i.src != 10,
-        Class::St => i.dst != 10,
-        Class::Stx => i.dst != 10 && !matches!(i.opcode, op::ATOMIC32 | op::ATOMIC64),
-        _ => false,
+/// Whether `i` (whose [`VARIANTS`] entry is `v`) is a load or store (not an atomic) whose
+/// address is checked: a split check on x86-64 ([`REST_OF_CHECK`]). Through r10 nothing is
+/// checked.
+fn split_check(v: &Variants, i: &RawInsn) -> bool {
+    match v.address {
+        Some(Reg::Src) => i.src != 10,
+        Some(Reg::Dst) => i.dst != 10,
+        None => false,
     }
 }
 
@@ -354,6 +354,28 @@ struct Variants {
     /// Whether a non-zero offset selects another template (`sdiv`/`smod`, `movsx`): then
     /// [`group`] decides.
     off_selects: bool,
+    /// Whether the template takes the immediate's 32 bits (`IMM32`, unsigned) as operand 0,
+    /// rather than the immediate sign-extended.
+    imm32: bool,
+    /// Which field holds a branch's offset (`call` decides by its `src`).
+    branch: BranchField,
+    /// For a load or store with a split check ([`split_check`]): the address register.
+    address: Option<Reg>,
+}
+
+/// Where a jump's offset is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BranchField {
+    None,
+    Off,
+    Imm,
+}
+
+/// An instruction's register field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reg {
+    Dst,
+    Src,
 }
 
 impl Variants {
@@ -364,7 +386,39 @@ impl Variants {
         src: 0,
         count: 0,
         off_selects: false,
+        imm32: false,
+        branch: BranchField::None,
+        address: None,
     };
+
+    /// What an opcode's class and number say of its operand, branch and address (the rules
+    /// of [`form`], [`split_check`] and the destinations, ahead of time).
+    const fn roles(self, opcode: u8) -> Variants {
+        let class = opcode & 7;
+        let (alu32, jmp, jmp32, ldx, st, stx) = (4, 5, 6, 1, 2, 3);
+        let atomic = opcode == op::ATOMIC32 || opcode == op::ATOMIC64;
+        Variants {
+            imm32: class == alu32
+                || class == jmp32
+                || opcode == op::ST_B
+                || opcode == op::ST_H
+                || opcode == op::ST_W,
+            branch: match opcode {
+                op::JA32 => BranchField::Imm,
+                op::CALL | op::CALLX | op::EXIT => BranchField::None,
+                _ if class == jmp || class == jmp32 => BranchField::Off,
+                _ => BranchField::None,
+            },
+            address: if class == ldx {
+                Some(Reg::Src)
+            } else if class == st || (class == stx && !atomic) {
+                Some(Reg::Dst)
+            } else {
+                None
+            },
+            ..self
+        }
+    }
 
     const fn dst<const D: usize>(groups: &'static [u16; D]) -> Variants {
         Variants {
@@ -419,7 +473,8 @@ impl Variants {
     }
 }
 
-/// [`Variants`] by opcode; empty (no `groups`) where [`group`] decides alone.
+/// [`Variants`] by opcode, with every opcode's roles; no `groups` where [`group`] decides
+/// alone.
 static VARIANTS: [Variants; 256] = {
     use stencils::*;
     let mut v = [Variants::NONE; 256];
@@ -465,13 +520,17 @@ static VARIANTS: [Variants; 256] = {
         v[opcode] = v[opcode].off_selects();
         k += 1;
     }
+    let mut opcode = 0;
+    while opcode < 256 {
+        v[opcode] = v[opcode].roles(opcode as u8);
+        opcode += 1;
+    }
     v
 };
 
-/// [`group`] through [`VARIANTS`] where the opcode has an entry.
+/// [`group`] through `v`, `i`'s entry of [`VARIANTS`], where it has the variants.
 #[inline(always)]
-fn fast_group(i: RawInsn, checked: usize, saves: u8) -> u16 {
-    let v = &VARIANTS[i.opcode as usize];
+fn fast_group(v: &Variants, i: RawInsn, checked: usize, saves: u8) -> u16 {
     if v.groups.is_empty() || (v.off_selects && i.off != 0) {
         return group(i, checked, saves);
     }
@@ -674,48 +733,40 @@ impl Jit {
         let mut pc = 0;
         while pc < prog.len() {
             let i = prog[pc];
-            // A helper call's helper, looked up once: a plain one is called straight from the
-            // machine code, another by its slot; an unknown one fails when reached.
-            let helper = (i.opcode == op::CALL && i.src != 1).then(|| {
-                let id = i.imm as u32 as u64;
-                (id, helpers.slot(id))
-            });
-            let plain = helper
-                .and_then(|(_, slot)| slot)
-                .and_then(|slot| helpers.plain(slot));
+            let v = &VARIANTS[i.opcode as usize];
             let next = pc as i64 + 1;
-            let stencil = if plain.is_some() {
-                stencils::CALL_PLAIN
+            let (stencil, operand0, destination) = if i.opcode == op::CALL && i.src == 1 {
+                // Verified: the callee is a function's first slot.
+                let callee = next + i.imm as i64;
+                let saves = callee_saves[shape.entries.partition_point(|&s| s < callee as usize)];
+                (group(i, 0, saves), i.imm as i64 as u64, Some(callee))
+            } else if i.opcode == op::CALL {
+                // A helper call's helper, looked up once: a plain one is called straight from
+                // the machine code, another by its slot; an unknown one fails when reached.
+                let id = i.imm as u32 as u64;
+                let slot = helpers.slot(id);
+                match slot.and_then(|slot| helpers.plain(slot)) {
+                    Some(f) => (stencils::CALL_PLAIN, f as usize as u64, None),
+                    None => (
+                        stencils::CALL_HELPER,
+                        slot.map_or(id | BY_ID, |slot| slot as u64),
+                        None,
+                    ),
+                }
             } else {
-                let saves = if i.opcode == op::CALL && i.src == 1 {
-                    // Verified: the callee is a function's first slot.
-                    let callee = (next + i.imm as i64) as usize;
-                    callee_saves[shape.entries.partition_point(|&slot| slot < callee)]
+                let operand0 = if i.opcode == op::LDDW {
+                    (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
+                } else if v.imm32 {
+                    i.imm as u32 as u64
                 } else {
-                    0
+                    i.imm as i64 as u64
                 };
-                fast_group(i, access as usize, saves)
-            };
-            let destination = match i.opcode {
-                op::JA32 => Some(next + i.imm as i64),
-                op::CALL if i.src == 1 => Some(next + i.imm as i64),
-                op::CALL | op::CALLX | op::EXIT => None,
-                _ if matches!(i.class(), Class::Jmp | Class::Jmp32) => Some(next + i.off as i64),
-                _ => None,
-            };
-            let operand0 = if let Some(f) = plain {
-                f as usize as u64
-            } else if i.opcode == op::LDDW {
-                (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
-            } else if let Some((id, slot)) = helper {
-                slot.map_or(id | BY_ID, |slot| slot as u64)
-            } else if matches!(i.class(), Class::Alu | Class::Jmp32)
-                || matches!(i.opcode, op::ST_B | op::ST_H | op::ST_W)
-            {
-                // Their templates take the immediate's 32 bits (`IMM32`, unsigned).
-                i.imm as u32 as u64
-            } else {
-                i.imm as i64 as u64
+                let destination = match v.branch {
+                    BranchField::None => None,
+                    BranchField::Off => Some(next + i.off as i64),
+                    BranchField::Imm => Some(next + i.imm as i64),
+                };
+                (fast_group(v, i, access as usize, 0), operand0, destination)
             };
             // The verifier keeps destinations inside the program and off lddw's second slot,
             // so each names the start of an instruction.
@@ -740,11 +791,11 @@ impl Jit {
                 jump_target: target.map(Destination::Instruction),
                 ..Instruction::new(stencil)
             };
-            if OUT_OF_LINE && access == Access::Checked && split_check(&i) {
+            if OUT_OF_LINE && access == Access::Checked && split_check(v, &i) {
                 this.error_target = Some(Destination::Instruction(stub(&stubs)));
                 // A load or store is never last (the verifier's rule): pc + 1 starts one.
                 stubs.push(Instruction {
-                    group: group(i, REST_OF_CHECK, 0),
+                    group: fast_group(v, i, REST_OF_CHECK, 0),
                     jump_target: Some(Destination::Instruction(index_of_slot.of(pc + 1))),
                     error_target: None,
                     ..this
@@ -858,11 +909,12 @@ mod tests {
                                 continue;
                             }
                             for checked in 0..3 {
-                                if checked == REST_OF_CHECK && !split_check(&i) {
+                                let v = &VARIANTS[opcode as usize];
+                                if checked == REST_OF_CHECK && !split_check(v, &i) {
                                     continue;
                                 }
                                 assert_eq!(
-                                    fast_group(i, checked, 0),
+                                    fast_group(v, i, checked, 0),
                                     group(i, checked, 0),
                                     "{i:?}, checked {checked}"
                                 );
