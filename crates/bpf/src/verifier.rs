@@ -417,6 +417,20 @@ fn terminal(opcode: u8) -> bool {
 /// frame, a bad jump or call target; then a function that falls off its end, a jump out of
 /// its function, and the call graph.
 pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
+    verify_shape(prog).map(drop)
+}
+
+/// What the verifier learns of a program's shape on the way, so that the JIT need not walk
+/// the program again to find it.
+pub(crate) struct Shape {
+    /// Second slots of `lddw`, ascending: the only slots where no instruction starts.
+    pub second_slots: Vec<usize>,
+    /// The first slot of each function (0 and every local-call target), ascending.
+    pub entries: Vec<usize>,
+}
+
+/// [`verify`], returning the program's [`Shape`].
+pub(crate) fn verify_shape(prog: &[RawInsn]) -> Result<Shape, VerifyError> {
     if prog.is_empty() {
         return Err(err(0, VerifyErrorKind::Empty));
     }
@@ -534,7 +548,11 @@ pub fn verify(prog: &[RawInsn]) -> Result<(), VerifyError> {
             }
         }
     }
-    check_call_graph(&entries, &calls)
+    check_call_graph(&entries, &calls)?;
+    Ok(Shape {
+        second_slots,
+        entries,
+    })
 }
 
 /// Functions start at slot 0 and at every local-call target and extend to the next start.
