@@ -3468,10 +3468,9 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op33",
             code: ::patchjit::Stencil {
-                len: 32,
+                len: 8,
                 body: b"\
-                    \xe8\x02\x40\x92\xe1\x02\x63\x9e\xff\x02\x41\xf2\x08\x05\x57\xaa\
-                    \x00\x01\x63\x9e\x00\x28\x60\x1e\x00\x1c\x61\x1e\x17\x00\x66\x9e",
+                    \xe0\x02\x63\x9e\x17\x00\x66\x9e",
                 holes: &[],
             },
             data: ::patchjit::Stencil {

@@ -3557,21 +3557,24 @@ pub static STENCILS: ::patchjit::StencilTable = ::patchjit::StencilTable {
         ::patchjit::StencilGroup {
             name: "unary__op33",
             code: ::patchjit::Stencil {
-                len: 47,
+                len: 38,
                 body: b"\
-                    \x4d\x85\xff\x78\x0f\xf2\x49\x0f\x2a\xc7\x66\x49\x0f\x7e\xc7\xe9\
-                    \x00\x00\x00\x00\x4c\x89\xf8\x48\xd1\xe8\x41\x83\xe7\x01\x49\x09\
-                    \xc7\xf2\x49\x0f\x2a\xc7\xf2\x0f\x58\xc0\x66\x49\x0f\x7e\xc7",
+                    \x66\x49\x0f\x6e\xc7\x66\x0f\x62\x05\x00\x00\x00\x00\x66\x0f\x5c\
+                    \x05\x00\x00\x00\x00\x66\x0f\x28\xc8\x66\x0f\x15\xc8\xf2\x0f\x58\
+                    \xc8\x66\x49\x0f\x7e\xcf",
                 holes: &[
-                    ::patchjit::Hole { offset: 0x10, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Continue, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x9, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: -4 },
+                    ::patchjit::Hole { offset: 0x11, patch: ::patchjit::PatchKind::Rel32, value: ::patchjit::HoleValue::Data, symbol: None, addend: 12 },
                 ],
             },
             data: ::patchjit::Stencil {
-                len: 0,
-                body: &[],
+                len: 32,
+                body: b"\
+                    \x00\x00\x30\x43\x00\x00\x30\x45\x00\x00\x00\x00\x00\x00\x00\x00\
+                    \x00\x00\x00\x00\x00\x00\x30\x43\x00\x00\x00\x00\x00\x00\x30\x45",
                 holes: &[],
             },
-            data_align: 8,
+            data_align: 16,
         },
         ::patchjit::StencilGroup {
             name: "unary__op34",

@@ -40,7 +40,7 @@ PATCHJIT_STENCIL {
     case 30: r = wasm_bits64((double)(int32_t)a32); break;         /* f64.convert_i32_s */
     case 31: r = wasm_bits64((double)a32); break;                  /* f64.convert_i32_u */
     case 32: r = wasm_bits64((double)(int64_t)a); break;           /* f64.convert_i64_s */
-    case 33: r = wasm_bits64(wasm_u64_to_f64(a)); break;                    /* f64.convert_i64_u */
+    case 33: r = wasm_bits64((double)a); break;                    /* f64.convert_i64_u */
     case 34: r = wasm_quiet64((double)f); break;                   /* f64.promote_f32 */
     }
     tos = r;

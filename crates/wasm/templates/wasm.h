@@ -111,20 +111,12 @@ static inline uint64_t wasm_popcnt(uint64_t x) {
     return (x * 0x0101010101010101ull) >> 56;
 }
 
-/* u64 to f64, correctly rounded: halved with the lost bit kept sticky when the top bit is set
- * (clang's own sequence loads a 16-byte constant aligned, and stencil data is 8-aligned). */
-static inline double wasm_u64_to_f64(uint64_t a) {
-    if ((int64_t)a >= 0) return (double)(int64_t)a;
-    double h = (double)(int64_t)((a >> 1) | (a & 1));
-    return h + h;
-}
-
 /* Rounding without libm (the templates are freestanding): a float of magnitude 2^23 (f32) or
  * 2^52 (f64) and above is integral already (as are infinities; NaNs are quieted, as every
  * arithmetic result is); below, the integer conversion truncates, and adding and subtracting
  * 2^23 / 2^52 rounds to nearest, ties to even. Signs are copied back, so -0.5 rounds to -0.
- * Magnitudes and signs are taken on the bits: clang's vector masks for fabs and copysign are
- * 16-byte constants its SSE code loads aligned, and stencil data is only 8-aligned. */
+ * Magnitudes and signs are taken on the bits, where the operand already is (in an integer
+ * register): one instruction each, with no mask constant to load. */
 #define WASM_ROUNDING(T, W, U, INT, BIG, BIG_BITS, SIGN, FROM, TO, QUIET)                \
     static inline U wasm_magnitude##W(U bits) { return bits & (U)~SIGN; }               \
     static inline uint64_t wasm_signed##W(T t, U bits) {                                \
