@@ -356,6 +356,8 @@ fn assert_has(seen: &Seen, kinds: &[PatchKind], got: &[&str]) {
 fn macho_x86_64_matches_ld64_lld() {
     let t = Target::X86_64AppleDarwin;
     let mut seen = all_forms(t, 0x1122_3344_5566_7788);
+    // A 16-byte literal reached by a non-extern X86_64_RELOC_SIGNED.
+    compare(t, "vector_add", values(7, 0), &mut seen);
     // `call _helper` is a plain rel32 on macOS (no GOT call to relax).
     compare(t, "call_helper", values(0, 0x7000_0000), &mut seen);
     assert_has(

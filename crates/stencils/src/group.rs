@@ -414,12 +414,21 @@ fn macho_relayout<'a>(
             symbol.value = symbol.value - section.address + address;
         }
         section.address = address;
-        Cow::Owned(section)
+        Cow::<Section>::Owned(section)
     };
-    let (code, data): (Vec<&Section>, Vec<&Section>) = positions
+    let (code_positions, data_positions): (Vec<usize>, Vec<usize>) = positions
+        .iter()
+        .partition(|&&i| object.sections[i].kind == SectionKind::Code);
+    let code_then_data: Vec<usize> = code_positions
+        .iter()
+        .chain(&data_positions)
+        .copied()
+        .collect();
+    let code = code_positions.iter().map(|&i| &object.sections[i]);
+    let data: Vec<&Section> = data_positions
         .iter()
         .map(|&i| &object.sections[i])
-        .partition(|s| s.kind == SectionKind::Code);
+        .collect();
     let mut out = Vec::with_capacity(positions.len());
     let mut cursor: u64 = 0;
     for section in code {
@@ -436,6 +445,37 @@ fn macho_relayout<'a>(
     );
     for section in data {
         out.push(moved(section, section.address - from + to));
+    }
+    // A non-extern `X86_64_RELOC_SIGNED` encodes its target's address relative to its own
+    // place; both moved, so its displacement moves by the difference. A target section split
+    // into atoms (several sections of one index) has no single shift and is left alone.
+    let originals: Vec<&Section> = code_then_data
+        .iter()
+        .map(|&i| &object.sections[i])
+        .collect();
+    let shifts: Vec<(usize, i64)> = originals
+        .iter()
+        .zip(&out)
+        .map(|(old, new)| (old.index, new.address.wrapping_sub(old.address) as i64))
+        .collect();
+    let shift_of = |index: usize| {
+        let mut matching = shifts.iter().filter(|(i, _)| *i == index);
+        match (matching.next(), matching.next()) {
+            (Some(&(_, shift)), None) => Some(shift),
+            _ => None,
+        }
+    };
+    for (section, &(_, own)) in out.iter_mut().zip(&shifts) {
+        let relocations = &mut section.to_mut().relocations;
+        for reloc in relocations {
+            if let (RelocKind::X86_64_RELOC_SIGNED, &RelocTarget::Section(index)) =
+                (reloc.kind, &reloc.target)
+            {
+                if let Some(shift) = shift_of(index) {
+                    reloc.addend = reloc.addend.wrapping_add(shift.wrapping_sub(own));
+                }
+            }
+        }
     }
     out
 }
@@ -504,9 +544,11 @@ struct Builder<'a> {
     /// [`DataLayout::Aligned`]: the largest alignment of the group's data sections (1 with
     /// none), which each data offset keeps.
     sections_align: u64,
-    /// Mach-O: the object address that data offset 0 stands for, fixed by the first data
-    /// section.
+    /// Mach-O: the object address that data offset 0 stands for: set before any section is
+    /// added ([`DataLayout::Aligned`]) or by the first data section (the end of the code).
     macho_data_origin: Option<u64>,
+    /// Mach-O: each section's kind and object address, for section-relative relocations.
+    section_places: HashMap<usize, (SectionKind, u64)>,
     /// Names (and Mach-O section names) defined in the group.
     table: HashMap<String, (Base, u64)>,
     /// The name a section-relative relocation (by section index) is resolved by, as CPython
@@ -535,6 +577,7 @@ impl<'a> Builder<'a> {
             data_align: 8,
             sections_align: 1,
             macho_data_origin: None,
+            section_places: HashMap::new(),
             table: HashMap::new(),
             section_names: HashMap::new(),
         }
@@ -570,18 +613,29 @@ impl<'a> Builder<'a> {
                 Format::Elf | Format::Coff => &section.name,
             };
             self.section_names.insert(section.index, name.to_string());
+            self.section_places
+                .insert(section.index, (section.kind, section.address));
         }
         if self.options.data_layout == DataLayout::Aligned {
             for section in plan.sections.iter().filter(|s| s.kind == SectionKind::Data) {
                 if section.align > MAX_DATA_ALIGN {
                     return Err(self.invalid(format!(
-                        "data section {} needs {}-byte alignment, more than a page                          ({MAX_DATA_ALIGN} bytes) can guarantee",
+                        "data section {} needs {}-byte alignment, more than a page \
+                         ({MAX_DATA_ALIGN} bytes) can guarantee",
                         section.name, section.align
                     )));
                 }
                 self.sections_align = self.sections_align.max(section.align);
             }
             self.data_align = self.sections_align.max(8);
+            if self.target.format() == Format::MachO {
+                self.macho_data_origin = plan
+                    .sections
+                    .iter()
+                    .filter(|s| s.kind == SectionKind::Data)
+                    .map(|s| s.address - s.address % self.sections_align)
+                    .min();
+            }
         }
         for section in &plan.sections {
             match self.target.format() {
@@ -689,29 +743,24 @@ impl<'a> Builder<'a> {
     }
 
     /// Mach-O: one address space, code first; gaps are zero-filled. Data offset 0 stands for
-    /// the end of the code ([`DataLayout::Cpython`]) or for the first data section's address
-    /// rounded down to the largest data section alignment ([`DataLayout::Aligned`]: every section
-    /// keeps the alignment its address has). A section's own name (one `_` removed) resolves
-    /// to `(CODE, address)` for code but to the object address twice the code length for
-    /// data (`(DATA, code length)` in CPython 3.14.7's layout). Replicated for identical
-    /// output, although it misplaces non-extern `X86_64_RELOC_SIGNED` references into data
-    /// (x86-64 string literals: the stored displacement already encodes the target address,
-    /// so adding the code length overshoots); clang emits those only on x86-64 Darwin.
+    /// the end of the code ([`DataLayout::Cpython`]) or for the lowest data section's address
+    /// rounded down to the largest data section alignment ([`DataLayout::Aligned`]: every
+    /// section keeps the alignment its address has). A section's own name (one `_` removed)
+    /// resolves to `(CODE, address)` for code but to the object address twice the code length
+    /// for data (`(DATA, code length)` in CPython 3.14.7's layout). CPython's layout keeps that
+    /// for identical output, although it misplaces non-extern `X86_64_RELOC_SIGNED` references
+    /// into data (x86-64 string literals and SSE constants: the stored displacement already
+    /// encodes the target address, so adding the code length overshoots); the aligned layout
+    /// resolves those by the address they encode ([`Builder::pc_relative_section_target`]).
     fn add_macho(&mut self, section: &Section) -> Result<(), Error> {
         let code_len = self.code.body.len() as u64;
         let base = Base::from(section.kind);
-        let (start, filled) = match (base, self.macho_data_origin) {
-            (Base::Code, None) => (0, code_len),
-            (Base::Data, Some(origin)) => (origin, origin + self.data.body.len() as u64),
-            (Base::Data, None) => {
-                let origin = match self.options.data_layout {
-                    DataLayout::Cpython => code_len,
-                    DataLayout::Aligned => section.address - section.address % self.sections_align,
-                };
-                self.macho_data_origin = Some(origin);
-                (origin, code_len)
+        let (start, filled) = match base {
+            Base::Code => (0, code_len),
+            Base::Data => {
+                let origin = *self.macho_data_origin.get_or_insert(code_len);
+                (origin, code_len.max(origin + self.data.body.len() as u64))
             }
-            (Base::Code, Some(origin)) => (0, origin + self.data.body.len() as u64),
         };
         let code_after_data = base == Base::Code && !self.data.body.is_empty();
         if section.address < filled || code_after_data {
@@ -786,6 +835,10 @@ impl<'a> Builder<'a> {
                 Format::Coff => name.strip_prefix("__imp_"),
                 _ => None,
             };
+            if let Some(hole) = self.pc_relative_section_target(section, reloc, start)? {
+                self.body(base).holes.push(Pending { hole, got: false });
+                continue;
+            }
             let (got, (value, symbol)) = match coff_import {
                 Some(imported) => (true, (HoleValue::Zero, Some(imported.to_string()))),
                 None if reloc.kind.is_got() && matches!(reloc.target, RelocTarget::Symbol(_)) => {
@@ -815,6 +868,53 @@ impl<'a> Builder<'a> {
             self.body(base).holes.push(Pending { hole, got });
         }
         Ok(())
+    }
+
+    /// [`DataLayout::Aligned`], x86-64 Mach-O: a non-extern `X86_64_RELOC_SIGNED` (a rel32 to a
+    /// section, which clang uses for literals) encodes its target's object address in the
+    /// displacement (`address + 4 + stored`, the addend being `stored - 4`); the hole is that
+    /// place in its stencil, minus 4 as for any rel32. `None` for every other relocation.
+    fn pc_relative_section_target(
+        &self,
+        section: &Section,
+        reloc: &Relocation,
+        start: u64,
+    ) -> Result<Option<Hole>, Error> {
+        let RelocTarget::Section(index) = reloc.target else {
+            return Ok(None);
+        };
+        if self.options.data_layout != DataLayout::Aligned
+            || self.target != Target::X86_64AppleDarwin
+            || reloc.kind != RelocKind::X86_64_RELOC_SIGNED
+        {
+            return Ok(None);
+        }
+        let target = (section.address + reloc.offset)
+            .wrapping_add(8)
+            .wrapping_add_signed(reloc.addend);
+        let place = self.section_places.get(&index).and_then(|&(kind, _)| {
+            let base = Base::from(kind);
+            let origin = match base {
+                Base::Code => 0,
+                Base::Data => self.macho_data_origin?,
+            };
+            Some((base, target.checked_sub(origin)?))
+        });
+        let Some((base, offset)) = place else {
+            return Err(self.invalid(format!(
+                "section {} offset {:#x}: X86_64_RELOC_SIGNED to section #{index} encodes \
+                 address {target:#x}, before its stencil",
+                section.name, reloc.offset
+            )));
+        };
+        Ok(Some(Hole {
+            offset: start + reloc.offset,
+            kind: reloc.kind,
+            value: base.value(),
+            symbol: None,
+            addend: offset as i64 - 4,
+            patch: reloc.kind.patch_kind(),
+        }))
     }
 
     /// `_JIT_<NAME>` → that value; anything else → (`Zero`, name).

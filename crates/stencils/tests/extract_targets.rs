@@ -245,7 +245,7 @@ group holes code=102 data=48 sections=0 got=0 trampolines=[]
         "\
 group calls code=49 data=24 sections=5 got=8 trampolines=[]
   code 0x7 X86_64_RELOC_GOT_LOAD DATA +0xc patch_x86_64_32rx
-  code 0x15 X86_64_RELOC_SIGNED DATA +0x4f patch_32r
+  code 0x15 X86_64_RELOC_SIGNED DATA -0x4 patch_32r
   code 0x1b X86_64_RELOC_GOT DATA +0x4 patch_x86_64_32rx
   code 0x28 X86_64_RELOC_BRANCH ZERO &nearby_function -0x4 patch_32r
   data 0x8 R_X86_64_64 ZERO &external_function patch_64
