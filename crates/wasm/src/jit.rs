@@ -571,6 +571,9 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
         ],
     )?;
     emitter.set_shim(stencils::SHIM)?;
+    // Room for every op and each function's entry at once: a large module's instruction list
+    // is tens of MiB, which growing by doubling would copy again and again.
+    emitter.reserve(module.bodies.iter().map(|c| c.ops.len() + 1).sum())?;
     let entry_labels = (0..module.bodies.len())
         .map(|_| emitter.label())
         .collect::<Result<Vec<_>, _>>()?;
