@@ -547,8 +547,8 @@ struct Builder<'a> {
     /// Mach-O: the object address that data offset 0 stands for: set before any section is
     /// added ([`DataLayout::Aligned`]) or by the first data section (the end of the code).
     macho_data_origin: Option<u64>,
-    /// Mach-O: each section's kind and object address, for section-relative relocations.
-    section_places: HashMap<usize, (SectionKind, u64)>,
+    /// Each section's kind, for section-relative relocations.
+    section_kinds: HashMap<usize, SectionKind>,
     /// Names (and Mach-O section names) defined in the group.
     table: HashMap<String, (Base, u64)>,
     /// The name a section-relative relocation (by section index) is resolved by, as CPython
@@ -577,7 +577,7 @@ impl<'a> Builder<'a> {
             data_align: 8,
             sections_align: 1,
             macho_data_origin: None,
-            section_places: HashMap::new(),
+            section_kinds: HashMap::new(),
             table: HashMap::new(),
             section_names: HashMap::new(),
         }
@@ -613,8 +613,7 @@ impl<'a> Builder<'a> {
                 Format::Elf | Format::Coff => &section.name,
             };
             self.section_names.insert(section.index, name.to_string());
-            self.section_places
-                .insert(section.index, (section.kind, section.address));
+            self.section_kinds.insert(section.index, section.kind);
         }
         if self.options.data_layout == DataLayout::Aligned {
             for section in plan.sections.iter().filter(|s| s.kind == SectionKind::Data) {
@@ -892,7 +891,7 @@ impl<'a> Builder<'a> {
         let target = (section.address + reloc.offset)
             .wrapping_add(8)
             .wrapping_add_signed(reloc.addend);
-        let place = self.section_places.get(&index).and_then(|&(kind, _)| {
+        let place = self.section_kinds.get(&index).and_then(|&kind| {
             let base = Base::from(kind);
             let origin = match base {
                 Base::Code => 0,
