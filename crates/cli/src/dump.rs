@@ -139,10 +139,14 @@ pub fn render_text(extraction: &Extraction, target: Target) -> String {
     for group in &extraction.groups {
         let _ = writeln!(
             out,
-            "\n== {} (code {} bytes, data {} bytes, trampolines {:?})",
+            "\n== {} (code {} bytes, data {} bytes{}, trampolines {:?})",
             group.name,
             group.code.body.len(),
             group.data.body.len(),
+            match group.data_align {
+                8 => String::new(),
+                align => format!(" aligned to {align}"),
+            },
             group.trampolines
         );
         for (part, stencil) in [("code", &group.code), ("data", &group.data)] {
