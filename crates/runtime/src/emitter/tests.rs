@@ -889,8 +889,12 @@ fn incremental_layout_places_aligned_data() {
         let mut e = Emitter::new(&TABLE, &[]).unwrap();
         let shim = (round % 3 != 0).then_some((round % n) as u16);
         let terminator = (round % 4 != 0).then_some((round / 5 % n) as u16);
-        if let Some(g) = shim {
-            e.set_shim(g).unwrap();
+        // Sometimes set after the instructions, over another shim or none: their starts move.
+        let late = round % 5 == 1;
+        match shim {
+            Some(g) if !late => e.set_shim(g).unwrap(),
+            Some(g) if round % 2 == 0 => e.set_shim(((g as u64 + 1) % n) as u16).unwrap(),
+            _ => {}
         }
         let mut pieces: Vec<u16> = shim.into_iter().collect();
         let mut starts = Vec::new();
@@ -901,6 +905,9 @@ fn incremental_layout_places_aligned_data() {
             let g = (seed % n) as u16;
             e.push(Instruction::new(g)).unwrap();
             pieces.push(g);
+        }
+        if let (Some(g), true) = (shim, late) {
+            e.set_shim(g).unwrap();
         }
         if let Some(g) = terminator {
             e.set_terminator(g).unwrap();
