@@ -55,7 +55,16 @@ impl Emitter<'_> {
             None => (None, &[][..]),
         };
         for (i, instruction) in before.iter().enumerate() {
-            run.piece(instruction.group, Some(i), instruction, true)?;
+            let g = instruction.group;
+            let group = &run.groups[g as usize];
+            if group.data.len == 0 && group.code.holes.is_empty() {
+                // Nothing to patch: the copy alone, without the piece's frame.
+                let at = run.code;
+                copy_small(&mut run.target.bytes[at..], group.code.body);
+                run.code = at + group.code.len as usize;
+            } else {
+                run.piece(g, Some(i), instruction, true)?;
+            }
         }
         if let Some(instruction) = last {
             let (i, continues) = (before.len(), self.terminator.is_some());
@@ -159,7 +168,9 @@ impl Run<'_, '_, '_> {
             continue_to: continues.then_some(code + code_len as u64),
         };
         if group.data.len != 0 {
-            self.data = self.data.next_multiple_of(group.data_align as usize);
+            // A power of two (checked on first use).
+            let align = group.data_align as usize;
+            self.data = (self.data + align - 1) & !(align - 1);
             let data_at = self.data_offset + self.data;
             frame.data = self.target.base + data_at as u64;
             copy_small(&mut self.target.bytes[data_at..], group.data.body);
@@ -322,7 +333,7 @@ impl Run<'_, '_, '_> {
 /// Stencils are mostly a few dozen bytes, where a call to `memcpy` costs more than the copy:
 /// sizes up to 32 use two overlapping loads and stores (three single bytes below 4).
 #[inline]
-fn copy_small(dst: &mut [u8], src: &[u8]) {
+pub(super) fn copy_small(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     let dst = &mut dst[..n];
     fn word<const N: usize>(b: &[u8], at: usize) -> [u8; N] {

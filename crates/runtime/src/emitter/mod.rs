@@ -178,7 +178,7 @@ impl<'t> Emitter<'t> {
         if data != 0 {
             // Checked on first use: a power of two.
             let align = u64::from(group.data_align);
-            self.data_end = self.data_end.next_multiple_of(align) + data;
+            self.data_end = ((self.data_end + align - 1) & !(align - 1)) + data;
             self.data_align = self.data_align.max(align);
         }
         self.starts.push(start);

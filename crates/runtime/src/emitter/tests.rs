@@ -964,3 +964,19 @@ fn incremental_layout_places_aligned_data() {
         );
     }
 }
+
+#[test]
+fn small_copies_write_exactly_their_bytes() {
+    let src: Vec<u8> = (1..=80).collect();
+    for n in 0..=src.len() {
+        for pad in [0, 1, 7] {
+            let mut dst = vec![0u8; n + pad];
+            emit::copy_small(&mut dst, &src[..n]);
+            assert_eq!(&dst[..n], &src[..n], "size {n}");
+            assert!(
+                dst[n..].iter().all(|&b| b == 0),
+                "size {n}: wrote past the end"
+            );
+        }
+    }
+}
