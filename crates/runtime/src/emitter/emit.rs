@@ -2,7 +2,7 @@
 
 use super::{BranchKind, Destination, EmitError, Emitter, Instruction, Layout, Section, Site};
 use crate::patch::{PatchTarget, AARCH64_TRAMPOLINE_SIZE};
-use crate::stencil::{Hole, HoleValue, PatchKind, StencilGroup};
+use crate::stencil::{Hole, HoleValue, NarrowType, PatchKind, StencilGroup};
 
 impl Emitter<'_> {
     /// Pass 2 into `buf` as if `buf[0]` lived at address `base`: code at offset 0, data at
@@ -222,32 +222,27 @@ impl Run<'_, '_, '_> {
         Ok(self.target.base + *start as u64)
     }
 
-    /// `field` read through the narrow hole value's declared type: its bit pattern, or an error
-    /// if the type cannot hold it. Inlined into the narrow values' arms, where the value is one
-    /// of a few.
+    /// `field` read through the narrow hole value's declared type `declared`: its bit
+    /// pattern, or an error if the type cannot hold it. Inlined into the narrow values' arms,
+    /// each with its type known, so that the check folds to a compare.
     #[inline(always)]
     fn narrow(
         &self,
         frame: Frame,
         hole: &Hole,
         section: Section,
+        declared: NarrowType,
         field: u64,
     ) -> Result<u64, EmitError> {
-        // Only the narrow values' arms call this.
-        let Some(declared) = hole.value.narrow() else {
-            return Ok(field);
-        };
-        declared
-            .pattern(field)
-            .ok_or_else(|| EmitError::ValueOutOfRange {
-                site: self.site(frame.site_group, frame.index),
-                section,
-                hole: hole.offset,
-                patch: hole.patch,
-                value: hole.value,
-                declared,
-                given: field,
-            })
+        pattern(declared, field).ok_or_else(|| EmitError::ValueOutOfRange {
+            site: self.site(frame.site_group, frame.index),
+            section,
+            hole: hole.offset,
+            patch: hole.patch,
+            value: hole.value,
+            declared,
+            given: field,
+        })
     }
 
     #[inline(always)]
@@ -260,7 +255,7 @@ impl Run<'_, '_, '_> {
     ) -> Result<(), EmitError> {
         let emitter = self.emitter;
         let i = frame.instruction;
-        let narrow = |field| self.narrow(frame, hole, section, field);
+        let narrow = |declared, field| self.narrow(frame, hole, section, declared, field);
         let base = match hole.value {
             HoleValue::Code => frame.code,
             HoleValue::Continue => frame.continue_to.ok_or_else(|| EmitError::FallsOffEnd {
@@ -269,17 +264,18 @@ impl Run<'_, '_, '_> {
             HoleValue::Data => frame.data,
             HoleValue::Executor => emitter.executor,
             HoleValue::Oparg => i.oparg,
-            HoleValue::OpargU16 | HoleValue::OpargU32 => narrow(i.oparg)?,
+            HoleValue::OpargU16 => narrow(NarrowType::U16, i.oparg)?,
+            HoleValue::OpargU32 => narrow(NarrowType::U32, i.oparg)?,
             HoleValue::Operand0 => i.operand0,
-            HoleValue::Operand0S32 | HoleValue::Operand0U32 | HoleValue::Operand0I32 => {
-                narrow(i.operand0)?
-            }
+            HoleValue::Operand0S32 => narrow(NarrowType::S32, i.operand0)?,
+            HoleValue::Operand0U32 => narrow(NarrowType::U32, i.operand0)?,
+            HoleValue::Operand0I32 => narrow(NarrowType::I32, i.operand0)?,
             HoleValue::Operand0Hi => i.operand0 >> 32,
             HoleValue::Operand0Lo => i.operand0 & 0xFFFF_FFFF,
             HoleValue::Operand1 => i.operand1,
-            HoleValue::Operand1S16 | HoleValue::Operand1S32 | HoleValue::Operand1I32 => {
-                narrow(i.operand1)?
-            }
+            HoleValue::Operand1S16 => narrow(NarrowType::S16, i.operand1)?,
+            HoleValue::Operand1S32 => narrow(NarrowType::S32, i.operand1)?,
+            HoleValue::Operand1I32 => narrow(NarrowType::I32, i.operand1)?,
             HoleValue::Operand1Hi => i.operand1 >> 32,
             HoleValue::Operand1Lo => i.operand1 & 0xFFFF_FFFF,
             HoleValue::Target => i.target,
@@ -327,6 +323,21 @@ impl Run<'_, '_, '_> {
                 error,
             })
     }
+}
+
+/// [`NarrowType::pattern`], inlined: with `declared` known at the call, a compare and a mask
+/// (the table's `pattern` is another crate's, called out of line).
+#[inline(always)]
+pub(super) fn pattern(declared: NarrowType, field: u64) -> Option<u64> {
+    let signed = field as i64;
+    let (fits, pattern) = match declared {
+        NarrowType::U16 => (field <= 0xFFFF, field),
+        NarrowType::S16 => (signed == signed as i16 as i64, field & 0xFFFF),
+        NarrowType::U32 => (field <= 0xFFFF_FFFF, field),
+        NarrowType::S32 => (signed == signed as i32 as i64, field & 0xFFFF_FFFF),
+        NarrowType::I32 => (signed == signed as i32 as i64, field),
+    };
+    fits.then_some(pattern)
 }
 
 /// Copies `src` to the start of `dst` (`dst` is at least as long, checked by the layout).
