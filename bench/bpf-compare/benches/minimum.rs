@@ -5,7 +5,8 @@
 //! the ratios issue #11 sets targets for, their geometric means, and compile time of the
 //! 1,000-instruction straight-line program (verification included) against rbpf's JIT.
 //!
-//! Run from this directory: `cargo bench --bench minimum` (`-- ROUNDS`, default 2000).
+//! Run from this directory: `cargo bench --bench minimum` (`-- ROUNDS`, default 2000; add
+//! `compile` to time only the compile comparison).
 
 mod shared;
 
@@ -35,6 +36,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(2000);
+    let compile_only = std::env::args().skip(1).any(|a| a == "compile");
     let pairs = [
         (Engine::PatchjitJit, Engine::RbpfCranelift),
         (Engine::PatchjitJitUnchecked, Engine::RbpfJit),
@@ -47,7 +49,12 @@ fn main() {
             .join(" | ")
     );
     let mut logs = vec![Vec::new(); pairs.len()];
-    for (name, prog, input, _) in timed_programs() {
+    let timed = if compile_only {
+        Vec::new()
+    } else {
+        timed_programs()
+    };
+    for (name, prog, input, _) in timed {
         let bytes = slots_to_bytes(&prog);
         let engines = Engines::new(&prog, &bytes);
         engines.check(&name, &input);
@@ -101,7 +108,9 @@ fn main() {
             )
         })
         .collect();
-    println!("| **geometric mean** | {} |", means.join(" | "));
+    if !compile_only {
+        println!("| **geometric mean** | {} |", means.join(" | "));
+    }
 
     let prog = assemble(&programs::straight_line(1000)).expect("assembles");
     let bytes = slots_to_bytes(&prog);

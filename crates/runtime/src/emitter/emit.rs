@@ -2,7 +2,7 @@
 
 use super::{BranchKind, Destination, EmitError, Emitter, Instruction, Layout, Section, Site};
 use crate::patch::{PatchTarget, AARCH64_TRAMPOLINE_SIZE};
-use crate::stencil::{Hole, HoleValue, PatchKind, StencilGroup};
+use crate::stencil::{Hole, HoleValue, NarrowType, PatchKind, StencilGroup};
 
 impl Emitter<'_> {
     /// Pass 2 into `buf` as if `buf[0]` lived at address `base`: code at offset 0, data at
@@ -55,7 +55,16 @@ impl Emitter<'_> {
             None => (None, &[][..]),
         };
         for (i, instruction) in before.iter().enumerate() {
-            run.piece(instruction.group, Some(i), instruction, true)?;
+            let g = instruction.group;
+            let group = &run.groups[g as usize];
+            if group.data.len == 0 && group.code.holes.is_empty() {
+                // Nothing to patch: the copy alone, without the piece's frame.
+                let at = run.code;
+                copy_small(&mut run.target.bytes[at..], group.code.body);
+                run.code = at + group.code.len as usize;
+            } else {
+                run.piece(g, Some(i), instruction, true)?;
+            }
         }
         if let Some(instruction) = last {
             let (i, continues) = (before.len(), self.terminator.is_some());
@@ -159,7 +168,9 @@ impl Run<'_, '_, '_> {
             continue_to: continues.then_some(code + code_len as u64),
         };
         if group.data.len != 0 {
-            self.data = self.data.next_multiple_of(group.data_align as usize);
+            // A power of two (checked on first use).
+            let align = group.data_align as usize;
+            self.data = (self.data + align - 1) & !(align - 1);
             let data_at = self.data_offset + self.data;
             frame.data = self.target.base + data_at as u64;
             copy_small(&mut self.target.bytes[data_at..], group.data.body);
@@ -211,32 +222,27 @@ impl Run<'_, '_, '_> {
         Ok(self.target.base + *start as u64)
     }
 
-    /// `field` read through the narrow hole value's declared type: its bit pattern, or an error
-    /// if the type cannot hold it. Inlined into the narrow values' arms, where the value is one
-    /// of a few.
+    /// `field` read through the narrow hole value's declared type `declared`: its bit
+    /// pattern, or an error if the type cannot hold it. Inlined into the narrow values' arms,
+    /// each with its type known, so that the check folds to a compare.
     #[inline(always)]
     fn narrow(
         &self,
         frame: Frame,
         hole: &Hole,
         section: Section,
+        declared: NarrowType,
         field: u64,
     ) -> Result<u64, EmitError> {
-        // Only the narrow values' arms call this.
-        let Some(declared) = hole.value.narrow() else {
-            return Ok(field);
-        };
-        declared
-            .pattern(field)
-            .ok_or_else(|| EmitError::ValueOutOfRange {
-                site: self.site(frame.site_group, frame.index),
-                section,
-                hole: hole.offset,
-                patch: hole.patch,
-                value: hole.value,
-                declared,
-                given: field,
-            })
+        pattern(declared, field).ok_or_else(|| EmitError::ValueOutOfRange {
+            site: self.site(frame.site_group, frame.index),
+            section,
+            hole: hole.offset,
+            patch: hole.patch,
+            value: hole.value,
+            declared,
+            given: field,
+        })
     }
 
     #[inline(always)]
@@ -249,7 +255,7 @@ impl Run<'_, '_, '_> {
     ) -> Result<(), EmitError> {
         let emitter = self.emitter;
         let i = frame.instruction;
-        let narrow = |field| self.narrow(frame, hole, section, field);
+        let narrow = |declared, field| self.narrow(frame, hole, section, declared, field);
         let base = match hole.value {
             HoleValue::Code => frame.code,
             HoleValue::Continue => frame.continue_to.ok_or_else(|| EmitError::FallsOffEnd {
@@ -258,17 +264,18 @@ impl Run<'_, '_, '_> {
             HoleValue::Data => frame.data,
             HoleValue::Executor => emitter.executor,
             HoleValue::Oparg => i.oparg,
-            HoleValue::OpargU16 | HoleValue::OpargU32 => narrow(i.oparg)?,
+            HoleValue::OpargU16 => narrow(NarrowType::U16, i.oparg)?,
+            HoleValue::OpargU32 => narrow(NarrowType::U32, i.oparg)?,
             HoleValue::Operand0 => i.operand0,
-            HoleValue::Operand0S32 | HoleValue::Operand0U32 | HoleValue::Operand0I32 => {
-                narrow(i.operand0)?
-            }
+            HoleValue::Operand0S32 => narrow(NarrowType::S32, i.operand0)?,
+            HoleValue::Operand0U32 => narrow(NarrowType::U32, i.operand0)?,
+            HoleValue::Operand0I32 => narrow(NarrowType::I32, i.operand0)?,
             HoleValue::Operand0Hi => i.operand0 >> 32,
             HoleValue::Operand0Lo => i.operand0 & 0xFFFF_FFFF,
             HoleValue::Operand1 => i.operand1,
-            HoleValue::Operand1S16 | HoleValue::Operand1S32 | HoleValue::Operand1I32 => {
-                narrow(i.operand1)?
-            }
+            HoleValue::Operand1S16 => narrow(NarrowType::S16, i.operand1)?,
+            HoleValue::Operand1S32 => narrow(NarrowType::S32, i.operand1)?,
+            HoleValue::Operand1I32 => narrow(NarrowType::I32, i.operand1)?,
             HoleValue::Operand1Hi => i.operand1 >> 32,
             HoleValue::Operand1Lo => i.operand1 & 0xFFFF_FFFF,
             HoleValue::Target => i.target,
@@ -318,11 +325,26 @@ impl Run<'_, '_, '_> {
     }
 }
 
+/// [`NarrowType::pattern`], inlined: with `declared` known at the call, a compare and a mask
+/// (the table's `pattern` is another crate's, called out of line).
+#[inline(always)]
+pub(super) fn pattern(declared: NarrowType, field: u64) -> Option<u64> {
+    let signed = field as i64;
+    let (fits, pattern) = match declared {
+        NarrowType::U16 => (field <= 0xFFFF, field),
+        NarrowType::S16 => (signed == signed as i16 as i64, field & 0xFFFF),
+        NarrowType::U32 => (field <= 0xFFFF_FFFF, field),
+        NarrowType::S32 => (signed == signed as i32 as i64, field & 0xFFFF_FFFF),
+        NarrowType::I32 => (signed == signed as i32 as i64, field),
+    };
+    fits.then_some(pattern)
+}
+
 /// Copies `src` to the start of `dst` (`dst` is at least as long, checked by the layout).
 /// Stencils are mostly a few dozen bytes, where a call to `memcpy` costs more than the copy:
 /// sizes up to 32 use two overlapping loads and stores (three single bytes below 4).
 #[inline]
-fn copy_small(dst: &mut [u8], src: &[u8]) {
+pub(super) fn copy_small(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     let dst = &mut dst[..n];
     fn word<const N: usize>(b: &[u8], at: usize) -> [u8; N] {

@@ -23,7 +23,7 @@ pub struct Options {
 
 impl Emitter<'_> {
     /// Lays out, allocates, copies, patches and seals the program.
-    pub fn finish(self, options: &Options) -> Result<ExecutableCode, EmitError> {
+    pub fn finish(mut self, options: &Options) -> Result<ExecutableCode, EmitError> {
         if !host_runs(self.table.target) {
             return Err(EmitError::ForeignTable {
                 target: self.table.target,
@@ -32,7 +32,7 @@ impl Emitter<'_> {
         if options.gdb && !cfg!(feature = "gdb-jit") {
             return Err(EmitError::GdbUnavailable);
         }
-        let mut layout = self.layout()?;
+        let layout = self.layout()?;
         // A heap unit's data is only granule-aligned; data that needs more gets whole pages.
         let placement = match &options.placement {
             Placement::Heap(_) if layout.data_align as usize > CodeHeap::GRANULE => {
@@ -48,11 +48,16 @@ impl Emitter<'_> {
         .map_err(EmitError::Memory)?;
         let base = memory.code_address() as u64;
         let data_offset = memory.data_address() - memory.code_address();
-        let emitter = &self;
-        emitter.emit_into(&layout, memory.bytes_mut(), base, data_offset)?;
+        self.emit_into(&layout, memory.bytes_mut(), base, data_offset)?;
+        let code_len = layout.code_len;
+        #[cfg(feature = "disassemble")]
+        let trampolines_offset = layout.trampolines_offset;
         let memory = memory
-            .seal(layout.code_len as usize, options.data_protection)
+            .seal(code_len as usize, options.data_protection)
             .map_err(EmitError::Memory)?;
+        // The layout borrowed the starts; the unit keeps them.
+        let starts = std::mem::take(&mut self.starts);
+        let emitter = &self;
         let shim_len = emitter.shim.map_or(0, |g| emitter.group_of(g).code.len);
         let names = || -> Vec<&'static str> {
             emitter
@@ -61,7 +66,6 @@ impl Emitter<'_> {
                 .map(|i| emitter.group_of(i.group).name)
                 .collect()
         };
-        let starts = std::mem::take(&mut layout.instruction_starts);
         let registration = if options.perf_map || options.gdb {
             let names = names();
             let mut symbols = Vec::with_capacity(names.len() + 1);
@@ -77,7 +81,7 @@ impl Emitter<'_> {
             Some(
                 visibility::register(
                     base as usize,
-                    layout.code_len as usize,
+                    code_len as usize,
                     &symbols,
                     options.perf_map,
                     options.gdb,
@@ -101,14 +105,14 @@ impl Emitter<'_> {
                 .map_or(0, |g| emitter.group_of(g).code.len),
             names: names(),
             shim_len,
-            trampolines_offset: layout.trampolines_offset,
+            trampolines_offset,
         };
         Ok(ExecutableCode {
             memory,
             starts,
             #[cfg(feature = "disassemble")]
             regions,
-            code_len: layout.code_len as usize,
+            code_len: code_len as usize,
             _registration: registration,
         })
     }

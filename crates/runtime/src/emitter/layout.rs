@@ -24,8 +24,8 @@ use crate::stencil::StencilGroup;
 #[derive(Clone)]
 pub struct Layout<'e> {
     pub(super) emitter: &'e Emitter<'e>,
-    /// Code offset of each instruction.
-    pub(super) instruction_starts: Vec<u32>,
+    /// Code offset of each instruction (the emitter's, kept as they were pushed).
+    pub(super) instruction_starts: &'e [u32],
     /// Offset of the trampoline area (the end of the last group's code, 8-aligned).
     pub(super) trampolines_offset: u32,
     /// Symbols that get a trampoline, in slot order.
@@ -41,7 +41,7 @@ pub struct Layout<'e> {
 impl Layout<'_> {
     /// Code offset of each instruction, e.g. to map addresses back to instructions.
     pub fn instruction_starts(&self) -> &[u32] {
-        &self.instruction_starts
+        self.instruction_starts
     }
 
     /// Code bytes including trampolines: what a buffer for [`Emitter::emit_into`] needs before
@@ -91,8 +91,8 @@ impl Emitter<'_> {
             g.filter(|g| g.data.len != 0)
                 .map_or(1, |g| u64::from(g.data_align))
         };
-        let shim_code = code_of(shim);
-        let code = shim_code + self.code_end + code_of(terminator);
+        // `code_end` includes the shim's code.
+        let code = self.code_end + code_of(terminator);
         // Data: the shim's at 0, the instructions' from the next multiple of their largest
         // alignment, the terminator's at its own alignment after them.
         let shim_data = data_of(shim);
@@ -111,14 +111,6 @@ impl Emitter<'_> {
                 needs[s as usize] = true;
             }
         }
-        let shim_code = u32::try_from(shim_code).map_err(|_| EmitError::TooLarge)?;
-        let instruction_starts = if shim_code == 0 {
-            self.starts.clone()
-        } else {
-            let mut starts = Vec::with_capacity(self.starts.len());
-            starts.extend(self.starts.iter().map(|&s| s.wrapping_add(shim_code)));
-            starts
-        };
         let trampolines_offset = code.next_multiple_of(8);
         let trampoline_symbols: Vec<u16> = (0..needs.len() as u16)
             .filter(|&s| needs[s as usize])
@@ -128,7 +120,7 @@ impl Emitter<'_> {
         // Starts are below `code_len`, so they did not wrap when it fits in 32 bits.
         Ok(Layout {
             emitter: self,
-            instruction_starts,
+            instruction_starts: &self.starts,
             trampolines_offset: u32::try_from(trampolines_offset)
                 .map_err(|_| EmitError::TooLarge)?,
             trampoline_symbols,

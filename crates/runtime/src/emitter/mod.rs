@@ -44,9 +44,11 @@ pub struct Emitter<'t> {
     terminator: Option<u16>,
     instructions: Vec<Instruction>,
     /// Pass 1 for the instructions, done as they are pushed so that `layout` need not walk
-    /// them again: each one's code offset counted from the first instruction.
+    /// them again: each one's code offset in the unit (the shim's code first), so that a
+    /// layout borrows them as they are. Kept modulo 2^32: `layout` refuses a unit whose code
+    /// does not fit in 32 bits, and below that they are exact.
     starts: Vec<u32>,
-    /// Code bytes of the instructions pushed so far.
+    /// End of the code of the instructions pushed so far, the shim's code included.
     code_end: u64,
     /// End of their data, each group's data at a multiple of its alignment, counted from a
     /// start aligned to `data_align`.
@@ -134,6 +136,16 @@ impl<'t> Emitter<'t> {
     /// `preserve_none` shim that calls the first instruction).
     pub fn set_shim(&mut self, group: u16) -> Result<(), EmitError> {
         self.check_group(group)?;
+        let old = self.shim.map_or(0, |g| self.group_of(g).code.len);
+        let new = self.group_of(group).code.len;
+        if new != old {
+            // Instructions pushed before: move their code by the difference.
+            let delta = new.wrapping_sub(old);
+            for start in &mut self.starts {
+                *start = start.wrapping_add(delta);
+            }
+            self.code_end = self.code_end - u64::from(old) + u64::from(new);
+        }
         self.shim = Some(group);
         Ok(())
     }
@@ -160,12 +172,13 @@ impl<'t> Emitter<'t> {
         } else {
             self.first_use(g)?
         };
-        let start = u32::try_from(self.code_end).map_err(|_| EmitError::TooLarge)?;
+        // Modulo 2^32 (see `starts`).
+        let start = self.code_end as u32;
         let data = group.data.len as u64;
         if data != 0 {
             // Checked on first use: a power of two.
             let align = u64::from(group.data_align);
-            self.data_end = self.data_end.next_multiple_of(align) + data;
+            self.data_end = ((self.data_end + align - 1) & !(align - 1)) + data;
             self.data_align = self.data_align.max(align);
         }
         self.starts.push(start);

@@ -889,8 +889,12 @@ fn incremental_layout_places_aligned_data() {
         let mut e = Emitter::new(&TABLE, &[]).unwrap();
         let shim = (round % 3 != 0).then_some((round % n) as u16);
         let terminator = (round % 4 != 0).then_some((round / 5 % n) as u16);
-        if let Some(g) = shim {
-            e.set_shim(g).unwrap();
+        // Sometimes set after the instructions, over another shim or none: their starts move.
+        let late = round % 5 == 1;
+        match shim {
+            Some(g) if !late => e.set_shim(g).unwrap(),
+            Some(g) if round % 2 == 0 => e.set_shim(((g as u64 + 1) % n) as u16).unwrap(),
+            _ => {}
         }
         let mut pieces: Vec<u16> = shim.into_iter().collect();
         let mut starts = Vec::new();
@@ -901,6 +905,9 @@ fn incremental_layout_places_aligned_data() {
             let g = (seed % n) as u16;
             e.push(Instruction::new(g)).unwrap();
             pieces.push(g);
+        }
+        if let (Some(g), true) = (shim, late) {
+            e.set_shim(g).unwrap();
         }
         if let Some(g) = terminator {
             e.set_terminator(g).unwrap();
@@ -955,5 +962,41 @@ fn incremental_layout_places_aligned_data() {
             end,
             "round {round}: {pieces:?}"
         );
+    }
+}
+
+#[test]
+fn small_copies_write_exactly_their_bytes() {
+    let src: Vec<u8> = (1..=80).collect();
+    for n in 0..=src.len() {
+        for pad in [0, 1, 7] {
+            let mut dst = vec![0u8; n + pad];
+            emit::copy_small(&mut dst, &src[..n]);
+            assert_eq!(&dst[..n], &src[..n], "size {n}");
+            assert!(
+                dst[n..].iter().all(|&b| b == 0),
+                "size {n}: wrote past the end"
+            );
+        }
+    }
+}
+
+#[test]
+fn inlined_narrow_patterns_match_the_vocabulary() {
+    use crate::stencil::NarrowType::*;
+    let mut values = vec![0u64, 1, u64::MAX];
+    for bits in [15, 16, 31, 32, 63] {
+        for v in [1u64 << bits, (1u64 << bits) - 1, (1u64 << bits) + 1] {
+            values.extend([v, v.wrapping_neg()]);
+        }
+    }
+    for declared in [U16, S16, U32, S32, I32] {
+        for &v in &values {
+            assert_eq!(
+                emit::pattern(declared, v),
+                declared.pattern(v),
+                "{declared:?} {v:#x}"
+            );
+        }
     }
 }
