@@ -71,6 +71,7 @@ pub fn readobj_json(bytes: &[u8]) -> Reached {
 fn extract_and_emit(sections: &ObjectSections) -> Reached {
     let options = Options {
         custom_values: CUSTOM_VALUES.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     };
     let Ok(extraction) = extract("fuzz.o", std::slice::from_ref(sections), &options) else {
         return Reached::Read;
