@@ -5,10 +5,12 @@
 typedef int64_t v2 __attribute__((vector_size(16)));
 STENCIL {
     v2 v = {acc, acc};
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
     __asm__("" : "+x"(v));
-#else
+#elif defined(__aarch64__)
     __asm__("" : "+w"(v));
+#else
+    __asm__("" : "+m"(v));
 #endif
     v += (v2){1000, 2000};
     acc = v[0] + v[1];
