@@ -265,19 +265,20 @@ impl NarrowType {
     /// zero-extended (`-1` as `int32_t` is `0xFFFF_FFFF`, which a 32-bit unsigned field holds
     /// and the template's cast back to `int32_t` restores), or for [`NarrowType::I32`] the
     /// value itself. `value` is the instruction's 64-bit field (signed values sign-extended);
-    /// `None` if it lies outside the type's range.
+    /// `None` if it lies outside the type's range. Inlined, so that the emitter's patch
+    /// loop, which knows the type at each call, checks with a compare.
+    #[inline(always)]
     pub const fn pattern(self, value: u64) -> Option<u64> {
-        let (min, max) = self.range();
-        let v = value as i64;
-        let fits = if self.signed() {
-            min <= v && v <= max
-        } else {
-            value <= max as u64
+        let signed = value as i64;
+        let (fits, pattern) = match self {
+            NarrowType::U16 => (value <= 0xFFFF, value),
+            NarrowType::S16 => (signed == signed as i16 as i64, value & 0xFFFF),
+            NarrowType::U32 => (value <= 0xFFFF_FFFF, value),
+            NarrowType::S32 => (signed == signed as i32 as i64, value & 0xFFFF_FFFF),
+            NarrowType::I32 => (signed == signed as i32 as i64, value),
         };
-        if fits && matches!(self, NarrowType::I32) {
-            Some(value)
-        } else if fits {
-            Some(value & (u64::MAX >> (64 - self.bits())))
+        if fits {
+            Some(pattern)
         } else {
             None
         }
@@ -357,6 +358,40 @@ mod tests {
         assert_eq!(S16.range(), (-32768, 32767));
         assert_eq!(HoleValue::<u16>::Operand0S32.narrow(), Some(S32));
         assert_eq!(HoleValue::<u16>::Operand0.narrow(), None);
+    }
+
+    /// `pattern` accepts exactly the values `range` gives (on every type's edges and their
+    /// neighbours) and keeps the type's low bits (I32: the value itself).
+    #[test]
+    fn narrow_patterns_follow_the_ranges() {
+        use NarrowType::*;
+        let mut values = [0u64; 33];
+        values[1] = 1;
+        values[2] = u64::MAX;
+        let mut at = 3;
+        for bits in [15, 16, 31, 32, 63] {
+            for v in [1u64 << bits, (1u64 << bits) - 1, (1u64 << bits) + 1] {
+                values[at] = v;
+                values[at + 1] = v.wrapping_neg();
+                at += 2;
+            }
+        }
+        for ty in [U16, S16, U32, S32, I32] {
+            let (min, max) = ty.range();
+            for &v in &values {
+                let fits = if ty.signed() {
+                    (min..=max).contains(&(v as i64))
+                } else {
+                    v <= max as u64
+                };
+                let low = if ty == I32 {
+                    v
+                } else {
+                    v & (u64::MAX >> (64 - ty.bits()))
+                };
+                assert_eq!(ty.pattern(v), fits.then_some(low), "{ty:?} {v:#x}");
+            }
+        }
     }
 
     #[test]

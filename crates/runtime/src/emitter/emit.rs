@@ -234,15 +234,17 @@ impl Run<'_, '_, '_> {
         declared: NarrowType,
         field: u64,
     ) -> Result<u64, EmitError> {
-        pattern(declared, field).ok_or_else(|| EmitError::ValueOutOfRange {
-            site: self.site(frame.site_group, frame.index),
-            section,
-            hole: hole.offset,
-            patch: hole.patch,
-            value: hole.value,
-            declared,
-            given: field,
-        })
+        declared
+            .pattern(field)
+            .ok_or_else(|| EmitError::ValueOutOfRange {
+                site: self.site(frame.site_group, frame.index),
+                section,
+                hole: hole.offset,
+                patch: hole.patch,
+                value: hole.value,
+                declared,
+                given: field,
+            })
     }
 
     #[inline(always)]
@@ -323,21 +325,6 @@ impl Run<'_, '_, '_> {
                 error,
             })
     }
-}
-
-/// [`NarrowType::pattern`], inlined: with `declared` known at the call, a compare and a mask
-/// (the table's `pattern` is another crate's, called out of line).
-#[inline(always)]
-pub(super) fn pattern(declared: NarrowType, field: u64) -> Option<u64> {
-    let signed = field as i64;
-    let (fits, pattern) = match declared {
-        NarrowType::U16 => (field <= 0xFFFF, field),
-        NarrowType::S16 => (signed == signed as i16 as i64, field & 0xFFFF),
-        NarrowType::U32 => (field <= 0xFFFF_FFFF, field),
-        NarrowType::S32 => (signed == signed as i32 as i64, field & 0xFFFF_FFFF),
-        NarrowType::I32 => (signed == signed as i32 as i64, field),
-    };
-    fits.then_some(pattern)
 }
 
 /// Copies `src` to the start of `dst` (`dst` is at least as long, checked by the layout).

@@ -980,23 +980,3 @@ fn small_copies_write_exactly_their_bytes() {
         }
     }
 }
-
-#[test]
-fn inlined_narrow_patterns_match_the_vocabulary() {
-    use crate::stencil::NarrowType::*;
-    let mut values = vec![0u64, 1, u64::MAX];
-    for bits in [15, 16, 31, 32, 63] {
-        for v in [1u64 << bits, (1u64 << bits) - 1, (1u64 << bits) + 1] {
-            values.extend([v, v.wrapping_neg()]);
-        }
-    }
-    for declared in [U16, S16, U32, S32, I32] {
-        for &v in &values {
-            assert_eq!(
-                emit::pattern(declared, v),
-                declared.pattern(v),
-                "{declared:?} {v:#x}"
-            );
-        }
-    }
-}
