@@ -41,7 +41,7 @@ pub mod visibility;
 
 pub use emitter::{
     BranchKind, Destination, EmitError, Emitter, ExecutableCode, Instruction, Label, Layout,
-    Options, Section, Site,
+    Options, Section, Site, MAX_CODE_ALIGN,
 };
 pub use memory::{Arena, CodeHeap, DataProtection, ExecutableMemory, Placement, WritableMemory};
 pub use patch::{PatchError, PatchProblem, PatchTarget};

@@ -26,6 +26,7 @@ impl Emitter<'_> {
                 .is_multiple_of(u64::from(layout.data_align))
             || data_end.is_none_or(|e| e > buf.len())
             || base.checked_add(buf.len() as u64).is_none()
+            || !base.is_multiple_of(u64::from(layout.code_align))
         {
             return Err(EmitError::BadBuffer {
                 len: buf.len(),
@@ -34,6 +35,7 @@ impl Emitter<'_> {
                 code_len: layout.code_len,
                 data_len: layout.data_len,
                 data_align: layout.data_align,
+                code_align: layout.code_align,
             });
         }
         let mut run = Run {
@@ -54,7 +56,19 @@ impl Emitter<'_> {
             Some((last, before)) => (Some(last), before),
             None => (None, &[][..]),
         };
+        // The next gap `align_code` asked for, by the instruction it precedes.
+        let mut gap = 0;
+        let gap_before = |gap: usize| {
+            self.paddings
+                .get(gap)
+                .map_or(usize::MAX, |p| p.before as usize)
+        };
+        let mut next_gap = gap_before(gap);
         for (i, instruction) in before.iter().enumerate() {
+            if i == next_gap {
+                gap = run.pad(i, gap);
+                next_gap = gap_before(gap);
+            }
             let g = instruction.group;
             let group = &run.groups[g as usize];
             if group.data.len == 0 && group.code.holes.is_empty() {
@@ -68,8 +82,10 @@ impl Emitter<'_> {
         }
         if let Some(instruction) = last {
             let (i, continues) = (before.len(), self.terminator.is_some());
+            gap = run.pad(i, gap);
             run.piece_out_of_line(instruction.group, Some(i), instruction, continues)?;
         }
+        run.pad(self.instructions.len(), gap);
         if let Some(g) = self.terminator {
             run.piece_out_of_line(g, None, &NO_INSTRUCTION, true)?;
         }
@@ -185,6 +201,26 @@ impl Run<'_, '_, '_> {
         }
         self.code = code_at + code_len;
         Ok(())
+    }
+
+    /// Writes the no-op gaps from `emitter.paddings[gap]` on that precede instruction `i`
+    /// (the instruction count: the terminator); returns the index of the next gap.
+    #[cold]
+    #[inline(never)]
+    fn pad(&mut self, i: usize, mut gap: usize) -> usize {
+        let arch = self.emitter.arch();
+        while let Some(p) = self
+            .emitter
+            .paddings
+            .get(gap)
+            .filter(|p| p.before as usize == i)
+        {
+            let at = self.code;
+            super::nop::fill(arch, &mut self.target.bytes[at..at + p.len as usize]);
+            self.code = at + p.len as usize;
+            gap += 1;
+        }
+        gap
     }
 
     /// Where an error happened: the piece of group `g`, instruction `index`.

@@ -136,8 +136,8 @@ pub enum EmitError {
     /// [`Emitter::emit_into`] got the [`Layout`] of another emitter.
     ForeignLayout,
     /// [`Emitter::emit_into`]'s buffer cannot hold the layout at `data_offset`, the data's
-    /// address is not a multiple of [`Layout::data_align`], or `base + len` wraps the address
-    /// space.
+    /// address is not a multiple of [`Layout::data_align`], `base` is not a multiple of
+    /// [`Layout::code_align`], or `base + len` wraps the address space.
     BadBuffer {
         /// The buffer's length.
         len: usize,
@@ -151,6 +151,8 @@ pub enum EmitError {
         data_len: u32,
         /// [`Layout::data_align`].
         data_align: u32,
+        /// [`Layout::code_align`].
+        code_align: u32,
     },
     /// The table is inconsistent (a hole outside its stencil, an unknown symbol index...).
     BadTable {
@@ -167,6 +169,12 @@ pub enum EmitError {
     },
     /// The program needs more than 4 GiB of code or data, or 2^32 instructions or labels.
     TooLarge,
+    /// [`Emitter::align_code`] was asked for an alignment that is not a power of two up to
+    /// [`crate::emitter::MAX_CODE_ALIGN`].
+    BadAlignment {
+        /// The alignment asked for.
+        align: u32,
+    },
     /// Mapping or protecting memory failed.
     Memory(io::Error),
     /// [`Options::gdb`] was set but the crate was built without its `gdb-jit` feature.
@@ -262,12 +270,13 @@ impl fmt::Display for EmitError {
                 code_len,
                 data_len,
                 data_align,
+                code_align,
             } => write!(
                 f,
                 "a {len}-byte buffer at {base:#x} with data at offset {data_offset:#x} cannot \
-                 hold {code_len} code bytes and {data_len} data bytes (the data's address must \
-                 be a multiple of {data_align}, after the code, and the buffer must not wrap \
-                 the address space)"
+                 hold {code_len} code bytes and {data_len} data bytes (the code's address must \
+                 be a multiple of {code_align}, the data's a multiple of {data_align}, after \
+                 the code, and the buffer must not wrap the address space)"
             ),
             EmitError::BadTable { group, reason } => write!(f, "stencil group {group}: {reason}"),
             EmitError::ForeignTable { target } => {
@@ -276,6 +285,12 @@ impl fmt::Display for EmitError {
                     "stencil table is for {target}, which this machine cannot run"
                 )
             }
+            EmitError::BadAlignment { align } => write!(
+                f,
+                "cannot align code to {align} bytes: the alignment must be a power of two up \
+                 to {}",
+                super::MAX_CODE_ALIGN
+            ),
             EmitError::TooLarge => f.write_str(
                 "program is larger than 4 GiB of code or data, or has 2^32 instructions or labels",
             ),

@@ -93,13 +93,9 @@ impl Emitter<'_> {
         };
         #[cfg(feature = "disassemble")]
         let regions = Regions {
-            instructions_end: emitter
-                .instructions
-                .last()
-                .zip(starts.last())
-                .map_or(shim_len, |(i, &start)| {
-                    start + emitter.group_of(i.group).code.len
-                }),
+            // After any gap `align_code` left before the terminator (which `layout` checked
+            // fits in 32 bits).
+            instructions_end: emitter.code_end as u32,
             terminator_len: emitter
                 .terminator
                 .map_or(0, |g| emitter.group_of(g).code.len),

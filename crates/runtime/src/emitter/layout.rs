@@ -36,6 +36,7 @@ pub struct Layout<'e> {
     /// largest alignment (their offsets were counted from there as they were pushed).
     pub(super) instructions_data: u32,
     pub(super) data_align: u32,
+    pub(super) code_align: u32,
 }
 
 impl Layout<'_> {
@@ -61,6 +62,13 @@ impl Layout<'_> {
     pub fn data_align(&self) -> u32 {
         self.data_align
     }
+
+    /// What the code's address must be a multiple of: the largest
+    /// [`Emitter::align_code`] asked for (1 if none). [`Emitter::emit_into`] refuses a base
+    /// that does not give it.
+    pub fn code_align(&self) -> u32 {
+        self.code_align
+    }
 }
 
 impl fmt::Debug for Layout<'_> {
@@ -73,6 +81,7 @@ impl fmt::Debug for Layout<'_> {
             .field("data_len", &self.data_len)
             .field("instructions_data", &self.instructions_data)
             .field("data_align", &self.data_align)
+            .field("code_align", &self.code_align)
             .finish()
     }
 }
@@ -129,6 +138,7 @@ impl Emitter<'_> {
             instructions_data: u32::try_from(instructions_data).map_err(|_| EmitError::TooLarge)?,
             // At most the check's 4096.
             data_align: data_align as u32,
+            code_align: self.code_align,
         })
     }
 }

@@ -12,6 +12,7 @@ mod emit;
 mod error;
 mod executable;
 mod layout;
+mod nop;
 mod program;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::stencil::{PatchKind, StencilGroup, StencilTable};
+use patchjit_vocab::{Arch, Target};
 
 pub use error::{BranchKind, EmitError, LabelProblem, Section, Site};
 pub use executable::{ExecutableCode, Options};
@@ -29,6 +31,21 @@ pub use program::{Destination, Instruction, Label};
 /// Source of [`Emitter`] identities, which tell its labels from other emitters'. Wraps after
 /// 2^32 emitters; a clash needs two emitters 2^32 creations apart alive at once.
 static NEXT_EMITTER: AtomicU32 = AtomicU32::new(0);
+
+/// The largest alignment [`Emitter::align_code`] takes: every placement starts a unit's code
+/// at a multiple of it (pages, or [`crate::CodeHeap::GRANULE`]).
+pub const MAX_CODE_ALIGN: u32 = 64;
+const _: () = assert!(crate::CodeHeap::GRANULE.is_multiple_of(MAX_CODE_ALIGN as usize));
+
+/// No-ops before an instruction, so that it starts at a multiple of `align`.
+#[derive(Clone, Copy, Debug)]
+struct Padding {
+    /// The instruction they precede (the instruction count when none followed yet: the
+    /// terminator, or the next instruction pushed).
+    before: u32,
+    align: u32,
+    len: u32,
+}
 
 /// Builds one program from a stencil table.
 pub struct Emitter<'t> {
@@ -55,6 +72,10 @@ pub struct Emitter<'t> {
     data_end: u64,
     /// The largest alignment of their data (1 while none has data).
     data_align: u64,
+    /// Gaps [`Emitter::align_code`] asked for, in instruction order.
+    paddings: Vec<Padding>,
+    /// The largest alignment asked for (1 while none was).
+    code_align: u32,
     /// Symbols the pushed instructions may need a trampoline for.
     needs: Vec<bool>,
     /// `table.custom_values.len()` values per instruction.
@@ -97,6 +118,8 @@ impl<'t> Emitter<'t> {
             code_end: 0,
             data_end: 0,
             data_align: 1,
+            paddings: Vec::new(),
+            code_align: 1,
             needs: vec![false; table.symbols.len()],
             custom: Vec::new(),
             labels: Vec::new(),
@@ -139,15 +162,77 @@ impl<'t> Emitter<'t> {
         let old = self.shim.map_or(0, |g| self.group_of(g).code.len);
         let new = self.group_of(group).code.len;
         if new != old {
-            // Instructions pushed before: move their code by the difference.
-            let delta = new.wrapping_sub(old);
-            for start in &mut self.starts {
-                *start = start.wrapping_add(delta);
+            if self.paddings.is_empty() {
+                // Instructions pushed before: move their code by the difference.
+                let delta = new.wrapping_sub(old);
+                for start in &mut self.starts {
+                    *start = start.wrapping_add(delta);
+                }
+                self.code_end = self.code_end - u64::from(old) + u64::from(new);
+            } else {
+                // Their gaps change with where they start: lay them out again.
+                self.relayout(new);
             }
-            self.code_end = self.code_end - u64::from(old) + u64::from(new);
         }
         self.shim = Some(group);
         Ok(())
+    }
+
+    /// Pads the code with no-ops so that the next instruction pushed (or the terminator)
+    /// starts at a multiple of `align` bytes from the unit's start, which every placement
+    /// puts at a multiple of [`MAX_CODE_ALIGN`]: what compilers do for loop heads, whose
+    /// placement in fetch blocks can change a tight loop's speed by half. The instruction
+    /// before falls through the no-ops; `align` is a power of two up to [`MAX_CODE_ALIGN`].
+    pub fn align_code(&mut self, align: u32) -> Result<(), EmitError> {
+        if !align.is_power_of_two() || align > MAX_CODE_ALIGN {
+            return Err(EmitError::BadAlignment { align });
+        }
+        if Target::from_triple(self.table.target).is_none() {
+            return Err(EmitError::BadTable {
+                group: "",
+                reason: format!(
+                    "unknown target {}: no no-ops to pad with",
+                    self.table.target
+                ),
+            });
+        }
+        let len = (self.code_end.wrapping_neg() & u64::from(align - 1)) as u32;
+        self.paddings.push(Padding {
+            // `push` keeps the instruction count within 32 bits.
+            before: self.instructions.len() as u32,
+            align,
+            len,
+        });
+        self.code_end += u64::from(len);
+        self.code_align = self.code_align.max(align);
+        Ok(())
+    }
+
+    /// The instructions' starts and gaps again, after the shim's code, `shim_len` bytes, moved
+    /// them (`set_shim` after pushes and alignments).
+    #[cold]
+    fn relayout(&mut self, shim_len: u32) {
+        let mut end = u64::from(shim_len);
+        let mut gaps = self.paddings.iter_mut().peekable();
+        let mut pad = |end: &mut u64, i: usize| {
+            while let Some(gap) = gaps.next_if(|g| g.before as usize == i) {
+                gap.len = (end.wrapping_neg() & u64::from(gap.align - 1)) as u32;
+                *end += u64::from(gap.len);
+            }
+        };
+        for (i, instruction) in self.instructions.iter().enumerate() {
+            pad(&mut end, i);
+            // Modulo 2^32 (see `starts`).
+            self.starts[i] = end as u32;
+            end += u64::from(self.table.groups[instruction.group as usize].code.len);
+        }
+        pad(&mut end, self.instructions.len());
+        self.code_end = end;
+    }
+
+    /// The architecture of the table's code (known: `align_code` refused another table).
+    fn arch(&self) -> Arch {
+        Target::from_triple(self.table.target).map_or(Arch::X86_64, Target::arch)
     }
 
     /// Emits `group` after the last instruction, with no instruction, so falling off the end

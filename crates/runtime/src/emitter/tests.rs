@@ -980,3 +980,96 @@ fn small_copies_write_exactly_their_bytes() {
         }
     }
 }
+
+/// `align_code` puts the next instruction on its boundary, fills the gap with no-ops the code
+/// falls through, and keeps the boundaries when a shim set afterwards moves everything.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn aligned_instructions_start_on_their_boundary_and_run() {
+    for late_shim in [false, true] {
+        let mut e = Emitter::new(&TABLE, &[]).unwrap();
+        let load = ins(&e, "load", 5);
+        e.push(load).unwrap();
+        e.align_code(32).unwrap();
+        let add = ins(&e, "add", 1);
+        e.push(add).unwrap();
+        e.align_code(64).unwrap();
+        // A second request before the same instruction: the larger one already holds.
+        e.align_code(16).unwrap();
+        let add = ins(&e, "add", 2);
+        e.push(add).unwrap();
+        e.align_code(8).unwrap();
+        let ret = ins(&e, "ret", 0);
+        e.push(ret).unwrap();
+        e.align_code(64).unwrap();
+        if late_shim {
+            // 15 bytes of `load` (operand 0) before everything, falling into instruction 0.
+            e.set_shim(e.group("load").unwrap()).unwrap();
+        }
+        e.set_terminator(e.group("ret").unwrap()).unwrap();
+        let layout = e.layout().unwrap();
+        let starts = layout.instruction_starts().to_vec();
+        assert_eq!(starts[0], if late_shim { 15 } else { 0 });
+        for (i, align) in [(1, 32), (2, 64), (3, 8)] {
+            assert_eq!(starts[i] % align, 0, "instruction {i}: {starts:?}");
+            assert!(starts[i] - starts[i - 1] < 18 + align, "{starts:?}");
+        }
+        assert_eq!(layout.code_align(), 64);
+        let mut buf = vec![0u8; 4096];
+        e.emit_into(&layout, &mut buf, 0x10_0000, 2048).unwrap();
+        // The gap after `load` (15 bytes) is no-ops: 66 0f 1f 84 ... and shorter forms.
+        let gap = &buf[starts[0] as usize + 15..starts[1] as usize];
+        assert!(!gap.is_empty() && !gap.contains(&0xE9), "{gap:02x?}");
+        assert!(matches!(gap[0], 0x90 | 0x66 | 0x0F), "{gap:02x?}");
+        // The terminator starts on the last boundary asked for.
+        let terminator = (starts[3] + 1).next_multiple_of(64) as usize;
+        assert_eq!(buf[terminator], 0xC3);
+        drop(layout);
+        assert_eq!(run(e, &Options::default()), 8, "late shim: {late_shim}");
+    }
+}
+
+#[test]
+fn bad_code_alignments_and_misaligned_buffers_are_refused() {
+    let mut e = Emitter::new(&TABLE, &[]).unwrap();
+    for align in [0, 3, 48, 128, 1 << 31] {
+        let err = e.align_code(align).unwrap_err();
+        assert!(
+            matches!(err, EmitError::BadAlignment { align: a } if a == align),
+            "{err}"
+        );
+        assert!(err.to_string().contains("power of two up to 64"), "{err}");
+    }
+    let load = ins(&e, "load", 1);
+    e.push(load).unwrap();
+    e.align_code(64).unwrap();
+    let ret = ins(&e, "ret", 0);
+    e.push(ret).unwrap();
+    let layout = e.layout().unwrap();
+    let mut buf = vec![0u8; 256];
+    let err = e.emit_into(&layout, &mut buf, 0x1020, 128).unwrap_err();
+    assert!(
+        matches!(err, EmitError::BadBuffer { code_align: 64, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("multiple of 64"), "{err}");
+    e.emit_into(&layout, &mut buf, 0x1040, 128).unwrap();
+    assert_eq!(buf[64], 0xC3);
+}
+
+/// AArch64 gaps are `nop` words.
+#[test]
+fn aarch64_gaps_are_nops() {
+    let mut e = Emitter::new(&A64_TABLE, &[]).unwrap();
+    let g = e.group("custom").unwrap();
+    e.push(Instruction::new(g)).unwrap();
+    e.align_code(64).unwrap();
+    e.push(Instruction::new(g)).unwrap();
+    let layout = e.layout().unwrap();
+    assert_eq!(layout.instruction_starts(), &[0, 64]);
+    let mut buf = vec![0u8; 256];
+    e.emit_into(&layout, &mut buf, 0x10_0000, 128).unwrap();
+    for word in buf[16..64].chunks(4) {
+        assert_eq!(word, [0x1F, 0x20, 0x03, 0xD5]);
+    }
+}
