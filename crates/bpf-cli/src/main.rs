@@ -9,10 +9,12 @@ use std::io::Read;
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 
+use patchjit::Options;
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::conformance::{parse_test, run_dir, Outcome, RunError, Tier};
 use patchjit_bpf::disasm::disassemble;
 use patchjit_bpf::isa::{slots_from_bytes, slots_to_bytes, RawInsn};
+use patchjit_bpf::jit::Jit;
 use patchjit_bpf::vm::Helpers;
 
 /// Largest program or input file read (64 MiB): far above any real eBPF program (the
@@ -90,6 +92,12 @@ enum Command {
         /// ELF entry function.
         #[arg(long)]
         entry: Option<String>,
+        /// List the machine code the JIT compiles it to instead, per eBPF instruction.
+        #[arg(long)]
+        jit: bool,
+        /// With --jit: the code of the unchecked mode (no bounds checks on loads and stores).
+        #[arg(long, requires = "jit")]
+        unchecked: bool,
     },
 }
 
@@ -267,12 +275,28 @@ fn real_main() -> Result<ExitCode, Stop> {
                 .map_err(|e| format!("{}: {e}", output.display()))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Disasm { program, entry } => {
+        Command::Disasm {
+            program,
+            entry,
+            jit,
+            unchecked,
+        } => {
             let (prog, _) = load_program(&program, entry.as_deref())?;
-            emit(format_args!(
-                "{}",
+            let text = if jit {
+                let options = Options::default();
+                let compiled = if unchecked {
+                    // Only listed, never run.
+                    unsafe { Jit::unchecked(prog, Helpers::new(), &options) }
+                } else {
+                    Jit::with_options(prog, Helpers::new(), &options)
+                };
+                compiled
+                    .map_err(|e| format!("{}: {e}", program.display()))?
+                    .disassemble()
+            } else {
                 disassemble(&prog).map_err(|e| e.to_string())?
-            ))?;
+            };
+            emit(format_args!("{text}"))?;
             Ok(ExitCode::SUCCESS)
         }
     }

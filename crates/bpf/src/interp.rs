@@ -377,6 +377,8 @@ impl Interpreter {
                         Some(r0) => r[0] = r0,
                         None => return Ok(0),
                     }
+                    // Caller-saved: what the JIT leaves there too (`templates/bpf.h`).
+                    r[1..6].fill(0);
                 }
                 op::EXIT => {
                     if depth == 0 {

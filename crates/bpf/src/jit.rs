@@ -91,7 +91,7 @@ const CALLX: u64 = u64::MAX;
 /// Called by the `call_helper` and `callx` stencils with the helper's arguments (r1-r5; its
 /// id and the caller's pc are in the state); returns r0, or sets `fault` when the program
 /// must stop.
-extern "C" fn bpf_jit_call_helper(vm: *mut Vm, r1: u64, r2: u64, r3: u64, r4: u64, r5: u64) -> u64 {
+extern "C" fn bpf_jit_call_helper(r1: u64, r2: u64, r3: u64, r4: u64, r5: u64, vm: *mut Vm) -> u64 {
     // SAFETY: the stencils pass the state `Jit::run` created, whose `host` points to a live
     // `Host`; nothing else touches either while the machine code runs.
     let vm = unsafe { &mut *vm };
@@ -730,8 +730,17 @@ impl Jit {
         } else {
             Vec::new()
         };
+        // The next loop head, to align (`Emitter::align_loop_head`).
+        let heads = &shape.loop_heads[..];
+        let mut head = 0;
+        let mut next_head = heads.first().copied().unwrap_or(usize::MAX);
         let mut pc = 0;
         while pc < prog.len() {
+            if pc == next_head {
+                emitter.align_loop_head()?;
+                head += 1;
+                next_head = heads.get(head).copied().unwrap_or(usize::MAX);
+            }
             let i = prog[pc];
             let v = &VARIANTS[i.opcode as usize];
             let next = pc as i64 + 1;
@@ -821,6 +830,14 @@ impl Jit {
         })
     }
 
+    /// The machine code, one block per emitted instruction (named `patchjit:N:GROUP`, N
+    /// counting eBPF instructions, lddw as one, then the stubs placed after the program), to
+    /// see what a program compiles to.
+    #[cfg(feature = "disassemble")]
+    pub fn disassemble(&self) -> String {
+        self.code.disassemble()
+    }
+
     /// Runs the machine code with `input` as the program's memory; returns r0 at the final
     /// `exit`, or the interpreter's error for the same fault.
     pub fn run(&self, input: &mut [u8]) -> Result<u64, ExecError> {
@@ -885,6 +902,18 @@ impl Jit {
 mod tests {
     use super::*;
     use crate::verifier::verify;
+
+    /// `call_local`'s asm aligns the stack for the callee by a static pad, which holds only if
+    /// nothing moved the stack pointer before it: every variant starts with the asm's first
+    /// instruction, `mov r10, r11`.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn local_calls_start_with_their_asm() {
+        for &g in &stencils::CALL_LOCAL {
+            let group = &stencils::STENCILS.groups[g as usize];
+            assert_eq!(group.code.body[..3], [0x4d, 0x89, 0xda], "{}", group.name);
+        }
+    }
 
     /// The opcode table finds the stencil `group` does for every verified instruction it
     /// covers, in every `CHECKED` variant a load or store can ask for.

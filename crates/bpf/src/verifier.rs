@@ -427,6 +427,8 @@ pub(crate) struct Shape {
     pub second_slots: Vec<usize>,
     /// The first slot of each function (0 and every local-call target), ascending.
     pub entries: Vec<usize>,
+    /// Targets of backward jumps (loop heads), ascending, each once.
+    pub loop_heads: Vec<usize>,
 }
 
 /// [`verify`], returning the program's [`Shape`].
@@ -549,9 +551,17 @@ pub(crate) fn verify_shape(prog: &[RawInsn]) -> Result<Shape, VerifyError> {
         }
     }
     check_call_graph(&entries, &calls)?;
+    let mut loop_heads: Vec<usize> = jumps
+        .iter()
+        .filter(|&&(pc, target)| target <= pc)
+        .map(|&(_, target)| target)
+        .collect();
+    loop_heads.sort_unstable();
+    loop_heads.dedup();
     Ok(Shape {
         second_slots,
         entries,
+        loop_heads,
     })
 }
 

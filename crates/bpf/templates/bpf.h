@@ -8,8 +8,10 @@
  * `add64_reg` with D=1, S=2 is one `add` instruction.
  *
  * The parameter order puts r6-r9 (which helpers preserve) in the host's callee-saved argument
- * registers (x86-64 r12-r15, AArch64 x20-x23), the state in rdi and r1-r5 in rsi, rdx, rcx, r8,
- * r9 (x86-64): a helper call `bpf_jit_call_helper(vm, r1, ..., r5)` needs no register moves.
+ * registers (x86-64 r12-r15, AArch64 x20-x23) and, on x86-64, r1-r5 in the C argument
+ * registers rdi, rsi, rdx, rcx, r8 and the state in r9: a plain helper `f(r1, ..., r5)` and
+ * `bpf_jit_call_helper(r1, ..., r5, vm)` are called with no argument moves, only the state
+ * and r10 (r11) kept in callee-saved registers across the call.
  *
  * Holes: OPARG = dst | src << 4 | pc << 8 (the instruction index for errors; the register
  * nibbles serve the atomics, which work on the state's copy of the registers); OPERAND0 = the
@@ -47,9 +49,9 @@ typedef struct BpfVm {
 #define BPF_MAX_CALL_DEPTH 8
 
 #define PATCHJIT_PARAMS                                                                     \
-    uint64_t r6, uint64_t r7, uint64_t r8, uint64_t r9, BpfVm *vm, uint64_t r1, uint64_t r2, \
-        uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10, uint64_t r0
-#define PATCHJIT_ARGS r6, r7, r8, r9, vm, r1, r2, r3, r4, r5, r10, r0
+    uint64_t r6, uint64_t r7, uint64_t r8, uint64_t r9, uint64_t r1, uint64_t r2, uint64_t r3, \
+        uint64_t r4, uint64_t r5, BpfVm *vm, uint64_t r10, uint64_t r0
+#define PATCHJIT_ARGS r6, r7, r8, r9, r1, r2, r3, r4, r5, vm, r10, r0
 #define PATCHJIT_RETURN uint64_t
 #include "patchjit.h"
 
@@ -76,6 +78,9 @@ typedef struct BpfVm {
 #define WIDE PATCHJIT_OPERAND0
 #define WIDE_OFF PATCHJIT_OPERAND1
 #define NEXT() PATCHJIT_CONTINUE()
+/* After a helper call r1-r5 hold 0 (RFC 9669 leaves them undefined: caller-saved), on both
+ * tiers: the call need not keep them alive across the C call, only the state and r10. */
+#define CLOBBER_ARGUMENTS() (r1 = r2 = r3 = r4 = r5 = 0)
 
 /* The state's copy of the registers, for the atomics (rare: one generic stencil each, which
  * stores every register, works on the copy with the registers OPARG names, and reloads). */
@@ -92,8 +97,8 @@ typedef struct BpfVm {
 
 /* Returns r0 when the helper let the program go on; sets vm->fault otherwise (a fault, or
  * the unwind helper returned 0). Its id and the caller's pc are in vm->call_id and call_pc. */
-PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, BpfVm *vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                uint64_t r4, uint64_t r5);
+PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                uint64_t r5, BpfVm *vm);
 
 /* The index of an access size in the `*_room` arrays. */
 #define BPF_SIZE_INDEX(n) ((n) == 1 ? 0 : (n) == 2 ? 1 : (n) == 4 ? 2 : 3)
@@ -134,15 +139,15 @@ PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, BpfVm *vm, uint64_t r1, uint64_t 
 #if defined(__x86_64__)
 #define BPF_INPUT_OR_ERROR(a, n)                                                            \
     do {                                                                                    \
-        register uint64_t p4_ __asm__("r8") = r4, p5_ __asm__("r9") = r5,                   \
-                          p6_ __asm__("r12") = r6, p7_ __asm__("r13") = r7,                 \
-                          p8_ __asm__("r14") = r8, p9_ __asm__("r15") = r9,                 \
-                          p10_ __asm__("r11") = r10;                                        \
+        register uint64_t p5_ __asm__("r8") = r5, p6_ __asm__("r12") = r6,                  \
+                          p7_ __asm__("r13") = r7, p8_ __asm__("r14") = r8,                 \
+                          p9_ __asm__("r15") = r9, p10_ __asm__("r11") = r10;               \
+        register BpfVm *vm_ __asm__("r9") = vm;                                             \
         __asm__ volatile("cmpq %[room], %[off]\n\tjae _JIT_ERROR_TARGET"                   \
                          :                                                                  \
                          : [off] "r"((a) - vm->input_base),                                 \
-                           [room] "m"(vm->input_room[BPF_SIZE_INDEX(n)]), "a"(r0), "S"(r1), \
-                           "d"(r2), "c"(r3), "D"(vm), "r"(p4_), "r"(p5_), "r"(p6_),         \
+                           [room] "m"(vm->input_room[BPF_SIZE_INDEX(n)]), "a"(r0), "D"(r1), \
+                           "S"(r2), "d"(r3), "c"(r4), "r"(vm_), "r"(p5_), "r"(p6_),         \
                            "r"(p7_), "r"(p8_), "r"(p9_), "r"(p10_)                          \
                          : "cc", "memory");                                                 \
     } while (0)

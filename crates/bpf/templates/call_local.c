@@ -8,26 +8,27 @@
  * x86-64: the call is written out, so that r0-r5 come back in their registers (`exit` is a
  * bare `ret`) and only what the callee may change is saved: the state pointer, and of r6-r9
  * those SAVE names (bit n - 6: the callee's own instructions write rn; the JIT works it out,
- * a callee's callees restore what they change themselves). The stack is realigned for the
- * callee's C calls and the red zone kept clear (the compiler cannot know the asm calls). The
+ * a callee's callees restore what they change themselves). The red zone is kept clear (the
+ * compiler cannot know the asm calls), and the callee is entered with the stack aligned as at
+ * every stencil's entry (8 mod 16, the shim having called the first instruction like a C
+ * function) by a static pad: the asm is the stencil's first instruction, nothing moved the
+ * stack before it (`jit.rs` tests that every variant starts with it). The
  * refused call and the callee's fault leave for the error target (`call_local_fault`, after
  * the program), with the asm naming every pinned register in its own register, so nothing
  * cold is in the stencil and the call falls through to the next instruction. */
 PATCHJIT_STENCIL {
 #if defined(__x86_64__)
-    register uint64_t x4 __asm__("r8") = r4, x5 __asm__("r9") = r5, x10 __asm__("r11") = r10;
+    register uint64_t x5 __asm__("r8") = r5, x10 __asm__("r11") = r10;
+    register BpfVm *state __asm__("r9") = vm;
     register uint64_t x6 __asm__("r12") = r6, x7 __asm__("r13") = r7, x8 __asm__("r14") = r8,
                       x9 __asm__("r15") = r9;
     __asm__ volatile(
         "mov %%r11, %%r10\n\t"
-        "sub %c[stack_base](%%rdi), %%r10\n\t"
+        "sub %c[stack_base](%%r9), %%r10\n\t"
         "cmp %[lowest], %%r10\n\t"
         "jb _JIT_ERROR_TARGET\n\t"
         "lea -128(%%rsp), %%rsp\n\t"
-        "push %%rbp\n\t"
-        "mov %%rsp, %%rbp\n\t"
-        "and $-16, %%rsp\n\t"
-        "push %%rdi\n\t"
+        "push %%r9\n\t"
         ".if %c[save] & 1\n\tpush %%r12\n\t.endif\n\t"
         ".if %c[save] & 2\n\tpush %%r13\n\t.endif\n\t"
         ".if %c[save] & 4\n\tpush %%r14\n\t.endif\n\t"
@@ -41,22 +42,19 @@ PATCHJIT_STENCIL {
         ".if %c[save] & 4\n\tpop %%r14\n\t.endif\n\t"
         ".if %c[save] & 2\n\tpop %%r13\n\t.endif\n\t"
         ".if %c[save] & 1\n\tpop %%r12\n\t.endif\n\t"
-        "pop %%rdi\n\t"
-        "mov %%rbp, %%rsp\n\t"
-        "pop %%rbp\n\t"
+        "pop %%r9\n\t"
         "lea 128(%%rsp), %%rsp\n\t"
-        "cmpq $0, %c[fault](%%rdi)\n\t"
+        "cmpq $0, %c[fault](%%r9)\n\t"
         "jne _JIT_ERROR_TARGET"
-        : "+a"(r0), "+S"(r1), "+d"(r2), "+c"(r3), "+r"(x4), "+r"(x5)
-        : "D"(vm), "r"(x10), "r"(x6), "r"(x7), "r"(x8), "r"(x9), [callee] "i"(_JIT_JUMP_TARGET),
+        : "+a"(r0), "+D"(r1), "+S"(r2), "+d"(r3), "+c"(r4), "+r"(x5)
+        : "r"(state), "r"(x10), "r"(x6), "r"(x7), "r"(x8), "r"(x9), [callee] "i"(_JIT_JUMP_TARGET),
           [save] "i"(SAVE),
-          [pad] "i"((1 + (SAVE & 1) + ((SAVE >> 1) & 1) + ((SAVE >> 2) & 1) + ((SAVE >> 3) & 1)) & 1),
+          [pad] "i"(((SAVE & 1) + ((SAVE >> 1) & 1) + ((SAVE >> 2) & 1) + ((SAVE >> 3) & 1)) & 1),
           [frame] "i"(BPF_STACK_SIZE), [lowest] "i"(2 * BPF_STACK_SIZE),
           [stack_base] "i"(__builtin_offsetof(BpfVm, stack_base)),
           [fault] "i"(__builtin_offsetof(BpfVm, fault))
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-    r4 = x4;
     r5 = x5;
 #else
     if (__builtin_expect(r10 - vm->stack_base < 2 * BPF_STACK_SIZE, 0)) {
@@ -64,7 +62,7 @@ PATCHJIT_STENCIL {
         vm->fault_pc = PC;
         return 0;
     }
-    r0 = ((patchjit_stencil)_JIT_JUMP_TARGET)(r6, r7, r8, r9, vm, r1, r2, r3, r4, r5,
+    r0 = ((patchjit_stencil)_JIT_JUMP_TARGET)(r6, r7, r8, r9, r1, r2, r3, r4, r5, vm,
                                               r10 - BPF_STACK_SIZE, r0);
     if (__builtin_expect(vm->fault != 0, 0)) {
         return 0;

@@ -8,5 +8,6 @@ PATCHJIT_STENCIL {
     uint64_t f = WIDE;
     __asm__("" : "+r"(f));
     r0 = ((bpf_plain_helper)(uintptr_t)f)(r1, r2, r3, r4, r5);
+    CLOBBER_ARGUMENTS();
     NEXT();
 }

@@ -591,7 +591,22 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
             }
             Ok(())
         };
-        for op in &code.ops {
+        // Loop heads: destinations of backward branches, aligned (`Emitter::align_loop_head`).
+        let mut heads = vec![false; code.ops.len()];
+        for (j, op) in code.ops.iter().enumerate() {
+            let mut back = |t: u32| {
+                if t as usize <= j {
+                    heads[t as usize] = true;
+                }
+            };
+            match *op {
+                Op::Br(b) | Op::BrIf(b) => back(b.target),
+                Op::BrTable { first, len } => code.br_tables
+                    [first as usize..(first + len) as usize]
+                    .iter()
+                    .for_each(|b| back(b.target)),
+                _ => {}
+            }
             match *op {
                 Op::Br(b) | Op::BrIf(b) => mark(b.target, &mut emitter)?,
                 Op::If { else_target } => mark(else_target, &mut emitter)?,
@@ -625,6 +640,9 @@ fn compile_unit(store: &mut Store, inst: &Instance, instance: u32) -> Result<(),
         })?;
         for (j, &op) in code.ops.iter().enumerate() {
             if let Some(label) = f.targets[j] {
+                if heads[j] {
+                    f.emitter.align_loop_head()?;
+                }
                 f.emitter.bind(label)?;
             }
             let offset = code.offsets[j];

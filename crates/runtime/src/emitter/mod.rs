@@ -208,6 +208,16 @@ impl<'t> Emitter<'t> {
         Ok(())
     }
 
+    /// [`Emitter::align_code`] for a loop head (the destination of a backward branch), by the
+    /// table's architecture: 32 bytes on x86, where one tight loop's time varied 2.6× with
+    /// its offset modulo 64 (`docs/performance.md`); nothing elsewhere, not measured there.
+    pub fn align_loop_head(&mut self) -> Result<(), EmitError> {
+        match Target::from_triple(self.table.target).map(Target::arch) {
+            Some(Arch::X86_64 | Arch::I686) => self.align_code(32),
+            _ => Ok(()),
+        }
+    }
+
     /// The instructions' starts and gaps again, after the shim's code, `shim_len` bytes, moved
     /// them (`set_shim` after pushes and alignments).
     #[cold]

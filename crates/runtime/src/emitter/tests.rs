@@ -1073,3 +1073,29 @@ fn aarch64_gaps_are_nops() {
         assert_eq!(word, [0x1F, 0x20, 0x03, 0xD5]);
     }
 }
+
+/// Loop heads are aligned to 32 bytes on x86 and left alone on AArch64 (not measured there).
+#[test]
+fn loop_heads_align_by_architecture() {
+    let mut e = Emitter::new(&TABLE, &[]).unwrap();
+    let load = ins(&e, "load", 1);
+    e.push(load).unwrap();
+    e.align_loop_head().unwrap();
+    let ret = ins(&e, "ret", 0);
+    e.push(ret).unwrap();
+    let layout = e.layout().unwrap();
+    assert_eq!(
+        (layout.instruction_starts(), layout.code_align()),
+        (&[0, 32][..], 32)
+    );
+    let mut e = Emitter::new(&A64_TABLE, &[]).unwrap();
+    let g = e.group("custom").unwrap();
+    e.push(Instruction::new(g)).unwrap();
+    e.align_loop_head().unwrap();
+    e.push(Instruction::new(g)).unwrap();
+    let layout = e.layout().unwrap();
+    assert_eq!(
+        (layout.instruction_starts(), layout.code_align()),
+        (&[0, 16][..], 1)
+    );
+}
