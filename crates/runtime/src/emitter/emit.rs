@@ -208,7 +208,10 @@ impl Run<'_, '_, '_> {
     #[cold]
     #[inline(never)]
     fn pad(&mut self, i: usize, mut gap: usize) -> usize {
-        let arch = self.emitter.arch();
+        // Known: `align_code` refused a table of another triple, so there are no gaps.
+        let Some(arch) = self.emitter.arch() else {
+            return gap;
+        };
         while let Some(p) = self
             .emitter
             .paddings

@@ -187,7 +187,7 @@ impl<'t> Emitter<'t> {
         if !align.is_power_of_two() || align > MAX_CODE_ALIGN {
             return Err(EmitError::BadAlignment { align });
         }
-        if Target::from_triple(self.table.target).is_none() {
+        if self.arch().is_none() {
             return Err(EmitError::BadTable {
                 group: "",
                 reason: format!(
@@ -212,7 +212,7 @@ impl<'t> Emitter<'t> {
     /// table's architecture: 32 bytes on x86, where one tight loop's time varied 2.6× with
     /// its offset modulo 64 (`docs/performance.md`); nothing elsewhere, not measured there.
     pub fn align_loop_head(&mut self) -> Result<(), EmitError> {
-        match Target::from_triple(self.table.target).map(Target::arch) {
+        match self.arch() {
             Some(Arch::X86_64 | Arch::I686) => self.align_code(32),
             _ => Ok(()),
         }
@@ -240,9 +240,9 @@ impl<'t> Emitter<'t> {
         self.code_end = end;
     }
 
-    /// The architecture of the table's code (known: `align_code` refused another table).
-    fn arch(&self) -> Arch {
-        Target::from_triple(self.table.target).map_or(Arch::X86_64, Target::arch)
+    /// The architecture of the table's code, if its triple is one patchjit knows.
+    fn arch(&self) -> Option<Arch> {
+        Target::from_triple(self.table.target).map(Target::arch)
     }
 
     /// Emits `group` after the last instruction, with no instruction, so falling off the end
