@@ -54,6 +54,7 @@ struct Vm {
     call_id: u64,
     call_pc: u64,
     callx_id: u64,
+    call_floor: u64,
 }
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
@@ -61,6 +62,7 @@ const _: () = assert!(std::mem::offset_of!(Vm, input_base) == 0x80);
 const _: () = assert!(std::mem::offset_of!(Vm, fault) == 0xd0);
 const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xf0);
 const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0x108);
+const _: () = assert!(std::mem::offset_of!(Vm, call_floor) == 0x118);
 
 /// `*_room` of `templates/bpf.h`: for accesses of 1, 2, 4 and 8 bytes, how many addresses from
 /// a region's base can start one (`len - n + 1`, or 0 when the region is shorter than `n`).
@@ -867,6 +869,7 @@ impl Jit {
             call_id: 0,
             call_pc: 0,
             callx_id: 0,
+            call_floor: stack_base + 2 * STACK_SIZE as u64,
         };
         // No input is a null pointer, as in uBPF and the kernel (the interpreter's rule).
         vm.r[1] = if input.is_empty() { 0 } else { input_base };
@@ -905,13 +908,13 @@ mod tests {
 
     /// `call_local`'s asm aligns the stack for the callee by a static pad, which holds only if
     /// nothing moved the stack pointer before it: every variant starts with the asm's first
-    /// instruction, `mov r10, r11`.
+    /// instruction, `cmp r11, [r9 + call_floor]`.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn local_calls_start_with_their_asm() {
         for &g in &stencils::CALL_LOCAL {
             let group = &stencils::STENCILS.groups[g as usize];
-            assert_eq!(group.code.body[..3], [0x4d, 0x89, 0xda], "{}", group.name);
+            assert_eq!(group.code.body[..3], [0x4d, 0x3b, 0x99], "{}", group.name);
         }
     }
 

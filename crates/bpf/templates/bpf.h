@@ -39,6 +39,9 @@ typedef struct BpfVm {
     /* The helper being called: its slot in the registry (`call imm` of a known helper), its
      * id | 1 << 63 (`call imm` of an unknown one), or ~0 with the id in callx_id (`callx`). */
     uint64_t call_id, call_pc, callx_id;
+    /* The lowest r10 that may make a local call: stack_base + 2 frames (the callee's frame
+     * must lie above the lowest one). One compare per call, against memory. */
+    uint64_t call_floor;
 } BpfVm;
 
 #define BPF_FAULT_LOAD 1

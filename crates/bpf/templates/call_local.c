@@ -2,7 +2,8 @@
 #include "bpf.h"
 /* call local: a machine call of the callee (its `exit` returns here), with a fresh stack frame:
  * r10 a frame lower for the call. The depth limit is a bound on r10 (the frame's top; the
- * stack is the 8 frames): at most 8 frames, so a callee's frame must lie above the lowest.
+ * stack is the 8 frames): at most 8 frames, so a callee's frame must lie above the lowest
+ * (`call_floor`: r10 below it makes no call).
  * A fault in the callee returns here too and goes on up.
  *
  * x86-64: the call is written out, so that r0-r5 come back in their registers (`exit` is a
@@ -23,9 +24,7 @@ PATCHJIT_STENCIL {
     register uint64_t x6 __asm__("r12") = r6, x7 __asm__("r13") = r7, x8 __asm__("r14") = r8,
                       x9 __asm__("r15") = r9;
     __asm__ volatile(
-        "mov %%r11, %%r10\n\t"
-        "sub %c[stack_base](%%r9), %%r10\n\t"
-        "cmp %[lowest], %%r10\n\t"
+        "cmp %c[floor](%%r9), %%r11\n\t"
         "jb _JIT_ERROR_TARGET\n\t"
         "lea -128(%%rsp), %%rsp\n\t"
         "push %%r9\n\t"
@@ -50,14 +49,13 @@ PATCHJIT_STENCIL {
         : "r"(state), "r"(x10), "r"(x6), "r"(x7), "r"(x8), "r"(x9), [callee] "i"(_JIT_JUMP_TARGET),
           [save] "i"(SAVE),
           [pad] "i"(((SAVE & 1) + ((SAVE >> 1) & 1) + ((SAVE >> 2) & 1) + ((SAVE >> 3) & 1)) & 1),
-          [frame] "i"(BPF_STACK_SIZE), [lowest] "i"(2 * BPF_STACK_SIZE),
-          [stack_base] "i"(__builtin_offsetof(BpfVm, stack_base)),
+          [frame] "i"(BPF_STACK_SIZE), [floor] "i"(__builtin_offsetof(BpfVm, call_floor)),
           [fault] "i"(__builtin_offsetof(BpfVm, fault))
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
     r5 = x5;
 #else
-    if (__builtin_expect(r10 - vm->stack_base < 2 * BPF_STACK_SIZE, 0)) {
+    if (__builtin_expect(r10 < vm->call_floor, 0)) {
         vm->fault = BPF_FAULT_DEPTH;
         vm->fault_pc = PC;
         return 0;
