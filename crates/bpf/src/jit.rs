@@ -363,6 +363,9 @@ struct Variants {
     branch: BranchField,
     /// For a load or store with a split check ([`split_check`]): the address register.
     address: Option<Reg>,
+    /// Whether the instruction takes [`Walk::general`] whatever the mode: `call` (its
+    /// helper or callee decides) and `lddw` (two slots).
+    general: bool,
 }
 
 /// Where a jump's offset is.
@@ -391,6 +394,7 @@ impl Variants {
         imm32: false,
         branch: BranchField::None,
         address: None,
+        general: false,
     };
 
     /// What an opcode's class and number say of its operand, branch and address (the rules
@@ -411,6 +415,7 @@ impl Variants {
                 _ if class == jmp || class == jmp32 => BranchField::Off,
                 _ => BranchField::None,
             },
+            general: opcode == op::CALL || opcode == op::LDDW,
             address: if class == ldx {
                 Some(Reg::Src)
             } else if class == st || (class == stx && !atomic) {
@@ -652,6 +657,118 @@ fn group(i: RawInsn, checked: usize, saves: u8) -> u16 {
     }
 }
 
+/// What `Jit::compile`'s walk over a verified program reads and builds beside the emitter:
+/// the general path ([`Walk::general`]) takes it, out of the loop that most instructions
+/// take, so that loop keeps its few values in registers.
+struct Walk<'p> {
+    prog: &'p [RawInsn],
+    index_of_slot: Indices,
+    /// Emitted instructions of the program itself (the stubs come after them).
+    instructions: usize,
+    /// Placed after the program: with a budget, one `budget` stencil per counted jump or
+    /// call; on x86-64, the rest of each split check and each local call's fault.
+    stubs: Vec<Instruction>,
+    /// Per function, what a local call of it saves ([`saved_by_callee`]); empty without
+    /// local calls.
+    callee_saves: Vec<u8>,
+    entries: &'p [usize],
+    helpers: &'p Helpers,
+    budget: Option<u64>,
+    access: Access,
+}
+
+impl Walk<'_> {
+    /// Emits the instruction at slot `pc` with everything an instruction may need (calls,
+    /// `lddw`, budgeted branches, split checks and their stubs); returns the next slot.
+    #[inline(never)]
+    fn general(&mut self, emitter: &mut Emitter<'_>, pc: usize) -> Result<usize, JitError> {
+        let (prog, index_of_slot, instructions) =
+            (self.prog, &self.index_of_slot, self.instructions);
+        let i = prog[pc];
+        let v = &VARIANTS[i.opcode as usize];
+        let next = pc as i64 + 1;
+        let (stencil, operand0, destination) = if i.opcode == op::CALL && i.src == 1 {
+            // Verified: the callee is a function's first slot.
+            let callee = next + i.imm as i64;
+            let saves = self.callee_saves[self.entries.partition_point(|&s| s < callee as usize)];
+            (group(i, 0, saves), i.imm as i64 as u64, Some(callee))
+        } else if i.opcode == op::CALL {
+            // A helper call's helper, looked up once: a plain one is called straight from
+            // the machine code, another by its slot; an unknown one fails when reached.
+            let id = i.imm as u32 as u64;
+            let slot = self.helpers.slot(id);
+            match slot.and_then(|slot| self.helpers.plain(slot)) {
+                Some(f) => (stencils::CALL_PLAIN, f as usize as u64, None),
+                None => (
+                    stencils::CALL_HELPER,
+                    slot.map_or(id | BY_ID, |slot| slot as u64),
+                    None,
+                ),
+            }
+        } else {
+            let operand0 = if i.opcode == op::LDDW {
+                (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
+            } else if v.imm32 {
+                i.imm as u32 as u64
+            } else {
+                i.imm as i64 as u64
+            };
+            let destination = match v.branch {
+                BranchField::None => None,
+                BranchField::Off => Some(next + i.off as i64),
+                BranchField::Imm => Some(next + i.imm as i64),
+            };
+            (
+                fast_group(v, i, self.access as usize, 0),
+                operand0,
+                destination,
+            )
+        };
+        // The verifier keeps destinations inside the program and off lddw's second slot,
+        // so each names the start of an instruction.
+        let mut target = destination.map(|slot| index_of_slot.of(slot as usize));
+        let local_call = i.opcode == op::CALL;
+        // The index of the next stub placed after the program.
+        let stubs = &mut self.stubs;
+        let stub = |stubs: &Vec<Instruction>| (instructions + stubs.len()) as u32;
+        if let (Some(_), Some(to)) = (self.budget, target) {
+            if local_call || to <= index_of_slot.of(pc) {
+                target = Some(stub(stubs));
+                stubs.push(Instruction {
+                    oparg: oparg(&i, pc),
+                    jump_target: Some(Destination::Instruction(to)),
+                    ..Instruction::new(stencils::BUDGET)
+                });
+            }
+        }
+        let mut this = Instruction {
+            oparg: oparg(&i, pc),
+            operand0,
+            operand1: i.off as i64 as u64,
+            jump_target: target.map(Destination::Instruction),
+            ..Instruction::new(stencil)
+        };
+        if OUT_OF_LINE && self.access == Access::Checked && split_check(v, &i) {
+            this.error_target = Some(Destination::Instruction(stub(stubs)));
+            // A load or store is never last (the verifier's rule): pc + 1 starts one.
+            stubs.push(Instruction {
+                group: fast_group(v, i, REST_OF_CHECK, 0),
+                jump_target: Some(Destination::Instruction(index_of_slot.of(pc + 1))),
+                error_target: None,
+                ..this
+            });
+        } else if OUT_OF_LINE && local_call && i.src == 1 {
+            this.error_target = Some(Destination::Instruction(stub(stubs)));
+            stubs.push(Instruction {
+                oparg: this.oparg,
+                ..Instruction::new(stencils::CALL_LOCAL_FAULT)
+            });
+        }
+        emitter.push(this)?;
+        Ok(pc + if i.opcode == op::LDDW { 2 } else { 1 })
+    }
+}
+
 impl Jit {
     /// Verifies `prog` and compiles it into the process's code heap ([`code_heap`]: no system
     /// call per program); `helpers` serve its `call`s when it runs.
@@ -712,7 +829,6 @@ impl Jit {
         access: Access,
     ) -> Result<Jit, JitError> {
         let shape = verify_shape(&prog).map_err(JitError::Verify)?;
-        let index_of_slot = Indices::new(prog.len(), &shape.second_slots);
         let instructions = prog.len() - shape.second_slots.len();
         let mut emitter = Emitter::new(
             &stencils::STENCILS,
@@ -723,15 +839,25 @@ impl Jit {
         )?;
         emitter.set_shim(stencils::SHIM)?;
         emitter.reserve(instructions)?;
-        // Placed after the program: with a budget, one `budget` stencil per counted jump or
-        // call; on x86-64, the rest of each split check and each local call's fault.
-        let mut stubs: Vec<Instruction> = Vec::new();
-        // Only local calls need the callees' saves.
-        let callee_saves = if shape.entries.len() > 1 {
-            saved_by_callee(&prog, &shape.entries)
-        } else {
-            Vec::new()
+        let mut walk = Walk {
+            prog: &prog,
+            index_of_slot: Indices::new(prog.len(), &shape.second_slots),
+            instructions,
+            stubs: Vec::new(),
+            // Only local calls need the callees' saves.
+            callee_saves: if shape.entries.len() > 1 {
+                saved_by_callee(&prog, &shape.entries)
+            } else {
+                Vec::new()
+            },
+            entries: &shape.entries,
+            helpers: &helpers,
+            budget,
+            access,
         };
+        // Whether an instruction with a branch takes the general path (a budget counts
+        // backward jumps there).
+        let branches_general = budget.is_some();
         // The next loop head, to align (`Emitter::align_loop_head`).
         let heads = &shape.loop_heads[..];
         let mut head = 0;
@@ -745,83 +871,38 @@ impl Jit {
             }
             let i = prog[pc];
             let v = &VARIANTS[i.opcode as usize];
+            if v.general
+                || (branches_general && v.branch != BranchField::None)
+                || (OUT_OF_LINE && access == Access::Checked && split_check(v, &i))
+            {
+                pc = walk.general(&mut emitter, pc)?;
+                continue;
+            }
+            // One slot, no stub: the registers, immediate, offset and branch are the
+            // instruction's fields.
             let next = pc as i64 + 1;
-            let (stencil, operand0, destination) = if i.opcode == op::CALL && i.src == 1 {
-                // Verified: the callee is a function's first slot.
-                let callee = next + i.imm as i64;
-                let saves = callee_saves[shape.entries.partition_point(|&s| s < callee as usize)];
-                (group(i, 0, saves), i.imm as i64 as u64, Some(callee))
-            } else if i.opcode == op::CALL {
-                // A helper call's helper, looked up once: a plain one is called straight from
-                // the machine code, another by its slot; an unknown one fails when reached.
-                let id = i.imm as u32 as u64;
-                let slot = helpers.slot(id);
-                match slot.and_then(|slot| helpers.plain(slot)) {
-                    Some(f) => (stencils::CALL_PLAIN, f as usize as u64, None),
-                    None => (
-                        stencils::CALL_HELPER,
-                        slot.map_or(id | BY_ID, |slot| slot as u64),
-                        None,
-                    ),
-                }
-            } else {
-                let operand0 = if i.opcode == op::LDDW {
-                    (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
-                } else if v.imm32 {
+            let destination = match v.branch {
+                BranchField::None => None,
+                BranchField::Off => Some(next + i.off as i64),
+                BranchField::Imm => Some(next + i.imm as i64),
+            };
+            emitter.push(Instruction {
+                oparg: oparg(&i, pc),
+                operand0: if v.imm32 {
                     i.imm as u32 as u64
                 } else {
                     i.imm as i64 as u64
-                };
-                let destination = match v.branch {
-                    BranchField::None => None,
-                    BranchField::Off => Some(next + i.off as i64),
-                    BranchField::Imm => Some(next + i.imm as i64),
-                };
-                (fast_group(v, i, access as usize, 0), operand0, destination)
-            };
-            // The verifier keeps destinations inside the program and off lddw's second slot,
-            // so each names the start of an instruction.
-            let mut target = destination.map(|slot| index_of_slot.of(slot as usize));
-            let local_call = i.opcode == op::CALL;
-            // The index of the next stub placed after the program.
-            let stub = |stubs: &Vec<Instruction>| (instructions + stubs.len()) as u32;
-            if let (Some(_), Some(to)) = (budget, target) {
-                if local_call || to <= index_of_slot.of(pc) {
-                    target = Some(stub(&stubs));
-                    stubs.push(Instruction {
-                        oparg: oparg(&i, pc),
-                        jump_target: Some(Destination::Instruction(to)),
-                        ..Instruction::new(stencils::BUDGET)
-                    });
-                }
-            }
-            let mut this = Instruction {
-                oparg: oparg(&i, pc),
-                operand0,
+                },
                 operand1: i.off as i64 as u64,
-                jump_target: target.map(Destination::Instruction),
-                ..Instruction::new(stencil)
-            };
-            if OUT_OF_LINE && access == Access::Checked && split_check(v, &i) {
-                this.error_target = Some(Destination::Instruction(stub(&stubs)));
-                // A load or store is never last (the verifier's rule): pc + 1 starts one.
-                stubs.push(Instruction {
-                    group: fast_group(v, i, REST_OF_CHECK, 0),
-                    jump_target: Some(Destination::Instruction(index_of_slot.of(pc + 1))),
-                    error_target: None,
-                    ..this
-                });
-            } else if OUT_OF_LINE && local_call && i.src == 1 {
-                this.error_target = Some(Destination::Instruction(stub(&stubs)));
-                stubs.push(Instruction {
-                    oparg: this.oparg,
-                    ..Instruction::new(stencils::CALL_LOCAL_FAULT)
-                });
-            }
-            emitter.push(this)?;
-            pc += if i.opcode == op::LDDW { 2 } else { 1 };
+                // The verifier keeps destinations inside the program and off lddw's second
+                // slot, so each names the start of an instruction.
+                jump_target: destination
+                    .map(|slot| Destination::Instruction(walk.index_of_slot.of(slot as usize))),
+                ..Instruction::new(fast_group(v, i, access as usize, 0))
+            })?;
+            pc += 1;
         }
-        for stub in stubs {
+        for stub in walk.stubs {
             emitter.push(stub)?;
         }
         let code = emitter.finish(options)?;
