@@ -55,6 +55,7 @@ struct Vm {
     call_pc: u64,
     callx_id: u64,
     call_floor: u64,
+    exit_sp: u64,
 }
 
 // Offsets the compiled templates rely on (a mismatch with `BpfVm` would corrupt the state).
@@ -951,6 +952,7 @@ impl Jit {
             call_pc: 0,
             callx_id: 0,
             call_floor: stack_base + 2 * STACK_SIZE as u64,
+            exit_sp: 0,
         };
         // No input is a null pointer, as in uBPF and the kernel (the interpreter's rule).
         vm.r[1] = if input.is_empty() { 0 } else { input_base };

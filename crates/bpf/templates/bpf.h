@@ -42,6 +42,9 @@ typedef struct BpfVm {
     /* The lowest r10 that may make a local call: stack_base + 2 frames (the callee's frame
      * must lie above the lowest one). One compare per call, against memory. */
     uint64_t call_floor;
+    /* x86-64: the stack pointer at the program's entry, where the shim's return address is
+     * (STOP returns there from any depth of local calls). */
+    uint64_t exit_sp;
 } BpfVm;
 
 #define BPF_FAULT_LOAD 1
@@ -85,6 +88,22 @@ typedef struct BpfVm {
  * tiers: the call need not keep them alive across the C call, only the state and r10. */
 #define CLOBBER_ARGUMENTS() (r1 = r2 = r3 = r4 = r5 = 0)
 
+/* Leaves the program once a fault is recorded in the state. x86-64: straight back to the
+ * shim, from any depth of local calls, so that a local call need not test for its callee's
+ * fault on the way back (the shim's stack pointer as it called the program is in the state).
+ * Elsewhere: a return, which each local call passes on up. */
+#if defined(__x86_64__)
+#define STOP()                                                                              \
+    do {                                                                                    \
+        __asm__ volatile("mov %c[sp](%[state]), %%rsp\n\txor %%eax, %%eax\n\tret"            \
+                         :                                                                  \
+                         : [state] "r"(vm), [sp] "i"(__builtin_offsetof(BpfVm, exit_sp))); \
+        __builtin_unreachable();                                                            \
+    } while (0)
+#else
+#define STOP() return 0
+#endif
+
 /* The state's copy of the registers, for the atomics (rare: one generic stencil each, which
  * stores every register, works on the copy with the registers OPARG names, and reloads). */
 #define SPILL()                                                                   \
@@ -123,7 +142,7 @@ PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, uint64_t r1, uint64_t r2, uint64_
         vm->fault_pc = PC;                                                           \
         vm->fault_addr = (a);                                                        \
         vm->fault_size = (n);                                                        \
-        return 0;                                                                    \
+        STOP();                                                                      \
     }
 
 /* The check of a load or store, by CHECKED: 0 none, 1 and 2 the two halves of the check on
@@ -164,7 +183,7 @@ PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, uint64_t r1, uint64_t r2, uint64_
         vm->fault_pc = PC;                                                              \
         vm->fault_addr = (a);                                                           \
         vm->fault_size = (n);                                                           \
-        return 0;                                                                       \
+        STOP();                                                                         \
     }
 #define ONLY_SPLIT_CHECKS_HAVE_A_REST()
 #else

@@ -6,7 +6,7 @@ PATCHJIT_STENCIL {
     if (__builtin_expect(vm->budget == 0, 0)) {
         vm->fault = BPF_FAULT_BUDGET;
         vm->fault_pc = PC;
-        return 0;
+        STOP();
     }
     vm->budget--;
     PATCHJIT_JUMP();

@@ -4,7 +4,8 @@
  * r10 a frame lower for the call. The depth limit is a bound on r10 (the frame's top; the
  * stack is the 8 frames): at most 8 frames, so a callee's frame must lie above the lowest
  * (`call_floor`: r10 below it makes no call).
- * A fault in the callee returns here too and goes on up.
+ * A fault in the callee returns here too and goes on up (x86-64: it goes straight back to
+ * the shim, STOP, and never comes here).
  *
  * x86-64: the call is written out, so that r0-r5 come back in their registers (`exit` is a
  * bare `ret`) and only what the callee may change is saved: the state pointer, and of r6-r9
@@ -14,9 +15,9 @@
  * every stencil's entry (8 mod 16, the shim having called the first instruction like a C
  * function) by a static pad: the asm is the stencil's first instruction, nothing moved the
  * stack before it (`jit.rs` tests that every variant starts with it). The
- * refused call and the callee's fault leave for the error target (`call_local_fault`, after
- * the program), with the asm naming every pinned register in its own register, so nothing
- * cold is in the stencil and the call falls through to the next instruction. */
+ * refused call leaves for the error target (`call_local_fault`, after the program), with the
+ * asm naming every pinned register in its own register, so nothing cold is in the stencil and
+ * the call falls through to the next instruction. */
 PATCHJIT_STENCIL {
 #if defined(__x86_64__)
     register uint64_t x5 __asm__("r8") = r5, x10 __asm__("r11") = r10;
@@ -42,15 +43,12 @@ PATCHJIT_STENCIL {
         ".if %c[save] & 2\n\tpop %%r13\n\t.endif\n\t"
         ".if %c[save] & 1\n\tpop %%r12\n\t.endif\n\t"
         "pop %%r9\n\t"
-        "lea 128(%%rsp), %%rsp\n\t"
-        "cmpq $0, %c[fault](%%r9)\n\t"
-        "jne _JIT_ERROR_TARGET"
+        "lea 128(%%rsp), %%rsp"
         : "+a"(r0), "+D"(r1), "+S"(r2), "+d"(r3), "+c"(r4), "+r"(x5)
         : "r"(state), "r"(x10), "r"(x6), "r"(x7), "r"(x8), "r"(x9), [callee] "i"(_JIT_JUMP_TARGET),
           [save] "i"(SAVE),
           [pad] "i"(((SAVE & 1) + ((SAVE >> 1) & 1) + ((SAVE >> 2) & 1) + ((SAVE >> 3) & 1)) & 1),
-          [frame] "i"(BPF_STACK_SIZE), [floor] "i"(__builtin_offsetof(BpfVm, call_floor)),
-          [fault] "i"(__builtin_offsetof(BpfVm, fault))
+          [frame] "i"(BPF_STACK_SIZE), [floor] "i"(__builtin_offsetof(BpfVm, call_floor))
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
     r5 = x5;

@@ -7,7 +7,7 @@ PATCHJIT_STENCIL {
     vm->call_pc = PC;
     uint64_t result = bpf_jit_call_helper(r1, r2, r3, r4, r5, vm);
     if (__builtin_expect(vm->fault != 0, 0)) {
-        return 0;
+        STOP();
     }
     r0 = result;
     CLOBBER_ARGUMENTS();

@@ -111,20 +111,40 @@ fn chain(n: usize) -> String {
     src + &format!("f{n}:\nmov %r0, 7\nexit\n")
 }
 
-/// A fault in the innermost of seven nested callees (a load or a store out of bounds) stops the
-/// program with its own pc, through every caller.
+/// A fault in the innermost of seven nested callees (a load or a store out of bounds, a
+/// helper's fault, a helper that stops the program, an unknown helper) stops the whole
+/// program with its own pc (x86-64 returns straight to the entry, elsewhere through every
+/// caller), and the same code runs to the end afterwards.
 #[test]
-fn a_fault_in_a_callee_returns_through_every_caller() {
+fn a_fault_in_a_callee_stops_the_program() {
     for (fault, pc) in [
         ("add %r1, -1048576\nldxdw %r0, [%r1]", 15),
         ("add %r1, -1048576\nstdw [%r1], 1", 15),
+        ("mov %r1, 16\nmov %r2, 4\ncall 1", 16),
+        ("mov %r1, 0\ncall 5", 15),
+        ("call 77", 14),
     ] {
-        let src = chain(7).replace("mov %r0, 7\n", &format!("{fault}\n"));
+        let src = chain(7).replace("mov %r0, 7\n", &format!("{fault}\nmov %r0, 7\n"));
         let (got, _) = both(&src, &[0; 8]);
-        assert!(
-            matches!(got, Err(ref e) if e.to_string().starts_with(&format!("instruction {pc}:"))),
-            "{src}: {got:?}"
-        );
+        if fault.contains("call 5") {
+            // unwind(0): stopped, r0 = 0, no error.
+            assert_eq!(got, Ok(0), "{src}");
+        } else {
+            assert!(
+                matches!(got, Err(ref e) if e.to_string().starts_with(&format!("instruction {pc}:"))),
+                "{src}: {got:?}"
+            );
+        }
+        // Stopping left the host's stack as it was: the same code stops the same way again,
+        // and code without the fault runs to the end.
+        let jit = Jit::new(assemble(&src).unwrap(), Helpers::conformance()).unwrap();
+        let mut mem = [0u8; 8];
+        let first = jit.run(&mut mem);
+        for _ in 0..3 {
+            assert_eq!(jit.run(&mut mem), first, "{src}");
+        }
+        let jit = Jit::new(assemble(&chain(7)).unwrap(), Helpers::conformance()).unwrap();
+        assert_eq!(jit.run(&mut mem), Ok(7));
     }
 }
 
