@@ -676,9 +676,23 @@ struct Walk<'p> {
     helpers: &'p Helpers,
     budget: Option<u64>,
     access: Access,
+    /// `call_plain`'s `SAVE` variant, found at the first plain helper call.
+    plain_saves: Option<u8>,
 }
 
 impl Walk<'_> {
+    /// Which of r8 and r9 (bits 0 and 1) the program names anywhere: what a plain helper call
+    /// keeps across the C call on x86-64, where they are in registers C does not preserve
+    /// (`templates/call_plain.c`). A register the program never names is never read.
+    fn plain_call_saves(saves: &mut Option<u8>, prog: &[RawInsn]) -> u8 {
+        *saves.get_or_insert_with(|| {
+            let named = prog
+                .iter()
+                .fold(0u16, |m, i| m | 1 << (i.dst & 0xf) | 1 << (i.src & 0xf));
+            ((named >> 8) & 3) as u8
+        })
+    }
+
     /// Emits the instruction at slot `pc` with everything an instruction may need (calls,
     /// `lddw`, budgeted branches, split checks and their stubs); returns the next slot.
     #[inline(never)]
@@ -699,7 +713,12 @@ impl Walk<'_> {
             let id = i.imm as u32 as u64;
             let slot = self.helpers.slot(id);
             match slot.and_then(|slot| self.helpers.plain(slot)) {
-                Some(f) => (stencils::CALL_PLAIN, f as usize as u64, None),
+                Some(f) => (
+                    stencils::CALL_PLAIN
+                        [Walk::plain_call_saves(&mut self.plain_saves, prog) as usize],
+                    f as usize as u64,
+                    None,
+                ),
                 None => (
                     stencils::CALL_HELPER,
                     slot.map_or(id | BY_ID, |slot| slot as u64),
@@ -855,6 +874,7 @@ impl Jit {
             helpers: &helpers,
             budget,
             access,
+            plain_saves: None,
         };
         // Whether an instruction with a branch takes the general path (a budget counts
         // backward jumps there).
@@ -989,16 +1009,20 @@ mod tests {
     use super::*;
     use crate::verifier::verify;
 
-    /// `call_local`'s asm aligns the stack for the callee by a static pad, which holds only if
-    /// nothing moved the stack pointer before it: every variant starts with the asm's first
-    /// instruction, `cmp r11, [r9 + call_floor]`.
+    /// `call_local`'s and `call_plain`'s asm align the stack for the callee by a static pad,
+    /// which holds only if nothing moved the stack pointer before it: every variant starts
+    /// with the asm's first instruction, `cmp r13, [r12 + call_floor]` and `movabs rax, f`.
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn local_calls_start_with_their_asm() {
-        for &g in &stencils::CALL_LOCAL {
-            let group = &stencils::STENCILS.groups[g as usize];
-            assert_eq!(group.code.body[..3], [0x4d, 0x3b, 0x99], "{}", group.name);
-        }
+    fn calls_start_with_their_asm() {
+        let starts = |groups: &[u16], first: &[u8]| {
+            for &g in groups {
+                let group = &stencils::STENCILS.groups[g as usize];
+                assert_eq!(&group.code.body[..first.len()], first, "{}", group.name);
+            }
+        };
+        starts(&stencils::CALL_LOCAL, &[0x4d, 0x3b, 0xac, 0x24]);
+        starts(&stencils::CALL_PLAIN, &[0x48, 0xb8]);
     }
 
     /// The opcode table finds the stencil `group` does for every verified instruction it

@@ -7,11 +7,13 @@
  * destination and source register numbers, CHECKED whether memory accesses are bounds-checked.
  * `add64_reg` with D=1, S=2 is one `add` instruction.
  *
- * The parameter order puts r6-r9 (which helpers preserve) in the host's callee-saved argument
- * registers (x86-64 r12-r15, AArch64 x20-x23) and, on x86-64, r1-r5 in the C argument
- * registers rdi, rsi, rdx, rcx, r8 and the state in r9: a plain helper `f(r1, ..., r5)` and
- * `bpf_jit_call_helper(r1, ..., r5, vm)` are called with no argument moves, only the state
- * and r10 (r11) kept in callee-saved registers across the call.
+ * The parameter order. x86-64 passes pinned values in r12-r15 (callee-saved in C), then rdi,
+ * rsi, rdx, rcx, r8, r9, r11, rax: the state and r10, which every program needs, take r12 and
+ * r13 and r6, r7 r14 and r15, so a helper call keeps them for free; r1-r5 are in the C
+ * argument registers rdi..r8, so a plain helper `f(r1, ..., r5)` is called with no moves;
+ * r8 and r9 are in r9 and r11 and saved around a plain helper's call only by programs that
+ * name them (`call_plain`'s SAVE variant). AArch64 puts r6-r9 in x20-x23 (callee-saved, as
+ * all of x20-x28 are), r1-r5 in x24-x28, the state, r10 and r0 in x0-x2.
  *
  * Holes: OPARG = dst | src << 4 | pc << 8 (the instruction index for errors; the register
  * nibbles serve the atomics, which work on the state's copy of the registers); OPERAND0 = the
@@ -54,10 +56,17 @@ typedef struct BpfVm {
 #define BPF_STACK_SIZE 512
 #define BPF_MAX_CALL_DEPTH 8
 
+#if defined(__x86_64__)
+#define PATCHJIT_PARAMS                                                                    \
+    BpfVm *vm, uint64_t r10, uint64_t r6, uint64_t r7, uint64_t r1, uint64_t r2, uint64_t r3, \
+        uint64_t r4, uint64_t r5, uint64_t r8, uint64_t r9, uint64_t r0
+#define PATCHJIT_ARGS vm, r10, r6, r7, r1, r2, r3, r4, r5, r8, r9, r0
+#else
 #define PATCHJIT_PARAMS                                                                     \
     uint64_t r6, uint64_t r7, uint64_t r8, uint64_t r9, uint64_t r1, uint64_t r2, uint64_t r3, \
         uint64_t r4, uint64_t r5, BpfVm *vm, uint64_t r10, uint64_t r0
 #define PATCHJIT_ARGS r6, r7, r8, r9, r1, r2, r3, r4, r5, vm, r10, r0
+#endif
 #define PATCHJIT_RETURN uint64_t
 #include "patchjit.h"
 
@@ -85,7 +94,7 @@ typedef struct BpfVm {
 #define WIDE_OFF PATCHJIT_OPERAND1
 #define NEXT() PATCHJIT_CONTINUE()
 /* After a helper call r1-r5 hold 0 (RFC 9669 leaves them undefined: caller-saved), on both
- * tiers: the call need not keep them alive across the C call, only the state and r10. */
+ * tiers: the call need not keep them alive across the C call. */
 #define CLOBBER_ARGUMENTS() (r1 = r2 = r3 = r4 = r5 = 0)
 
 /* Leaves the program once a fault is recorded in the state. x86-64: straight back to the
@@ -161,10 +170,10 @@ PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, uint64_t r1, uint64_t r2, uint64_
 #if defined(__x86_64__)
 #define BPF_INPUT_OR_ERROR(a, n)                                                            \
     do {                                                                                    \
-        register uint64_t p5_ __asm__("r8") = r5, p6_ __asm__("r12") = r6,                  \
-                          p7_ __asm__("r13") = r7, p8_ __asm__("r14") = r8,                 \
-                          p9_ __asm__("r15") = r9, p10_ __asm__("r11") = r10;               \
-        register BpfVm *vm_ __asm__("r9") = vm;                                             \
+        register uint64_t p5_ __asm__("r8") = r5, p6_ __asm__("r14") = r6,                  \
+                          p7_ __asm__("r15") = r7, p8_ __asm__("r9") = r8,                  \
+                          p9_ __asm__("r11") = r9, p10_ __asm__("r13") = r10;               \
+        register BpfVm *vm_ __asm__("r12") = vm;                                            \
         __asm__ volatile("cmpq %[room], %[off]\n\tjae _JIT_ERROR_TARGET"                   \
                          :                                                                  \
                          : [off] "r"((a) - vm->input_base),                                 \

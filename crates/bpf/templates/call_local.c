@@ -8,9 +8,10 @@
  * the shim, STOP, and never comes here).
  *
  * x86-64: the call is written out, so that r0-r5 come back in their registers (`exit` is a
- * bare `ret`) and only what the callee may change is saved: the state pointer, and of r6-r9
- * those SAVE names (bit n - 6: the callee's own instructions write rn; the JIT works it out,
- * a callee's callees restore what they change themselves). The red zone is kept clear (the
+ * bare `ret`) and only what the callee may change is saved: of r6-r9 those SAVE names (bit
+ * n - 6: the callee's own instructions write rn; the JIT works it out, a callee's callees
+ * restore what they change themselves); no stencil changes the state pointer, and r10 comes
+ * back a frame lower. The red zone is kept clear (the
  * compiler cannot know the asm calls), and the callee is entered with the stack aligned as at
  * every stencil's entry (8 mod 16, the shim having called the first instruction like a C
  * function) by a static pad: the asm is the stencil's first instruction, nothing moved the
@@ -20,34 +21,33 @@
  * the call falls through to the next instruction. */
 PATCHJIT_STENCIL {
 #if defined(__x86_64__)
-    register uint64_t x5 __asm__("r8") = r5, x10 __asm__("r11") = r10;
-    register BpfVm *state __asm__("r9") = vm;
-    register uint64_t x6 __asm__("r12") = r6, x7 __asm__("r13") = r7, x8 __asm__("r14") = r8,
-                      x9 __asm__("r15") = r9;
+    register uint64_t x5 __asm__("r8") = r5, x10 __asm__("r13") = r10;
+    register BpfVm *state __asm__("r12") = vm;
+    register uint64_t x6 __asm__("r14") = r6, x7 __asm__("r15") = r7, x8 __asm__("r9") = r8,
+                      x9 __asm__("r11") = r9;
     __asm__ volatile(
-        "cmp %c[floor](%%r9), %%r11\n\t"
+        "cmp %c[floor](%%r12), %%r13\n\t"
         "jb _JIT_ERROR_TARGET\n\t"
         "lea -128(%%rsp), %%rsp\n\t"
-        "push %%r9\n\t"
-        ".if %c[save] & 1\n\tpush %%r12\n\t.endif\n\t"
-        ".if %c[save] & 2\n\tpush %%r13\n\t.endif\n\t"
-        ".if %c[save] & 4\n\tpush %%r14\n\t.endif\n\t"
-        ".if %c[save] & 8\n\tpush %%r15\n\t.endif\n\t"
+        ".if %c[save] & 1\n\tpush %%r14\n\t.endif\n\t"
+        ".if %c[save] & 2\n\tpush %%r15\n\t.endif\n\t"
+        ".if %c[save] & 4\n\tpush %%r9\n\t.endif\n\t"
+        ".if %c[save] & 8\n\tpush %%r11\n\t.endif\n\t"
         ".if %c[pad]\n\tsub $8, %%rsp\n\t.endif\n\t"
-        "sub %[frame], %%r11\n\t"
+        "sub %[frame], %%r13\n\t"
         "call %P[callee]\n\t"
-        "add %[frame], %%r11\n\t"
+        "add %[frame], %%r13\n\t"
         ".if %c[pad]\n\tadd $8, %%rsp\n\t.endif\n\t"
-        ".if %c[save] & 8\n\tpop %%r15\n\t.endif\n\t"
-        ".if %c[save] & 4\n\tpop %%r14\n\t.endif\n\t"
-        ".if %c[save] & 2\n\tpop %%r13\n\t.endif\n\t"
-        ".if %c[save] & 1\n\tpop %%r12\n\t.endif\n\t"
-        "pop %%r9\n\t"
+        ".if %c[save] & 8\n\tpop %%r11\n\t.endif\n\t"
+        ".if %c[save] & 4\n\tpop %%r9\n\t.endif\n\t"
+        ".if %c[save] & 2\n\tpop %%r15\n\t.endif\n\t"
+        ".if %c[save] & 1\n\tpop %%r14\n\t.endif\n\t"
         "lea 128(%%rsp), %%rsp"
         : "+a"(r0), "+D"(r1), "+S"(r2), "+d"(r3), "+c"(r4), "+r"(x5)
         : "r"(state), "r"(x10), "r"(x6), "r"(x7), "r"(x8), "r"(x9), [callee] "i"(_JIT_JUMP_TARGET),
           [save] "i"(SAVE),
-          [pad] "i"(((SAVE & 1) + ((SAVE >> 1) & 1) + ((SAVE >> 2) & 1) + ((SAVE >> 3) & 1)) & 1),
+          /* Entered at 8 mod 16: an odd number of pushes enters the callee the same way. */
+          [pad] "i"((1 + (SAVE & 1) + ((SAVE >> 1) & 1) + ((SAVE >> 2) & 1) + ((SAVE >> 3) & 1)) & 1),
           [frame] "i"(BPF_STACK_SIZE), [floor] "i"(__builtin_offsetof(BpfVm, call_floor))
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");

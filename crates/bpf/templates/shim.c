@@ -13,10 +13,10 @@ uint64_t _JIT_ENTRY(BpfVm *vm) {
     register uint64_t x0 __asm__("rax") = vm->r[0], x1 __asm__("rdi") = vm->r[1],
                       x2 __asm__("rsi") = vm->r[2], x3 __asm__("rdx") = vm->r[3],
                       x4 __asm__("rcx") = vm->r[4], x5 __asm__("r8") = vm->r[5],
-                      x6 __asm__("r12") = vm->r[6], x7 __asm__("r13") = vm->r[7],
-                      x8 __asm__("r14") = vm->r[8], x9 __asm__("r15") = vm->r[9],
-                      x10 __asm__("r11") = vm->r[10];
-    register BpfVm *state __asm__("r9") = vm;
+                      x6 __asm__("r14") = vm->r[6], x7 __asm__("r15") = vm->r[7],
+                      x8 __asm__("r9") = vm->r[8], x9 __asm__("r11") = vm->r[9],
+                      x10 __asm__("r13") = vm->r[10];
+    register BpfVm *state __asm__("r12") = vm;
     __asm__ volatile(
         "lea -128(%%rsp), %%rsp\n\t"
         "push %%rbp\n\t"
@@ -25,7 +25,7 @@ uint64_t _JIT_ENTRY(BpfVm *vm) {
         "push %%r10\n\t"
         "sub $8, %%rsp\n\t"
         "lea -8(%%rsp), %%r10\n\t"
-        "mov %%r10, %c[exit_sp](%%r9)\n\t"
+        "mov %%r10, %c[exit_sp](%%r12)\n\t"
         "call %P[first]\n\t"
         "add $8, %%rsp\n\t"
         "pop %%rsp\n\t"

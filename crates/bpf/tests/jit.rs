@@ -413,6 +413,29 @@ extern "C" fn weigh(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
     a.wrapping_mul(3) ^ b.rotate_left(7) ^ c.wrapping_add(d) ^ (e << 1)
 }
 
+/// `weigh`, after overwriting every register C lets a callee overwrite (what the call must
+/// keep, it must have saved).
+extern "C" fn weigh_clobbering(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
+    // SAFETY: only registers the C ABI lets a callee overwrite, declared as outputs.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!(
+            "mov r9, -1", "mov r10, -1", "mov r11, -1",
+            out("r9") _, out("r10") _, out("r11") _,
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!(
+            "mov x9, #-1", "mov x10, #-1", "mov x11, #-1", "mov x12, #-1", "mov x13, #-1",
+            "mov x14, #-1", "mov x15, #-1",
+            out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _, out("x14") _,
+            out("x15") _,
+        );
+    }
+    weigh(a, b, c, d, e)
+}
+
 extern "C" fn pass(a: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     a
 }
@@ -423,6 +446,7 @@ fn plain_helpers_are_called_directly_with_the_interpreters_results() {
         let mut h = Helpers::conformance();
         h.register_plain(40, "weigh", weigh);
         h.register_plain(41, "pass", pass);
+        h.register_plain(42, "weigh_clobbering", weigh_clobbering);
         h.set_unwind(41);
         h
     };
@@ -451,6 +475,41 @@ fn plain_helpers_are_called_directly_with_the_interpreters_results() {
              mov %r0, %r1\nor %r0, %r2\nor %r0, %r3\nor %r0, %r4\nor %r0, %r5\nexit"
         );
         assert_eq!(run(&src), Ok(0), "{src}");
+    }
+    // r6-r10 survive a plain helper's call (one that overwrites every register C lets it)
+    // whichever of r8 and r9 the program names (on x86-64 those two are saved around the call
+    // only then: each case is another variant), also in a callee, one frame down.
+    for keep in [
+        "",
+        "mov %r8, 30\n",
+        "mov %r9, 40\n",
+        "mov %r8, 30\nmov %r9, 40\n",
+    ] {
+        let tail = |reg: &str| {
+            if keep.contains(reg) {
+                format!("add %r0, {reg}\n")
+            } else {
+                String::new()
+            }
+        };
+        let body = format!(
+            "mov %r6, 10\nmov %r7, 20\n{keep}stxdw [%r10-8], %r7\nmov %r1, 1\ncall 42\n\
+             add %r0, %r6\nadd %r0, %r7\n{}{}ldxdw %r1, [%r10-8]\nadd %r0, %r1\nexit\n",
+            tail("%r8"),
+            tail("%r9")
+        );
+        let want = weigh(1, 0, 0, 0, 0) + 10 + 20 + 20;
+        let sum = |keep: &str| {
+            want + [30, 40]
+                .iter()
+                .zip(["%r8", "%r9"])
+                .filter(|(_, r)| keep.contains(r))
+                .map(|(v, _)| v)
+                .sum::<u64>()
+        };
+        assert_eq!(run(&body), Ok(sum(keep)), "{body}");
+        let nested = format!("call local f\nexit\nf:\n{body}");
+        assert_eq!(run(&nested), Ok(sum(keep)), "{nested}");
     }
     // A plain helper that is the unwind helper still stops the program when it returns 0.
     assert_eq!(run("mov %r1, 0\ncall 41\nmov %r0, 7\nexit"), Ok(0));
