@@ -314,6 +314,23 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define ALU64_IMM(X86, EXPR) ALU64(WIDE, EXPR)
 #endif
 
+/* dst = EXPR over a (dst's low 32 bits) and b (the immediate's 32 bits), zero-extended: the
+ * 32-bit operations with an immediate. clang keeps a narrow symbol out of a 32-bit
+ * instruction's immediate (it would be the truncation of an address), so in C each is
+ * `movl $imm32, %r10d` and the operation on r10d; on x86-64 the instruction X86 (AT&T, %k0 =
+ * dst's 32-bit register, %1 = the immediate, `R_X86_64_32`) is written out instead, and the
+ * CPU's 32-bit operation zero-extends as eBPF's does: `add32 dst, imm` is one `addl`.
+ * Elsewhere EXPR in C. */
+#if defined(__x86_64__)
+#define ALU32_IMM(X86, EXPR)                                             \
+    PATCHJIT_STENCIL {                                                   \
+        __asm__(X86 : "+r"(DST) : "i"(_JIT_OPERAND0_U32));               \
+        NEXT();                                                          \
+    }
+#else
+#define ALU32_IMM(X86, EXPR) ALU32(IMM32, EXPR)
+#endif
+
 /* To the jump target when COND holds, else on. */
 #define BRANCH(COND)            \
     PATCHJIT_STENCIL {          \

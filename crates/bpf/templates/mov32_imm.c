@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* mov32 dst, imm */
-ALU32(IMM32, b)
+ALU32_IMM("movl %1, %k0", b)
