@@ -358,6 +358,24 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define BRANCH_EQ_IMM(CC, COND) BRANCH(COND)
 #endif
 
+/* To the jump target when COND holds, 32-bit with an immediate: as for ALU32_IMM, clang would
+ * load the immediate into a scratch register first, so on x86-64 the compare (INSN, `cmpl` or
+ * `testl`, of the immediate's 32 bits with dst's low half) is written out and CC, its flag
+ * condition, is the asm's output: `cmpl $imm32, %r15d; ja`. Elsewhere COND in C. */
+#if defined(__x86_64__)
+#define BRANCH32_IMM(INSN, CC, COND)                                                     \
+    PATCHJIT_STENCIL {                                                                  \
+        _Bool taken;                                                                    \
+        __asm__(INSN " %2, %k1" : "=@cc" CC(taken) : "r"(DST), "i"(_JIT_OPERAND0_U32)); \
+        if (taken) {                                                                    \
+            PATCHJIT_JUMP();                                                            \
+        }                                                                               \
+        NEXT();                                                                         \
+    }
+#else
+#define BRANCH32_IMM(INSN, CC, COND) BRANCH(COND)
+#endif
+
 /* Signed division and remainder with the RFC's wrapping rules (the divisor is nonzero). */
 static inline uint64_t bpf_sdiv64(uint64_t a, uint64_t b) {
     return (int64_t)b == -1 ? -a : (uint64_t)((int64_t)a / (int64_t)b);

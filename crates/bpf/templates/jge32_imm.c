@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=10 */
 #include "bpf.h"
 /* jge32 dst, imm, target */
-BRANCH((uint32_t)DST >= (uint32_t)IMM32)
+BRANCH32_IMM("cmpl", "ae", (uint32_t)DST >= (uint32_t)IMM32)
