@@ -64,6 +64,7 @@ const _: () = assert!(std::mem::offset_of!(Vm, fault) == 0xd0);
 const _: () = assert!(std::mem::offset_of!(Vm, host) == 0xf0);
 const _: () = assert!(std::mem::offset_of!(Vm, call_pc) == 0x108);
 const _: () = assert!(std::mem::offset_of!(Vm, call_floor) == 0x118);
+const _: () = assert!(std::mem::offset_of!(Vm, exit_sp) == 0x120);
 
 /// `*_room` of `templates/bpf.h`: for accesses of 1, 2, 4 and 8 bytes, how many addresses from
 /// a region's base can start one (`len - n + 1`, or 0 when the region is shorter than `n`).
@@ -658,6 +659,28 @@ fn group(i: RawInsn, checked: usize, saves: u8) -> u16 {
     }
 }
 
+/// Operand 0 of `i` (one slot; `lddw` and calls take theirs apart): its immediate as 32 bits
+/// or sign-extended, by [`Variants::imm32`].
+#[inline(always)]
+fn immediate(v: &Variants, i: &RawInsn) -> u64 {
+    if v.imm32 {
+        i.imm as u32 as u64
+    } else {
+        i.imm as i64 as u64
+    }
+}
+
+/// The slot `i`, at slot `pc`, branches to, by [`Variants::branch`].
+#[inline(always)]
+fn branch_slot(v: &Variants, i: &RawInsn, pc: usize) -> Option<i64> {
+    let next = pc as i64 + 1;
+    match v.branch {
+        BranchField::None => None,
+        BranchField::Off => Some(next + i.off as i64),
+        BranchField::Imm => Some(next + i.imm as i64),
+    }
+}
+
 /// What `Jit::compile`'s walk over a verified program reads and builds beside the emitter:
 /// the general path ([`Walk::general`]) takes it, out of the loop that most instructions
 /// take, so that loop keeps its few values in registers.
@@ -728,20 +751,13 @@ impl Walk<'_> {
         } else {
             let operand0 = if i.opcode == op::LDDW {
                 (i.imm as u32 as u64) | ((prog[pc + 1].imm as u32 as u64) << 32)
-            } else if v.imm32 {
-                i.imm as u32 as u64
             } else {
-                i.imm as i64 as u64
-            };
-            let destination = match v.branch {
-                BranchField::None => None,
-                BranchField::Off => Some(next + i.off as i64),
-                BranchField::Imm => Some(next + i.imm as i64),
+                immediate(v, &i)
             };
             (
                 fast_group(v, i, self.access as usize, 0),
                 operand0,
-                destination,
+                branch_slot(v, &i, pc),
             )
         };
         // The verifier keeps destinations inside the program and off lddw's second slot,
@@ -901,23 +917,13 @@ impl Jit {
             }
             // One slot, no stub: the registers, immediate, offset and branch are the
             // instruction's fields.
-            let next = pc as i64 + 1;
-            let destination = match v.branch {
-                BranchField::None => None,
-                BranchField::Off => Some(next + i.off as i64),
-                BranchField::Imm => Some(next + i.imm as i64),
-            };
             emitter.push(Instruction {
                 oparg: oparg(&i, pc),
-                operand0: if v.imm32 {
-                    i.imm as u32 as u64
-                } else {
-                    i.imm as i64 as u64
-                },
+                operand0: immediate(v, &i),
                 operand1: i.off as i64 as u64,
                 // The verifier keeps destinations inside the program and off lddw's second
                 // slot, so each names the start of an instruction.
-                jump_target: destination
+                jump_target: branch_slot(v, &i, pc)
                     .map(|slot| Destination::Instruction(walk.index_of_slot.of(slot as usize))),
                 ..Instruction::new(fast_group(v, i, access as usize, 0))
             })?;

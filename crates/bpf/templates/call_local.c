@@ -56,12 +56,12 @@ PATCHJIT_STENCIL {
     if (__builtin_expect(r10 < vm->call_floor, 0)) {
         vm->fault = BPF_FAULT_DEPTH;
         vm->fault_pc = PC;
-        return 0;
+        STOP();
     }
     r0 = ((patchjit_stencil)_JIT_JUMP_TARGET)(r6, r7, r8, r9, r1, r2, r3, r4, r5, vm,
                                               r10 - BPF_STACK_SIZE, r0);
     if (__builtin_expect(vm->fault != 0, 0)) {
-        return 0;
+        STOP();
     }
     r1 = vm->r[1];
     r2 = vm->r[2];
