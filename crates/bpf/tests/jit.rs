@@ -379,6 +379,54 @@ fn extreme_offsets_reach_the_bytes_they_name() {
     }
 }
 
+/// The 32-bit operations and jumps with an immediate (on x86-64 one instruction with a 32-bit
+/// immediate field each) at the immediate's extremes and on destinations whose upper half is
+/// set: the interpreter's results on both tiers, checked and unchecked, and the upper half
+/// cleared by every ALU32 operation.
+#[test]
+fn thirty_two_bit_immediates_at_their_extremes() {
+    let imms = [0i64, 1, -1, i32::MIN as i64, i32::MAX as i64];
+    let dsts = [
+        0u64,
+        u64::MAX,
+        0x8000_0000,
+        0x7fff_ffff,
+        0x1_2345_6789,
+        0xffff_ffff_0000_0001,
+    ];
+    let run = |src: &str| {
+        let prog = assemble(src).unwrap();
+        let want = Interpreter::new(prog.clone(), Helpers::conformance())
+            .unwrap()
+            .run(&mut []);
+        let checked = Jit::new(prog.clone(), Helpers::conformance()).unwrap();
+        // SAFETY: the programs make no memory access.
+        let unchecked =
+            unsafe { Jit::unchecked(prog, Helpers::conformance(), &Default::default()) }.unwrap();
+        assert_eq!(checked.run(&mut []), want, "{src}");
+        assert_eq!(unchecked.run(&mut []), want, "{src} (unchecked)");
+        want
+    };
+    for imm in imms {
+        for dst in dsts {
+            for op in ["add32", "sub32", "and32", "or32", "xor32", "mov32", "mul32"] {
+                let src = format!("lddw %r7, {dst:#x}\n{op} %r7, {imm}\nmov %r0, %r7\nexit");
+                let got = run(&src).unwrap();
+                assert_eq!(got >> 32, 0, "{src}: upper half kept");
+            }
+            for op in [
+                "jeq32", "jne32", "jgt32", "jge32", "jlt32", "jle32", "jsgt32", "jsge32", "jslt32",
+                "jsle32", "jset32",
+            ] {
+                let src = format!(
+                    "lddw %r3, {dst:#x}\nmov %r0, 1\n{op} %r3, {imm}, +1\nmov %r0, 2\nexit"
+                );
+                assert!(matches!(run(&src), Ok(1 | 2)), "{src}");
+            }
+        }
+    }
+}
+
 /// `Jit::unchecked` on every conformance program the interpreter runs to a result (so every
 /// access it makes is in bounds): the same r0 and the same memory afterwards.
 #[test]
