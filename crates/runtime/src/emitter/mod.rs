@@ -209,11 +209,13 @@ impl<'t> Emitter<'t> {
     }
 
     /// [`Emitter::align_code`] for a loop head (the destination of a backward branch), by the
-    /// table's architecture: 32 bytes on x86, where one tight loop's time varied 2.6× with
-    /// its offset modulo 64 (`docs/performance.md`); nothing elsewhere, not measured there.
+    /// table's architecture: 64 bytes on x86, a fetch line: one tight loop's time varied 2.6×
+    /// with its offset modulo 64, and a 47-byte loop ran 2× slower at a 32-byte boundary,
+    /// where it crossed a line, than at a 64-byte one (`docs/performance.md`); nothing
+    /// elsewhere, not measured there.
     pub fn align_loop_head(&mut self) -> Result<(), EmitError> {
         match self.arch() {
-            Some(Arch::X86_64 | Arch::I686) => self.align_code(32),
+            Some(Arch::X86_64 | Arch::I686) => self.align_code(MAX_CODE_ALIGN),
             _ => Ok(()),
         }
     }

@@ -1086,7 +1086,7 @@ fn loop_heads_align_by_architecture() {
     let layout = e.layout().unwrap();
     assert_eq!(
         (layout.instruction_starts(), layout.code_align()),
-        (&[0, 32][..], 32)
+        (&[0, 64][..], 64)
     );
     let mut e = Emitter::new(&A64_TABLE, &[]).unwrap();
     let g = e.group("custom").unwrap();
