@@ -368,6 +368,8 @@ struct Variants {
     /// Whether the instruction takes [`Walk::general`] whatever the mode: `call` (its
     /// helper or callee decides) and `lddw` (two slots).
     general: bool,
+    /// A division or remainder by an immediate, which [`by_constant`] looks at first.
+    divides: bool,
 }
 
 /// Where a jump's offset is.
@@ -397,6 +399,7 @@ impl Variants {
         branch: BranchField::None,
         address: None,
         general: false,
+        divides: false,
     };
 
     /// What an opcode's class and number say of its operand, branch and address (the rules
@@ -418,6 +421,10 @@ impl Variants {
                 _ => BranchField::None,
             },
             general: opcode == op::CALL || opcode == op::LDDW,
+            divides: matches!(
+                opcode,
+                op::DIV64_IMM | op::DIV32_IMM | op::MOD64_IMM | op::MOD32_IMM
+            ),
             address: if class == ldx {
                 Some(Reg::Src)
             } else if class == st || (class == stx && !atomic) {
@@ -656,6 +663,26 @@ fn group(i: RawInsn, checked: usize, saves: u8) -> u16 {
                 _ => reg32[d][s],
             }
         }
+    }
+}
+
+/// A division or remainder by an immediate the stencils do not take (they assume it is not 0,
+/// nor -1 when signed: `DIVISOR` in `templates/bpf.h`) as the instruction RFC 9669 makes it
+/// equal to; any other as it is. By 0: `div` and `sdiv` give 0, `mod` and `smod` leave dst
+/// (zero-extended in 32 bits); by -1: `sdiv` negates (wrapping), `smod` gives 0.
+fn by_constant(i: RawInsn) -> RawInsn {
+    let (mov_imm, mov_reg, neg) = if i.class() == Class::Alu64 {
+        (op::MOV64_IMM, op::MOV64_REG, op::NEG64)
+    } else {
+        (op::MOV32_IMM, op::MOV32_REG, op::NEG32)
+    };
+    let (division, signed) = (i.opcode & 0xf0 == op::DIV64_IMM & 0xf0, i.off != 0);
+    match i.imm {
+        0 if division => RawInsn::new(mov_imm, i.dst, 0, 0, 0),
+        0 => RawInsn::new(mov_reg, i.dst, i.dst, 0, 0),
+        -1 if signed && division => RawInsn::new(neg, i.dst, 0, 0, 0),
+        -1 if signed => RawInsn::new(mov_imm, i.dst, 0, 0, 0),
+        _ => i,
     }
 }
 
@@ -906,8 +933,12 @@ impl Jit {
                 head += 1;
                 next_head = heads.get(head).copied().unwrap_or(usize::MAX);
             }
-            let i = prog[pc];
-            let v = &VARIANTS[i.opcode as usize];
+            let mut i = prog[pc];
+            let mut v = &VARIANTS[i.opcode as usize];
+            if v.divides {
+                i = by_constant(i);
+                v = &VARIANTS[i.opcode as usize];
+            }
             if v.general
                 || (branches_general && v.branch != BranchField::None)
                 || (OUT_OF_LINE && access == Access::Checked && split_check(v, &i))

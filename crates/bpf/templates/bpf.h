@@ -358,6 +358,24 @@ typedef uint8_t u8u __attribute__((may_alias));
 #define BRANCH_EQ_IMM(CC, COND) BRANCH(COND)
 #endif
 
+/* To the jump target when dst == src (CC "e") or dst != src (CC "ne"), 64-bit: as for
+ * BRANCH_EQ_IMM, clang would take the equality to mean the registers are interchangeable on
+ * one path and copy one into the other there (`cmp; jne CONTINUE; mov; jmp target`, no
+ * fallthrough left), so on x86-64 the compare is written out. */
+#if defined(__x86_64__)
+#define BRANCH_EQ_REG(CC, COND)                                                       \
+    PATCHJIT_STENCIL {                                                                \
+        _Bool taken;                                                                  \
+        __asm__("cmpq %2, %1" : "=@cc" CC(taken) : "r"(DST), "r"(SRC));               \
+        if (taken) {                                                                  \
+            PATCHJIT_JUMP();                                                          \
+        }                                                                             \
+        NEXT();                                                                       \
+    }
+#else
+#define BRANCH_EQ_REG(CC, COND) BRANCH(COND)
+#endif
+
 /* To the jump target when COND holds, 32-bit with an immediate: as for ALU32_IMM, clang would
  * load the immediate into a scratch register first, so on x86-64 the compare (INSN, `cmpl` or
  * `testl`, of the immediate's 32 bits with dst's low half) is written out and CC, its flag
@@ -375,6 +393,14 @@ typedef uint8_t u8u __attribute__((may_alias));
 #else
 #define BRANCH32_IMM(INSN, CC, COND) BRANCH(COND)
 #endif
+
+/* The immediate divisor of div, mod, sdiv and smod: never 0, and for sdiv and smod never -1
+ * either, since the JIT emits a division by those constants as the move or negation RFC 9669
+ * gives it (jit.rs, `by_constant`). So these stencils hold no test of it: clang drops the test of
+ * 0 when told (a test it must otherwise keep, the value being a symbol's address, see
+ * patchjit.h), and the signed ones are C's division, whose one overflow, INT_MIN / -1, needs
+ * the -1 that never comes. */
+#define DIVISOR(b) (__builtin_assume((b) != 0), (b))
 
 /* Signed division and remainder with the RFC's wrapping rules (the divisor is nonzero). */
 static inline uint64_t bpf_sdiv64(uint64_t a, uint64_t b) {

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* div dst, imm */
-ALU64(WIDE, v ? d / v : 0)
+ALU64(WIDE, d / DIVISOR(v))

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=10 S=0..=10 */
 #include "bpf.h"
 /* jeq dst, reg, target */
-BRANCH((uint64_t)DST == (uint64_t)SRC)
+BRANCH_EQ_REG("e", (uint64_t)DST == (uint64_t)SRC)

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* sdiv32 dst, imm */
-ALU32(IMM32, b ? bpf_sdiv32(a, b) : 0)
+ALU32(IMM32, (uint32_t)((int32_t)a / (int32_t)DIVISOR(b)))

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* sdiv dst, imm */
-ALU64(WIDE, v ? bpf_sdiv64(d, v) : 0)
+ALU64(WIDE, (uint64_t)((int64_t)d / (int64_t)DIVISOR(v)))

@@ -1,4 +1,4 @@
 /* patchjit-variants: D=0..=9 */
 #include "bpf.h"
 /* smod32 dst, imm */
-ALU32(IMM32, b ? bpf_smod32(a, b) : a)
+ALU32(IMM32, (uint32_t)((int32_t)a % (int32_t)DIVISOR(b)))

@@ -427,6 +427,61 @@ fn thirty_two_bit_immediates_at_their_extremes() {
     }
 }
 
+/// Division and remainder by an immediate, 32 and 64 bit, signed and not, in every destination
+/// register, at the divisors the JIT emits otherwise (0, and -1 for the signed ones: moves and
+/// negations, the stencils assume neither) and others, `INT_MIN / -1` among them: the
+/// interpreter's results on both tiers, checked and unchecked, every other register kept (on
+/// x86-64 the division goes through rax and rdx, which hold r0 and r3).
+#[test]
+fn division_by_constants_in_every_register() {
+    let check = |d: u64, op: &str, imm: i64, dst: u64| {
+        let mut src = String::new();
+        for r in 0..10 {
+            let value = if r == d {
+                dst
+            } else {
+                0x1111_1111_1111 * (r + 1)
+            };
+            src += &format!("lddw %r{r}, {value:#x}\n");
+        }
+        src += &format!("{op} %r{d}, {imm}\n");
+        for r in 1..10 {
+            src += &format!("mul %r0, 31\nxor %r0, %r{r}\n");
+        }
+        src += "exit";
+        let prog = assemble(&src).unwrap();
+        let want = Interpreter::new(prog.clone(), Helpers::conformance())
+            .unwrap()
+            .run(&mut []);
+        assert!(want.is_ok(), "{src}");
+        let checked = Jit::new(prog.clone(), Helpers::conformance()).unwrap();
+        // SAFETY: the programs make no memory access.
+        let unchecked =
+            unsafe { Jit::unchecked(prog, Helpers::conformance(), &Default::default()) }.unwrap();
+        assert_eq!(checked.run(&mut []), want, "{src}");
+        assert_eq!(unchecked.run(&mut []), want, "{src} (unchecked)");
+    };
+    let ops = [
+        "div", "mod", "sdiv", "smod", "div32", "mod32", "sdiv32", "smod32",
+    ];
+    let imms = [0i64, -1, 1, 2, -2, 7, i32::MIN as i64, i32::MAX as i64];
+    let dsts = [
+        i64::MIN as u64,
+        0xdead_beef_cafe_babe,
+        (-7i64) as u64,
+        0x8000_0000,
+    ];
+    for d in 0..10 {
+        for op in ops {
+            for imm in imms {
+                for dst in dsts {
+                    check(d, op, imm, dst);
+                }
+            }
+        }
+    }
+}
+
 /// `Jit::unchecked` on every conformance program the interpreter runs to a result (so every
 /// access it makes is in bounds): the same r0 and the same memory afterwards.
 #[test]
