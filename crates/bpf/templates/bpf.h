@@ -61,6 +61,19 @@ typedef struct BpfVm {
     BpfVm *vm, uint64_t r10, uint64_t r6, uint64_t r7, uint64_t r1, uint64_t r2, uint64_t r3, \
         uint64_t r4, uint64_t r5, uint64_t r8, uint64_t r9, uint64_t r0
 #define PATCHJIT_ARGS vm, r10, r6, r7, r1, r2, r3, r4, r5, r8, r9, r0
+/* Where those registers are: preserve_none's argument registers in the order above. An asm
+ * that must see the pinned values in their registers (the shim's call, local and plain calls, a
+ * split check's jump) binds them with BPF_PINNED as x0-x10 and xvm, VALUE(n) giving rn and
+ * STATE the state, and names them by operand, so that this list is the one place besides the
+ * order above that says where they live. */
+#define BPF_PINNED(VALUE, STATE)                                                        \
+    register BpfVm *xvm __asm__("r12") = (STATE);                                       \
+    register uint64_t x10 __asm__("r13") = VALUE(10), x6 __asm__("r14") = VALUE(6),       \
+                      x7 __asm__("r15") = VALUE(7), x1 __asm__("rdi") = VALUE(1),         \
+                      x2 __asm__("rsi") = VALUE(2), x3 __asm__("rdx") = VALUE(3),         \
+                      x4 __asm__("rcx") = VALUE(4), x5 __asm__("r8") = VALUE(5),          \
+                      x8 __asm__("r9") = VALUE(8), x9 __asm__("r11") = VALUE(9),          \
+                      x0 __asm__("rax") = VALUE(0)
 #else
 #define PATCHJIT_PARAMS                                                                     \
     uint64_t r6, uint64_t r7, uint64_t r8, uint64_t r9, uint64_t r1, uint64_t r2, uint64_t r3, \
@@ -170,16 +183,13 @@ PATCHJIT_HELPER(uint64_t, bpf_jit_call_helper, uint64_t r1, uint64_t r2, uint64_
 #if defined(__x86_64__)
 #define BPF_INPUT_OR_ERROR(a, n)                                                            \
     do {                                                                                    \
-        register uint64_t p5_ __asm__("r8") = r5, p6_ __asm__("r14") = r6,                  \
-                          p7_ __asm__("r15") = r7, p8_ __asm__("r9") = r8,                  \
-                          p9_ __asm__("r11") = r9, p10_ __asm__("r13") = r10;               \
-        register BpfVm *vm_ __asm__("r12") = vm;                                            \
+        BPF_PINNED(REG, vm);                                                                \
         __asm__ volatile("cmpq %[room], %[off]\n\tjae _JIT_ERROR_TARGET"                   \
                          :                                                                  \
                          : [off] "r"((a) - vm->input_base),                                 \
-                           [room] "m"(vm->input_room[BPF_SIZE_INDEX(n)]), "a"(r0), "D"(r1), \
-                           "S"(r2), "d"(r3), "c"(r4), "r"(vm_), "r"(p5_), "r"(p6_),         \
-                           "r"(p7_), "r"(p8_), "r"(p9_), "r"(p10_)                          \
+                           [room] "m"(vm->input_room[BPF_SIZE_INDEX(n)]), "r"(x0), "r"(x1), \
+                           "r"(x2), "r"(x3), "r"(x4), "r"(xvm), "r"(x5), "r"(x6),           \
+                           "r"(x7), "r"(x8), "r"(x9), "r"(x10)                              \
                          : "cc", "memory");                                                 \
     } while (0)
 #define ACCESS_CHECK(base, a, n, kind)                                                  \

@@ -21,36 +21,38 @@
  * the call falls through to the next instruction. */
 PATCHJIT_STENCIL {
 #if defined(__x86_64__)
-    register uint64_t x5 __asm__("r8") = r5, x10 __asm__("r13") = r10;
-    register BpfVm *state __asm__("r12") = vm;
-    register uint64_t x6 __asm__("r14") = r6, x7 __asm__("r15") = r7, x8 __asm__("r9") = r8,
-                      x9 __asm__("r11") = r9;
+    BPF_PINNED(REG, vm);
     __asm__ volatile(
-        "cmp %c[floor](%%r12), %%r13\n\t"
+        "cmp %c[floor](%[vm]), %[r10]\n\t"
         "jb _JIT_ERROR_TARGET\n\t"
         "lea -128(%%rsp), %%rsp\n\t"
-        ".if %c[save] & 1\n\tpush %%r14\n\t.endif\n\t"
-        ".if %c[save] & 2\n\tpush %%r15\n\t.endif\n\t"
-        ".if %c[save] & 4\n\tpush %%r9\n\t.endif\n\t"
-        ".if %c[save] & 8\n\tpush %%r11\n\t.endif\n\t"
+        ".if %c[save] & 1\n\tpush %[r6]\n\t.endif\n\t"
+        ".if %c[save] & 2\n\tpush %[r7]\n\t.endif\n\t"
+        ".if %c[save] & 4\n\tpush %[r8]\n\t.endif\n\t"
+        ".if %c[save] & 8\n\tpush %[r9]\n\t.endif\n\t"
         ".if %c[pad]\n\tsub $8, %%rsp\n\t.endif\n\t"
-        "sub %[frame], %%r13\n\t"
+        "sub %[frame], %[r10]\n\t"
         "call %P[callee]\n\t"
-        "add %[frame], %%r13\n\t"
+        "add %[frame], %[r10]\n\t"
         ".if %c[pad]\n\tadd $8, %%rsp\n\t.endif\n\t"
-        ".if %c[save] & 8\n\tpop %%r11\n\t.endif\n\t"
-        ".if %c[save] & 4\n\tpop %%r9\n\t.endif\n\t"
-        ".if %c[save] & 2\n\tpop %%r15\n\t.endif\n\t"
-        ".if %c[save] & 1\n\tpop %%r14\n\t.endif\n\t"
+        ".if %c[save] & 8\n\tpop %[r9]\n\t.endif\n\t"
+        ".if %c[save] & 4\n\tpop %[r8]\n\t.endif\n\t"
+        ".if %c[save] & 2\n\tpop %[r7]\n\t.endif\n\t"
+        ".if %c[save] & 1\n\tpop %[r6]\n\t.endif\n\t"
         "lea 128(%%rsp), %%rsp"
-        : "+a"(r0), "+D"(r1), "+S"(r2), "+d"(r3), "+c"(r4), "+r"(x5)
-        : "r"(state), "r"(x10), "r"(x6), "r"(x7), "r"(x8), "r"(x9), [callee] "i"(_JIT_JUMP_TARGET),
-          [save] "i"(SAVE),
+        : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4), "+r"(x5)
+        : [vm] "r"(xvm), [r10] "r"(x10), [r6] "r"(x6), [r7] "r"(x7), [r8] "r"(x8),
+          [r9] "r"(x9), [callee] "i"(_JIT_JUMP_TARGET), [save] "i"(SAVE),
           /* Entered at 8 mod 16: an odd number of pushes enters the callee the same way. */
           [pad] "i"((1 + (SAVE & 1) + ((SAVE >> 1) & 1) + ((SAVE >> 2) & 1) + ((SAVE >> 3) & 1)) & 1),
           [frame] "i"(BPF_STACK_SIZE), [floor] "i"(__builtin_offsetof(BpfVm, call_floor))
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    r0 = x0;
+    r1 = x1;
+    r2 = x2;
+    r3 = x3;
+    r4 = x4;
     r5 = x5;
 #else
     if (__builtin_expect(r10 < vm->call_floor, 0)) {

@@ -13,24 +13,31 @@
 typedef uint64_t (*bpf_plain_helper)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 PATCHJIT_STENCIL {
 #if defined(__x86_64__)
-    register uint64_t x5 __asm__("r8") = r5, x8 __asm__("r9") = r8, x9 __asm__("r11") = r9;
+    BPF_PINNED(REG, vm);
     /* Through a register: called as a symbol, the value would become a rel32 call, which
      * cannot reach an arbitrary address. */
     __asm__ volatile(
-        "movabs $_JIT_OPERAND0, %%rax\n\t"
-        ".if %c[save] & 1\n\tpush %%r9\n\t.endif\n\t"
-        ".if %c[save] & 2\n\tpush %%r11\n\t.endif\n\t"
+        "movabs $_JIT_OPERAND0, %[r0]\n\t"
+        ".if %c[save] & 1\n\tpush %[r8]\n\t.endif\n\t"
+        ".if %c[save] & 2\n\tpush %[r9]\n\t.endif\n\t"
         ".if %c[pad]\n\tsub $8, %%rsp\n\t.endif\n\t"
-        "call *%%rax\n\t"
+        "call *%[r0]\n\t"
         ".if %c[pad]\n\tadd $8, %%rsp\n\t.endif\n\t"
-        ".if %c[save] & 2\n\tpop %%r11\n\t.endif\n\t"
-        ".if %c[save] & 1\n\tpop %%r9\n\t.endif"
-        : "=a"(r0), "+D"(r1), "+S"(r2), "+d"(r3), "+c"(r4), "+r"(x5), "+r"(x8), "+r"(x9)
+        ".if %c[save] & 2\n\tpop %[r9]\n\t.endif\n\t"
+        ".if %c[save] & 1\n\tpop %[r8]\n\t.endif"
+        : [r0] "=r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4), "+r"(x5), [r8] "+r"(x8),
+          [r9] "+r"(x9)
         : [save] "i"(SAVE),
           /* An odd number of pushes (the pad included) aligns the call. */
           [pad] "i"((1 + (SAVE & 1) + ((SAVE >> 1) & 1)) & 1)
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    r0 = x0;
+    r1 = x1;
+    r2 = x2;
+    r3 = x3;
+    r4 = x4;
+    r5 = x5;
     /* Kept when the program names them; otherwise nothing reads them again. */
     r8 = x8;
     r9 = x9;

@@ -10,13 +10,8 @@
  * (the compiler cannot know the asm pushes). */
 uint64_t _JIT_ENTRY(BpfVm *vm) {
 #if defined(__x86_64__)
-    register uint64_t x0 __asm__("rax") = vm->r[0], x1 __asm__("rdi") = vm->r[1],
-                      x2 __asm__("rsi") = vm->r[2], x3 __asm__("rdx") = vm->r[3],
-                      x4 __asm__("rcx") = vm->r[4], x5 __asm__("r8") = vm->r[5],
-                      x6 __asm__("r14") = vm->r[6], x7 __asm__("r15") = vm->r[7],
-                      x8 __asm__("r9") = vm->r[8], x9 __asm__("r11") = vm->r[9],
-                      x10 __asm__("r13") = vm->r[10];
-    register BpfVm *state __asm__("r12") = vm;
+#define SHIM_REG(n) vm->r[n]
+    BPF_PINNED(SHIM_REG, vm);
     __asm__ volatile(
         "lea -128(%%rsp), %%rsp\n\t"
         "push %%rbp\n\t"
@@ -25,14 +20,14 @@ uint64_t _JIT_ENTRY(BpfVm *vm) {
         "push %%r10\n\t"
         "sub $8, %%rsp\n\t"
         "lea -8(%%rsp), %%r10\n\t"
-        "mov %%r10, %c[exit_sp](%%r12)\n\t"
+        "mov %%r10, %c[exit_sp](%[vm])\n\t"
         "call %P[first]\n\t"
         "add $8, %%rsp\n\t"
         "pop %%rsp\n\t"
         "pop %%rbp\n\t"
         "lea 128(%%rsp), %%rsp"
-        : "+a"(x0), "+D"(x1), "+S"(x2), "+d"(x3), "+c"(x4), "+r"(x5), "+r"(x6), "+r"(x7),
-          "+r"(x8), "+r"(x9), "+r"(x10), "+r"(state)
+        : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4), "+r"(x5), "+r"(x6), "+r"(x7),
+          "+r"(x8), "+r"(x9), "+r"(x10), [vm] "+r"(xvm)
         : [first] "i"(_JIT_CONTINUE), [exit_sp] "i"(__builtin_offsetof(BpfVm, exit_sp))
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");

@@ -369,7 +369,7 @@ impl Run<'_, '_, '_> {
 /// Copies `src` to the start of `dst` (`dst` is at least as long, checked by the layout).
 /// Stencils are mostly a few dozen bytes, where a call to `memcpy` costs more than the copy:
 /// sizes up to 32 use two overlapping loads and stores (three single bytes below 4).
-#[inline]
+#[inline(always)]
 pub(super) fn copy_small(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     let dst = &mut dst[..n];
