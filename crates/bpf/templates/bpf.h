@@ -74,6 +74,8 @@ typedef struct BpfVm {
                       x4 __asm__("rcx") = VALUE(4), x5 __asm__("r8") = VALUE(5),          \
                       x8 __asm__("r9") = VALUE(8), x9 __asm__("r11") = VALUE(9),          \
                       x0 __asm__("rax") = VALUE(0)
+/* r0-r5 from the registers of BPF_PINNED, after an asm that calls C (which may change them). */
+#define BPF_CALL_RESULTS() (r0 = x0, r1 = x1, r2 = x2, r3 = x3, r4 = x4, r5 = x5)
 #else
 #define PATCHJIT_PARAMS                                                                     \
     uint64_t r6, uint64_t r7, uint64_t r8, uint64_t r9, uint64_t r1, uint64_t r2, uint64_t r3, \
@@ -350,57 +352,34 @@ typedef uint8_t u8u __attribute__((may_alias));
         NEXT();                 \
     }
 
-/* To the jump target when dst == imm (CC "e") or dst != imm (CC "ne"), 64-bit. In C clang
- * would take the equality to mean dst holds the constant on the taken path and rematerialise it
- * there with a second `movabs`; on x86-64 the compare is written out (`cmpq $imm32, %rsi`, the
- * immediate sign-extended) and its flag is the asm's output, so one `jcc` remains. */
+/* Branches whose compare clang would not write as one instruction, written out on x86-64: the
+ * asm TEXT compares dst (%1) with OPERAND (%2), and CC, its flag condition, is the asm's
+ * output, so one `jcc` remains. Elsewhere COND in C.
+ * - BRANCH_EQ_IMM: dst == imm (CC "e") or dst != imm ("ne"), 64-bit. In C clang would take
+ *   the equality to mean dst holds the constant on the taken path and rematerialise it there
+ *   with a second `movabs`: `cmpq $imm32, %rsi`, the immediate sign-extended.
+ * - BRANCH_EQ_REG: dst == src or dst != src, 64-bit. In C clang would take the equality to
+ *   mean the registers are interchangeable on one path and copy one into the other there
+ *   (`cmp; jne CONTINUE; mov; jmp target`, no fallthrough left).
+ * - BRANCH32_IMM: 32-bit with an immediate, INSN (`cmpl` or `testl`) of the immediate's 32
+ *   bits with dst's low half: as for ALU32_IMM, clang would load the immediate into a scratch
+ *   register first (`cmpl $imm32, %r15d; ja`). */
 #if defined(__x86_64__)
-#define BRANCH_EQ_IMM(CC, COND)                                                         \
-    PATCHJIT_STENCIL {                                                                  \
-        _Bool taken;                                                                    \
-        __asm__("cmpq %2, %1" : "=@cc" CC(taken) : "r"(DST), "i"(_JIT_OPERAND0_I32));   \
-        if (taken) {                                                                    \
-            PATCHJIT_JUMP();                                                            \
-        }                                                                               \
-        NEXT();                                                                         \
+#define BRANCH_ASM(TEXT, CC, OPERAND)                                  \
+    PATCHJIT_STENCIL {                                                 \
+        _Bool taken;                                                   \
+        __asm__(TEXT : "=@cc" CC(taken) : "r"(DST), OPERAND);          \
+        if (taken) {                                                   \
+            PATCHJIT_JUMP();                                           \
+        }                                                              \
+        NEXT();                                                        \
     }
+#define BRANCH_EQ_IMM(CC, COND) BRANCH_ASM("cmpq %2, %1", CC, "i"(_JIT_OPERAND0_I32))
+#define BRANCH_EQ_REG(CC, COND) BRANCH_ASM("cmpq %2, %1", CC, "r"(SRC))
+#define BRANCH32_IMM(INSN, CC, COND) BRANCH_ASM(INSN " %2, %k1", CC, "i"(_JIT_OPERAND0_U32))
 #else
 #define BRANCH_EQ_IMM(CC, COND) BRANCH(COND)
-#endif
-
-/* To the jump target when dst == src (CC "e") or dst != src (CC "ne"), 64-bit: as for
- * BRANCH_EQ_IMM, clang would take the equality to mean the registers are interchangeable on
- * one path and copy one into the other there (`cmp; jne CONTINUE; mov; jmp target`, no
- * fallthrough left), so on x86-64 the compare is written out. */
-#if defined(__x86_64__)
-#define BRANCH_EQ_REG(CC, COND)                                                       \
-    PATCHJIT_STENCIL {                                                                \
-        _Bool taken;                                                                  \
-        __asm__("cmpq %2, %1" : "=@cc" CC(taken) : "r"(DST), "r"(SRC));               \
-        if (taken) {                                                                  \
-            PATCHJIT_JUMP();                                                          \
-        }                                                                             \
-        NEXT();                                                                       \
-    }
-#else
 #define BRANCH_EQ_REG(CC, COND) BRANCH(COND)
-#endif
-
-/* To the jump target when COND holds, 32-bit with an immediate: as for ALU32_IMM, clang would
- * load the immediate into a scratch register first, so on x86-64 the compare (INSN, `cmpl` or
- * `testl`, of the immediate's 32 bits with dst's low half) is written out and CC, its flag
- * condition, is the asm's output: `cmpl $imm32, %r15d; ja`. Elsewhere COND in C. */
-#if defined(__x86_64__)
-#define BRANCH32_IMM(INSN, CC, COND)                                                     \
-    PATCHJIT_STENCIL {                                                                  \
-        _Bool taken;                                                                    \
-        __asm__(INSN " %2, %k1" : "=@cc" CC(taken) : "r"(DST), "i"(_JIT_OPERAND0_U32)); \
-        if (taken) {                                                                    \
-            PATCHJIT_JUMP();                                                            \
-        }                                                                               \
-        NEXT();                                                                         \
-    }
-#else
 #define BRANCH32_IMM(INSN, CC, COND) BRANCH(COND)
 #endif
 

@@ -48,12 +48,7 @@ PATCHJIT_STENCIL {
           [frame] "i"(BPF_STACK_SIZE), [floor] "i"(__builtin_offsetof(BpfVm, call_floor))
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-    r0 = x0;
-    r1 = x1;
-    r2 = x2;
-    r3 = x3;
-    r4 = x4;
-    r5 = x5;
+    BPF_CALL_RESULTS();
 #else
     if (__builtin_expect(r10 < vm->call_floor, 0)) {
         vm->fault = BPF_FAULT_DEPTH;

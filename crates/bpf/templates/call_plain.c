@@ -32,12 +32,7 @@ PATCHJIT_STENCIL {
           [pad] "i"((1 + (SAVE & 1) + ((SAVE >> 1) & 1)) & 1)
         : "rbx", "r10", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-    r0 = x0;
-    r1 = x1;
-    r2 = x2;
-    r3 = x3;
-    r4 = x4;
-    r5 = x5;
+    BPF_CALL_RESULTS();
     /* Kept when the program names them; otherwise nothing reads them again. */
     r8 = x8;
     r9 = x9;
