@@ -10,26 +10,11 @@
 
 mod shared;
 
-use std::time::{Duration, Instant};
-
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::isa::slots_to_bytes;
 use patchjit_bpf::jit::Jit;
 use patchjit_bpf::vm::Helpers;
-use shared::{programs, timed_programs, Engine, Engines};
-
-/// The fastest of `rounds` calls of each of `runs`, called in turn round after round.
-fn fastest(rounds: usize, runs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
-    let mut best = vec![Duration::MAX; runs.len()];
-    for _ in 0..rounds {
-        for (run, best) in runs.iter_mut().zip(&mut best) {
-            let start = Instant::now();
-            run();
-            *best = (*best).min(start.elapsed());
-        }
-    }
-    best
-}
+use shared::{fastest, programs, timed_programs, Engine, Engines};
 
 fn main() {
     let rounds = std::env::args()

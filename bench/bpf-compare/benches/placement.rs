@@ -7,12 +7,10 @@
 
 mod shared;
 
-use std::time::{Duration, Instant};
-
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::isa::{slots_to_bytes, RawInsn};
 use patchjit_bpf::jit::Jit;
-use shared::{suite, timed_programs, Engine, Engines};
+use shared::{fastest, suite, timed_programs, Engine, Engines};
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -45,20 +43,24 @@ fn main() {
         if std::env::var_os("DUMP").is_some() {
             println!("{name}:\n{}", jits[0].disassemble());
         }
-        let mut best = vec![Duration::MAX; shifts + 1];
-        let mut mem = input.clone();
-        for _ in 0..rounds {
-            for (k, best) in best.iter_mut().enumerate() {
-                mem.copy_from_slice(&input);
-                let start = Instant::now();
-                if k == shifts {
-                    engines.run(Engine::RbpfJit, &mut mem).unwrap();
-                } else {
-                    jits[k].run(&mut mem).unwrap();
-                }
-                *best = (*best).min(start.elapsed());
-            }
-        }
+        let mut mems: Vec<Vec<u8>> = (0..=shifts).map(|_| input.clone()).collect();
+        let (engines, input) = (&engines, &input);
+        let mut closures: Vec<Box<dyn FnMut() + '_>> = mems
+            .iter_mut()
+            .enumerate()
+            .map(|(k, mem)| {
+                let jit = jits.get(k);
+                Box::new(move || {
+                    mem.copy_from_slice(input);
+                    match jit {
+                        Some(jit) => jit.run(mem).map(drop).unwrap(),
+                        None => engines.run(Engine::RbpfJit, mem).map(drop).unwrap(),
+                    }
+                }) as Box<dyn FnMut()>
+            })
+            .collect();
+        let mut runs: Vec<&mut dyn FnMut()> = closures.iter_mut().map(|c| &mut **c as _).collect();
+        let best = fastest(rounds, &mut runs);
         let rbpf = best[shifts].as_secs_f64();
         let ratios: Vec<String> = best[..shifts]
             .iter()

@@ -666,10 +666,12 @@ fn group(i: RawInsn, checked: usize, saves: u8) -> u16 {
     }
 }
 
-/// A division or remainder by an immediate the stencils do not take (they assume it is not 0,
-/// nor -1 when signed: `DIVISOR` in `templates/bpf.h`) as the instruction RFC 9669 makes it
-/// equal to; any other as it is. By 0: `div` and `sdiv` give 0, `mod` and `smod` leave dst
-/// (zero-extended in 32 bits); by -1: `sdiv` negates (wrapping), `smod` gives 0.
+/// `i`, a division or remainder by an immediate ([`Variants::divides`]; nothing else may come
+/// here), as the instruction RFC 9669 makes it equal to when the stencils cannot take its
+/// divisor (they assume it is not 0, nor -1 when signed: `DIVISOR` in `templates/bpf.h`), else
+/// as it is. By 0: `div` and `sdiv` give 0, `mod` and `smod` leave dst (zero-extended in 32
+/// bits); by -1: `sdiv` negates (wrapping), `smod` gives 0. The compile loop applies it before
+/// choosing a path, and [`Walk::general`] never takes a division.
 fn by_constant(i: RawInsn) -> RawInsn {
     let (mov_imm, mov_reg, neg) = if i.class() == Class::Alu64 {
         (op::MOV64_IMM, op::MOV64_REG, op::NEG64)

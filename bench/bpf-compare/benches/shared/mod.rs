@@ -10,6 +10,7 @@ pub mod programs;
 pub mod suite;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use patchjit_bpf::asm::assemble;
 use patchjit_bpf::interp::Interpreter;
@@ -200,4 +201,17 @@ pub fn timed_programs() -> Vec<TimedProgram> {
         all.push((name.to_string(), prog, suite::input(), None));
     }
     all
+}
+
+/// The fastest of `rounds` calls of each of `runs`, called in turn round after round.
+pub fn fastest(rounds: usize, runs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    let mut best = vec![Duration::MAX; runs.len()];
+    for _ in 0..rounds {
+        for (run, best) in runs.iter_mut().zip(&mut best) {
+            let start = Instant::now();
+            run();
+            *best = (*best).min(start.elapsed());
+        }
+    }
+    best
 }
